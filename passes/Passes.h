@@ -1,0 +1,30 @@
+//===- Passes.h - tern's graph passes and pipelines ----------------------===//
+
+#ifndef TERN_PASSES_PASSES_H
+#define TERN_PASSES_PASSES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace tern {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+/// Options of the graph-level pipeline that runs after import.
+struct GraphPipelineOptions {
+  /// Re-infer shapes and fold shape arithmetic.
+  bool inferShapes = true;
+};
+
+/// The passes `ternc --emit=tern` runs on an imported module; `tern-opt
+/// --tern-graph-pipeline` runs the same.
+void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &options);
+
+/// Registers every tern pass and pipeline with the global registry.
+void registerAllPasses();
+
+} // namespace tern
+
+#endif // TERN_PASSES_PASSES_H

@@ -1,0 +1,27 @@
+//===- Pipelines.cpp - pipelines ternc and tern-opt share ----------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace tern {
+
+namespace {
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+} // namespace
+
+void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &options) {
+  if (options.inferShapes)
+    pm.addNestedPass<mlir::func::FuncOp>(createTernInferShapesPass());
+}
+
+void registerAllPasses() {
+  registerTernPasses();
+  mlir::PassPipelineRegistration<>(
+      "tern-graph-pipeline", "The graph passes ternc runs after import",
+      [](mlir::OpPassManager &pm) { buildGraphPipeline(pm, GraphPipelineOptions()); });
+}
+
+} // namespace tern

@@ -1,0 +1,69 @@
+// RUN: tern-opt %s -split-input-file -verify-diagnostics
+
+// Tests that shapes that do not broadcast are rejected.
+func.func @add_mismatch(%a: tensor<3xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+2 {{operand shapes do not broadcast: [3] [4]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tern.add %a, %b : (tensor<3xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// Tests that a declared type contradicting inference is rejected.
+func.func @wrong_result(%a: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+2 {{'tern.relu' op inferred type(s) 'tensor<2x3xf32>' are incompatible with return type(s) of operation 'tensor<3x2xf32>'}}
+  // expected-error @+1 {{'tern.relu' op failed to infer returned types}}
+  %0 = tern.relu %a : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+// Tests that a matmul with different contraction dims is rejected.
+func.func @matmul_k(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
+  // expected-error @+2 {{matmul contraction dims differ: [2,3] x [4,5]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tern.matmul %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+// Tests that reshape checks the element count.
+func.func @reshape_count(%a: tensor<2x3xf32>) -> tensor<4xf32> {
+  %s = tern.constant dense<[4]> : tensor<1xi64>
+  // expected-error @+2 {{cannot reshape tensor<2x3xf32> (6 elements) into 4 elements}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tern.reshape %a, %s : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// Tests that attention needs query heads to be a multiple of key/value heads.
+func.func @gqa_heads(%q: tensor<1x6x4x8xf32>, %k: tensor<1x4x4x8xf32>) -> tensor<1x6x4x8xf32> {
+  // expected-error @+2 {{query heads 6 are not a multiple of key/value heads 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tern.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<1x6x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>) -> tensor<1x6x4x8xf32>
+  return %0 : tensor<1x6x4x8xf32>
+}
+
+// -----
+
+// Tests that an unknown epilogue activation is rejected.
+func.func @bad_activation(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{unknown epilogue activation 'swish'}}
+  %0 = tern.fused_matmul %a, %b {activation = "swish"} : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// Tests that per-axis scales must match the axis' size.
+func.func @per_axis(%x: tensor<4x8xi8>, %s: tensor<3xf32>) -> tensor<4x8xf32> {
+  // expected-error @+2 {{per-axis scale has 3 elements for dim 0 of size 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tern.dequantize_linear %x, %s {axis = 0 : i64} : (tensor<4x8xi8>, tensor<3xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}

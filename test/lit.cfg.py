@@ -1,0 +1,29 @@
+# lit configuration for tern's tests.
+import os
+import lit.formats
+
+config.name = "tern"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".mlir", ".onnxtext", ".test"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.tern_obj_root, "test")
+
+config.environment["PATH"] = os.pathsep.join(
+    [os.path.join(config.tern_obj_root, "bin"), config.llvm_tools_dir,
+     config.environment.get("PATH", os.environ.get("PATH", ""))])
+
+# The shared models sit beside the checkout; graph-only ones are materialized
+# into the build folder by scripts/materialize-models.sh.
+shared = os.path.normpath(os.path.join(config.tern_src_root, "..", "shared", "models"))
+materialized = os.path.join(config.tern_obj_root, "models")
+config.substitutions.append(("%shared_models", shared))
+config.substitutions.append(("%models", materialized))
+config.substitutions.append(("%repo", config.tern_src_root))
+config.substitutions.append(("%python", "/usr/bin/python3"))
+if os.path.isdir(shared):
+    config.available_features.add("shared-models")
+if os.path.isfile(os.path.join(materialized, "gpt2-124m.onnx")):
+    config.available_features.add("materialized-models")
+if config.tern_fuzzer:
+    config.available_features.add("fuzzer")
