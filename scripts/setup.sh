@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
           libprotobuf-dev protobuf-compiler libonnx-dev ccache)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-onnx python3-numpy libclang-rt-22-dev)
+  packages+=(python3-onnx python3-numpy libclang-rt-22-dev time)
 fi
 
 missing=()
