@@ -133,7 +133,6 @@ LogicalResult ModelImporter::importNode(const onnx::NodeProto &node, int64_t ind
                              : node.name();
   Location loc = NameLoc::get(builder.getStringAttr(nodeName));
 
-  std::string lookupError;
   NodeImporter importer(node, index, domain, opset, builder, loc,
                         [&](StringRef name) -> Value { return values.lookup(name); });
   if (opset < 0)
