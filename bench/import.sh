@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
+[[ -x /usr/bin/time ]] || { echo "bench/import.sh: needs GNU time (apt-get install time)" >&2; exit 2; }
 scripts/materialize-models.sh "$build/models" > /dev/null
 echo "| model | input shape | weights (MiB) | import time (s) | peak RSS (MB) |"
 echo "|---|---|---|---|---|"

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tern needs (only those missing), then configures
 # and builds tern in build/. Idempotent: a second run only rebuilds what changed.
-#   scripts/setup.sh            # compiler packages, build
+#   scripts/setup.sh            # compiler packages (libclang-rt for the fuzz target), build
 #   scripts/setup.sh --tests    # also the packages the test suite uses
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-          libprotobuf-dev protobuf-compiler libonnx-dev ccache)
+          libprotobuf-dev protobuf-compiler libonnx-dev ccache libclang-rt-22-dev)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-onnx python3-numpy libclang-rt-22-dev time)
+  packages+=(python3-onnx python3-numpy time)
 fi
 
 missing=()

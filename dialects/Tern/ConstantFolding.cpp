@@ -239,7 +239,6 @@ OpFoldResult foldElementwise(Operation *op, ArrayRef<Attribute> operands) {
   if (!resultType || !resultType.hasStaticShape() ||
       resultType.getNumElements() > kFoldElementLimit || operands.empty())
     return {};
-  // Identity-like unary ops with attributes are not folded here.
   SmallVector<HostTensor> inputs;
   for (Attribute a : operands) {
     std::optional<HostTensor> t = read(a);
