@@ -22,6 +22,24 @@ struct GraphPipelineOptions {
 /// --tern-graph-pipeline` runs the same.
 void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &options);
 
+/// How far the lowering goes.
+enum class LoweringStage {
+  Tern,       ///< imported (and graph-optimized) tern dialect
+  Linalg,     ///< tern lowered to linalg/tensor/arith/math on tensors
+  Buffers,    ///< bufferized, weights externalized, memory planned
+  LLVMDialect ///< the LLVM dialect, ready for translation to LLVM IR
+};
+
+struct LoweringOptions {
+  LoweringStage from = LoweringStage::Tern;
+  LoweringStage to = LoweringStage::LLVMDialect;
+};
+
+/// tern -> linalg -> bufferization -> LLVM dialect: what `ternc` runs after
+/// the graph pipeline; `tern-opt --tern-lower-to-linalg` and
+/// `--tern-lower-to-llvm` run the same.
+void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &options);
+
 /// Registers every tern pass and pipeline with the global registry.
 void registerAllPasses();
 

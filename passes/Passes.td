@@ -26,4 +26,67 @@ def TernInferShapesPass : Pass<"tern-infer-shapes", "mlir::func::FuncOp"> {
   let dependentDialects = ["::tern::TernDialect"];
 }
 
+def TernToLinalgPass : Pass<"tern-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lowers the tern dialect to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Every tern op becomes linalg/tensor ops on tensors (one file per op
+    category in lib/Conversion/TernToLinalg). Unsigned integer tensors become
+    signless (the lowerings read the original types for signedness), and the
+    functions' signatures follow. An op with no lowering, or in a form the
+    lowering does not handle, is an error that names the ONNX node.
+
+    ```mlir
+    %0 = tern.relu %x : (tensor<4xf32>) -> tensor<4xf32>
+    // becomes
+    %e = tensor.empty() : tensor<4xf32>
+    %0 = linalg.generic {...} ins(%x : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+      ^bb0(%in: f32, %out: f32):
+        %r = arith.maximumf %in, %cst : f32
+        linalg.yield %r : f32
+    } -> tensor<4xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
+}
+
+def TernExternalizeWeightsPass : Pass<"tern-externalize-weights", "mlir::ModuleOp"> {
+  let summary = "Moves the large constants of @main into one weights blob read through an argument";
+  let description = [{
+    After bufferization, every constant memref.global whose value is a
+    dense_resource blob (the importer's large initializers) gets a 64-byte
+    aligned offset in one weights blob (`tern.weight_offset` on the global,
+    `tern.weights_size` on the module), and its uses in `@main` read
+    `memref.view %weights[offset]` of a new last argument instead. The
+    compiler driver writes the blob into the library or beside it; the runtime
+    passes its address (embedded or memory-mapped) at every call.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+def TernPlanMemoryPass : Pass<"tern-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Places @main's static temporary buffers in one arena by liveness";
+  let description = [{
+    Every memref.alloc of static shape in `@main` that does not reach a
+    return becomes a `memref.view` of an arena argument (appended after the
+    weights) at an offset chosen so that buffers live at the same time never
+    overlap (greedy, largest first, 64-byte aligned). Dynamic-shaped
+    temporaries are freed after their last use. Returned buffers are made
+    fresh allocations the caller owns (copied when the result is an input, a
+    constant, a view of the arena or returned twice). The arena size is
+    recorded as `tern.arena_size` on the module.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+def TernLowerCopiesPass : Pass<"tern-lower-copies", "mlir::ModuleOp"> {
+  let summary = "Turns memref.copy into linalg.copy, so copies become loops, not runtime calls";
+  let description = [{
+    MLIR lowers a memref.copy between non-contiguous buffers to a call into
+    its C runner library, which compiled models do not link. As linalg.copy
+    it lowers to loops like any other linalg op.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // TERN_PASSES_TD

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+          liblld-22-dev zlib1g-dev libzstd-dev
           libprotobuf-dev protobuf-compiler libonnx-dev ccache libclang-rt-22-dev)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(python3-onnx python3-numpy time)

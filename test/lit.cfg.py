@@ -5,7 +5,7 @@ import lit.formats
 config.name = "tern"
 config.test_format = lit.formats.ShTest(execute_external=True)
 config.suffixes = [".mlir", ".onnxtext", ".test"]
-config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py", "run.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.tern_obj_root, "test")
 
@@ -27,3 +27,6 @@ if os.path.isfile(os.path.join(materialized, "gpt2-124m.onnx")):
     config.available_features.add("materialized-models")
 if config.tern_fuzzer:
     config.available_features.add("fuzzer")
+config.substitutions.append(("%build", config.tern_obj_root))
+if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
+    config.available_features.add("onnx-testdata")

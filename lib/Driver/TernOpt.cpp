@@ -1,5 +1,6 @@
 //===- TernOpt.cpp - tern-opt --------------------------------------------===//
 
+#include "tern/Codegen/Codegen.h"
 #include "tern/Driver/Driver.h"
 #include "tern/Importer/Importer.h"
 
@@ -15,6 +16,7 @@
 int tern::ternOptMain(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registerImporterDialects(registry);
+  registerCodegenDialects(registry);
   registry.insert<mlir::arith::ArithDialect, mlir::tensor::TensorDialect>();
   mlir::registerTransformsPasses();
   registerAllPasses();

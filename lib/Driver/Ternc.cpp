@@ -1,5 +1,6 @@
 //===- Ternc.cpp - the ternc compiler driver -----------------------------===//
 
+#include "tern/Codegen/Codegen.h"
 #include "tern/Driver/Driver.h"
 #include "tern/Importer/Importer.h"
 
@@ -10,7 +11,14 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/CodeGen/CommandFlags.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Target/TargetMachine.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -22,7 +30,8 @@ using namespace llvm;
 
 namespace {
 
-enum class Emit { Tern };
+enum class Emit { Auto, Tern, Linalg, LLVM, Asm, Obj, So };
+enum class Weights { Auto, Embed, External };
 
 struct TerncOptions {
   cl::OptionCategory category{"ternc options"};
@@ -31,9 +40,29 @@ struct TerncOptions {
   cl::opt<std::string> output{"o", cl::desc("Output file ('-' for stdout, the default)"),
                               cl::value_desc("file"), cl::init("-"), cl::cat(category)};
   cl::opt<Emit> emit{
-      "emit", cl::desc("What to produce"), cl::init(Emit::Tern),
-      cl::values(clEnumValN(Emit::Tern, "tern", "the imported model as tern dialect IR")),
+      "emit", cl::desc("What to produce (default: from the -o extension, .so/.o/.ll/.s, else tern)"),
+      cl::init(Emit::Auto),
+      cl::values(clEnumValN(Emit::Tern, "tern", "the imported model as tern dialect IR"),
+                 clEnumValN(Emit::Linalg, "linalg", "the model lowered to linalg on tensors"),
+                 clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+                 clEnumValN(Emit::Asm, "asm", "assembly"),
+                 clEnumValN(Emit::Obj, "obj", "an object file (plus a C header beside it)"),
+                 clEnumValN(Emit::So, "so", "a shared library")),
       cl::cat(category)};
+  cl::opt<std::string> target{"target", cl::desc("Target architecture: x86_64 or aarch64 (default: the host)"),
+                              cl::init(""), cl::cat(category)};
+  cl::opt<unsigned> optLevel{"O", cl::desc("Optimization level 0-3 (default 3)"), cl::Prefix, cl::init(3),
+                             cl::cat(category)};
+  cl::opt<Weights> weights{
+      "weights", cl::desc("Where weights go (default: embedded up to 64 MiB, else external)"),
+      cl::init(Weights::Auto),
+      cl::values(clEnumValN(Weights::Embed, "embed", "inside the library"),
+                 clEnumValN(Weights::External, "external", "in OUT.weights beside it, memory-mapped at load")),
+      cl::cat(category)};
+  cl::opt<std::string> modelName{"model-name",
+                                 cl::desc("The model's name (default: the output file's stem); an object "
+                                          "file exports <name>_tern_model_abi"),
+                                 cl::init(""), cl::cat(category)};
   cl::list<std::string> inputShapes{
       "input-shape",
       cl::desc("Pin a graph input's shape, e.g. input_ids=1x128 (repeatable; 'scalar' for rank 0)"),
@@ -75,15 +104,43 @@ LogicalResult parseInputShape(StringRef spec, tern::ImportOptions &options) {
   return success();
 }
 
+void printModule(mlir::ModuleOp module, raw_ostream &os, bool printWeights) {
+  if (printWeights) {
+    module->print(os);
+    return;
+  }
+  // Printing the module's ops one by one leaves out the file's resource
+  // section, so weights are neither hex-encoded nor even read: the mapped
+  // files stay untouched. The printed `dense_resource<...>` names still
+  // parse (as resources without data).
+  mlir::AsmState state(module);
+  for (mlir::Operation &op : module.getBody()->getOperations()) {
+    op.print(os, state);
+    os << "\n";
+  }
+}
+
+int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const std::function<double()> &seconds);
+
 } // namespace
 
 int tern::terncMain(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // --mcpu and --mattr are LLVM's own code generation flags (lld registers
+  // them too, so they must be the same options).
+  static codegen::RegisterCodeGenFlags codegenFlags;
   TerncOptions opts;
   cl::HideUnrelatedOptions(opts.category);
+  for (const char *name : {"mcpu", "mattr"}) {
+    cl::Option *o = cl::getRegisteredOptions().lookup(name);
+    o->setHiddenFlag(cl::NotHidden);
+    o->addCategory(opts.category);
+  }
   cl::ParseCommandLineOptions(argc, argv,
                               "ternc: compiles an ONNX model ahead of time\n\n"
-                              "  ternc model.onnx --emit=tern -o model.mlir\n");
+                              "  ternc model.onnx -o model.so      # a shared library\n"
+                              "  ternc model.onnx -o model.o       # an object file and model.h\n"
+                              "  ternc model.onnx --emit=tern      # the imported IR\n");
 
   ImportOptions importOptions;
   for (const std::string &spec : opts.inputShapes)
@@ -93,6 +150,7 @@ int tern::terncMain(int argc, char **argv) {
   mlir::MLIRContext context;
   mlir::DialectRegistry registry;
   registerImporterDialects(registry);
+  registerCodegenDialects(registry);
   context.appendDialectRegistry(registry);
   // One line per error, naming the tool.
   mlir::ScopedDiagnosticHandler handler(&context, [](mlir::Diagnostic &d) {
@@ -125,27 +183,165 @@ int tern::terncMain(int argc, char **argv) {
       errs() << formatv("ternc: graph passes done at {0:f2} s\n", seconds());
   }
 
+  Emit emit = opts.emit;
+  if (emit == Emit::Auto) {
+    StringRef ext = sys::path::extension(opts.output);
+    emit = ext == ".so" ? Emit::So : ext == ".o" ? Emit::Obj : ext == ".ll" ? Emit::LLVM
+         : ext == ".s" ? Emit::Asm : Emit::Tern;
+  }
+  if ((emit == Emit::So || emit == Emit::Obj) && opts.output == "-") {
+    errs() << "ternc: error: a library or object file needs -o FILE\n";
+    return 1;
+  }
   std::string error;
-  std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(opts.output, &error);
-  if (!out) {
+  if (emit == Emit::Tern) {
+    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(opts.output, &error);
+    if (!out) {
+      errs() << "ternc: error: " << error << "\n";
+      return 1;
+    }
+    printModule(**module, out->os(), opts.printWeights);
+    out->keep();
+    return 0;
+  }
+  return compile(**module, emit, opts, seconds);
+}
+
+namespace {
+
+std::string sanitize(StringRef name) {
+  std::string s;
+  for (char c : name)
+    s += isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (s.empty() || isdigit(static_cast<unsigned char>(s[0])))
+    s = "m_" + s;
+  return s;
+}
+
+int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const std::function<double()> &seconds) {
+  std::string error;
+  FailureOr<tern::ModelInterface> iface = tern::describeModel(module);
+  if (failed(iface))
+    return 1;
+  std::string features;
+  for (const std::string &f : codegen::getMAttrs())
+    features += (features.empty() ? "" : ",") + f;
+  tern::TargetSpec spec{opts.target, codegen::getMCPU(), features,
+                        static_cast<int>(std::min(opts.optLevel.getValue(), 3u))};
+  auto tm = tern::createTargetMachine(spec, error);
+  if (failed(tm)) {
     errs() << "ternc: error: " << error << "\n";
     return 1;
   }
-  if (opts.printWeights) {
-    (**module)->print(out->os());
-  } else {
-    // Printing the module's ops one by one leaves out the file's resource
-    // section, so weights are neither hex-encoded nor even read: the
-    // mapped files stay untouched. The printed `dense_resource<...>` names
-    // still parse (as resources without data).
-    mlir::AsmState state(**module);
-    for (mlir::Operation &op : (*module)->getBody()->getOperations()) {
-      op.print(out->os(), state);
-      out->os() << "\n";
-    }
-  }
-  out->keep();
+  mlir::MLIRContext *ctx = module.getContext();
+  auto run = [&](tern::LoweringStage from, tern::LoweringStage to) {
+    mlir::PassManager pm(ctx);
+    tern::buildLoweringPipeline(pm, {from, to});
+    return pm.run(module);
+  };
+  if (failed(run(tern::LoweringStage::Tern, tern::LoweringStage::Linalg)))
+    return 1;
   if (opts.verbose)
-    errs() << formatv("ternc: done in {0:f2} s\n", seconds());
+    errs() << formatv("ternc: lowered to linalg at {0:f2} s\n", seconds());
+  if (emit == Emit::Linalg) {
+    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(opts.output, &error);
+    if (!out)
+      return errs() << "ternc: error: " << error << "\n", 1;
+    printModule(module, out->os(), opts.printWeights);
+    out->keep();
+    return 0;
+  }
+  if (failed(run(tern::LoweringStage::Linalg, tern::LoweringStage::Buffers)))
+    return 1;
+  std::vector<char> weights = tern::takeWeights(module);
+  int64_t arena = 0;
+  if (auto a = module->getAttrOfType<mlir::IntegerAttr>("tern.arena_size"))
+    arena = a.getInt();
+  // The interface is recorded; argument names mean nothing to LLVM.
+  if (auto main = module.lookupSymbol<mlir::func::FuncOp>("main")) {
+    main.removeArgAttrsAttr();
+    main.removeResAttrsAttr();
+  }
+  if (failed(run(tern::LoweringStage::Buffers, tern::LoweringStage::LLVMDialect)))
+    return 1;
+  if (opts.verbose)
+    errs() << formatv("ternc: lowered to the LLVM dialect at {0:f2} s (weights {1} bytes, arena {2} bytes)\n",
+                      seconds(), weights.size(), arena);
+
+  std::string stem = sys::path::stem(opts.output == "-" ? StringRef(opts.input) : StringRef(opts.output)).str();
+  tern::LibraryOptions lib;
+  lib.modelName = opts.modelName.empty() ? stem : opts.modelName.getValue();
+  if (emit == Emit::Obj)
+    lib.symbol = sanitize(lib.modelName) + "_tern_model_abi";
+  bool external = opts.weights == Weights::External ||
+                  (opts.weights == Weights::Auto && (int64_t)weights.size() > tern::kEmbeddedWeightsLimit);
+  SmallString<256> weightsPath(opts.output);
+  sys::path::replace_extension(weightsPath, "weights");
+  if (external && (emit == Emit::So || emit == Emit::Obj))
+    lib.weightsFile = sys::path::filename(weightsPath).str();
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      tern::translateModel(module, llvmContext, **tm, *iface, weights, arena, lib);
+  if (!llvmModule) {
+    errs() << "ternc: error: translation to LLVM IR failed\n";
+    return 1;
+  }
+  tern::optimizeModule(*llvmModule, **tm, spec.optLevel);
+  if (opts.verbose)
+    errs() << formatv("ternc: LLVM optimized at {0:f2} s\n", seconds());
+  if (emit == Emit::LLVM) {
+    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(opts.output, &error);
+    if (!out)
+      return errs() << "ternc: error: " << error << "\n", 1;
+    llvmModule->print(out->os(), nullptr);
+    out->keep();
+    return 0;
+  }
+  if (!lib.weightsFile.empty()) {
+    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(weightsPath, &error);
+    if (!out)
+      return errs() << "ternc: error: " << error << "\n", 1;
+    out->os().write(weights.data(), weights.size());
+    out->keep();
+  }
+  if (emit == Emit::Asm || emit == Emit::Obj) {
+    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(opts.output, &error);
+    if (!out || !tern::emitMachineCode(*llvmModule, **tm, emit == Emit::Asm, out->os(), error))
+      return errs() << "ternc: error: " << error << "\n", 1;
+    out->keep();
+    if (emit == Emit::Obj) {
+      SmallString<256> headerPath(opts.output);
+      sys::path::replace_extension(headerPath, "h");
+      std::unique_ptr<ToolOutputFile> header = mlir::openOutputFile(headerPath, &error);
+      if (!header)
+        return errs() << "ternc: error: " << error << "\n", 1;
+      header->os() << tern::objectHeader(lib.symbol, "TERN_MODEL_" + sanitize(lib.modelName) + "_H", *iface);
+      header->keep();
+    }
+    return 0;
+  }
+  // A shared library: the object in a temporary file, linked by lld.
+  SmallString<256> objectPath;
+  if (std::error_code ec = sys::fs::createTemporaryFile("ternc", "o", objectPath)) {
+    errs() << "ternc: error: cannot create a temporary file: " << ec.message() << "\n";
+    return 1;
+  }
+  {
+    std::unique_ptr<ToolOutputFile> obj = mlir::openOutputFile(objectPath, &error);
+    if (!obj || !tern::emitMachineCode(*llvmModule, **tm, false, obj->os(), error))
+      return errs() << "ternc: error: " << error << "\n", 1;
+    obj->keep();
+  }
+  bool linked = tern::linkSharedLibrary(objectPath, opts.output, (*tm)->getTargetTriple().getArchName(), error);
+  sys::fs::remove(objectPath);
+  if (!linked) {
+    errs() << "ternc: error: " << error << "\n";
+    return 1;
+  }
+  if (opts.verbose)
+    errs() << formatv("ternc: wrote {0} at {1:f2} s\n", opts.output, seconds());
   return 0;
 }
+
+} // namespace

@@ -215,6 +215,7 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
     initializerNames.insert(t.name());
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  SmallVector<ArrayAttr> argDimNames;
   for (const onnx::ValueInfoProto &info : graph.input()) {
     if (initializerNames.contains(info.name()))
       continue;
@@ -223,6 +224,12 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
       return failure();
     argTypes.push_back(*type);
     argNames.push_back(info.name());
+    // The names of dynamic dims ("batch", "sequence"), for the runtime API.
+    SmallVector<Attribute> dimNames;
+    if (info.type().has_tensor_type() && info.type().tensor_type().has_shape())
+      for (const auto &dim : info.type().tensor_type().shape().dim())
+        dimNames.push_back(builder.getStringAttr(dim.has_dim_param() ? dim.dim_param() : ""));
+    argDimNames.push_back(builder.getArrayAttr(dimNames));
   }
 
   auto func = func::FuncOp::create(builder, UnknownLoc::get(&ctx), "main",
@@ -231,6 +238,8 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
   builder.setInsertionPointToStart(entry);
   for (auto [i, name] : llvm::enumerate(argNames)) {
     func.setArgAttr(i, "tern.name", builder.getStringAttr(name));
+    if (llvm::any_of(argDimNames[i], [](Attribute a) { return !cast<StringAttr>(a).getValue().empty(); }))
+      func.setArgAttr(i, "tern.dim_names", argDimNames[i]);
     if (values.count(name))
       return (void)fail("graph input '" + name + "' is declared twice"), failure();
     values[name] = entry->getArgument(i);

@@ -1,0 +1,64 @@
+//===- ExternalizeWeights.cpp - large constants into one weights blob ----===//
+
+#include "passes/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+namespace tern {
+#define GEN_PASS_DEF_TERNEXTERNALIZEWEIGHTSPASS
+#include "passes/Passes.h.inc"
+} // namespace tern
+
+using namespace mlir;
+
+namespace {
+
+struct ExternalizeWeightsPass : tern::impl::TernExternalizeWeightsPassBase<ExternalizeWeightsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto main = module.lookupSymbol<func::FuncOp>("main");
+    if (!main) {
+      module.emitError("no @main function");
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    auto blobType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+    Block &entry = main.getBody().front();
+    unsigned index = main.getNumArguments();
+    if (failed(main.insertArgument(index, blobType,
+                                   b.getDictionaryAttr({b.getNamedAttr("tern.name", b.getStringAttr("__weights"))}),
+                                   main.getLoc())))
+      return signalPassFailure();
+    Value weights = entry.getArgument(index);
+
+    int64_t size = 0;
+    llvm::StringMap<int64_t> offsets;
+    for (auto global : module.getOps<memref::GlobalOp>()) {
+      auto init = dyn_cast_or_null<DenseResourceElementsAttr>(global.getInitialValueAttr());
+      if (!init || !global.getConstant())
+        continue;
+      MemRefType type = global.getType();
+      int64_t bytes = type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+      size = static_cast<int64_t>(llvm::alignTo(size, 64));
+      offsets[global.getSymName()] = size;
+      global->setAttr("tern.weight_offset", b.getI64IntegerAttr(size));
+      size += bytes;
+    }
+    module->setAttr("tern.weights_size", b.getI64IntegerAttr(size));
+    main.walk([&](memref::GetGlobalOp get) {
+      auto it = offsets.find(get.getName());
+      if (it == offsets.end())
+        return;
+      b.setInsertionPoint(get);
+      Value off = arith::ConstantIndexOp::create(b, get.getLoc(), it->second);
+      Value view = memref::ViewOp::create(b, get.getLoc(), get.getType(), weights, off, ValueRange{});
+      get.replaceAllUsesWith(view);
+      get.erase();
+    });
+  }
+};
+
+} // namespace

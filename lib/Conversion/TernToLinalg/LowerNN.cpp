@@ -1,0 +1,687 @@
+//===- LowerNN.cpp - matmul, conv, pooling, normalization, softmax -------===//
+//
+// Matmuls become linalg.matmul when the right operand is a matrix (the
+// batch dims of the left one folded into M), else a broadcasting
+// linalg.generic. Convolutions and pools are one N-d linalg.generic over
+// (batch, group, channel, out spatial..., in channel, kernel...) after a
+// tensor.pad. Normalizations and softmax are reductions plus elementwise
+// generics.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lib/Conversion/TernToLinalg/Lowering.h"
+#include "dialects/Tern/TernOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+namespace tern::lowering {
+namespace {
+
+using Combine = std::function<Value(OpBuilder &, Location, Value, Value)>;
+
+Value addS(OpBuilder &b, Location l, Value x, Value y) {
+  return isa<FloatType>(x.getType()) ? Value(arith::AddFOp::create(b, l, x, y)) : Value(arith::AddIOp::create(b, l, x, y));
+}
+Value mulS(OpBuilder &b, Location l, Value x, Value y) {
+  return isa<FloatType>(x.getType()) ? Value(arith::MulFOp::create(b, l, x, y)) : Value(arith::MulIOp::create(b, l, x, y));
+}
+
+//===-- matmul -----------------------------------------------------------===//
+
+/// C[..., m, n] += A[..., m, k] * B[..., k, n] over broadcast batch dims.
+/// Both operands have rank >= 2.
+Value batchMatmul(OpBuilder &b, Location loc, Value a, Value bm, RankedTensorType resultType,
+                  ArrayRef<OpFoldResult> outDims) {
+  MLIRContext *ctx = b.getContext();
+  auto at = cast<RankedTensorType>(a.getType()), bt = cast<RankedTensorType>(bm.getType());
+  Type elem = resultType.getElementType();
+  Value init = filledTensor(b, loc, resultType, outDims, constantScalar(b, loc, elem, 0));
+  // Right operand a matrix: fold A's batch dims into M.
+  if (bt.getRank() == 2 && at.getRank() >= 2) {
+    Value a2 = a;
+    SmallVector<OpFoldResult> aDims = dimsOf(b, loc, a);
+    int64_t r = at.getRank();
+    if (r > 2) {
+      ReassociationIndices batch = llvm::to_vector(llvm::seq<int64_t>(0, r - 1));
+      int64_t m = 1;
+      for (int64_t i = 0; i < r - 1; ++i)
+        m = (m == ShapedType::kDynamic || at.isDynamicDim(i)) ? ShapedType::kDynamic : m * at.getDimSize(i);
+      auto t2 = RankedTensorType::get({m, at.getDimSize(r - 1)}, at.getElementType());
+      a2 = tensor::CollapseShapeOp::create(b, loc, t2, a, ArrayRef<ReassociationIndices>{batch, {r - 1}});
+    }
+    int64_t m2 = cast<RankedTensorType>(a2.getType()).getDimSize(0);
+    auto out2 = RankedTensorType::get({m2, resultType.getShape().back()}, elem);
+    SmallVector<OpFoldResult> o2{dimsOf(b, loc, a2)[0], outDims.back()};
+    Value init2 = filledTensor(b, loc, out2, o2, constantScalar(b, loc, elem, 0));
+    Value c = linalg::MatmulOp::create(b, loc, ValueRange{a2, bm}, ValueRange{init2}).getResult(0);
+    if (r == 2)
+      return c;
+    ReassociationIndices batch = llvm::to_vector(llvm::seq<int64_t>(0, r - 1));
+    return tensor::ExpandShapeOp::create(b, loc, resultType, c,
+                                         ArrayRef<ReassociationIndices>{batch, {r - 1}}, outDims);
+  }
+  int64_t rank = resultType.getRank(); // batch..., m, n
+  int64_t loops = rank + 1;            // + k
+  auto operandMap = [&](RankedTensorType t, bool isA) {
+    SmallVector<AffineExpr> e;
+    int64_t r = t.getRank();
+    for (int64_t d = 0; d < r - 2; ++d) {
+      int64_t o = d + (rank - r);
+      if (t.getDimSize(d) == 1 && resultType.getDimSize(o) != 1)
+        e.push_back(getAffineConstantExpr(0, ctx));
+      else
+        e.push_back(getAffineDimExpr(o, ctx));
+    }
+    AffineExpr m = getAffineDimExpr(rank - 2, ctx), n = getAffineDimExpr(rank - 1, ctx),
+               k = getAffineDimExpr(rank, ctx);
+    if (isA) {
+      e.push_back(m);
+      e.push_back(k);
+    } else {
+      e.push_back(k);
+      e.push_back(n);
+    }
+    return AffineMap::get(loops, 0, e, ctx);
+  };
+  SmallVector<AffineMap> maps{operandMap(at, true), operandMap(bt, false),
+                              AffineMap::getMinorIdentityMap(loops, rank, ctx)};
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  return linalg::GenericOp::create(b, loc, TypeRange{resultType}, ValueRange{a, bm}, ValueRange{init}, maps, iters,
+                                   [](OpBuilder &nb, Location l, ValueRange v) {
+                                     Value p = mulS(nb, l, v[0], v[1]);
+                                     linalg::YieldOp::create(nb, l, addS(nb, l, v[2], p));
+                                   })
+      .getResult(0);
+}
+
+LogicalResult lowerMatMul(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  Location loc = op->getLoc();
+  Value a = operands[0], bm = operands[1];
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  auto at = cast<RankedTensorType>(a.getType()), bt = cast<RankedTensorType>(bm.getType());
+  if (isa<IntegerType>(at.getElementType()) && !isa<IntegerType>(resultType.getElementType()))
+    return unsupported(op, "mixed element types");
+  bool aVec = at.getRank() == 1, bVec = bt.getRank() == 1;
+  if (aVec)
+    a = insertUnitDims(rw, loc, a, {0});
+  if (bVec)
+    bm = insertUnitDims(rw, loc, bm, {1});
+  at = cast<RankedTensorType>(a.getType());
+  bt = cast<RankedTensorType>(bm.getType());
+  // Full result shape: broadcast batch, then m, n.
+  int64_t batchRank = std::max(at.getRank(), bt.getRank()) - 2;
+  SmallVector<int64_t> shape;
+  SmallVector<OpFoldResult> dims;
+  SmallVector<OpFoldResult> aDims = dimsOf(rw, loc, a), bDims = dimsOf(rw, loc, bm);
+  for (int64_t i = 0; i < batchRank; ++i) {
+    int64_t ai = i - (batchRank - (at.getRank() - 2)), bi = i - (batchRank - (bt.getRank() - 2));
+    int64_t as = ai >= 0 ? at.getDimSize(ai) : 1, bs = bi >= 0 ? bt.getDimSize(bi) : 1;
+    if (as != 1 && as != ShapedType::kDynamic) {
+      shape.push_back(as);
+      dims.push_back(rw.getIndexAttr(as));
+    } else if (bs != 1 && bs != ShapedType::kDynamic) {
+      shape.push_back(bs);
+      dims.push_back(rw.getIndexAttr(bs));
+    } else if (as == 1 && bs == 1) {
+      shape.push_back(1);
+      dims.push_back(rw.getIndexAttr(1));
+    } else {
+      shape.push_back(ShapedType::kDynamic);
+      Value v;
+      if (as == ShapedType::kDynamic)
+        v = getValueOrCreateConstantIndexOp(rw, loc, aDims[ai]);
+      if (bs == ShapedType::kDynamic) {
+        Value w = getValueOrCreateConstantIndexOp(rw, loc, bDims[bi]);
+        v = v ? Value(arith::MaxUIOp::create(rw, loc, v, w)) : w;
+      }
+      dims.push_back(v);
+    }
+  }
+  shape.push_back(at.getDimSize(at.getRank() - 2));
+  dims.push_back(aDims[at.getRank() - 2]);
+  shape.push_back(bt.getDimSize(bt.getRank() - 1));
+  dims.push_back(bDims[bt.getRank() - 1]);
+  auto fullType = RankedTensorType::get(shape, resultType.getElementType());
+  Value c = batchMatmul(rw, loc, a, bm, fullType, dims);
+  if (aVec || bVec) {
+    SmallVector<OpFoldResult> outDims;
+    for (int64_t i = 0; i < (int64_t)dims.size(); ++i)
+      if (!((aVec && i == (int64_t)dims.size() - 2) || (bVec && i == (int64_t)dims.size() - 1)))
+        outDims.push_back(dims[i]);
+    c = reshapeTo(rw, loc, c, resultType, outDims);
+  }
+  if (c.getType() != resultType)
+    c = tensor::CastOp::create(rw, loc, resultType, c);
+  rw.replaceOp(op, c);
+  return success();
+}
+
+LogicalResult lowerGemm(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto gemm = cast<GemmOp>(op);
+  Location loc = op->getLoc();
+  MLIRContext *ctx = rw.getContext();
+  Value a = operands[0], bm = operands[1];
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  Type elem = resultType.getElementType();
+  bool ta = gemm.getTransA(), tb = gemm.getTransB();
+  SmallVector<OpFoldResult> dims{dimsOf(rw, loc, a)[ta ? 1 : 0], dimsOf(rw, loc, bm)[tb ? 0 : 1]};
+  Value init = filledTensor(rw, loc, resultType, dims, constantScalar(rw, loc, elem, 0));
+  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx), k = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> maps{AffineMap::get(3, 0, ta ? ArrayRef<AffineExpr>{k, m} : ArrayRef<AffineExpr>{m, k}, ctx),
+                              AffineMap::get(3, 0, tb ? ArrayRef<AffineExpr>{n, k} : ArrayRef<AffineExpr>{k, n}, ctx),
+                              AffineMap::get(3, 0, {m, n}, ctx)};
+  Value c = linalg::GenericOp::create(
+                rw, loc, TypeRange{resultType}, ValueRange{a, bm}, ValueRange{init}, maps,
+                {utils::IteratorType::parallel, utils::IteratorType::parallel, utils::IteratorType::reduction},
+                [](OpBuilder &nb, Location l, ValueRange v) {
+                  linalg::YieldOp::create(nb, l, addS(nb, l, v[2], mulS(nb, l, v[0], v[1])));
+                })
+                .getResult(0);
+  double alpha = gemm.getAlpha().convertToDouble(), beta = gemm.getBeta().convertToDouble();
+  SmallVector<Value> ins{c};
+  if (gemm.getC() && beta != 0)
+    ins.push_back(operands[2]);
+  if (alpha != 1 || ins.size() > 1) {
+    c = elementwise(rw, loc, ins, resultType, [&](OpBuilder &b, Location l, ValueRange v) {
+      Value r = v[0];
+      if (alpha != 1)
+        r = mulS(b, l, r, constantScalar(b, l, elem, alpha));
+      if (v.size() > 1) {
+        Value cc = v[1];
+        if (beta != 1)
+          cc = mulS(b, l, cc, constantScalar(b, l, elem, beta));
+        r = addS(b, l, r, cc);
+      }
+      return r;
+    });
+  }
+  rw.replaceOp(op, c);
+  return success();
+}
+
+//===-- windows (conv, pools) --------------------------------------------===//
+
+struct Window {
+  SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd;
+};
+
+/// Reads the window attributes and resolves auto_pad against the input.
+FailureOr<Window> readWindow(Operation *op, RankedTensorType x, ArrayRef<int64_t> kernel) {
+  Window w;
+  int64_t n = x.getRank() - 2;
+  w.kernel.assign(kernel.begin(), kernel.end());
+  w.strides = llvm::to_vector(cast<DenseI64ArrayAttr>(op->getAttr("strides")).asArrayRef());
+  w.dilations = llvm::to_vector(cast<DenseI64ArrayAttr>(op->getAttr("dilations")).asArrayRef());
+  auto pads = cast<DenseI64ArrayAttr>(op->getAttr("pads")).asArrayRef();
+  StringRef autoPad = cast<StringAttr>(op->getAttr("auto_pad")).getValue();
+  if (w.strides.empty())
+    w.strides.assign(n, 1);
+  if (w.dilations.empty())
+    w.dilations.assign(n, 1);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t begin = pads.empty() ? 0 : pads[i], end = pads.empty() ? 0 : pads[i + n];
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      int64_t in = x.getDimSize(i + 2);
+      if (in == ShapedType::kDynamic)
+        return unsupported(op, "auto_pad " + autoPad + " with a dynamic spatial dim");
+      int64_t out = (in + w.strides[i] - 1) / w.strides[i];
+      int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + w.dilations[i] * (w.kernel[i] - 1) + 1 - in);
+      begin = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      end = total - begin;
+    } else if (autoPad == "VALID") {
+      begin = end = 0;
+    }
+    w.padBegin.push_back(begin);
+    w.padEnd.push_back(end);
+  }
+  return w;
+}
+
+/// Pads the spatial dims of `x` ([N, C, spatial...]) with `value`, adding
+/// `extraEnd` more at the end of each (ceil mode).
+Value padSpatial(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> begin, ArrayRef<int64_t> end,
+                 ArrayRef<int64_t> extraEnd, Value value) {
+  auto t = cast<RankedTensorType>(x.getType());
+  bool any = false;
+  SmallVector<OpFoldResult> lo(2, b.getIndexAttr(0)), hi(2, b.getIndexAttr(0));
+  SmallVector<int64_t> shape(t.getShape());
+  for (size_t i = 0; i < begin.size(); ++i) {
+    int64_t e = end[i] + (extraEnd.empty() ? 0 : extraEnd[i]);
+    any |= begin[i] || e;
+    lo.push_back(b.getIndexAttr(begin[i]));
+    hi.push_back(b.getIndexAttr(e));
+    if (shape[i + 2] != ShapedType::kDynamic)
+      shape[i + 2] += begin[i] + e;
+  }
+  if (!any)
+    return x;
+  auto type = RankedTensorType::get(shape, t.getElementType());
+  return tensor::PadOp::create(b, loc, type, x, lo, hi, value);
+}
+
+/// Output size of spatial dim i at run time: (padded - d*(k-1) - 1) / s + 1.
+OpFoldResult outSize(OpBuilder &b, Location loc, RankedTensorType result, int64_t dim, Value padded,
+                     const Window &w, int64_t i) {
+  if (!result.isDynamicDim(dim))
+    return b.getIndexAttr(result.getDimSize(dim));
+  Value p = dimValue(b, loc, padded, dim);
+  Value span = arith::ConstantIndexOp::create(b, loc, w.dilations[i] * (w.kernel[i] - 1) + 1);
+  Value s = arith::ConstantIndexOp::create(b, loc, w.strides[i]);
+  Value q = arith::DivUIOp::create(b, loc, arith::SubIOp::create(b, loc, p, span), s);
+  return arith::AddIOp::create(b, loc, q, arith::ConstantIndexOp::create(b, loc, 1)).getResult();
+}
+
+/// Extra end padding so that every output window of ceil mode fits.
+SmallVector<int64_t> ceilExtra(RankedTensorType x, RankedTensorType result, const Window &w) {
+  SmallVector<int64_t> extra;
+  for (size_t i = 0; i < w.kernel.size(); ++i) {
+    int64_t in = x.getDimSize(i + 2), out = result.getDimSize(i + 2);
+    if (in == ShapedType::kDynamic || out == ShapedType::kDynamic) {
+      extra.push_back(0);
+      continue;
+    }
+    int64_t need = (out - 1) * w.strides[i] + w.dilations[i] * (w.kernel[i] - 1) + 1;
+    extra.push_back(std::max<int64_t>(0, need - (in + w.padBegin[i] + w.padEnd[i])));
+  }
+  return extra;
+}
+
+LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto conv = cast<ConvOp>(op);
+  Location loc = op->getLoc();
+  MLIRContext *ctx = rw.getContext();
+  Value x = operands[0], wt = operands[1];
+  auto xt = cast<RankedTensorType>(x.getType()), wtt = cast<RankedTensorType>(wt.getType());
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  Type elem = resultType.getElementType();
+  int64_t n = xt.getRank() - 2, groups = conv.getGroup();
+  if (!wtt.hasStaticShape())
+    return unsupported(op, "weights of dynamic shape");
+  SmallVector<int64_t> kernel(wtt.getShape().drop_front(2));
+  auto w = readWindow(op, xt, kernel);
+  if (failed(w))
+    return failure();
+  int64_t f = wtt.getDimSize(0), cg = wtt.getDimSize(1), fg = f / groups;
+  Value padded = padSpatial(rw, loc, x, w->padBegin, w->padEnd, {}, constantScalar(rw, loc, xt.getElementType(), 0));
+  // Weights [F, Cg, K...] -> [G, Fg, Cg, K...].
+  SmallVector<int64_t> w5{groups, fg, cg};
+  w5.append(kernel.begin(), kernel.end());
+  SmallVector<ReassociationIndices> wGroups{{0, 1}};
+  for (int64_t i = 0; i < n + 1; ++i)
+    wGroups.push_back({i + 2});
+  Value wg = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get(w5, wtt.getElementType()), wt, wGroups,
+                                           getAsIndexOpFoldResult(ctx, w5));
+  // Result [N, G, Fg, O...].
+  SmallVector<int64_t> outShape{resultType.getDimSize(0), groups, fg};
+  SmallVector<OpFoldResult> outDims{dimsOf(rw, loc, x)[0], rw.getIndexAttr(groups), rw.getIndexAttr(fg)};
+  for (int64_t i = 0; i < n; ++i) {
+    outShape.push_back(resultType.getDimSize(i + 2));
+    outDims.push_back(outSize(rw, loc, resultType, i + 2, padded, *w, i));
+  }
+  auto outType = RankedTensorType::get(outShape, elem);
+  Value init;
+  if (conv.getBias()) {
+    // Broadcast the bias [F] -> [G, Fg, 1...] into the accumulator.
+    SmallVector<int64_t> bShape{groups, fg};
+    Value bias = tensor::ExpandShapeOp::create(rw, loc, RankedTensorType::get(bShape, elem), operands[2],
+                                               SmallVector<ReassociationIndices>{{0, 1}},
+                                               getAsIndexOpFoldResult(ctx, bShape));
+    SmallVector<AffineExpr> be{getAffineDimExpr(1, ctx), getAffineDimExpr(2, ctx)};
+    Value empty = emptyTensor(rw, loc, outType, outDims);
+    init = linalg::GenericOp::create(rw, loc, TypeRange{outType}, ValueRange{bias}, ValueRange{empty},
+                                     SmallVector<AffineMap>{AffineMap::get(n + 3, 0, be, ctx),
+                                                            AffineMap::getMultiDimIdentityMap(n + 3, ctx)},
+                                     SmallVector<utils::IteratorType>(n + 3, utils::IteratorType::parallel),
+                                     [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
+               .getResult(0);
+  } else {
+    init = filledTensor(rw, loc, outType, outDims, constantScalar(rw, loc, elem, 0));
+  }
+  // Loops: n, g, fg, o_1..o_n, c, k_1..k_n.
+  int64_t loops = 3 + n + 1 + n;
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineExpr> xe{d(0), d(1) * cg + d(3 + n)}, we{d(1), d(2), d(3 + n)}, oe{d(0), d(1), d(2)};
+  for (int64_t i = 0; i < n; ++i) {
+    xe.push_back(d(3 + i) * w->strides[i] + d(4 + n + i) * w->dilations[i]);
+    we.push_back(d(4 + n + i));
+    oe.push_back(d(3 + i));
+  }
+  SmallVector<utils::IteratorType> iters(3 + n, utils::IteratorType::parallel);
+  iters.append(n + 1, utils::IteratorType::reduction);
+  Value out = linalg::GenericOp::create(
+                  rw, loc, TypeRange{outType}, ValueRange{padded, wg}, ValueRange{init},
+                  SmallVector<AffineMap>{AffineMap::get(loops, 0, xe, ctx), AffineMap::get(loops, 0, we, ctx),
+                                         AffineMap::get(loops, 0, oe, ctx)},
+                  iters,
+                  [](OpBuilder &b, Location l, ValueRange v) {
+                    linalg::YieldOp::create(b, l, addS(b, l, v[2], mulS(b, l, v[0], v[1])));
+                  })
+                  .getResult(0);
+  SmallVector<ReassociationIndices> og{{0}, {1, 2}};
+  for (int64_t i = 0; i < n; ++i)
+    og.push_back({i + 3});
+  Value r = tensor::CollapseShapeOp::create(rw, loc, resultType, out, og);
+  rw.replaceOp(op, r);
+  return success();
+}
+
+/// Sliding-window reduction over the spatial dims of an already padded x:
+/// out[n, c, o...] = combine over k of x[n, c, o*s + k*d].
+Value poolWindows(OpBuilder &b, Location loc, Value padded, RankedTensorType outType, ArrayRef<OpFoldResult> outDims,
+                  const Window &w, Value init, const Combine &combine) {
+  MLIRContext *ctx = b.getContext();
+  int64_t n = w.kernel.size(), lead = outType.getRank() - n;
+  int64_t loops = lead + 2 * n;
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineExpr> xe, ke, oe;
+  for (int64_t i = 0; i < lead; ++i) {
+    xe.push_back(d(i));
+    oe.push_back(d(i));
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    xe.push_back(d(lead + i) * w.strides[i] + d(lead + n + i) * w.dilations[i]);
+    ke.push_back(d(lead + n + i));
+    oe.push_back(d(lead + i));
+  }
+  Value window = tensor::EmptyOp::create(b, loc, w.kernel, b.getF32Type());
+  Value acc = filledTensor(b, loc, outType, outDims, init);
+  SmallVector<utils::IteratorType> iters(lead + n, utils::IteratorType::parallel);
+  iters.append(n, utils::IteratorType::reduction);
+  return linalg::GenericOp::create(b, loc, TypeRange{outType}, ValueRange{padded, window}, ValueRange{acc},
+                                   SmallVector<AffineMap>{AffineMap::get(loops, 0, xe, ctx), AffineMap::get(loops, 0, ke, ctx),
+                                                          AffineMap::get(loops, 0, oe, ctx)},
+                                   iters,
+                                   [&](OpBuilder &nb, Location l, ValueRange v) {
+                                     linalg::YieldOp::create(nb, l, combine(nb, l, v[2], v[0]));
+                                   })
+      .getResult(0);
+}
+
+LogicalResult lowerPool(Operation *op, ValueRange operands, ConversionPatternRewriter &rw, bool isMax) {
+  Location loc = op->getLoc();
+  Value x = operands[0];
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  if (op->getNumResults() > 1)
+    return unsupported(op, "the Indices output");
+  Type orig = elementTypeOf(op->getOperand(0));
+  Type elem = xt.getElementType();
+  auto kernel = cast<DenseI64ArrayAttr>(op->getAttr("kernel_shape")).asArrayRef();
+  auto w = readWindow(op, xt, kernel);
+  if (failed(w))
+    return failure();
+  SmallVector<int64_t> extra = ceilExtra(xt, resultType, *w);
+  int64_t n = kernel.size();
+  Value padValue = isMax ? lowestValue(rw, loc, orig) : constantScalar(rw, loc, elem, 0);
+  Value padded = padSpatial(rw, loc, x, w->padBegin, w->padEnd, extra, padValue);
+  SmallVector<OpFoldResult> outDims = dimsOf(rw, loc, x);
+  outDims.resize(2);
+  for (int64_t i = 0; i < n; ++i)
+    outDims.push_back(outSize(rw, loc, resultType, i + 2, padded, *w, i));
+  bool unsignedElem = isUnsigned(orig);
+  if (isMax) {
+    Value r = poolWindows(rw, loc, padded, resultType, outDims, *w, lowestValue(rw, loc, orig),
+                          [&](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+                            if (isa<FloatType>(v.getType()))
+                              return arith::MaximumFOp::create(b, l, acc, v);
+                            return unsignedElem ? Value(arith::MaxUIOp::create(b, l, acc, v))
+                                                : Value(arith::MaxSIOp::create(b, l, acc, v));
+                          });
+    rw.replaceOp(op, r);
+    return success();
+  }
+  auto avg = cast<AveragePoolOp>(op);
+  Value sum = poolWindows(rw, loc, padded, resultType, outDims, *w, constantScalar(rw, loc, elem, 0),
+                          [](OpBuilder &b, Location l, Value acc, Value v) { return addS(b, l, acc, v); });
+  // The divisor per output position: pool a mask of ones over the spatial
+  // dims, padded with ones where padding counts, zeros elsewhere.
+  SmallVector<int64_t> spatial(xt.getShape().drop_front(2));
+  if (ShapedType::isDynamicShape(spatial))
+    return unsupported(op, "dynamic spatial dims");
+  SmallVector<int64_t> maskShape{1, 1};
+  maskShape.append(spatial);
+  auto maskType = RankedTensorType::get(maskShape, elem);
+  Value one = constantScalar(rw, loc, elem, 1), zero = constantScalar(rw, loc, elem, 0);
+  Value mask = filledTensor(rw, loc, maskType, getAsIndexOpFoldResult(rw.getContext(), maskShape), one);
+  if (avg.getCountIncludePad()) {
+    mask = padSpatial(rw, loc, mask, w->padBegin, w->padEnd, {}, one);
+    SmallVector<int64_t> none(n, 0);
+    mask = padSpatial(rw, loc, mask, none, none, extra, zero);
+  } else {
+    mask = padSpatial(rw, loc, mask, w->padBegin, w->padEnd, extra, zero);
+  }
+  SmallVector<int64_t> countShape{1, 1};
+  for (int64_t i = 0; i < n; ++i)
+    countShape.push_back(resultType.getDimSize(i + 2));
+  auto countType = RankedTensorType::get(countShape, elem);
+  Value counts = poolWindows(rw, loc, mask, countType, getAsIndexOpFoldResult(rw.getContext(), countShape), *w, zero,
+                             [](OpBuilder &b, Location l, Value acc, Value v) { return addS(b, l, acc, v); });
+  Value r = elementwise(rw, loc, ValueRange{sum, counts}, resultType, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+    return arith::DivFOp::create(b, l, v[0], v[1]);
+  });
+  rw.replaceOp(op, r);
+  return success();
+}
+
+//===-- normalization and softmax ----------------------------------------===//
+
+Value reduceSumKeep(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes) {
+  Type elem = elementTypeOf(x);
+  return reduce(b, loc, x, axes, true, constantScalar(b, loc, elem, 0),
+                [](OpBuilder &nb, Location l, Value acc, Value v) { return addS(nb, l, acc, v); });
+}
+Value reduceMaxKeep(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes) {
+  Type elem = elementTypeOf(x);
+  return reduce(b, loc, x, axes, true, lowestValue(b, loc, elem),
+                [](OpBuilder &nb, Location l, Value acc, Value v) -> Value {
+                  return arith::MaximumFOp::create(nb, l, acc, v);
+                });
+}
+
+/// Mean and variance over `axes` (kept as 1s).
+std::pair<Value, Value> moments(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes) {
+  auto t = cast<RankedTensorType>(x.getType());
+  Type elem = t.getElementType();
+  Value n = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t a : axes)
+    n = arith::MulIOp::create(b, loc, n, dimValue(b, loc, x, a));
+  Value nf = arith::SIToFPOp::create(b, loc, elem, arith::IndexCastOp::create(b, loc, b.getI64Type(), n));
+  Value sum = reduceSumKeep(b, loc, x, axes);
+  auto kt = cast<RankedTensorType>(sum.getType());
+  Value mean = elementwise(b, loc, ValueRange{sum}, kt, [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
+    return arith::DivFOp::create(nb, l, v[0], nf);
+  });
+  Value sq = elementwise(b, loc, ValueRange{x, mean}, t, [](OpBuilder &nb, Location l, ValueRange v) -> Value {
+    Value dlt = arith::SubFOp::create(nb, l, v[0], v[1]);
+    return arith::MulFOp::create(nb, l, dlt, dlt);
+  });
+  Value var = elementwise(b, loc, ValueRange{reduceSumKeep(b, loc, sq, axes)}, kt,
+                          [&](OpBuilder &nb, Location l, ValueRange v) -> Value { return arith::DivFOp::create(nb, l, v[0], nf); });
+  return {mean, var};
+}
+
+LogicalResult lowerSoftmax(Operation *op, ValueRange operands, ConversionPatternRewriter &rw, int kind) {
+  Location loc = op->getLoc();
+  Value x = operands[0];
+  auto t = cast<RankedTensorType>(x.getType());
+  int64_t axis = cast<IntegerAttr>(op->getAttr("axis")).getInt();
+  Value m = reduceMaxKeep(rw, loc, x, {axis});
+  if (kind == 2) { // hardmax: 1 at the first maximum
+    MLIRContext *ctx = rw.getContext();
+    int64_t rank = t.getRank();
+    // First index reaching the max, as an i64 per row.
+    SmallVector<AffineExpr> ke;
+    for (int64_t i = 0; i < rank; ++i)
+      ke.push_back(i == axis ? getAffineConstantExpr(0, ctx) : getAffineDimExpr(i, ctx));
+    SmallVector<int64_t> kshape(t.getShape());
+    kshape[axis] = 1;
+    SmallVector<OpFoldResult> kdims = dimsOf(rw, loc, x);
+    kdims[axis] = rw.getIndexAttr(1);
+    auto it = RankedTensorType::get(kshape, rw.getI64Type());
+    Value big = constantScalar(rw, loc, rw.getI64Type(), std::numeric_limits<int64_t>::max());
+    Value first = filledTensor(rw, loc, it, kdims, big);
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    iters[axis] = utils::IteratorType::reduction;
+    first = linalg::GenericOp::create(
+                rw, loc, TypeRange{it}, ValueRange{x, m}, ValueRange{first},
+                SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx), AffineMap::get(rank, 0, ke, ctx),
+                                       AffineMap::get(rank, 0, ke, ctx)},
+                iters,
+                [&](OpBuilder &b, Location l, ValueRange v) {
+                  Value i = toI64(b, l, linalg::IndexOp::create(b, l, axis));
+                  Value isMax = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, v[0], v[1]);
+                  Value cand = arith::SelectOp::create(b, l, isMax, i, big);
+                  linalg::YieldOp::create(b, l, Value(arith::MinSIOp::create(b, l, v[2], cand)));
+                })
+                .getResult(0);
+    Value empty = emptyTensor(rw, loc, t, dimsOf(rw, loc, x));
+    Value r = linalg::GenericOp::create(
+                  rw, loc, TypeRange{t}, ValueRange{first}, ValueRange{empty},
+                  SmallVector<AffineMap>{AffineMap::get(rank, 0, ke, ctx), AffineMap::getMultiDimIdentityMap(rank, ctx)},
+                  SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                  [&](OpBuilder &b, Location l, ValueRange v) {
+                    Value i = toI64(b, l, linalg::IndexOp::create(b, l, axis));
+                    Value eq = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, i, v[0]);
+                    Value one = constantScalar(b, l, t.getElementType(), 1), zero = constantScalar(b, l, t.getElementType(), 0);
+                    linalg::YieldOp::create(b, l, Value(arith::SelectOp::create(b, l, eq, one, zero)));
+                  })
+                  .getResult(0);
+    rw.replaceOp(op, r);
+    return success();
+  }
+  Value e = elementwise(rw, loc, ValueRange{x, m}, t, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+    return math::ExpOp::create(b, l, arith::SubFOp::create(b, l, v[0], v[1]));
+  });
+  Value s = reduceSumKeep(rw, loc, e, {axis});
+  Value r;
+  if (kind == 0)
+    r = elementwise(rw, loc, ValueRange{e, s}, t, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+      return arith::DivFOp::create(b, l, v[0], v[1]);
+    });
+  else
+    r = elementwise(rw, loc, ValueRange{x, m, s}, t, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+      Value shifted = arith::SubFOp::create(b, l, v[0], v[1]);
+      return arith::SubFOp::create(b, l, shifted, math::LogOp::create(b, l, v[2]));
+    });
+  rw.replaceOp(op, r);
+  return success();
+}
+
+LogicalResult lowerLayerNorm(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto ln = cast<LayerNormalizationOp>(op);
+  Location loc = op->getLoc();
+  Value x = operands[0];
+  auto t = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(ln.getAxis(), t.getRank()));
+  auto [mean, var] = moments(rw, loc, x, axes);
+  double eps = ln.getEpsilon().convertToDouble();
+  SmallVector<Value> ins{x, mean, var, operands[1]};
+  if (ln.getBias())
+    ins.push_back(operands[2]);
+  Value r = elementwise(rw, loc, ins, signlessTensor(op->getResult(0).getType()),
+                        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+                          Value e = constantScalar(b, l, v[0].getType(), eps);
+                          Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, v[2], e));
+                          Value y = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, v[0], v[1]), inv);
+                          y = arith::MulFOp::create(b, l, y, v[3]);
+                          if (v.size() > 4)
+                            y = arith::AddFOp::create(b, l, y, v[4]);
+                          return y;
+                        });
+  rw.replaceOp(op, r);
+  return success();
+}
+
+/// [C] -> [C, 1, ...] so that it broadcasts along dim 1 of a rank-r tensor.
+Value channelParam(OpBuilder &b, Location loc, Value p, int64_t rank) {
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(1, rank - 1));
+  return insertUnitDims(b, loc, p, axes);
+}
+
+LogicalResult lowerBatchNorm(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto bn = cast<BatchNormalizationOp>(op);
+  Location loc = op->getLoc();
+  int64_t rank = cast<RankedTensorType>(operands[0].getType()).getRank();
+  SmallVector<Value> ins{operands[0]};
+  for (int i = 1; i < 5; ++i)
+    ins.push_back(channelParam(rw, loc, operands[i], rank));
+  double eps = bn.getEpsilon().convertToDouble();
+  Value r = elementwise(rw, loc, ins, signlessTensor(op->getResult(0).getType()),
+                        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+                          Value e = constantScalar(b, l, v[0].getType(), eps);
+                          Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, v[4], e));
+                          Value y = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, v[0], v[3]), inv);
+                          return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, y, v[1]), v[2]);
+                        });
+  rw.replaceOp(op, r);
+  return success();
+}
+
+LogicalResult lowerInstanceNorm(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto in = cast<InstanceNormalizationOp>(op);
+  Location loc = op->getLoc();
+  Value x = operands[0];
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(2, rank));
+  auto [mean, var] = moments(rw, loc, x, axes);
+  double eps = in.getEpsilon().convertToDouble();
+  SmallVector<Value> ins{x, mean, var, channelParam(rw, loc, operands[1], rank), channelParam(rw, loc, operands[2], rank)};
+  Value r = elementwise(rw, loc, ins, signlessTensor(op->getResult(0).getType()),
+                        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+                          Value e = constantScalar(b, l, v[0].getType(), eps);
+                          Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, v[2], e));
+                          Value y = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, v[0], v[1]), inv);
+                          return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, y, v[3]), v[4]);
+                        });
+  rw.replaceOp(op, r);
+  return success();
+}
+
+LogicalResult lowerGlobalPool(Operation *op, ValueRange operands, ConversionPatternRewriter &rw, bool isMax) {
+  Location loc = op->getLoc();
+  Value x = operands[0];
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(2, rank));
+  Value r;
+  if (isMax) {
+    r = reduceMaxKeep(rw, loc, x, axes);
+  } else {
+    auto [mean, var] = std::pair<Value, Value>{};
+    (void)var;
+    Value n = arith::ConstantIndexOp::create(rw, loc, 1);
+    for (int64_t a : axes)
+      n = arith::MulIOp::create(rw, loc, n, dimValue(rw, loc, x, a));
+    Type elem = elementTypeOf(x);
+    Value nf = arith::SIToFPOp::create(rw, loc, elem, arith::IndexCastOp::create(rw, loc, rw.getI64Type(), n));
+    Value s = reduceSumKeep(rw, loc, x, axes);
+    r = elementwise(rw, loc, ValueRange{s}, cast<RankedTensorType>(s.getType()),
+                    [&](OpBuilder &b, Location l, ValueRange v) -> Value { return arith::DivFOp::create(b, l, v[0], nf); });
+  }
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  if (r.getType() != resultType)
+    r = tensor::CastOp::create(rw, loc, resultType, r);
+  rw.replaceOp(op, r);
+  return success();
+}
+
+} // namespace
+
+void populateNNLowerings(LoweringTable &t) {
+  t["tern.matmul"] = lowerMatMul;
+  t["tern.gemm"] = lowerGemm;
+  t["tern.conv"] = lowerConv;
+  t["tern.max_pool"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerPool(op, o, rw, true); };
+  t["tern.average_pool"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerPool(op, o, rw, false); };
+  t["tern.global_max_pool"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerGlobalPool(op, o, rw, true); };
+  t["tern.global_average_pool"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerGlobalPool(op, o, rw, false); };
+  t["tern.softmax"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerSoftmax(op, o, rw, 0); };
+  t["tern.log_softmax"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerSoftmax(op, o, rw, 1); };
+  t["tern.hardmax"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerSoftmax(op, o, rw, 2); };
+  t["tern.layer_normalization"] = lowerLayerNorm;
+  t["tern.batch_normalization"] = lowerBatchNorm;
+  t["tern.instance_normalization"] = lowerInstanceNorm;
+}
+
+} // namespace tern::lowering

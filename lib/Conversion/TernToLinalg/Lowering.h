@@ -1,0 +1,115 @@
+//===- Lowering.h - shared pieces of the tern to linalg lowering --------===//
+//
+// Each tern op lowers to linalg/tensor/arith/math on tensors. The lowerings
+// live in one file per op category (LowerMath, LowerNN, LowerTensor,
+// LowerQuant) and register themselves in a table keyed by op name; the pass
+// (TernToLinalg.cpp) turns the table into conversion patterns.
+//
+// Types: unsigned integer tensors (ui8...) become signless (i8...) because
+// arith works on signless integers; a lowering reads the original op's types
+// to know the signedness. Dynamic dims are taken from the operands at run
+// time (tensor.dim), or from shape operands.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERN_CONVERSION_LOWERING_H
+#define TERN_CONVERSION_LOWERING_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/StringMap.h"
+#include <functional>
+
+namespace tern::lowering {
+
+using namespace mlir;
+
+/// Lowers `op`, whose operands were converted to `operands`, and replaces it
+/// through `rw`. Returns failure after emitting an error at the op when the
+/// op's form is not supported.
+using LowerFn = std::function<LogicalResult(Operation *op, ValueRange operands,
+                                            ConversionPatternRewriter &rw)>;
+using LoweringTable = llvm::StringMap<LowerFn>;
+
+void populateMathLowerings(LoweringTable &table);
+void populateNNLowerings(LoweringTable &table);
+void populateTensorLowerings(LoweringTable &table);
+void populateQuantLowerings(LoweringTable &table);
+
+//===-- types ------------------------------------------------------------===//
+
+/// The signless type arith computes in (ui8 -> i8).
+Type signless(Type elem);
+RankedTensorType signlessTensor(Type tensorType);
+Type elementTypeOf(Value v);
+bool isUnsigned(Type origElem);
+/// Converts one scalar between element types with ONNX Cast semantics;
+/// `from` and `to` are the original (possibly unsigned) types.
+Value convertScalar(OpBuilder &b, Location loc, Value v, Type from, Type to);
+Value constantScalar(OpBuilder &b, Location loc, Type signlessElem, double value);
+/// The largest/smallest value of a type (infinities for floats).
+Value lowestValue(OpBuilder &b, Location loc, Type origElem);
+Value highestValue(OpBuilder &b, Location loc, Type origElem);
+
+//===-- shapes -----------------------------------------------------------===//
+
+SmallVector<OpFoldResult> dimsOf(OpBuilder &b, Location loc, Value tensor);
+Value dimValue(OpBuilder &b, Location loc, Value tensor, int64_t dim);
+/// tensor.empty of `type` whose dynamic dims are `dims` (all dims given; the
+/// static ones are ignored).
+Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<OpFoldResult> dims);
+/// tensor.empty filled with a value.
+Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<OpFoldResult> dims,
+                   Value fill);
+/// Result dims of numpy broadcasting the operands to `resultType`.
+SmallVector<OpFoldResult> broadcastDims(OpBuilder &b, Location loc, ValueRange operands,
+                                        RankedTensorType resultType);
+/// The map reading an operand of rank `rank` broadcast into `outRank` loops:
+/// dims of static size 1 where the result's is not read index 0.
+AffineMap broadcastMap(MLIRContext *ctx, RankedTensorType operand, ArrayRef<int64_t> outShape);
+Value indexCast(OpBuilder &b, Location loc, Value v); // any int -> index
+Value toI64(OpBuilder &b, Location loc, Value index);
+
+/// Body builder of an elementwise computation: the scalars of the operands in
+/// order, returning the result scalar.
+using ScalarFn = std::function<Value(OpBuilder &b, Location loc, ValueRange args)>;
+
+/// An elementwise linalg.generic with numpy broadcasting of `inputs` into a
+/// tensor of `resultType` (already signless).
+Value elementwise(OpBuilder &b, Location loc, ValueRange inputs, RankedTensorType resultType,
+                  const ScalarFn &fn);
+
+/// The same with the result's dims given.
+Value elementwiseTo(OpBuilder &b, Location loc, ValueRange inputs, RankedTensorType resultType,
+                    ArrayRef<OpFoldResult> dims, const ScalarFn &fn);
+/// A linalg.generic over a new tensor of `resultType` with no inputs; the
+/// body gets the loop indices (linalg.index) and returns the element.
+Value generate(OpBuilder &b, Location loc, RankedTensorType resultType, ArrayRef<OpFoldResult> dims,
+               ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+               const std::function<Value(OpBuilder &, Location, ValueRange idx, ValueRange args)> &fn);
+
+/// Reduces `input` over `axes` (sorted, non-negative) with `combine`,
+/// starting from `init`; the reduced dims are dropped, or kept as 1 when
+/// `keepdims`.
+Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, bool keepdims,
+             Value init, const std::function<Value(OpBuilder &, Location, Value acc, Value x)> &combine);
+
+/// Inserts dims of size 1 at `axes` of the result (sorted positions in the
+/// result) with tensor.expand_shape.
+Value insertUnitDims(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes);
+/// Reshapes through a 1-D collapse and an expand to `type` with `dims`.
+Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType type,
+                ArrayRef<OpFoldResult> dims);
+
+/// The i64 elements of a constant 1-D operand (the original tern value).
+std::optional<SmallVector<int64_t>> constantInts(Value origOperand);
+/// Reads element `i` of a 1-D integer tensor as an index value.
+Value extractIndex(OpBuilder &b, Location loc, Value tensor, int64_t i);
+
+/// Emits "cannot lower <op>: <why>" at the op and returns failure.
+LogicalResult unsupported(Operation *op, const Twine &why);
+
+} // namespace tern::lowering
+
+#endif // TERN_CONVERSION_LOWERING_H

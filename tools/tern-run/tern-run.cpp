@@ -1,0 +1,360 @@
+//===- tern-run.cpp - run, check and benchmark a compiled model -----------===//
+//
+//   tern-run model.so --data DIR [--rtol R] [--atol A]
+//   tern-run model.so --input NAME=FILE.npy|FILE.pb ... [--output-dir DIR]
+//   tern-run model.so --benchmark [--warmup W] [--runs N] [--threads T] [--json]
+//   tern-run model.onnx ...        (compiles with ternc first)
+//
+// Exit status: 0 when every output matches (or nothing was compared), 1 when
+// one does not, 2 on an error. Links only tern's runtime: no LLVM, no MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TensorFiles.h"
+#include "tern/tern.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <map>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+using tern::tools::HostTensor;
+
+namespace {
+
+struct Options {
+  std::string model;
+  std::string dataDir;
+  std::vector<std::pair<std::string, std::string>> inputs;
+  std::string outputDir;
+  double rtol = 1e-3, atol = 1e-5;
+  bool benchmark = false, json = false;
+  int warmup = 3, runs = 10, threads = 0;
+  std::vector<std::string> terncArgs;
+  std::string ternc;
+};
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: tern-run MODEL.so|MODEL.onnx [--data DIR] [--input NAME=FILE]... [--output-dir DIR]\n"
+               "                [--rtol R] [--atol A] [--benchmark [--warmup W] [--runs N] [--json]]\n"
+               "                [--threads T] [--ternc PATH] [--ternc-arg ARG]... [--input-shape NAME=DIMS]...\n");
+  return 2;
+}
+
+[[noreturn]] void die(const std::string &message) {
+  std::fprintf(stderr, "tern-run: error: %s\n", message.c_str());
+  std::exit(2);
+}
+
+bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// Compiles an .onnx model to a temporary library with ternc.
+std::string compileFirst(const Options &o, std::string &tmpDir) {
+  char dirTemplate[] = "/tmp/tern-run-XXXXXX";
+  if (!mkdtemp(dirTemplate))
+    die("cannot create a temporary directory");
+  tmpDir = dirTemplate;
+  std::string lib = tmpDir + "/model.so";
+  std::string ternc = o.ternc;
+  if (ternc.empty()) {
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+      self[n] = 0;
+      std::string dir(self);
+      dir = dir.substr(0, dir.rfind('/'));
+      if (access((dir + "/ternc").c_str(), X_OK) == 0)
+        ternc = dir + "/ternc";
+    }
+    if (ternc.empty())
+      ternc = "ternc";
+  }
+  std::vector<std::string> args{ternc, o.model, "-o", lib};
+  args.insert(args.end(), o.terncArgs.begin(), o.terncArgs.end());
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char *> argv;
+    for (auto &a : args)
+      argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    std::fprintf(stderr, "tern-run: error: cannot run %s\n", argv[0]);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    die("compiling " + o.model + " failed");
+  return lib;
+}
+
+void removeDir(const std::string &dir) {
+  if (dir.empty())
+    return;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *e = readdir(d))
+      if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, ".."))
+        unlink((dir + "/" + e->d_name).c_str());
+    closedir(d);
+  }
+  rmdir(dir.c_str());
+}
+
+/// `prefix_N.pb` files of a test-data folder, in N order.
+std::vector<std::string> numberedFiles(const std::string &dir, const std::string &prefix) {
+  std::map<int, std::string> found;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name.rfind(prefix + "_", 0) == 0 && endsWith(name, ".pb"))
+        found[std::atoi(name.c_str() + prefix.size() + 1)] = dir + "/" + name;
+    }
+    closedir(d);
+  }
+  std::vector<std::string> files;
+  for (auto &[n, f] : found)
+    files.push_back(f);
+  return files;
+}
+
+bool isFloat(tern_dtype t) {
+  return t == TERN_FLOAT || t == TERN_DOUBLE || t == TERN_FLOAT16 || t == TERN_BFLOAT16;
+}
+
+/// Compares one output with its expected value; prints what differs.
+bool compare(const std::string &name, const tern_tensor &got, const HostTensor &want, const Options &o) {
+  std::string gotShape, wantShape;
+  for (int32_t i = 0; i < got.rank; ++i)
+    gotShape += (i ? "x" : "") + std::to_string(got.dims[i]);
+  for (size_t i = 0; i < want.dims.size(); ++i)
+    wantShape += (i ? "x" : "") + std::to_string(want.dims[i]);
+  if (got.dtype != want.dtype) {
+    std::printf("output '%s': element type %s, expected %s\n", name.c_str(), tern_dtype_name(got.dtype),
+                tern_dtype_name(want.dtype));
+    return false;
+  }
+  if (static_cast<size_t>(got.rank) != want.dims.size() ||
+      !std::equal(want.dims.begin(), want.dims.end(), got.dims)) {
+    std::printf("output '%s': shape [%s], expected [%s]\n", name.c_str(), gotShape.c_str(), wantShape.c_str());
+    return false;
+  }
+  size_t n = want.count(), bad = 0, firstBad = 0;
+  double maxAbs = 0, maxRel = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double a = tern::tools::elementAsDouble(got.dtype, got.data, i);
+    double b = tern::tools::elementAsDouble(want.dtype, want.data.data(), i);
+    bool ok;
+    if (isFloat(got.dtype)) {
+      if (std::isnan(a) || std::isnan(b))
+        ok = std::isnan(a) && std::isnan(b);
+      else if (std::isinf(a) || std::isinf(b))
+        ok = a == b;
+      else
+        ok = std::fabs(a - b) <= o.atol + o.rtol * std::fabs(b);
+    } else {
+      ok = a == b;
+    }
+    if (!std::isnan(a) && !std::isnan(b) && !std::isinf(a) && !std::isinf(b)) {
+      maxAbs = std::max(maxAbs, std::fabs(a - b));
+      if (b != 0)
+        maxRel = std::max(maxRel, std::fabs(a - b) / std::fabs(b));
+    }
+    if (!ok && bad++ == 0)
+      firstBad = i;
+  }
+  if (bad) {
+    std::printf("output '%s' [%s]: %zu of %zu elements differ (first at %zu: %.9g, expected %.9g); "
+                "max abs error %.3g, max rel error %.3g (rtol %g, atol %g)\n",
+                name.c_str(), gotShape.c_str(), bad, n, firstBad,
+                tern::tools::elementAsDouble(got.dtype, got.data, firstBad),
+                tern::tools::elementAsDouble(want.dtype, want.data.data(), firstBad), maxAbs, maxRel, o.rtol,
+                o.atol);
+    return false;
+  }
+  std::printf("output '%s' [%s]: matches (max abs error %.3g)\n", name.c_str(), gotShape.c_str(), maxAbs);
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      size_t eq = a.find('=');
+      if (a.rfind("--", 0) == 0 && eq != std::string::npos)
+        return a.substr(eq + 1);
+      if (i + 1 >= argc)
+        die("missing value for " + a);
+      return argv[++i];
+    };
+    std::string key = a.substr(0, a.find('='));
+    if (key == "--data") o.dataDir = value();
+    else if (key == "--input") {
+      std::string v = value();
+      size_t eq = v.find('=');
+      if (eq == std::string::npos)
+        die("--input expects NAME=FILE, got '" + v + "'");
+      o.inputs.push_back({v.substr(0, eq), v.substr(eq + 1)});
+    } else if (key == "--output-dir") o.outputDir = value();
+    else if (key == "--rtol") o.rtol = std::atof(value().c_str());
+    else if (key == "--atol") o.atol = std::atof(value().c_str());
+    else if (key == "--benchmark") o.benchmark = true;
+    else if (key == "--json") o.json = true;
+    else if (key == "--warmup") o.warmup = std::atoi(value().c_str());
+    else if (key == "--runs") o.runs = std::max(1, std::atoi(value().c_str()));
+    else if (key == "--threads") o.threads = std::atoi(value().c_str());
+    else if (key == "--ternc") o.ternc = value();
+    else if (key == "--ternc-arg") o.terncArgs.push_back(value());
+    else if (key == "--input-shape") o.terncArgs.push_back("--input-shape=" + value());
+    else if (key == "-h" || key == "--help") return usage(), 0;
+    else if (a[0] == '-') die("unknown option " + a);
+    else if (o.model.empty()) o.model = a;
+    else die("unexpected argument " + a);
+  }
+  if (o.model.empty())
+    return usage();
+
+  std::string tmpDir, library = o.model;
+  if (endsWith(o.model, ".onnx") || endsWith(o.model, ".onnxtext"))
+    library = compileFirst(o, tmpDir);
+
+  tern_options options{};
+  options.num_threads = o.threads;
+  tern_model *model = nullptr;
+  if (tern_model_open(library.c_str(), &options, &model) != TERN_OK) {
+    removeDir(tmpDir);
+    die(tern_last_error());
+  }
+  size_t numIn = tern_model_num_inputs(model), numOut = tern_model_num_outputs(model);
+  std::vector<tern_tensor_info> inInfo(numIn), outInfo(numOut);
+  for (size_t i = 0; i < numIn; ++i)
+    tern_model_input_info(model, i, &inInfo[i]);
+  for (size_t i = 0; i < numOut; ++i)
+    tern_model_output_info(model, i, &outInfo[i]);
+
+  // Inputs: from the data folder by position, then --input by name; else
+  // (benchmarks) zeros of the declared shape, dynamic dims as 1.
+  std::vector<HostTensor> inputs(numIn);
+  std::vector<bool> given(numIn, false);
+  std::vector<HostTensor> expected;
+  std::string error;
+  if (!o.dataDir.empty()) {
+    std::vector<std::string> files = numberedFiles(o.dataDir, "input");
+    if (files.size() != numIn)
+      die(o.dataDir + " has " + std::to_string(files.size()) + " inputs, the model takes " + std::to_string(numIn));
+    for (size_t i = 0; i < numIn; ++i) {
+      if (!tern::tools::readTensorProto(files[i], inputs[i], error))
+        die(error);
+      given[i] = true;
+    }
+    for (const std::string &f : numberedFiles(o.dataDir, "output")) {
+      HostTensor t;
+      if (!tern::tools::readTensorProto(f, t, error))
+        die(error);
+      expected.push_back(std::move(t));
+    }
+  }
+  for (auto &[name, file] : o.inputs) {
+    size_t i = 0;
+    while (i < numIn && name != inInfo[i].name)
+      ++i;
+    if (i == numIn)
+      die("the model has no input named '" + name + "'");
+    if (!tern::tools::readTensorFile(file, inputs[i], error))
+      die(error);
+    given[i] = true;
+  }
+  for (size_t i = 0; i < numIn; ++i) {
+    if (given[i])
+      continue;
+    if (!o.benchmark)
+      die("no value for input '" + std::string(inInfo[i].name) + "' (use --data or --input)");
+    inputs[i].dtype = inInfo[i].dtype;
+    inputs[i].dims.assign(inInfo[i].dims, inInfo[i].dims + inInfo[i].rank);
+    for (int64_t &d : inputs[i].dims)
+      d = d < 0 ? 1 : d;
+    inputs[i].data.assign(inputs[i].count() * tern_dtype_size(inputs[i].dtype), 0);
+  }
+  std::vector<tern_tensor> in(numIn);
+  for (size_t i = 0; i < numIn; ++i)
+    in[i] = inputs[i].view();
+
+  std::vector<tern_tensor> out(numOut);
+  auto runOnce = [&]() {
+    for (auto &t : out) {
+      tern_tensor_release(&t);
+      t = tern_tensor{};
+    }
+    if (tern_model_run(model, in.data(), numIn, out.data(), numOut) != TERN_OK) {
+      std::string message = tern_last_error();
+      tern_model_close(model);
+      removeDir(tmpDir);
+      die(message);
+    }
+  };
+
+  int status = 0;
+  if (o.benchmark) {
+    for (int i = 0; i < o.warmup; ++i)
+      runOnce();
+    std::vector<double> ms;
+    for (int i = 0; i < o.runs; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      runOnce();
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::vector<double> sorted = ms;
+    std::sort(sorted.begin(), sorted.end());
+    double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
+                                      : (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]) / 2;
+    if (o.json)
+      std::printf("{\"model\": \"%s\", \"median_ms\": %.4f, \"min_ms\": %.4f, \"runs\": %d, \"warmup\": %d, "
+                  "\"threads\": %d}\n",
+                  tern_model_name(model), median, sorted.front(), o.runs, o.warmup, tern_model_num_threads(model));
+    else
+      std::printf("%s: median %.3f ms, min %.3f ms over %d runs (%d warm-up, %d threads)\n", tern_model_name(model),
+                  median, sorted.front(), o.runs, o.warmup, tern_model_num_threads(model));
+  } else {
+    runOnce();
+  }
+
+  if (!expected.empty()) {
+    if (expected.size() != numOut) {
+      std::printf("%zu expected outputs, the model has %zu\n", expected.size(), numOut);
+      status = 1;
+    }
+    for (size_t i = 0; i < std::min(expected.size(), numOut); ++i)
+      if (!compare(outInfo[i].name, out[i], expected[i], o))
+        status = 1;
+  }
+  if (!o.outputDir.empty()) {
+    mkdir(o.outputDir.c_str(), 0755);
+    for (size_t i = 0; i < numOut; ++i) {
+      std::string name = outInfo[i].name;
+      std::replace(name.begin(), name.end(), '/', '_');
+      if (!tern::tools::writeNpy(o.outputDir + "/" + name + ".npy", out[i], error)) {
+        std::fprintf(stderr, "tern-run: error: %s\n", error.c_str());
+        status = 2;
+      }
+    }
+  }
+  for (auto &t : out)
+    tern_tensor_release(&t);
+  tern_model_close(model);
+  removeDir(tmpDir);
+  return status;
+}
