@@ -45,7 +45,11 @@ struct Buffer {
   bool returned = false;
 };
 
-int64_t byteSize(MemRefType t) { return t.getNumElements() * ((t.getElementTypeBitWidth() + 7) / 8); }
+int64_t byteSize(MemRefType t) {
+  Type e = t.getElementType();
+  int64_t bytes = e.isIndex() ? 8 : (e.getIntOrFloatBitWidth() + 7) / 8;
+  return t.getNumElements() * bytes;
+}
 
 struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
   void runOnOperation() override {

@@ -109,6 +109,95 @@ static LogicalResult importPool(NodeImporter &n, StringRef tern) {
 
 /// Softmax, LogSoftmax, Hardmax. Before opset 13 they flattened the input to
 /// 2-D at `axis` (default 1); that form becomes flatten, op, reshape.
+static Type elementTypeOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
+
+/// Binds as many of `values` as the node has outputs.
+static LogicalResult setSomeOutputs(NodeImporter &n, ArrayRef<Value> values) {
+  size_t count = std::min<size_t>(values.size(), n.node.output_size());
+  return n.setOutputs(ValueRange(values.take_front(count)));
+}
+
+/// LayerNormalization with its Mean and InvStdDev outputs read: written out
+/// as reductions so that every output exists (stash_type 1 computes in f32).
+static LogicalResult importLayerNormWithStats(NodeImporter &n, int64_t axis) {
+  Value x = n.input(0);
+  auto t = n.inputType(0);
+  Type elem = t.getElementType();
+  bool stash = n.getInt("stash_type", 1) == 1 && !elem.isF32() && !elem.isF64();
+  Type f32 = n.builder.getF32Type();
+  Type work = stash ? f32 : elem;
+  auto castTo = [&](Value v, Type to) {
+    return elementTypeOf(v) == to ? v : n.createOne("cast", {v}, {n.type("to", to)});
+  };
+  x = castTo(x, work);
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(axis, t.getRank()));
+  auto reduceMean = [&](Value v) {
+    return n.createOne("reduce_mean", {v}, {n.ints("axes", axes), n.boolean("keepdims", true),
+                                            n.boolean("noop_with_empty_axes", false)});
+  };
+  Value mean = reduceMean(x);
+  Value d = mean ? n.createOne("sub", {x, mean}) : Value();
+  Value var = d ? reduceMean(n.createOne("mul", {d, d})) : Value();
+  Value eps = n.constScalar(work, n.getFloat("epsilon", 1e-5f));
+  Value inv = var ? n.createOne("reciprocal", {n.createOne("sqrt", {n.createOne("add", {var, eps})})}) : Value();
+  if (!inv)
+    return failure();
+  Value y = n.createOne("mul", {n.createOne("mul", {d, inv}), castTo(n.input(1), work)});
+  if (n.hasInput(2))
+    y = n.createOne("add", {y, castTo(n.input(2), work)});
+  if (!y)
+    return failure();
+  return setSomeOutputs(n, {castTo(y, elem), mean, inv});
+}
+
+/// NegativeLogLikelihoodLoss over (already log-) probabilities `input`
+/// [N, C, d...] and integer `target` [N, d...], written out as gathers,
+/// masks and reductions.
+static Value negativeLogLikelihood(NodeImporter &n, Value input, Value target, Value weight) {
+  std::string reduction = n.getString("reduction", "mean");
+  Type elem = elementTypeOf(input), idx = elementTypeOf(target);
+  Value zero = n.constScalar(elem, 0), one = n.constScalar(elem, 1);
+  Value mask;
+  if (n.hasAttr("ignore_index")) {
+    mask = n.createOne("equal", {target, n.constScalar(idx, n.getInt("ignore_index", 0))});
+    if (!mask)
+      return {};
+    target = n.createOne("where", {mask, n.constScalar(idx, 0), target});
+  }
+  Value picked = n.createOne("gather_elements",
+                             {input, n.createOne("unsqueeze", {target}, {n.ints("axes", {1})})}, {n.i64("axis", 1)});
+  if (!picked)
+    return {};
+  Value loss = n.createOne("neg", {n.createOne("squeeze", {picked}, {n.ints("axes", {1})})});
+  Value w;
+  if (weight) {
+    w = n.createOne("gather", {weight, target}, {n.i64("axis", 0)});
+    loss = n.createOne("mul", {loss, w});
+  }
+  if (mask) {
+    loss = n.createOne("where", {mask, zero, loss});
+    w = n.createOne("where", {mask, zero, w ? w : one});
+  }
+  if (!loss)
+    return {};
+  if (reduction == "none")
+    return loss;
+  auto rank = cast<RankedTensorType>(loss.getType()).getRank();
+  SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  auto sum = [&](Value v) {
+    return n.createOne("reduce_sum", {v}, {n.ints("axes", all), n.boolean("keepdims", false),
+                                           n.boolean("noop_with_empty_axes", false)});
+  };
+  if (reduction == "sum")
+    return sum(loss);
+  if (reduction != "mean")
+    return (void)n.fail("unknown reduction '" + reduction + "'"), Value();
+  if (!w)
+    return n.createOne("reduce_mean", {loss}, {n.ints("axes", all), n.boolean("keepdims", false),
+                                               n.boolean("noop_with_empty_axes", false)});
+  return n.createOne("div", {sum(loss), sum(w)});
+}
+
 static LogicalResult importSoftmaxLike(NodeImporter &n, StringRef tern) {
   if (failed(n.requireInputs(1)) || failed(n.checkAttrs({"axis"})))
     return failure();
@@ -188,9 +277,27 @@ void registerNNImporters(ImporterRegistry &r) {
     FailureOr<int64_t> axis = n.axis(n.getInt("axis", -1), n.inputType(0).getRank());
     if (failed(axis))
       return failure();
+    bool stats = false;
+    for (int i = 1; i < n.node.output_size(); ++i)
+      stats |= !n.node.output(i).empty();
+    if (stats)
+      return importLayerNormWithStats(n, *axis);
     Value v = n.createOne("layer_normalization", {n.input(0), n.input(1), n.input(2)},
                           {n.i64("axis", *axis), n.f32("epsilon", n.getFloat("epsilon", 1e-5f))});
     return v ? n.setOutputs(v) : failure();
+  });
+  r.add("", "NegativeLogLikelihoodLoss", [](NodeImporter &n) -> LogicalResult {
+    if (failed(n.requireInputs(2)) || failed(n.checkAttrs({"reduction", "ignore_index"})))
+      return failure();
+    Value v = negativeLogLikelihood(n, n.input(0), n.input(1), n.input(2));
+    return v ? n.setOutputs(v) : failure();
+  });
+  r.add("", "SoftmaxCrossEntropyLoss", [](NodeImporter &n) -> LogicalResult {
+    if (failed(n.requireInputs(2)) || failed(n.checkAttrs({"reduction", "ignore_index"})))
+      return failure();
+    Value logProb = n.createOne("log_softmax", {n.input(0)}, {n.i64("axis", 1)});
+    Value v = logProb ? negativeLogLikelihood(n, logProb, n.input(1), n.input(2)) : Value();
+    return v ? setSomeOutputs(n, {v, logProb}) : failure();
   });
   r.add("", "Softmax", [](NodeImporter &n) { return importSoftmaxLike(n, "softmax"); });
   r.add("", "LogSoftmax", [](NodeImporter &n) { return importSoftmaxLike(n, "log_softmax"); });

@@ -292,6 +292,13 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType type,
   auto inType = cast<RankedTensorType>(input.getType());
   if (inType == type && !type.getNumDynamicDims())
     return input;
+  // Static dims from the type; dynamic ones as folded as they can be.
+  SmallVector<OpFoldResult> given(dims);
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    given[i] = !type.isDynamicDim(i)           ? OpFoldResult(b.getIndexAttr(type.getDimSize(i)))
+               : isa<Value>(given[i]) ? getAsOpFoldResult(cast<Value>(given[i]))
+                                      : given[i];
+  dims = given;
   // To 1-D.
   Value flat = input;
   int64_t total = inType.hasStaticShape() ? inType.getNumElements() : ShapedType::kDynamic;
@@ -307,10 +314,23 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType type,
   }
   if (type.getRank() == 0)
     return tensor::CollapseShapeOp::create(b, loc, type, flat, ArrayRef<ReassociationIndices>{});
+  // A dynamic result dim needs a dynamic source.
+  if (type.getNumDynamicDims() && cast<RankedTensorType>(flat.getType()).hasStaticShape())
+    flat = tensor::CastOp::create(b, loc, RankedTensorType::get({ShapedType::kDynamic}, inType.getElementType()), flat);
   if (type.getRank() == 1) {
     if (type == flat.getType())
       return flat;
     return tensor::CastOp::create(b, loc, type, flat);
+  }
+  if (type.getNumDynamicDims() > 1) {
+    // Several dynamic dims in one group: tensor.reshape with the dims as a
+    // shape tensor (expand_shape's lowering does not handle this case).
+    SmallVector<Value> shape;
+    for (OpFoldResult d : dims)
+      shape.push_back(getValueOrCreateConstantIndexOp(b, loc, d));
+    auto shapeType = RankedTensorType::get({type.getRank()}, b.getIndexType());
+    Value shapeTensor = tensor::FromElementsOp::create(b, loc, shapeType, shape);
+    return tensor::ReshapeOp::create(b, loc, type, flat, shapeTensor);
   }
   ReassociationIndices all = llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
   return tensor::ExpandShapeOp::create(b, loc, type, flat, ArrayRef<ReassociationIndices>{all}, dims);

@@ -84,8 +84,10 @@ Value batchMatmul(OpBuilder &b, Location loc, Value a, Value bm, RankedTensorTyp
     }
     return AffineMap::get(loops, 0, e, ctx);
   };
-  SmallVector<AffineMap> maps{operandMap(at, true), operandMap(bt, false),
-                              AffineMap::getMinorIdentityMap(loops, rank, ctx)};
+  SmallVector<AffineExpr> outExprs;
+  for (int64_t i = 0; i < rank; ++i)
+    outExprs.push_back(getAffineDimExpr(i, ctx));
+  SmallVector<AffineMap> maps{operandMap(at, true), operandMap(bt, false), AffineMap::get(loops, 0, outExprs, ctx)};
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
   return linalg::GenericOp::create(b, loc, TypeRange{resultType}, ValueRange{a, bm}, ValueRange{init}, maps, iters,
@@ -520,7 +522,7 @@ LogicalResult lowerSoftmax(Operation *op, ValueRange operands, ConversionPattern
     SmallVector<OpFoldResult> kdims = dimsOf(rw, loc, x);
     kdims[axis] = rw.getIndexAttr(1);
     auto it = RankedTensorType::get(kshape, rw.getI64Type());
-    Value big = constantScalar(rw, loc, rw.getI64Type(), std::numeric_limits<int64_t>::max());
+    Value big = arith::ConstantOp::create(rw, loc, rw.getI64IntegerAttr(std::numeric_limits<int64_t>::max()));
     Value first = filledTensor(rw, loc, it, kdims, big);
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     iters[axis] = utils::IteratorType::reduction;

@@ -26,6 +26,7 @@ Value cmpI(OpBuilder &b, Location loc, arith::CmpIPredicate p, Value x, Value y)
   return arith::CmpIOp::create(b, loc, p, x, y);
 }
 using P = arith::CmpIPredicate;
+OpFoldResult fold(OpFoldResult r) { return isa<Value>(r) ? getAsOpFoldResult(cast<Value>(r)) : r; }
 
 /// Index `i` (any int) normalized against `dim` (negative counts from the
 /// end) and clamped into [0, dim-1] so that a bad index never reads outside.
@@ -231,8 +232,11 @@ LogicalResult lowerSplit(Operation *op, ValueRange operands, ConversionPatternRe
     else
       size = arith::MinUIOp::create(rw, loc, part, arith::SubIOp::create(rw, loc, dim, arith::MinUIOp::create(rw, loc, offset, dim)));
     SmallVector<OpFoldResult> offsets(rank, rw.getIndexAttr(0)), strides(rank, rw.getIndexAttr(1)), sz(dims);
-    offsets[axis] = offset;
-    sz[axis] = size;
+    offsets[axis] = offset; // a Value: a static offset into a 0-sized dim fails verification
+    sz[axis] = rt.isDynamicDim(axis) ? getAsOpFoldResult(size) : OpFoldResult(rw.getIndexAttr(rt.getDimSize(axis)));
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis && !rt.isDynamicDim(d))
+        sz[d] = rw.getIndexAttr(rt.getDimSize(d));
     Value s = tensor::ExtractSliceOp::create(rw, loc, rt, x, offsets, sz, strides);
     results.push_back(s);
     offset = arith::AddIOp::create(rw, loc, offset, size);
@@ -416,6 +420,10 @@ LogicalResult lowerSlice(Operation *op, ValueRange operands, ConversionPatternRe
   }
   Value r;
   if (!negative) {
+    for (int64_t d = 0; d < rank; ++d) {
+      offsets[d] = fold(offsets[d]);
+      sizes[d] = resultType.isDynamicDim(d) ? fold(sizes[d]) : OpFoldResult(rw.getIndexAttr(resultType.getDimSize(d)));
+    }
     r = tensor::ExtractSliceOp::create(rw, loc, resultType, x, offsets, sizes, strides);
   } else {
     r = generate(rw, loc, resultType, sizes, {}, {}, [&](OpBuilder &b, Location l, ValueRange iv, ValueRange) -> Value {
