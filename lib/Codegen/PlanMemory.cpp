@@ -88,9 +88,11 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
 
     // Lifetimes in top-level op positions.
     llvm::DenseMap<Operation *, int64_t> position;
-    int64_t pos = 0;
-    for (Operation &op : body)
-      position[&op] = pos++;
+    SmallVector<Operation *> ops; // by position, before this pass adds any
+    for (Operation &op : body) {
+      position[&op] = static_cast<int64_t>(ops.size());
+      ops.push_back(&op);
+    }
     SmallVector<Buffer> buffers;
     for (Operation &op : body) {
       auto alloc = dyn_cast<memref::AllocOp>(&op);
@@ -159,9 +161,6 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
       buf->alloc.replaceAllUsesWith(view);
     }
     // Temporaries of dynamic size: freed after their last use.
-    SmallVector<Operation *> ops;
-    for (Operation &op : body)
-      ops.push_back(&op);
     for (Buffer &buf : buffers) {
       if (buf.returned || buf.offset >= 0)
         continue;

@@ -336,6 +336,22 @@ Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType type,
   return tensor::ExpandShapeOp::create(b, loc, type, flat, ArrayRef<ReassociationIndices>{all}, dims);
 }
 
+Value expandShape(OpBuilder &b, Location loc, Value input, RankedTensorType type,
+                  ArrayRef<ReassociationIndices> groups, ArrayRef<OpFoldResult> dims) {
+  bool manyDynamic = llvm::any_of(groups, [&](const ReassociationIndices &g) {
+    return llvm::count_if(g, [&](int64_t d) { return type.isDynamicDim(d); }) > 1;
+  });
+  if (!manyDynamic)
+    return tensor::ExpandShapeOp::create(b, loc, type, input, groups, dims);
+  // MLIR's expand_shape lowering fails on groups with several dynamic dims.
+  SmallVector<Value> shape;
+  for (OpFoldResult d : dims)
+    shape.push_back(getValueOrCreateConstantIndexOp(b, loc, d));
+  auto shapeType = RankedTensorType::get({type.getRank()}, b.getIndexType());
+  Value shapeTensor = tensor::FromElementsOp::create(b, loc, shapeType, shape);
+  return tensor::ReshapeOp::create(b, loc, type, input, shapeTensor);
+}
+
 std::optional<SmallVector<int64_t>> constantInts(Value origOperand) {
   return tern::getConstantInts(origOperand);
 }

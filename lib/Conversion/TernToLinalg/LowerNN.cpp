@@ -58,8 +58,7 @@ Value batchMatmul(OpBuilder &b, Location loc, Value a, Value bm, RankedTensorTyp
     if (r == 2)
       return c;
     ReassociationIndices batch = llvm::to_vector(llvm::seq<int64_t>(0, r - 1));
-    return tensor::ExpandShapeOp::create(b, loc, resultType, c,
-                                         ArrayRef<ReassociationIndices>{batch, {r - 1}}, outDims);
+    return expandShape(b, loc, c, resultType, {batch, {r - 1}}, outDims);
   }
   int64_t rank = resultType.getRank(); // batch..., m, n
   int64_t loops = rank + 1;            // + k

@@ -643,6 +643,4 @@ void populateTensorLowerings(LoweringTable &t) {
   t["tern.trilu"] = lowerTrilu;
 }
 
-void populateQuantLowerings(LoweringTable &) {}
-
 } // namespace tern::lowering

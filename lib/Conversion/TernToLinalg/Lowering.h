@@ -98,6 +98,10 @@ Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, bo
 /// Inserts dims of size 1 at `axes` of the result (sorted positions in the
 /// result) with tensor.expand_shape.
 Value insertUnitDims(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes);
+/// tensor.expand_shape, or tensor.reshape where a group has several
+/// dynamic dims (which expand_shape's lowering does not handle).
+Value expandShape(OpBuilder &b, Location loc, Value input, RankedTensorType type,
+                  ArrayRef<ReassociationIndices> groups, ArrayRef<OpFoldResult> dims);
 /// Reshapes through a 1-D collapse and an expand to `type` with `dims`.
 Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType type,
                 ArrayRef<OpFoldResult> dims);

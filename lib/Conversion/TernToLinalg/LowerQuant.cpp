@@ -1,0 +1,353 @@
+//===- LowerQuant.cpp - quantization ops, as reference lowerings ----------===//
+//
+// Quantize/dequantize are elementwise generics whose scale and zero point
+// are read per tensor, per axis or per block through the indexing maps.
+// Integer matmuls and convolutions subtract the zero points in i32 and
+// build tern.matmul / tern.conv on i32, which the conversion then lowers
+// like any other; the QLinear ops requantize the i32 result. MatMulNBits
+// unpacks its n-bit weights into a float matrix first. (Fused low-bit
+// kernels that never materialize these are the quantization issue's work.)
+//
+//===----------------------------------------------------------------------===//
+
+#include "lib/Conversion/TernToLinalg/Lowering.h"
+#include "dialects/Tern/TernOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+namespace tern::lowering {
+namespace {
+
+/// The map reading a quantization parameter (per tensor, per axis or per
+/// block along `axis`) for data of rank `rank`.
+AffineMap paramMap(MLIRContext *ctx, Value param, int64_t rank, int64_t axis, int64_t block) {
+  auto t = cast<RankedTensorType>(param.getType());
+  if (t.getRank() == 0)
+    return AffineMap::get(rank, 0, {}, ctx);
+  if (t.getRank() == 1 && rank != 1 && block == 0) {
+    if (t.getDimSize(0) == 1)
+      return AffineMap::get(rank, 0, {getAffineConstantExpr(0, ctx)}, ctx);
+    return AffineMap::get(rank, 0, {getAffineDimExpr(axis, ctx)}, ctx);
+  }
+  if (t.getRank() == 1 && block == 0)
+    return AffineMap::get(rank, 0, {t.getDimSize(0) == 1 ? getAffineConstantExpr(0, ctx) : getAffineDimExpr(0, ctx)}, ctx);
+  SmallVector<AffineExpr> e;
+  for (int64_t d = 0; d < rank; ++d)
+    e.push_back(d == axis && block > 0 ? getAffineDimExpr(d, ctx).floorDiv(block) : getAffineDimExpr(d, ctx));
+  return AffineMap::get(rank, 0, e, ctx);
+}
+
+/// round-half-even(v) clamped into the integer type's range, as that type.
+Value saturate(OpBuilder &b, Location loc, Value v, Type origInt) {
+  Type f = v.getType();
+  auto it = cast<IntegerType>(origInt);
+  unsigned w = it.getWidth();
+  bool u = isUnsigned(origInt);
+  double lo = u ? 0 : -std::ldexp(1.0, w - 1), hi = u ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
+  Value r = math::RoundEvenOp::create(b, loc, v);
+  r = arith::MaximumFOp::create(b, loc, r, constantScalar(b, loc, f, lo));
+  r = arith::MinimumFOp::create(b, loc, r, constantScalar(b, loc, f, hi));
+  return convertScalar(b, loc, r, f, origInt);
+}
+
+/// A generic over `x`'s shape reading x and the given parameters.
+Value quantElementwise(OpBuilder &b, Location loc, Value x, ArrayRef<Value> params, int64_t axis, int64_t block,
+                       RankedTensorType resultType, const ScalarFn &fn) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = resultType.getRank();
+  SmallVector<Value> inputs{x};
+  SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  for (Value p : params) {
+    inputs.push_back(p);
+    maps.push_back(paramMap(ctx, p, rank, axis, block));
+  }
+  return generate(b, loc, resultType, dimsOf(b, loc, x), inputs, maps,
+                  [&](OpBuilder &nb, Location l, ValueRange, ValueRange a) { return fn(nb, l, a); });
+}
+
+LogicalResult lowerQuantize(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto q = cast<QuantizeLinearOp>(op);
+  Location loc = op->getLoc();
+  Type out = elementTypeOf(op->getResult(0));
+  if (!isa<IntegerType>(out))
+    return unsupported(op, "float8 outputs");
+  Type zpType = q.getZeroPoint() ? elementTypeOf(q.getZeroPoint()) : out;
+  SmallVector<Value> params{operands[1]};
+  if (q.getZeroPoint())
+    params.push_back(operands[2]);
+  Value r = quantElementwise(rw, loc, operands[0], params, q.getAxis(), q.getBlockSize(),
+                             signlessTensor(op->getResult(0).getType()), [&](OpBuilder &b, Location l, ValueRange a) {
+                               Value x = a[0];
+                               Value s = convertScalar(b, l, a[1], elementTypeOf(q.getScale()), x.getType());
+                               Value v = math::RoundEvenOp::create(b, l, arith::DivFOp::create(b, l, x, s));
+                               if (a.size() > 2)
+                                 v = arith::AddFOp::create(b, l, v, convertScalar(b, l, a[2], zpType, x.getType()));
+                               return saturate(b, l, v, out);
+                             });
+  rw.replaceOp(op, r);
+  return success();
+}
+
+LogicalResult lowerDequantize(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto dq = cast<DequantizeLinearOp>(op);
+  Location loc = op->getLoc();
+  Type in = elementTypeOf(dq.getInput());
+  if (!isa<IntegerType>(in))
+    return unsupported(op, "float8 inputs");
+  Type zpType = dq.getZeroPoint() ? elementTypeOf(dq.getZeroPoint()) : in;
+  SmallVector<Value> params{operands[1]};
+  if (dq.getZeroPoint())
+    params.push_back(operands[2]);
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  Type f = resultType.getElementType();
+  Value r = quantElementwise(rw, loc, operands[0], params, dq.getAxis(), dq.getBlockSize(), resultType,
+                             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                               Value x = convertScalar(b, l, a[0], in, f);
+                               if (a.size() > 2)
+                                 x = arith::SubFOp::create(b, l, x, convertScalar(b, l, a[2], zpType, f));
+                               return arith::MulFOp::create(b, l, x, convertScalar(b, l, a[1], elementTypeOf(dq.getScale()), f));
+                             });
+  rw.replaceOp(op, r);
+  return success();
+}
+
+LogicalResult lowerDynamicQuantize(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  Location loc = op->getLoc();
+  Value x = operands[0];
+  auto t = cast<RankedTensorType>(x.getType());
+  Type f = t.getElementType(), u8 = IntegerType::get(rw.getContext(), 8, IntegerType::Unsigned);
+  SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, t.getRank()));
+  Value zero = constantScalar(rw, loc, f, 0);
+  // The range always includes 0.
+  Value lo = reduce(rw, loc, x, all, false, zero, [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+    return arith::MinimumFOp::create(b, l, acc, v);
+  });
+  Value hi = reduce(rw, loc, x, all, false, zero, [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+    return arith::MaximumFOp::create(b, l, acc, v);
+  });
+  auto scalarF = RankedTensorType::get({}, f);
+  Value scale = elementwise(rw, loc, ValueRange{lo, hi}, scalarF, [](OpBuilder &b, Location l, ValueRange a) -> Value {
+    Value range = arith::SubFOp::create(b, l, a[1], a[0]);
+    return arith::DivFOp::create(b, l, range, constantScalar(b, l, range.getType(), 255));
+  });
+  auto scalarU8 = RankedTensorType::get({}, rw.getI8Type());
+  Value zp = elementwise(rw, loc, ValueRange{lo, scale}, scalarU8, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+    Value v = arith::SubFOp::create(b, l, constantScalar(b, l, f, 0), arith::DivFOp::create(b, l, a[0], a[1]));
+    return saturate(b, l, v, u8);
+  });
+  Value y = elementwise(rw, loc, ValueRange{x, scale, zp}, RankedTensorType::get(t.getShape(), rw.getI8Type()),
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          Value v = math::RoundEvenOp::create(b, l, arith::DivFOp::create(b, l, a[0], a[1]));
+                          v = arith::AddFOp::create(b, l, v, convertScalar(b, l, a[2], u8, f));
+                          return saturate(b, l, v, u8);
+                        });
+  rw.replaceOp(op, {y, scale, zp});
+  return success();
+}
+
+/// x - zero_point in i32; `zpAxis` is the dim of x a 1-D zero point runs
+/// along (it is reshaped to broadcast there).
+Value shiftToI32(OpBuilder &b, Location loc, Value x, Type xOrig, Value zp, Type zpOrig, int64_t zpAxis) {
+  auto t = cast<RankedTensorType>(x.getType());
+  auto i32 = b.getI32Type();
+  SmallVector<Value> ins{x};
+  if (zp) {
+    auto zt = cast<RankedTensorType>(zp.getType());
+    if (zt.getRank() == 1 && zt.getDimSize(0) != 1 && zpAxis != t.getRank() - 1) {
+      SmallVector<int64_t> units = llvm::to_vector(llvm::seq<int64_t>(1, t.getRank() - zpAxis));
+      zp = insertUnitDims(b, loc, zp, units);
+    }
+    ins.push_back(zp);
+  }
+  return elementwise(b, loc, ins, RankedTensorType::get(t.getShape(), i32), [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Value v = convertScalar(nb, l, a[0], xOrig, i32);
+    if (a.size() > 1)
+      v = arith::SubIOp::create(nb, l, v, convertScalar(nb, l, a[1], zpOrig, i32));
+    return v;
+  });
+}
+
+Type origElem(Value v) { return v ? elementTypeOf(v) : Type(); }
+
+/// i32 acc * (sa * sb / sy) + zy, saturated to the output type.
+Value requantize(OpBuilder &b, Location loc, Value acc, ArrayRef<Value> scales, Value yScale, Value yZero,
+                 Type yOrig, RankedTensorType resultType) {
+  SmallVector<Value> ins{acc};
+  ins.append(scales.begin(), scales.end());
+  ins.push_back(yScale);
+  ins.push_back(yZero);
+  return elementwise(b, loc, ins, resultType, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Type f = nb.getF32Type();
+    Value v = arith::SIToFPOp::create(nb, l, f, a[0]);
+    for (size_t i = 1; i + 2 < a.size(); ++i)
+      v = arith::MulFOp::create(nb, l, v, convertScalar(nb, l, a[i], a[i].getType(), f));
+    v = arith::DivFOp::create(nb, l, v, convertScalar(nb, l, a[a.size() - 2], a[a.size() - 2].getType(), f));
+    v = arith::AddFOp::create(nb, l, v, convertScalar(nb, l, a.back(), yOrig, f));
+    return saturate(nb, l, v, yOrig);
+  });
+}
+
+/// [C] -> [C, 1, ...] to broadcast along dim `axis` of a rank-`rank` result.
+Value alongAxis(OpBuilder &b, Location loc, Value p, int64_t rank, int64_t axis) {
+  auto t = cast<RankedTensorType>(p.getType());
+  if (t.getRank() != 1 || t.getDimSize(0) == 1 || axis == rank - 1)
+    return p;
+  return insertUnitDims(b, loc, p, llvm::to_vector(llvm::seq<int64_t>(1, rank - axis)));
+}
+
+LogicalResult lowerMatMulInteger(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto mm = cast<MatMulIntegerOp>(op);
+  Location loc = op->getLoc();
+  int64_t aRank = cast<RankedTensorType>(operands[0].getType()).getRank();
+  unsigned next = 2;
+  Value za = mm.getAZeroPoint() ? operands[next++] : Value();
+  Value zb = mm.getBZeroPoint() ? operands[next++] : Value();
+  Value a = shiftToI32(rw, loc, operands[0], origElem(mm.getA()), za, origElem(mm.getAZeroPoint()), aRank - 2);
+  Value b = shiftToI32(rw, loc, operands[1], origElem(mm.getB()), zb, origElem(mm.getBZeroPoint()),
+                       cast<RankedTensorType>(operands[1].getType()).getRank() - 1);
+  rw.replaceOp(op, MatMulOp::create(rw, loc, signlessTensor(op->getResult(0).getType()), a, b).getResult());
+  return success();
+}
+
+LogicalResult lowerQLinearMatMul(Operation *op, ValueRange o, ConversionPatternRewriter &rw) {
+  auto mm = cast<QLinearMatMulOp>(op);
+  Location loc = op->getLoc();
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  int64_t aRank = cast<RankedTensorType>(o[0].getType()).getRank();
+  Value a = shiftToI32(rw, loc, o[0], origElem(mm.getA()), o[2], origElem(mm.getAZeroPoint()), aRank - 2);
+  Value b = shiftToI32(rw, loc, o[3], origElem(mm.getB()), o[5], origElem(mm.getBZeroPoint()),
+                       cast<RankedTensorType>(o[3].getType()).getRank() - 1);
+  auto accType = RankedTensorType::get(resultType.getShape(), rw.getI32Type());
+  Value acc = MatMulOp::create(rw, loc, accType, a, b);
+  Value sa = alongAxis(rw, loc, o[1], resultType.getRank(), resultType.getRank() - 2);
+  Value r = requantize(rw, loc, acc, {sa, o[4]}, o[6], o[7], origElem(mm.getYZeroPoint()), resultType);
+  rw.replaceOp(op, r);
+  return success();
+}
+
+SmallVector<NamedAttribute> windowAttrs(Operation *op) {
+  SmallVector<NamedAttribute> attrs;
+  for (StringRef name : {"kernel_shape", "strides", "pads", "dilations", "auto_pad", "group"})
+    if (Attribute a = op->getAttr(name))
+      attrs.push_back(NamedAttribute(StringAttr::get(op->getContext(), name), a));
+  return attrs;
+}
+
+LogicalResult lowerConvInteger(Operation *op, ValueRange o, ConversionPatternRewriter &rw) {
+  auto conv = cast<ConvIntegerOp>(op);
+  Location loc = op->getLoc();
+  unsigned next = 2;
+  Value zx = conv.getXZeroPoint() ? o[next++] : Value();
+  Value zw = conv.getWZeroPoint() ? o[next++] : Value();
+  Value x = shiftToI32(rw, loc, o[0], origElem(conv.getX()), zx, origElem(conv.getXZeroPoint()), 1);
+  Value w = shiftToI32(rw, loc, o[1], origElem(conv.getW()), zw, origElem(conv.getWZeroPoint()), 0);
+  auto c = ConvOp::create(rw, loc, TypeRange{signlessTensor(op->getResult(0).getType())}, ValueRange{x, w},
+                          windowAttrs(op));
+  rw.replaceOp(op, c->getResults());
+  return success();
+}
+
+LogicalResult lowerQLinearConv(Operation *op, ValueRange o, ConversionPatternRewriter &rw) {
+  auto conv = cast<QLinearConvOp>(op);
+  Location loc = op->getLoc();
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  Value x = shiftToI32(rw, loc, o[0], origElem(conv.getX()), o[2], origElem(conv.getXZeroPoint()), 1);
+  Value w = shiftToI32(rw, loc, o[3], origElem(conv.getW()), o[5], origElem(conv.getWZeroPoint()), 0);
+  SmallVector<Value> ins{x, w};
+  if (conv.getBias())
+    ins.push_back(o[8]);
+  auto accType = RankedTensorType::get(resultType.getShape(), rw.getI32Type());
+  Value acc = ConvOp::create(rw, loc, TypeRange{accType}, ins, windowAttrs(op))->getResult(0);
+  int64_t rank = resultType.getRank();
+  Value sw = alongAxis(rw, loc, o[4], rank, 1);
+  Value r = requantize(rw, loc, acc, {o[1], sw}, o[6], o[7], origElem(conv.getYZeroPoint()), resultType);
+  rw.replaceOp(op, r);
+  return success();
+}
+
+LogicalResult lowerMatMulNBits(Operation *op, ValueRange o, ConversionPatternRewriter &rw) {
+  auto mm = cast<MatMulNBitsOp>(op);
+  Location loc = op->getLoc();
+  if (mm.getGIdx())
+    return unsupported(op, "g_idx");
+  int64_t k = mm.getK(), n = mm.getN(), bits = mm.getBits(), bs = mm.getBlockSize();
+  if (bits != 4 && bits != 8 && bits != 2)
+    return unsupported(op, "bits must be 2, 4 or 8");
+  int64_t blocks = llvm::divideCeil(k, bs), perByte = 8 / bits;
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  Type f = resultType.getElementType();
+  unsigned next = 3;
+  Value zp = mm.getZeroPoints() ? o[next++] : Value();
+  Value bias = mm.getBias() ? o[next + (mm.getGIdx() ? 1 : 0)] : Value();
+  Value packed = o[1], scales = o[2];
+  auto scalesType = cast<RankedTensorType>(scales.getType());
+  Type zpOrig = origElem(mm.getZeroPoints());
+  auto wType = RankedTensorType::get({k, n}, f);
+  // W[kk, nn] = (q - zero) * scale of block kk / bs of column nn.
+  Value w = generate(rw, loc, wType, getAsIndexOpFoldResult(rw.getContext(), {k, n}), {}, {},
+                     [&](OpBuilder &b, Location l, ValueRange iv, ValueRange) -> Value {
+                       Value kk = iv[0], nn = iv[1];
+                       auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v).getResult(); };
+                       Value blk = arith::DivUIOp::create(b, l, kk, c(bs));
+                       Value within = arith::RemUIOp::create(b, l, kk, c(bs));
+                       Value byteIdx = arith::DivUIOp::create(b, l, within, c(perByte));
+                       Value sub = arith::RemUIOp::create(b, l, within, c(perByte));
+                       Value byte = tensor::ExtractOp::create(b, l, packed, ValueRange{nn, blk, byteIdx});
+                       auto unpack = [&](Value by, Value slot) -> Value {
+                         Value shift = arith::IndexCastOp::create(b, l, b.getI8Type(), arith::MulIOp::create(b, l, slot, c(bits)));
+                         Value v = arith::ShRUIOp::create(b, l, by, shift);
+                         v = arith::AndIOp::create(b, l, v, constantScalar(b, l, b.getI8Type(), (1 << bits) - 1));
+                         return arith::UIToFPOp::create(b, l, f, v);
+                       };
+                       Value q = unpack(byte, sub);
+                       Value sIdx = arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, nn, c(blocks)), blk);
+                       Value scale = scalesType.getRank() == 1
+                                         ? tensor::ExtractOp::create(b, l, scales, ValueRange{sIdx}).getResult()
+                                         : tensor::ExtractOp::create(b, l, scales, ValueRange{nn, blk}).getResult();
+                       Value zero;
+                       if (!zp) {
+                         zero = constantScalar(b, l, f, 1 << (bits - 1));
+                       } else if (isa<FloatType>(zpOrig)) {
+                         auto zt = cast<RankedTensorType>(zp.getType());
+                         zero = zt.getRank() == 1 ? tensor::ExtractOp::create(b, l, zp, ValueRange{sIdx}).getResult()
+                                                  : tensor::ExtractOp::create(b, l, zp, ValueRange{nn, blk}).getResult();
+                         zero = convertScalar(b, l, zero, zpOrig, f);
+                       } else {
+                         // Packed like the weights: blocks of a column side by side.
+                         int64_t zpBytes = llvm::divideCeil(blocks, perByte);
+                         Value zb = arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, nn, c(zpBytes)),
+                                                          arith::DivUIOp::create(b, l, blk, c(perByte)));
+                         auto zt = cast<RankedTensorType>(zp.getType());
+                         Value zbyte;
+                         if (zt.getRank() == 1) {
+                           zbyte = tensor::ExtractOp::create(b, l, zp, ValueRange{zb});
+                         } else {
+                           Value col = arith::DivUIOp::create(b, l, blk, c(perByte));
+                           zbyte = tensor::ExtractOp::create(b, l, zp, ValueRange{nn, col});
+                         }
+                         zero = unpack(zbyte, arith::RemUIOp::create(b, l, blk, c(perByte)));
+                       }
+                       return arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, q, zero),
+                                                    convertScalar(b, l, scale, scale.getType(), f));
+                     });
+  Value y = MatMulOp::create(rw, loc, resultType, o[0], w);
+  if (bias)
+    y = AddOp::create(rw, loc, resultType, y, bias);
+  rw.replaceOp(op, y);
+  return success();
+}
+
+} // namespace
+
+void populateQuantLowerings(LoweringTable &t) {
+  t["tern.quantize_linear"] = lowerQuantize;
+  t["tern.dequantize_linear"] = lowerDequantize;
+  t["tern.dynamic_quantize_linear"] = lowerDynamicQuantize;
+  t["tern.matmul_integer"] = lowerMatMulInteger;
+  t["tern.qlinear_matmul"] = lowerQLinearMatMul;
+  t["tern.conv_integer"] = lowerConvInteger;
+  t["tern.qlinear_conv"] = lowerQLinearConv;
+  t["tern.matmul_nbits"] = lowerMatMulNBits;
+}
+
+} // namespace tern::lowering
