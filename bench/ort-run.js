@@ -4,7 +4,7 @@
 // benchmarks.
 //
 //   node bench/ort-run.js MODEL.onnx --input NAME=FILE.npy ... [--output-dir DIR]
-//        [--benchmark --warmup W --runs N] [--threads T] [--json]
+//        [--benchmark --warmup W --runs N] [--threads T] [--json] [--no-optimize]
 //
 // With --output-dir it writes each output as DIR/<name>.npy; with
 // --benchmark it prints the median and minimum milliseconds of N runs
@@ -69,6 +69,7 @@ async function main() {
     else if (key === '--output-dir') opts.outputDir = value();
     else if (key === '--benchmark') opts.benchmark = true;
     else if (key === '--json') opts.json = true;
+    else if (key === '--no-optimize') opts.noOptimize = true;
     else if (key === '--warmup') opts.warmup = Number(value());
     else if (key === '--runs') opts.runs = Number(value());
     else if (key === '--threads') opts.threads = Number(value());
@@ -78,7 +79,7 @@ async function main() {
   if (!model) throw new Error('usage: ort-run.js MODEL.onnx --input NAME=FILE.npy ... [--output-dir DIR]');
   const session = await ort.InferenceSession.create(model, {
     intraOpNumThreads: opts.threads, interOpNumThreads: 1, executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: opts.noOptimize ? 'disabled' : 'all',
   });
   const feeds = {};
   for (const name of session.inputNames) {

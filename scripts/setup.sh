@@ -10,7 +10,9 @@ packages=(cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22
           liblld-22-dev zlib1g-dev libzstd-dev
           libprotobuf-dev protobuf-compiler libonnx-dev ccache libclang-rt-22-dev)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-onnx python3-numpy time)
+  packages+=(python3-onnx python3-numpy time libonnx-testdata
+             qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross)
+  command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()
@@ -25,6 +27,9 @@ if (( ${#missing[@]} )); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Configure every time (quick once configured): tools found only after the
+# test packages were installed, such as the AArch64 cross compilers, are
+# picked up then.
 if [[ ! -f build/build.ninja ]]; then
   cmake -G Ninja -S . -B build \
     -DCMAKE_BUILD_TYPE=Release \
@@ -32,5 +37,7 @@ if [[ ! -f build/build.ninja ]]; then
     -DLLVM_USE_LINKER=lld \
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit
+else
+  cmake build > /dev/null
 fi
 ninja -C build -j2

@@ -30,3 +30,9 @@ if config.tern_fuzzer:
 config.substitutions.append(("%build", config.tern_obj_root))
 if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
     config.available_features.add("onnx-testdata")
+if os.path.isdir(os.path.join(config.tern_src_root, "bench", "node_modules", "onnxruntime-node")):
+    config.available_features.add("ort")
+if os.path.isfile(os.path.join(config.tern_obj_root, "aarch64", "bin", "tern-run")) and \
+        os.path.isfile("/usr/bin/qemu-aarch64") and os.path.isdir("/usr/aarch64-linux-gnu"):
+    config.available_features.add("aarch64-qemu")
+config.substitutions.append(("%qemu_aarch64", "qemu-aarch64 -L /usr/aarch64-linux-gnu"))

@@ -31,6 +31,9 @@
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -136,7 +139,7 @@ FailureOr<std::unique_ptr<llvm::TargetMachine>> createTargetMachine(const Target
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return failure();
-  std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, cpu, features));
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
   if (!sti || !sti->isCPUStringValid(cpu)) {
     error = "unknown CPU '" + cpu + "' for " + arch;
     return failure();
@@ -326,13 +329,7 @@ bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm, bool assembl
   return true;
 }
 
-bool linkSharedLibrary(StringRef object, StringRef output, StringRef arch, std::string &error) {
-  std::string out = output.str(), obj = object.str();
-  std::string soname = llvm::sys::path::filename(output).str();
-  std::vector<const char *> args = {"ld.lld", "-shared", "-o", out.c_str(), obj.c_str(), "-soname", soname.c_str(),
-                                    "--hash-style=gnu", "-z", "noexecstack", "-z", "relro", "-z", "now",
-                                    "--build-id", "-O1", "-m",
-                                    arch == "aarch64" ? "aarch64linux" : "elf_x86_64"};
+static bool runLld(ArrayRef<const char *> args, std::string &error) {
   std::string log;
   llvm::raw_string_ostream os(log);
   lld::Result r = lld::lldMain(args, os, os, {{lld::Gnu, &lld::elf::link}});
@@ -341,6 +338,42 @@ bool linkSharedLibrary(StringRef object, StringRef output, StringRef arch, std::
     return false;
   }
   return true;
+}
+
+bool linkSharedLibrary(StringRef object, StringRef output, llvm::TargetMachine &tm, std::string &error) {
+  std::string out = output.str(), obj = object.str();
+  std::string soname = llvm::sys::path::filename(output).str();
+  const char *emulation = tm.getTargetTriple().getArch() == llvm::Triple::aarch64 ? "aarch64linux" : "elf_x86_64";
+
+  // The model calls libm (expf, erff...): record libm.so.6 as a dependency
+  // by linking against an empty stub of that name, so the library loads
+  // wherever libm does, for any target, without the target's libm at hand.
+  SmallString<128> dir;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("ternc-link", dir)) {
+    error = "cannot create a temporary directory: " + ec.message();
+    return false;
+  }
+  auto cleanup = llvm::make_scope_exit([&] { llvm::sys::fs::remove_directories(dir); });
+  std::string emptyObj = (dir + "/empty.o").str(), stub = (dir + "/libm.so.6").str();
+  {
+    llvm::LLVMContext ctx;
+    llvm::Module empty("empty", ctx);
+    empty.setTargetTriple(tm.getTargetTriple());
+    empty.setDataLayout(tm.createDataLayout());
+    std::error_code ec;
+    llvm::raw_fd_ostream os(emptyObj, ec);
+    if (ec || !emitMachineCode(empty, tm, false, os, error)) {
+      error = error.empty() ? "cannot write " + emptyObj : error;
+      return false;
+    }
+  }
+  if (!runLld({"ld.lld", "-shared", "-m", emulation, "-soname", "libm.so.6", "-o", stub.c_str(), emptyObj.c_str()},
+              error))
+    return false;
+  return runLld({"ld.lld", "-shared", "-o", out.c_str(), obj.c_str(), "-soname", soname.c_str(), "--hash-style=gnu",
+                 "-z", "noexecstack", "-z", "relro", "-z", "now", "--build-id", "-O1", "-m", emulation,
+                 "--no-as-needed", stub.c_str()},
+                error);
 }
 
 std::string objectHeader(const std::string &symbol, const std::string &guard, const ModelInterface &iface) {

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Transforms/Passes.h"
 
 int tern::ternOptMain(int argc, char **argv) {
@@ -18,7 +19,7 @@ int tern::ternOptMain(int argc, char **argv) {
   registerImporterDialects(registry);
   registerCodegenDialects(registry);
   registry.insert<mlir::arith::ArithDialect, mlir::tensor::TensorDialect>();
-  mlir::registerTransformsPasses();
+  mlir::registerAllPasses(); // upstream passes, for experiments around tern's
   registerAllPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "tern-opt: tern's dialects, passes and pipelines\n", registry));

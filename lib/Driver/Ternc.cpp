@@ -333,7 +333,7 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
       return errs() << "ternc: error: " << error << "\n", 1;
     obj->keep();
   }
-  bool linked = tern::linkSharedLibrary(objectPath, opts.output, (*tm)->getTargetTriple().getArchName(), error);
+  bool linked = tern::linkSharedLibrary(objectPath, opts.output, **tm, error);
   sys::fs::remove(objectPath);
   if (!linked) {
     errs() << "ternc: error: " << error << "\n";

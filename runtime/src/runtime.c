@@ -230,10 +230,11 @@ void tern_tensor_release(tern_tensor *t) {
 
 /*--- running --------------------------------------------------------------*/
 
-static void format_dims(char *buf, size_t n, const int64_t *dims, int64_t rank) {
+/* "[2,?,4]": `declared` dims print -1 as "?" (dynamic); given dims as is. */
+static void format_dims(char *buf, size_t n, const int64_t *dims, int64_t rank, int declared) {
   size_t used = (size_t)snprintf(buf, n, "[");
   for (int64_t i = 0; i < rank && used < n; ++i) {
-    if (dims[i] < 0)
+    if (declared && dims[i] < 0)
       used += (size_t)snprintf(buf + used, n - used, "%s?", i ? "," : "");
     else
       used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? "," : "", (long long)dims[i]);
@@ -252,10 +253,10 @@ static tern_status check_inputs(const tern_model *m, const tern_tensor *inputs, 
     const tern_abi_tensor *want = &abi->inputs[i];
     const tern_tensor *got = &inputs[i];
     char expected[512], actual[512];
-    format_dims(expected, sizeof expected, want->dims, want->rank);
+    format_dims(expected, sizeof expected, want->dims, want->rank, 1);
     if (got->rank < 0 || got->rank > TERN_MAX_RANK)
       return fail("input '%s': rank %d is out of range", want->name, got->rank);
-    format_dims(actual, sizeof actual, got->dims, got->rank);
+    format_dims(actual, sizeof actual, got->dims, got->rank, 0);
     if ((int64_t)got->dtype != want->dtype)
       return fail("input '%s': expected element type %s, got %s", want->name,
                   tern_dtype_name((tern_dtype)want->dtype), tern_dtype_name(got->dtype));
@@ -444,7 +445,7 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
     }
     if (out->size_bytes < bytes) {
       char shape[512];
-      format_dims(shape, sizeof shape, dims, rank);
+      format_dims(shape, sizeof shape, dims, rank, 0);
       status = fail("output '%s': shape %s needs %zu bytes, the buffer has %zu", want->name, shape, bytes,
                     out->size_bytes);
     } else if (contiguous) {

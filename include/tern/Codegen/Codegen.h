@@ -83,8 +83,9 @@ void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, int level);
 bool emitMachineCode(llvm::Module &module, llvm::TargetMachine &tm, bool assembly,
                      llvm::raw_pwrite_stream &os, std::string &error);
 
-/// Links one object file into a shared library with lld, in this process.
-bool linkSharedLibrary(llvm::StringRef object, llvm::StringRef output, llvm::StringRef arch,
+/// Links one object file into a shared library for `tm`'s target with lld,
+/// in this process; the library depends on libm.so.6.
+bool linkSharedLibrary(llvm::StringRef object, llvm::StringRef output, llvm::TargetMachine &tm,
                        std::string &error);
 
 /// The C header declaring an object file's descriptor and an opener.

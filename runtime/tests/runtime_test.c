@@ -1,0 +1,157 @@
+/*===- runtime_test.c - the runtime's behaviour on good and bad input -----===
+ *
+ *   tern-runtime-test ADD2.so
+ * where ADD2.so is test/Runtime/Inputs/add2.onnxtext compiled by ternc
+ * (z = x + y, both float[batch, 4]). Built with AddressSanitizer and
+ * UndefinedBehaviorSanitizer: a wrong input must give an error status and a
+ * message, never a crash or an out-of-bounds read.
+ *===----------------------------------------------------------------------===*/
+#include "tern/tern.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                              \
+    }                                                                          \
+  } while (0)
+
+/* Expects an error whose message contains `needle`. */
+static void expect_error(tern_status s, const char *needle) {
+  CHECK(s == TERN_ERROR);
+  if (s == TERN_ERROR && !strstr(tern_last_error(), needle)) {
+    fprintf(stderr, "error '%s' lacks '%s'\n", tern_last_error(), needle);
+    ++failures;
+  } else if (s == TERN_ERROR) {
+    printf("expected error: %s\n", tern_last_error());
+  }
+}
+
+static tern_tensor make(float *data, int64_t batch, int64_t cols) {
+  tern_tensor t = {TERN_FLOAT, 2, {batch, cols}, data, (size_t)(batch * cols) * sizeof(float), NULL};
+  return t;
+}
+
+static tern_model *model;
+
+static void *worker(void *arg) {
+  long id = (long)arg;
+  float x[3 * 4], y[3 * 4], z[3 * 4];
+  for (int round = 0; round < 200; ++round) {
+    for (int i = 0; i < 12; ++i) {
+      x[i] = (float)(id * 1000 + round + i);
+      y[i] = (float)i;
+    }
+    tern_tensor in[2] = {make(x, 3, 4), make(y, 3, 4)};
+    tern_tensor out = make(z, 3, 4);
+    if (tern_model_run(model, in, 2, &out, 1) != TERN_OK)
+      return (void *)1;
+    for (int i = 0; i < 12; ++i)
+      if (z[i] != x[i] + y[i])
+        return (void *)1;
+  }
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: tern-runtime-test ADD2.so\n");
+    return 2;
+  }
+  tern_model *none = NULL;
+  expect_error(tern_model_open("/nonexistent/model.so", NULL, &none), "cannot load");
+  CHECK(none == NULL);
+  expect_error(tern_model_open("libm.so.6", NULL, &none), "not a model compiled by ternc");
+
+  CHECK(tern_model_open(argv[1], NULL, &model) == TERN_OK);
+  if (!model)
+    return 1;
+  CHECK(tern_model_num_inputs(model) == 2 && tern_model_num_outputs(model) == 1);
+  tern_tensor_info info;
+  CHECK(tern_model_input_info(model, 0, &info) == TERN_OK);
+  CHECK(!strcmp(info.name, "x") && info.rank == 2 && info.dims[0] == -1 && info.dims[1] == 4);
+  CHECK(info.dim_names && !strcmp(info.dim_names[0], "batch"));
+  expect_error(tern_model_input_info(model, 2, &info), "out of range");
+
+  float x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, y[8] = {10, 20, 30, 40, 50, 60, 70, 80}, z[8];
+  tern_tensor in[2] = {make(x, 2, 4), make(y, 2, 4)};
+
+  /* A good run, into a caller buffer and into a runtime-allocated one. */
+  tern_tensor out = make(z, 2, 4);
+  CHECK(tern_model_run(model, in, 2, &out, 1) == TERN_OK);
+  CHECK(z[0] == 11 && z[7] == 88 && out.dims[0] == 2 && out.dims[1] == 4);
+  tern_tensor fresh = {0};
+  CHECK(tern_model_run(model, in, 2, &fresh, 1) == TERN_OK);
+  CHECK(fresh.data && fresh.owner && ((float *)fresh.data)[5] == 66 && fresh.size_bytes == 32);
+  tern_tensor_release(&fresh);
+  CHECK(fresh.data == NULL);
+
+  /* Wrong inputs. */
+  expect_error(tern_model_run(model, in, 1, &out, 1), "takes 2 inputs, 1 given");
+  expect_error(tern_model_run(model, NULL, 2, &out, 1), "inputs is NULL");
+  tern_tensor bad[2] = {in[0], in[1]};
+  bad[0].dtype = TERN_INT64;
+  expect_error(tern_model_run(model, bad, 2, &out, 1), "input 'x': expected element type float32, got int64");
+  bad[0] = in[0];
+  bad[0].rank = 3;
+  bad[0].dims[2] = 1;
+  expect_error(tern_model_run(model, bad, 2, &out, 1), "input 'x': expected shape [?,4] (rank 2)");
+  bad[0] = in[0];
+  bad[0].dims[1] = 5;
+  expect_error(tern_model_run(model, bad, 2, &out, 1), "input 'x': expected shape [?,4], got [2,5]");
+  bad[0] = in[0];
+  bad[0].rank = 99;
+  expect_error(tern_model_run(model, bad, 2, &out, 1), "rank 99 is out of range");
+  bad[0] = in[0];
+  bad[0].dims[0] = -3;
+  expect_error(tern_model_run(model, bad, 2, &out, 1), "got [-3,4]");
+  bad[0] = in[0];
+  bad[0].data = NULL;
+  expect_error(tern_model_run(model, bad, 2, &out, 1), "input 'x': data is NULL");
+  bad[0] = in[0];
+  bad[0].size_bytes = 31;
+  expect_error(tern_model_run(model, bad, 2, &out, 1), "needs 32 bytes, the buffer has 31");
+  bad[0] = in[0];
+  bad[1].dims[0] = 1;
+  bad[1].size_bytes = 16;
+  expect_error(tern_model_run(model, bad, 2, &out, 1), "dim 0 ('batch') is 1 but input 'x' has 2");
+  bad[1] = in[1];
+  bad[0].dims[0] = (int64_t)1 << 62;
+  expect_error(tern_model_run(model, bad, 2, &out, 1), "input 'x'");
+  tern_tensor small = make(z, 1, 4);
+  expect_error(tern_model_run(model, in, 2, &small, 1), "output 'z': shape [2,4] needs 32 bytes, the buffer has 16");
+  expect_error(tern_model_run(model, in, 2, &out, 2), "has 1 outputs, 2 given");
+  expect_error(tern_model_run(NULL, in, 2, &out, 1), "model is NULL");
+
+  /* An empty batch is a valid input. */
+  tern_tensor empty[2] = {make(NULL, 0, 4), make(NULL, 0, 4)};
+  tern_tensor eout = {0};
+  CHECK(tern_model_run(model, empty, 2, &eout, 1) == TERN_OK);
+  CHECK(eout.dims[0] == 0 && eout.dims[1] == 4);
+  tern_tensor_release(&eout);
+
+  /* Several threads at once. */
+  pthread_t threads[4];
+  for (long i = 0; i < 4; ++i)
+    pthread_create(&threads[i], NULL, worker, (void *)i);
+  for (int i = 0; i < 4; ++i) {
+    void *r;
+    pthread_join(threads[i], &r);
+    CHECK(r == NULL);
+  }
+
+  tern_model_close(model);
+  tern_model_close(NULL);
+  if (failures)
+    fprintf(stderr, "%d checks failed\n", failures);
+  else
+    printf("all runtime checks passed\n");
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,93 @@
+// RUN: tern-opt %s --tern-plan-memory --split-input-file | FileCheck %s
+
+// Three temporaries of 128 bytes in a chain: the third reuses the first's
+// bytes (its lifetime has ended), so the arena holds two, not three. The
+// result stays a fresh allocation the caller owns.
+// CHECK: module attributes {tern.arena_size = 256 : i64}
+// CHECK-LABEL: func.func @main(%arg0: memref<4x8xf32>, %arg1: memref<?xi8> {tern.name = "__arena"})
+// CHECK: %[[A:.+]] = memref.view %arg1[%c0{{.*}}][] : memref<?xi8> to memref<4x8xf32>
+// CHECK: linalg.copy ins(%arg0 : memref<4x8xf32>) outs(%[[A]] : memref<4x8xf32>)
+// CHECK: %[[B:.+]] = memref.view %arg1[%c128][] : memref<?xi8> to memref<4x8xf32>
+// CHECK: linalg.copy ins(%[[A]] : memref<4x8xf32>) outs(%[[B]] : memref<4x8xf32>)
+// CHECK: %[[C:.+]] = memref.view %arg1[%c0{{.*}}][] : memref<?xi8> to memref<4x8xf32>
+// CHECK: linalg.copy ins(%[[B]] : memref<4x8xf32>) outs(%[[C]] : memref<4x8xf32>)
+// CHECK: %[[D:.+]] = memref.alloc() {{.*}} : memref<4x8xf32>
+// CHECK: return %[[D]]
+func.func @main(%x: memref<4x8xf32>) -> memref<4x8xf32> {
+  %a = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+  linalg.copy ins(%x : memref<4x8xf32>) outs(%a : memref<4x8xf32>)
+  %b = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+  linalg.copy ins(%a : memref<4x8xf32>) outs(%b : memref<4x8xf32>)
+  %c = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+  linalg.copy ins(%b : memref<4x8xf32>) outs(%c : memref<4x8xf32>)
+  %d = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+  linalg.copy ins(%c : memref<4x8xf32>) outs(%d : memref<4x8xf32>)
+  return %d : memref<4x8xf32>
+}
+
+// -----
+
+// Buffers live at the same time never share bytes, also through views;
+// the largest is placed first.
+// CHECK: module attributes {tern.arena_size = 192 : i64}
+// CHECK-LABEL: func.func @main
+// CHECK: memref.view %arg1[%c128][] : memref<?xi8> to memref<16xf32>
+// CHECK: memref.view %arg1[%c0][] : memref<?xi8> to memref<32xf32>
+// CHECK-NOT: memref.view %arg1
+func.func @main(%x: memref<16xf32>) -> memref<4x4xf32> {
+  %a = memref.alloc() : memref<16xf32>
+  linalg.copy ins(%x : memref<16xf32>) outs(%a : memref<16xf32>)
+  %av = memref.expand_shape %a [[0, 1]] output_shape [4, 4] : memref<16xf32> into memref<4x4xf32>
+  %b = memref.alloc() : memref<32xf32>
+  %r = memref.alloc() : memref<4x4xf32>
+  linalg.copy ins(%av : memref<4x4xf32>) outs(%r : memref<4x4xf32>)
+  %bs = memref.subview %b[0] [16] [1] : memref<32xf32> to memref<16xf32, strided<[1]>>
+  linalg.copy ins(%a : memref<16xf32>) outs(%bs : memref<16xf32, strided<[1]>>)
+  return %r : memref<4x4xf32>
+}
+
+// -----
+
+// Must not plan: a dynamic temporary is freed after its last use instead; a
+// returned input or a result returned twice is copied into a fresh buffer.
+// CHECK: module attributes {tern.arena_size = 0 : i64}
+// CHECK-LABEL: func.func @main
+// CHECK: %[[T:.+]] = memref.alloc(%{{.+}}) : memref<?xf32>
+// CHECK: linalg.copy ins(%arg0 : memref<?xf32>) outs(%[[T]] : memref<?xf32>)
+// CHECK-NEXT: memref.dealloc %[[T]] : memref<?xf32>
+// CHECK: %[[R:.+]] = memref.alloc(%{{.+}}) {{.*}} : memref<?xf32>
+// CHECK: memref.copy %arg0, %[[R]]
+// CHECK: %[[R2:.+]] = memref.alloc(%{{.+}}) {{.*}} : memref<?xf32>
+// CHECK: memref.copy %arg0, %[[R2]]
+// CHECK: return %[[R]], %[[R2]]
+func.func @main(%x: memref<?xf32>) -> (memref<?xf32>, memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?xf32>
+  %t = memref.alloc(%n) : memref<?xf32>
+  linalg.copy ins(%x : memref<?xf32>) outs(%t : memref<?xf32>)
+  return %x, %x : memref<?xf32>, memref<?xf32>
+}
+
+// -----
+
+// Regression: a dynamic temporary after planned ones is freed right after
+// its last use (positions were once taken after the planned views were
+// inserted, which put the dealloc before the alloc).
+// CHECK-LABEL: func.func @main
+// CHECK: memref.view %arg2
+// CHECK: %[[T:.+]] = memref.alloc(%{{.+}}) : memref<?xf32>
+// CHECK-NEXT: linalg.copy ins(%arg0 : memref<?xf32>) outs(%[[T]] : memref<?xf32>)
+// CHECK-NEXT: memref.dealloc %[[T]]
+func.func @main(%x: memref<?xf32>, %y: memref<4xf32>) -> memref<4xf32> {
+  %a = memref.alloc() : memref<4xf32>
+  linalg.copy ins(%y : memref<4xf32>) outs(%a : memref<4xf32>)
+  %b = memref.alloc() : memref<4xf32>
+  linalg.copy ins(%a : memref<4xf32>) outs(%b : memref<4xf32>)
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?xf32>
+  %t = memref.alloc(%n) : memref<?xf32>
+  linalg.copy ins(%x : memref<?xf32>) outs(%t : memref<?xf32>)
+  %r = memref.alloc() : memref<4xf32>
+  linalg.copy ins(%b : memref<4xf32>) outs(%r : memref<4xf32>)
+  return %r : memref<4xf32>
+}

@@ -1,0 +1,74 @@
+// RUN: tern-opt %s --tern-to-linalg --split-input-file | FileCheck %s
+// RUN: tern-opt %s --tern-to-linalg --split-input-file 2>&1 | FileCheck %s --check-prefix=NONE
+// NONE-NOT: tern.
+
+// An elementwise op: one linalg.generic; a dynamic dim is read at run time.
+// CHECK-LABEL: func.func @relu
+// CHECK: %[[D:.+]] = tensor.dim %arg0, %c0 : tensor<?x4xf32>
+// CHECK: %[[E:.+]] = tensor.empty(%[[D]]) : tensor<?x4xf32>
+// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<?x4xf32>) outs(%[[E]] : tensor<?x4xf32>)
+// CHECK: arith.maximumf
+func.func @relu(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %0 = tern.relu %x : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
+// -----
+
+// Broadcasting is in the indexing maps, not a materialized copy.
+// CHECK-DAG: #[[ID:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @add_broadcast
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]]
+// CHECK: arith.addf
+func.func @add_broadcast(%x: tensor<2x3xf32>, %y: tensor<3xf32>) -> tensor<2x3xf32> {
+  %0 = tern.add %x, %y : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+// Unsigned tensors become signless; the op picks the unsigned instruction.
+// CHECK-LABEL: func.func @unsigned_max(%arg0: tensor<4xi8>, %arg1: tensor<4xi8>) -> tensor<4xi8>
+// CHECK: arith.maxui
+func.func @unsigned_max(%x: tensor<4xui8>, %y: tensor<4xui8>) -> tensor<4xui8> {
+  %0 = tern.max %x, %y : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
+  return %0 : tensor<4xui8>
+}
+
+// -----
+
+// A matmul by a matrix folds the batch dims into M: one linalg.matmul.
+// CHECK-LABEL: func.func @matmul
+// CHECK: tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<?x8x16xf32> into tensor<?x16xf32>
+// CHECK: linalg.matmul ins(%{{.+}}, %arg1 : tensor<?x16xf32>, tensor<16x32xf32>)
+// CHECK: tensor.expand_shape
+func.func @matmul(%a: tensor<?x8x16xf32>, %b: tensor<16x32xf32>) -> tensor<?x8x32xf32> {
+  %0 = tern.matmul %a, %b : (tensor<?x8x16xf32>, tensor<16x32xf32>) -> tensor<?x8x32xf32>
+  return %0 : tensor<?x8x32xf32>
+}
+
+// -----
+
+// A kept reduced dim comes back through expand_shape.
+// CHECK-LABEL: func.func @reduce
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: tensor.expand_shape %{{.+}} {{\[\[}}0, 1]] output_shape [2, 1] : tensor<2xf32> into tensor<2x1xf32>
+func.func @reduce(%x: tensor<2x3xf32>) -> tensor<2x1xf32> {
+  %0 = tern.reduce_sum %x {axes = array<i64: 1>, keepdims = true} : (tensor<2x3xf32>) -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}
+
+// -----
+
+// Slices with positive steps are views.
+// CHECK-LABEL: func.func @slice
+// CHECK: tensor.extract_slice %arg0[%{{.+}}] [4] [2] : tensor<10xf32> to tensor<4xf32>
+func.func @slice(%x: tensor<10xf32>) -> tensor<4xf32> {
+  %s = tern.constant dense<1> : tensor<1xi64>
+  %e = tern.constant dense<9> : tensor<1xi64>
+  %a = tern.constant dense<0> : tensor<1xi64>
+  %t = tern.constant dense<2> : tensor<1xi64>
+  %0 = tern.slice %x, %s, %e, %a, %t : (tensor<10xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
