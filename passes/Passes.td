@@ -89,4 +89,29 @@ def TernLowerCopiesPass : Pass<"tern-lower-copies", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def TernOutlineParallelLoopsPass : Pass<"tern-outline-parallel-loops", "mlir::ModuleOp"> {
+  let summary = "Outlines @main's large parallel loops into tasks the runtime's thread pool runs";
+  let description = [{
+    Appends the `__runtime` argument (the runtime's hooks) to `@main`. Each
+    top-level scf.parallel of `@main` (zero-based, unit-step) with enough
+    iterations becomes a private function `@__tern_task_N(%lo, %hi,
+    captured...)` running the loop with one dim (the one with the most
+    iterations) restricted to [lo, hi), and a `func.call` of it over the
+    whole range. Code generation turns each such call into the runtime's
+    parallel_for over a packed context; loops too small to pay for threads
+    stay in place.
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c512, %c64) step (%c1, %c1) { ... }
+    // becomes
+    func.call @__tern_task_0(%c0, %c512, %captured...) : (index, index, ...) -> ()
+    ```
+  }];
+  let options = [
+    Option<"minIterations", "min-iterations", "int64_t", /*default=*/"16384",
+           "Outline loop nests with at least this many iterations (dynamic counts always)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::func::FuncDialect", "::mlir::arith::ArithDialect"];
+}
+
 #endif // TERN_PASSES_TD

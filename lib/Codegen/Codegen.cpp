@@ -1,6 +1,7 @@
 //===- Codegen.cpp - LLVM IR, machine code and linking --------------------===//
 
 #include "tern/Codegen/Codegen.h"
+#include "tern/tern_abi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
@@ -198,6 +199,50 @@ std::vector<char> takeWeights(ModuleOp module) {
 
 //===-- LLVM IR ----------------------------------------------------------===//
 
+/// Each call of an outlined loop (`__tern_task_N(lo, hi, args...)`, from
+/// tern-outline-parallel-loops) becomes the runtime's parallel_for over a
+/// trampoline that unpacks `args` from a context on main's stack.
+static void lowerTaskCalls(llvm::Module &m, llvm::Function *main) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx), *voidTy = llvm::Type::getVoidTy(ctx);
+  llvm::PointerType *ptr = llvm::PointerType::getUnqual(ctx);
+  // The hooks are the aligned pointer of @main's last memref (5 parameters).
+  llvm::Argument *hooks = main->getArg(main->arg_size() - 4);
+  SmallVector<llvm::CallInst *> calls;
+  for (llvm::BasicBlock &bb : *main)
+    for (llvm::Instruction &inst : bb)
+      if (auto *call = dyn_cast<llvm::CallInst>(&inst))
+        if (llvm::Function *f = call->getCalledFunction(); f && f->getName().starts_with("__tern_task_"))
+          calls.push_back(call);
+  auto *taskType = llvm::FunctionType::get(voidTy, {ptr, i64, i64}, false);
+  auto *parallelForType = llvm::FunctionType::get(voidTy, {ptr, ptr, ptr, i64, i64}, false);
+  for (llvm::CallInst *call : calls) {
+    llvm::Function *task = call->getCalledFunction();
+    SmallVector<llvm::Type *> fields;
+    for (unsigned i = 2; i < call->arg_size(); ++i)
+      fields.push_back(call->getArgOperand(i)->getType());
+    auto *ctxType = llvm::StructType::get(ctx, fields);
+    auto *tramp = llvm::Function::Create(taskType, llvm::GlobalValue::InternalLinkage, task->getName() + ".tramp", m);
+    {
+      llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", tramp));
+      SmallVector<llvm::Value *> args{tramp->getArg(1), tramp->getArg(2)};
+      for (unsigned i = 0; i < fields.size(); ++i)
+        args.push_back(b.CreateLoad(fields[i], b.CreateStructGEP(ctxType, tramp->getArg(0), i)));
+      b.CreateCall(task, args);
+      b.CreateRetVoid();
+    }
+    llvm::IRBuilder<> entry(&main->getEntryBlock(), main->getEntryBlock().begin());
+    llvm::AllocaInst *slot = entry.CreateAlloca(ctxType);
+    llvm::IRBuilder<> b(call);
+    for (unsigned i = 0; i < fields.size(); ++i)
+      b.CreateStore(call->getArgOperand(i + 2), b.CreateStructGEP(ctxType, slot, i));
+    llvm::Value *parallelFor = b.CreateLoad(ptr, hooks);
+    llvm::Value *pool = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), hooks, 8));
+    b.CreateCall(parallelForType, parallelFor, {pool, tramp, slot, call->getArgOperand(0), call->getArgOperand(1)});
+    call->eraseFromParent();
+  }
+}
+
 std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext &ctx, llvm::TargetMachine &tm,
                                              const ModelInterface &iface, const std::vector<char> &weights,
                                              int64_t arenaSize, const LibraryOptions &options) {
@@ -210,6 +255,7 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext 
   if (!main)
     return nullptr;
 
+  lowerTaskCalls(*m, main);
   llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
   llvm::PointerType *ptr = llvm::PointerType::getUnqual(ctx);
 
@@ -286,7 +332,7 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext 
   std::string targetDesc = tm.getTargetTriple().str() + " " + tm.getTargetCPU().str();
   auto *modelType = llvm::StructType::get(ctx, {i64, ptr, i64, i64, ptr, ptr, ptr, i64, ptr, i64, ptr, ptr});
   auto *desc = llvm::ConstantStruct::get(
-      modelType, {i64c(1), cstr(options.modelName), i64c(iface.inputs.size()), i64c(iface.outputs.size()),
+      modelType, {i64c(TERN_ABI_VERSION), cstr(options.modelName), i64c(iface.inputs.size()), i64c(iface.outputs.size()),
                   tensors(iface.inputs, "tern.inputs"), tensors(iface.outputs, "tern.outputs"), weightsPtr,
                   i64c(weights.size()), weightsFile, i64c(arenaSize), entry, cstr(targetDesc)});
   auto *g = new llvm::GlobalVariable(*m, modelType, true, llvm::GlobalValue::ExternalLinkage, desc, options.symbol);
@@ -353,7 +399,7 @@ bool linkSharedLibrary(StringRef object, StringRef output, llvm::TargetMachine &
     error = "cannot create a temporary directory: " + ec.message();
     return false;
   }
-  auto cleanup = llvm::make_scope_exit([&] { llvm::sys::fs::remove_directories(dir); });
+  llvm::scope_exit cleanup([&] { llvm::sys::fs::remove_directories(dir); });
   std::string emptyObj = (dir + "/empty.o").str(), stub = (dir + "/libm.so.6").str();
   {
     llvm::LLVMContext ctx;

@@ -46,7 +46,8 @@ static void addBufferization(mlir::OpPassManager &pm) {
 static void addLLVMLowering(mlir::OpPassManager &pm) {
   using namespace mlir;
   pm.addPass(createTernLowerCopiesPass());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createTernOutlineParallelLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "tern/tern.h"
 #include "tern/tern_abi.h"
+#include "threadpool.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -80,6 +81,8 @@ struct tern_model {
   void *mapping;         /* mmap of the .weights file, or NULL */
   size_t mapping_size;
   int32_t num_threads;
+  tern_pool *pool;
+  tern_abi_hooks hooks;
   pthread_mutex_t lock;  /* guards the free arenas */
   arena_node *free_arenas;
 };
@@ -132,8 +135,17 @@ static tern_status open_abi(const tern_abi_model *abi, void *library, const char
   m->abi = abi;
   m->library = library;
   m->num_threads = default_threads(options);
+  m->pool = tern_pool_create(m->num_threads);
+  if (!m->pool) {
+    free(m);
+    return fail("cannot create a thread pool of %d threads", m->num_threads);
+  }
+  m->num_threads = tern_pool_threads(m->pool);
+  m->hooks.parallel_for = tern_pool_parallel_for;
+  m->hooks.pool = m->pool;
   pthread_mutex_init(&m->lock, NULL);
   if (map_weights(m, weights_dir) != TERN_OK) {
+    tern_pool_destroy(m->pool);
     pthread_mutex_destroy(&m->lock);
     free(m);
     return TERN_ERROR;
@@ -184,6 +196,7 @@ void tern_model_close(tern_model *m) {
     free(a);
     a = next;
   }
+  tern_pool_destroy(m->pool);
   if (m->mapping)
     munmap(m->mapping, m->mapping_size);
   if (m->library)
@@ -348,7 +361,7 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
   if (num_outputs && !outputs)
     return fail("outputs is NULL");
 
-  size_t slots = 2 * 5;
+  size_t slots = 3 * 5;
   for (size_t i = 0; i < num_inputs; ++i)
     slots += 3 + 2 * (size_t)inputs[i].rank;
   size_t result_slots = 0;
@@ -379,9 +392,9 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
     }
     s += t->rank;
   }
-  const void *buffers[2] = {m->weights, arena};
-  int64_t sizes[2] = {abi->weights_size, abi->arena_size};
-  for (int b = 0; b < 2; ++b) {
+  const void *buffers[3] = {m->weights, arena, &m->hooks};
+  int64_t sizes[3] = {abi->weights_size, abi->arena_size, (int64_t)sizeof m->hooks};
+  for (int b = 0; b < 3; ++b) {
     *s++ = (int64_t)(intptr_t)buffers[b];
     *s++ = (int64_t)(intptr_t)buffers[b];
     *s++ = 0;

@@ -149,6 +149,25 @@ int main(int argc, char **argv) {
 
   tern_model_close(model);
   tern_model_close(NULL);
+
+  /* Loops split across a pool of 3 threads give the same sums. */
+  tern_options three = {3};
+  CHECK(tern_model_open(argv[1], &three, &model) == TERN_OK);
+  CHECK(tern_model_num_threads(model) == 3);
+  enum { N = 5000 };
+  static float bx[N * 4], by[N * 4], bz[N * 4];
+  for (int i = 0; i < N * 4; ++i) {
+    bx[i] = (float)i;
+    by[i] = (float)(2 * i);
+  }
+  tern_tensor big[2] = {make(bx, N, 4), make(by, N, 4)};
+  tern_tensor bout = make(bz, N, 4);
+  CHECK(tern_model_run(model, big, 2, &bout, 1) == TERN_OK);
+  int wrong = 0;
+  for (int i = 0; i < N * 4; ++i)
+    wrong += bz[i] != (float)(3 * i);
+  CHECK(wrong == 0);
+  tern_model_close(model);
   if (failures)
     fprintf(stderr, "%d checks failed\n", failures);
   else

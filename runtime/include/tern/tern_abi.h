@@ -7,18 +7,20 @@
  * padding rules.
  *
  * The entry point takes a flat array of 64-bit slots: for every input, then
- * for the weights and the arena, a strided buffer descriptor
+ * for the weights, the arena and the runtime hooks, a strided buffer
+ * descriptor
  *   { allocated ptr, aligned ptr, offset, sizes[rank], strides[rank] }
- * (weights and arena are 1-D byte buffers), and writes one descriptor of the
- * same form per output into `results`. Output buffers are malloc'ed by the
- * model; the caller frees each output's `allocated` pointer once.
+ * (the last three are 1-D byte buffers; the hooks buffer holds a
+ * tern_abi_hooks), and writes one descriptor of the same form per output
+ * into `results`. Output buffers are malloc'ed by the model; the caller
+ * frees each output's `allocated` pointer once.
  *===----------------------------------------------------------------------===*/
 #ifndef TERN_ABI_H
 #define TERN_ABI_H
 
 #include <stdint.h>
 
-#define TERN_ABI_VERSION 1
+#define TERN_ABI_VERSION 2
 
 typedef struct tern_abi_tensor {
   const char *name;
@@ -27,6 +29,15 @@ typedef struct tern_abi_tensor {
   const int64_t *dims;          /* -1 where dynamic */
   const char *const *dim_names; /* per dim, "" when unnamed; NULL when none */
 } tern_abi_tensor;
+
+/* What the runtime lends generated code: its parallel loops call
+ * parallel_for(pool, task, ctx, lo, hi), which runs task(ctx, a, b) over
+ * sub-ranges covering [lo, hi) on the pool's threads. */
+typedef struct tern_abi_hooks {
+  void (*parallel_for)(void *pool, void (*task)(void *ctx, int64_t lo, int64_t hi), void *ctx, int64_t lo,
+                       int64_t hi);
+  void *pool;
+} tern_abi_hooks;
 
 typedef struct tern_abi_model {
   int64_t abi_version; /* TERN_ABI_VERSION */

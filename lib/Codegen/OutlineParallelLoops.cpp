@@ -1,0 +1,116 @@
+//===- OutlineParallelLoops.cpp - parallel loops as thread-pool tasks -----===//
+
+#include "passes/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace tern {
+#define GEN_PASS_DEF_TERNOUTLINEPARALLELLOOPSPASS
+#include "passes/Passes.h.inc"
+} // namespace tern
+
+using namespace mlir;
+
+namespace {
+
+std::optional<int64_t> constantIndex(Value v) {
+  if (auto c = v.getDefiningOp<arith::ConstantIndexOp>())
+    return c.value();
+  return std::nullopt;
+}
+
+struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<OutlineParallelLoopsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto main = module.lookupSymbol<func::FuncOp>("main");
+    if (!main) {
+      module.emitError("no @main function");
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    auto bytes = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+    if (failed(main.insertArgument(main.getNumArguments(), bytes,
+                                   b.getDictionaryAttr({b.getNamedAttr("tern.name", b.getStringAttr("__runtime"))}),
+                                   main.getLoc())))
+      return signalPassFailure();
+
+    SmallVector<scf::ParallelOp> loops;
+    for (Operation &op : main.getBody().front())
+      if (auto p = dyn_cast<scf::ParallelOp>(&op))
+        loops.push_back(p);
+    int counter = 0;
+    for (scf::ParallelOp loop : loops) {
+      // Zero-based unit-step loops; pick the dim with the most iterations.
+      bool simple = true, dynamic = false;
+      int64_t total = 1, best = -1, bestCount = 0;
+      for (unsigned d = 0; d < loop.getNumLoops(); ++d) {
+        auto lb = constantIndex(loop.getLowerBound()[d]), step = constantIndex(loop.getStep()[d]);
+        simple &= lb == 0 && step == 1;
+        auto ub = constantIndex(loop.getUpperBound()[d]);
+        int64_t count = ub ? *ub : std::numeric_limits<int64_t>::max();
+        dynamic |= !ub;
+        total = ub ? total * std::max<int64_t>(*ub, 1) : total;
+        if (count > bestCount) {
+          bestCount = count;
+          best = d;
+        }
+      }
+      if (!simple || best < 0 || bestCount < 2 || (!dynamic && total < minIterations))
+        continue;
+
+      // Values the loop reads from outside; constants are re-created inside.
+      llvm::SetVector<Value> captured;
+      getUsedValuesDefinedAbove(loop.getRegion(), captured);
+      for (ValueRange bounds : {loop.getLowerBound(), loop.getUpperBound(), loop.getStep()})
+        for (Value v : bounds)
+          captured.insert(v);
+      SmallVector<Value> args;
+      for (Value v : captured)
+        if (!v.getDefiningOp<arith::ConstantOp>())
+          args.push_back(v);
+
+      SmallVector<Type> types{b.getIndexType(), b.getIndexType()};
+      for (Value v : args)
+        types.push_back(v.getType());
+      b.setInsertionPoint(main);
+      auto task = func::FuncOp::create(b, loop.getLoc(), ("__tern_task_" + Twine(counter++)).str(),
+                                       b.getFunctionType(types, {}));
+      task.setPrivate();
+      Block *entry = task.addEntryBlock();
+      OpBuilder tb = OpBuilder::atBlockBegin(entry);
+      IRMapping map;
+      for (auto [v, arg] : llvm::zip(args, entry->getArguments().drop_front(2)))
+        map.map(v, arg);
+      for (Value v : captured)
+        if (auto c = v.getDefiningOp<arith::ConstantOp>())
+          map.map(v, tb.clone(*c)->getResult(0));
+      SmallVector<Value> lbs, ubs, steps;
+      for (unsigned d = 0; d < loop.getNumLoops(); ++d) {
+        lbs.push_back(d == (unsigned)best ? entry->getArgument(0) : map.lookup(loop.getLowerBound()[d]));
+        ubs.push_back(d == (unsigned)best ? entry->getArgument(1) : map.lookup(loop.getUpperBound()[d]));
+        steps.push_back(map.lookup(loop.getStep()[d]));
+      }
+      auto inner = scf::ParallelOp::create(tb, loop.getLoc(), lbs, ubs, steps);
+      // Replace the new loop's empty body with a copy of the original one.
+      inner.getRegion().getBlocks().clear();
+      loop.getRegion().cloneInto(&inner.getRegion(), map);
+      func::ReturnOp::create(tb, loop.getLoc());
+
+      b.setInsertionPoint(loop);
+      SmallVector<Value> callArgs{arith::ConstantIndexOp::create(b, loop.getLoc(), 0),
+                                  loop.getUpperBound()[best]};
+      callArgs.append(args);
+      func::CallOp::create(b, loop.getLoc(), task, callArgs);
+      loop.erase();
+    }
+  }
+};
+
+} // namespace

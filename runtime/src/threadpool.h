@@ -1,0 +1,23 @@
+/*===- threadpool.h - the runtime's thread pool -----------------------------===
+ *
+ * One pool per opened model: `threads - 1` workers plus the calling thread.
+ * parallel_for splits [lo, hi) into one contiguous chunk per thread (the
+ * generated loops are uniform, so static chunks keep each thread on its own
+ * rows of memory). A pool runs one loop at a time; a run on another thread
+ * that finds it busy runs its loop inline, so concurrent runs stay correct.
+ *===----------------------------------------------------------------------===*/
+#ifndef TERN_RUNTIME_THREADPOOL_H
+#define TERN_RUNTIME_THREADPOOL_H
+
+#include <stdint.h>
+
+typedef void (*tern_task_fn)(void *ctx, int64_t lo, int64_t hi);
+typedef struct tern_pool tern_pool;
+
+tern_pool *tern_pool_create(int32_t threads);
+void tern_pool_destroy(tern_pool *pool);
+int32_t tern_pool_threads(const tern_pool *pool);
+/* Runs fn(ctx, a, b) over sub-ranges covering [lo, hi); returns when all ran. */
+void tern_pool_parallel_for(void *pool, tern_task_fn fn, void *ctx, int64_t lo, int64_t hi);
+
+#endif
