@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""tern against ONNX Runtime, side by side, in one run, on the same inputs.
+
+For each model and input shape: seeded inputs written once; the model
+compiled by ternc with those shapes pinned; then, for each thread count,
+ONNX Runtime (bench/ort-run.js) and tern (tern-run) each time the median and
+minimum of N runs after W warm-up runs. Prints a Markdown table of
+milliseconds and the ratio ONNX Runtime / tern (above 1: tern is faster), and
+with --png draws it as a bar chart (needs python3-matplotlib).
+
+  bench/compare.py --build build [--models digits-mlp,gpt2-124m] [--threads 1,2] [--runs 10]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "test", "models"))
+from check_models import make_inputs  # noqa: E402
+
+SHARED = os.path.join(os.path.dirname(REPO), "shared", "models")
+
+# name, model file (relative to the build folder's models/ or ../shared/models), batch, sequence
+CONFIGS = [
+    ("resnet50", "resnet50.onnx", "[1,3,224,224]", 1, 1),
+    ("mobilenetv2", "mobilenetv2.onnx", "[1,3,224,224]", 1, 1),
+    ("bert-base", "bert-base.onnx", "[1,128]", 1, 128),
+    ("gpt2-124m", "gpt2-124m.onnx", "[1,128]", 1, 128),
+    ("gpt2-124m", "gpt2-124m.onnx", "[1,1]", 1, 1),
+    ("llama-tiny", "llama-tiny.onnx", "[1,128]", 1, 128),
+    ("digits-mlp", "digits-mlp.onnx", "batch 1", 1, 1),
+    ("digits-mlp", "digits-mlp.onnx", "batch 397", 397, 1),
+]
+
+
+def find_model(build, file):
+    for d in (os.path.join(build, "models"), SHARED, os.path.join(REPO, "models")):
+        if os.path.exists(os.path.join(d, file)):
+            return os.path.join(d, file)
+    return None
+
+
+def bench(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError((p.stderr or p.stdout).strip()[-400:])
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(REPO, "build"))
+    ap.add_argument("--models", default="", help="comma-separated names (default: all)")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--png", default="", help="also draw the table into this PNG file")
+    args = ap.parse_args()
+    wanted = set(filter(None, args.models.split(",")))
+    threads = [int(t) for t in args.threads.split(",")]
+    rows = []
+    print("| model | input | threads | ONNX Runtime ms | tern ms | ratio (ORT / tern) |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="tern-bench-") as work:
+        for name, file, label, batch, seq in CONFIGS:
+            if wanted and name not in wanted:
+                continue
+            model = find_model(args.build, file)
+            if not model:
+                print("| %s | %s | | missing %s | | |" % (name, label, file))
+                continue
+            case = os.path.join(work, "%s-%d-%d" % (name, batch, seq))
+            os.makedirs(case)
+            inputs = make_inputs(model, batch, seq, case)
+            feeds = ["--input=%s=%s" % (n, p) for n, p, _ in inputs]
+            pins = ["--input-shape=%s=%s" % (n, "x".join(map(str, d)) if d else "scalar") for n, _, d in inputs]
+            lib = os.path.join(case, "model.so")
+            c = subprocess.run([os.path.join(args.build, "bin", "ternc"), model, "-o", lib] + pins,
+                               capture_output=True, text=True)
+            if c.returncode != 0:
+                print("| %s | %s | | | compile failed: %s | |" % (name, label, c.stderr.strip()[:120]))
+                continue
+            common = ["--benchmark", "--json", "--warmup", str(args.warmup), "--runs", str(args.runs)]
+            for t in threads:
+                try:
+                    ort = bench(["node", os.path.join(HERE, "ort-run.js"), model, "--threads", str(t)] + common + feeds)
+                    tern = bench([os.path.join(args.build, "bin", "tern-run"), lib, "--threads", str(t)] + common + feeds)
+                except RuntimeError as e:
+                    print("| %s | %s | %d | | error: %s | |" % (name, label, t, str(e)[:120]))
+                    continue
+                ratio = ort["median_ms"] / tern["median_ms"]
+                rows.append((name, label, t, ort["median_ms"], tern["median_ms"], ratio))
+                print("| %s | %s | %d | %.2f | %.2f | %.2fx |" % rows[-1], flush=True)
+    if args.png and rows:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        labels = ["%s %s\n%d thr" % (r[0], r[1], r[2]) for r in rows]
+        fig, ax = plt.subplots(figsize=(max(8, len(rows) * 1.1), 4.5))
+        xs = range(len(rows))
+        ax.bar([x - 0.2 for x in xs], [r[3] for r in rows], 0.4, label="ONNX Runtime 1.30")
+        ax.bar([x + 0.2 for x in xs], [r[4] for r in rows], 0.4, label="tern")
+        ax.set_yscale("log")
+        ax.set_ylabel("median ms (log)")
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(labels, fontsize=7)
+        for x, r in zip(xs, rows):
+            ax.annotate("%.2fx" % r[5], (x, max(r[3], r[4])), ha="center", va="bottom", fontsize=7)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(args.png, dpi=120)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
