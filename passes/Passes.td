@@ -109,9 +109,29 @@ def TernOutlineParallelLoopsPass : Pass<"tern-outline-parallel-loops", "mlir::Mo
   }];
   let options = [
     Option<"minIterations", "min-iterations", "int64_t", /*default=*/"16384",
-           "Outline loop nests with at least this many iterations (dynamic counts always)">
+           "Outline loop nests with at least this many iterations, inner loops included (dynamic counts always)">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::func::FuncDialect", "::mlir::arith::ArithDialect"];
+}
+
+def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorization", "mlir::func::FuncOp"> {
+  let summary = "Puts a contiguous parallel dim innermost in linalg ops that reduce";
+  let description = [{
+    Lowered to loops as they are, matmuls, convolutions and pools run their
+    reduction innermost: a floating-point reduction LLVM cannot vectorize
+    without reassociating. This pass moves the parallel dim that is the
+    output's last (contiguous) dim, and that an input also reads along its
+    last dim, to the innermost loop, with the reductions just outside it;
+    the inner loop then becomes a vectorizable update of a row of the output.
+    Named ops are generalized first. Ops without reductions, and reductions
+    whose inputs do not run along that dim (softmax's row sums), are left.
+
+    ```mlir
+    linalg.matmul ins(%a, %b : ...) outs(%c : ...)      // loops m, n, k
+    // becomes a linalg.generic with loops m, k, n
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 #endif // TERN_PASSES_TD

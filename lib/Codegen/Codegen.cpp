@@ -340,7 +340,24 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext 
   return m;
 }
 
+/// Lets LLVM reassociate and contract floating-point adds and multiplies:
+/// reductions (dot products, sums along a row) then vectorize and multiply-
+/// adds become FMAs, as optimized runtimes' kernels do. Division, comparisons
+/// and math functions keep their exact semantics.
+static void relaxFloatingPoint(llvm::Module &module) {
+  for (llvm::Function &f : module)
+    for (llvm::BasicBlock &bb : f)
+      for (llvm::Instruction &inst : bb)
+        if (inst.getOpcode() == llvm::Instruction::FAdd || inst.getOpcode() == llvm::Instruction::FSub ||
+            inst.getOpcode() == llvm::Instruction::FMul) {
+          inst.setHasAllowReassoc(true);
+          inst.setHasAllowContract(true);
+        }
+}
+
 void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, int level) {
+  if (level >= 2)
+    relaxFloatingPoint(module);
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;

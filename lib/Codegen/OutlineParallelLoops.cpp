@@ -62,6 +62,23 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
           best = d;
         }
       }
+      // The work is the whole nest's: inner loops (a matmul's k and n under
+      // its parallel m) count too.
+      loop.getRegion().walk([&](Operation *inner) {
+        auto tripCount = [&](Value lb, Value ub, Value step) {
+          auto l = constantIndex(lb), u = constantIndex(ub), s = constantIndex(step);
+          if (!l || !u || !s || *s <= 0) {
+            dynamic = true;
+            return int64_t(1);
+          }
+          return std::max<int64_t>(1, (*u - *l + *s - 1) / *s);
+        };
+        if (auto f = dyn_cast<scf::ForOp>(inner))
+          total *= tripCount(f.getLowerBound(), f.getUpperBound(), f.getStep());
+        else if (auto p = dyn_cast<scf::ParallelOp>(inner))
+          for (unsigned d = 0; d < p.getNumLoops(); ++d)
+            total *= tripCount(p.getLowerBound()[d], p.getUpperBound()[d], p.getStep()[d]);
+      });
       if (!simple || best < 0 || bestCount < 2 || (!dynamic && total < minIterations))
         continue;
 
