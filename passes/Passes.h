@@ -16,6 +16,8 @@ namespace tern {
 struct GraphPipelineOptions {
   /// Re-infer shapes and fold shape arithmetic.
   bool inferShapes = true;
+  /// Transpose constant weights at compile time.
+  bool foldConstantTransposes = true;
 };
 
 /// The passes `ternc --emit=tern` runs on an imported module; `tern-opt

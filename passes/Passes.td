@@ -26,6 +26,27 @@ def TernInferShapesPass : Pass<"tern-infer-shapes", "mlir::func::FuncOp"> {
   let dependentDialects = ["::tern::TernDialect"];
 }
 
+def TernFoldConstantTransposesPass : Pass<"tern-fold-constant-transposes", "mlir::func::FuncOp"> {
+  let summary = "Transposes constant weights at compile time";
+  let description = [{
+    A Transpose of a constant (GPT-2's tied embedding read transposed by the
+    LM head) and the B operand of a Gemm with `trans_b` (the usual
+    Linear export) become new constants holding the transposed data, so no
+    run transposes weights and the matmul reads B along its contiguous dim.
+    Large constants stay `dense_resource` blobs. Transposes of values computed
+    at run time are left alone.
+
+    ```mlir
+    %w = tern.constant dense_resource<w> : tensor<128x64xf32>
+    %y = tern.gemm %x, %w {trans_b = true} : (tensor<1x64xf32>, tensor<128x64xf32>) -> tensor<1x128xf32>
+    // becomes
+    %w = tern.constant dense_resource<w_transposed> : tensor<64x128xf32>
+    %y = tern.gemm %x, %w : (tensor<1x64xf32>, tensor<64x128xf32>) -> tensor<1x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
 def TernToLinalgPass : Pass<"tern-to-linalg", "mlir::ModuleOp"> {
   let summary = "Lowers the tern dialect to linalg, tensor, arith and math on tensors";
   let description = [{
@@ -112,6 +133,17 @@ def TernOutlineParallelLoopsPass : Pass<"tern-outline-parallel-loops", "mlir::Mo
            "Outline loop nests with at least this many iterations, inner loops included (dynamic counts always)">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::func::FuncDialect", "::mlir::arith::ArithDialect"];
+}
+
+def TernFuseElementwisePass : Pass<"tern-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuses elementwise linalg producers into all-parallel consumers";
+  let description = [{
+    Linalg's elementwise fusion, held back where it would recompute: a
+    producer is fused only into a consumer without reduction loops (fused
+    into a matmul, GELU's erf would run once per multiply-add instead of once
+    per element) and only when the consumer is its only user.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect"];
 }
 
 def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorization", "mlir::func::FuncOp"> {

@@ -15,6 +15,8 @@ namespace {
 void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &options) {
   if (options.inferShapes)
     pm.addNestedPass<mlir::func::FuncOp>(createTernInferShapesPass());
+  if (options.foldConstantTransposes)
+    pm.addNestedPass<mlir::func::FuncOp>(createTernFoldConstantTransposesPass());
 }
 
 void registerAllPasses() {
