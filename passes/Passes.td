@@ -114,7 +114,7 @@ def TernOutlineParallelLoopsPass : Pass<"tern-outline-parallel-loops", "mlir::Mo
   let summary = "Outlines @main's large parallel loops into tasks the runtime's thread pool runs";
   let description = [{
     Appends the `__runtime` argument (the runtime's hooks) to `@main`. Each
-    top-level scf.parallel of `@main` (zero-based, unit-step) with enough
+    top-level scf.parallel of `@main` with a zero-based, constant-step dim and enough
     iterations becomes a private function `@__tern_task_N(%lo, %hi,
     captured...)` running the loop with one dim (the one with the most
     iterations) restricted to [lo, hi), and a `func.call` of it over the

@@ -47,17 +47,20 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
         loops.push_back(p);
     int counter = 0;
     for (scf::ParallelOp loop : loops) {
-      // Zero-based unit-step loops; pick the dim with the most iterations.
-      bool simple = true, dynamic = false;
+      // Pick the dim with the most iterations among those that start at 0
+      // with a constant step; the task gets a range of its iteration numbers.
+      bool dynamic = false;
       int64_t total = 1, best = -1, bestCount = 0;
       for (unsigned d = 0; d < loop.getNumLoops(); ++d) {
         auto lb = constantIndex(loop.getLowerBound()[d]), step = constantIndex(loop.getStep()[d]);
-        simple &= lb == 0 && step == 1;
         auto ub = constantIndex(loop.getUpperBound()[d]);
-        int64_t count = ub ? *ub : std::numeric_limits<int64_t>::max();
-        dynamic |= !ub;
-        total = ub ? total * std::max<int64_t>(*ub, 1) : total;
-        if (count > bestCount) {
+        int64_t count = std::numeric_limits<int64_t>::max();
+        if (ub && lb && step && *step > 0)
+          count = std::max<int64_t>(0, (*ub - *lb + *step - 1) / *step);
+        else
+          dynamic = true;
+        total = count == std::numeric_limits<int64_t>::max() ? total : total * std::max<int64_t>(count, 1);
+        if (lb == 0 && step && *step > 0 && count > bestCount) {
           bestCount = count;
           best = d;
         }
@@ -66,12 +69,12 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
       // its parallel m) count too.
       loop.getRegion().walk([&](Operation *inner) {
         auto tripCount = [&](Value lb, Value ub, Value step) {
-          auto l = constantIndex(lb), u = constantIndex(ub), s = constantIndex(step);
-          if (!l || !u || !s || *s <= 0) {
+          auto l = constantIndex(lb), u = constantIndex(ub), st = constantIndex(step);
+          if (!l || !u || !st || *st <= 0) {
             dynamic = true;
             return int64_t(1);
           }
-          return std::max<int64_t>(1, (*u - *l + *s - 1) / *s);
+          return std::max<int64_t>(1, (*u - *l + *st - 1) / *st);
         };
         if (auto f = dyn_cast<scf::ForOp>(inner))
           total *= tripCount(f.getLowerBound(), f.getUpperBound(), f.getStep());
@@ -79,9 +82,9 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
           for (unsigned d = 0; d < p.getNumLoops(); ++d)
             total *= tripCount(p.getLowerBound()[d], p.getUpperBound()[d], p.getStep()[d]);
       });
-      if (!simple || best < 0 || bestCount < 2 || (!dynamic && total < minIterations))
+      if (best < 0 || bestCount < 2 || (!dynamic && total < minIterations))
         continue;
-
+      int64_t stride = *constantIndex(loop.getStep()[best]);
       // Values the loop reads from outside; constants are re-created inside.
       llvm::SetVector<Value> captured;
       getUsedValuesDefinedAbove(loop.getRegion(), captured);
@@ -110,8 +113,19 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
           map.map(v, tb.clone(*c)->getResult(0));
       SmallVector<Value> lbs, ubs, steps;
       for (unsigned d = 0; d < loop.getNumLoops(); ++d) {
-        lbs.push_back(d == (unsigned)best ? entry->getArgument(0) : map.lookup(loop.getLowerBound()[d]));
-        ubs.push_back(d == (unsigned)best ? entry->getArgument(1) : map.lookup(loop.getUpperBound()[d]));
+        if (d != (unsigned)best) {
+          lbs.push_back(map.lookup(loop.getLowerBound()[d]));
+          ubs.push_back(map.lookup(loop.getUpperBound()[d]));
+        } else if (stride == 1) {
+          lbs.push_back(entry->getArgument(0));
+          ubs.push_back(entry->getArgument(1));
+        } else {
+          // Iterations [lo, hi) are values [lo * step, min(hi * step, ub)).
+          Value s = arith::ConstantIndexOp::create(tb, loop.getLoc(), stride);
+          lbs.push_back(arith::MulIOp::create(tb, loop.getLoc(), entry->getArgument(0), s));
+          Value hi = arith::MulIOp::create(tb, loop.getLoc(), entry->getArgument(1), s);
+          ubs.push_back(arith::MinSIOp::create(tb, loop.getLoc(), hi, map.lookup(loop.getUpperBound()[d])));
+        }
         steps.push_back(map.lookup(loop.getStep()[d]));
       }
       auto inner = scf::ParallelOp::create(tb, loop.getLoc(), lbs, ubs, steps);
@@ -121,8 +135,11 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
       func::ReturnOp::create(tb, loop.getLoc());
 
       b.setInsertionPoint(loop);
-      SmallVector<Value> callArgs{arith::ConstantIndexOp::create(b, loop.getLoc(), 0),
-                                  loop.getUpperBound()[best]};
+      Value count = loop.getUpperBound()[best];
+      if (stride != 1)
+        count = arith::CeilDivSIOp::create(b, loop.getLoc(), count,
+                                           arith::ConstantIndexOp::create(b, loop.getLoc(), stride));
+      SmallVector<Value> callArgs{arith::ConstantIndexOp::create(b, loop.getLoc(), 0), count};
       callArgs.append(args);
       func::CallOp::create(b, loop.getLoc(), task, callArgs);
       loop.erase();
