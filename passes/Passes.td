@@ -146,6 +146,23 @@ def TernFuseElementwisePass : Pass<"tern-fuse-elementwise", "mlir::func::FuncOp"
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect"];
 }
 
+def TernBlockMatmulsPass : Pass<"tern-block-matmuls", "mlir::func::FuncOp"> {
+  let summary = "Splits matmuls into blocks of the output computed in parallel";
+  let description = [{
+    Each linalg.matmul becomes an scf.forall over [m, n] blocks of its
+    output (default 32 x 256), each block a smaller matmul. The blocks are
+    what the thread pool splits (a matmul with a single row, as in decoding
+    one token, still spreads over the threads along n), and a block of B is
+    reused by the block's rows while it is in cache. The block's own loops
+    are ordered by tern-interchange-for-vectorization.
+  }];
+  let options = [
+    ListOption<"blockSizes", "block-sizes", "int64_t", "Block sizes for m and n (default 32,256)">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorization", "mlir::func::FuncOp"> {
   let summary = "Puts a contiguous parallel dim innermost in linalg ops that reduce";
   let description = [{

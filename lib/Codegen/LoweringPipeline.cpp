@@ -34,6 +34,7 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
 static void addBufferization(mlir::OpPassManager &pm) {
   using namespace mlir;
   pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass());
+  pm.addNestedPass<func::FuncOp>(createTernBlockMatmulsPass());
   pm.addNestedPass<func::FuncOp>(createTernInterchangeForVectorizationPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());
