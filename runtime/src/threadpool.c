@@ -25,20 +25,41 @@ static void chunk(const tern_pool *p, int32_t i, int64_t *a, int64_t *b) {
   *b = *a + q + (i < r ? 1 : 0);
 }
 
+/* Polls before sleeping: the generated code runs its parallel loops in quick
+ * succession, and a condition-variable wake-up costs more than a small loop. */
+enum { SPIN = 4000 };
+
+static inline void relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 static void *worker(void *arg) {
   tern_pool *p = ((void **)arg)[0];
   int32_t index = (int32_t)(intptr_t)((void **)arg)[1];
   free(arg);
   uint64_t seen = 0;
-  pthread_mutex_lock(&p->lock);
   for (;;) {
+    for (int i = 0; i < SPIN; ++i) {
+      if (__atomic_load_n(&p->generation, __ATOMIC_ACQUIRE) != seen || __atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+        break;
+      relax();
+    }
+    pthread_mutex_lock(&p->lock);
     while (!p->stop && p->generation == seen)
       pthread_cond_wait(&p->wake, &p->lock);
-    if (p->stop)
+    if (p->stop) {
+      pthread_mutex_unlock(&p->lock);
       break;
+    }
     seen = p->generation;
-    if (index >= p->chunks)
+    if (index >= p->chunks) {
+      pthread_mutex_unlock(&p->lock);
       continue;
+    }
     int64_t a, b;
     chunk(p, index, &a, &b);
     tern_task_fn fn = p->fn;
@@ -47,10 +68,10 @@ static void *worker(void *arg) {
     if (a < b)
       fn(ctx, a, b);
     pthread_mutex_lock(&p->lock);
-    if (--p->pending == 0)
+    if (__atomic_sub_fetch(&p->pending, 1, __ATOMIC_ACQ_REL) == 0)
       pthread_cond_signal(&p->done);
+    pthread_mutex_unlock(&p->lock);
   }
-  pthread_mutex_unlock(&p->lock);
   return NULL;
 }
 
@@ -89,7 +110,7 @@ void tern_pool_destroy(tern_pool *p) {
   if (!p)
     return;
   pthread_mutex_lock(&p->lock);
-  p->stop = 1;
+  __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->lock);
   for (int32_t i = 1; i < p->threads; ++i)
@@ -119,15 +140,17 @@ void tern_pool_parallel_for(void *pool, tern_task_fn fn, void *ctx, int64_t lo, 
   p->lo = lo;
   p->hi = hi;
   p->chunks = n < p->threads ? (int32_t)n : p->threads;
-  p->pending = p->chunks - 1; /* the workers' chunks; the caller runs chunk 0 */
-  p->generation++;
+  __atomic_store_n(&p->pending, p->chunks - 1, __ATOMIC_RELEASE); /* the workers' chunks; the caller runs 0 */
+  __atomic_store_n(&p->generation, p->generation + 1, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&p->wake);
   int64_t a, b;
   chunk(p, 0, &a, &b);
   pthread_mutex_unlock(&p->lock);
   fn(ctx, a, b);
+  for (int i = 0; i < SPIN && __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0; ++i)
+    relax();
   pthread_mutex_lock(&p->lock);
-  while (p->pending > 0)
+  while (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0)
     pthread_cond_wait(&p->done, &p->lock);
   pthread_mutex_unlock(&p->lock);
   pthread_mutex_unlock(&p->submit);
