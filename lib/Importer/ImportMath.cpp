@@ -101,6 +101,21 @@ static LogicalResult importCast(NodeImporter &n, Type to) {
 }
 
 void registerMathImporters(ImporterRegistry &r) {
+  // Shrink: x < -lambd ? x + bias : (x > lambd ? x - bias : 0).
+  r.add("", "Shrink", [](NodeImporter &n) -> LogicalResult {
+    if (failed(n.requireInputs(1)) || failed(n.checkAttrs({"bias", "lambd"})))
+      return failure();
+    Value x = n.input(0);
+    Type elem = n.inputType(0).getElementType();
+    double lambd = n.getFloat("lambd", 0.5f), bias = n.getFloat("bias", 0.0f);
+    Value low = n.createOne("less", {x, n.constScalar(elem, -lambd)});
+    Value high = n.createOne("greater", {x, n.constScalar(elem, lambd)});
+    Value up = n.createOne("add", {x, n.constScalar(elem, bias)});
+    Value down = n.createOne("sub", {x, n.constScalar(elem, bias)});
+    Value inner = high && down ? n.createOne("where", {high, down, n.constScalar(elem, 0)}) : Value();
+    Value v = low && up && inner ? n.createOne("where", {low, up, inner}) : Value();
+    return v ? n.setOutputs(v) : failure();
+  });
   static const std::pair<const char *, const char *> unary[] = {
       {"Abs", "abs"},         {"Neg", "neg"},           {"Sign", "sign"},
       {"Relu", "relu"},       {"Sigmoid", "sigmoid"},   {"Tanh", "tanh"},

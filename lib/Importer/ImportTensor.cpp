@@ -173,6 +173,43 @@ static LogicalResult importPad(NodeImporter &n) {
   return v ? n.setOutputs(v) : failure();
 }
 
+/// DepthToSpace and SpaceToDepth as reshape, transpose, reshape (static
+/// shapes: the block moves between the channel and the spatial dims).
+static LogicalResult importDepthSpace(NodeImporter &n, bool toSpace) {
+  if (failed(n.requireInputs(1)) || failed(n.checkAttrs({"blocksize", "mode"})))
+    return failure();
+  RankedTensorType t = n.inputType(0);
+  int64_t bs = n.getInt("blocksize", 0);
+  if (t.getRank() != 4 || !t.hasStaticShape())
+    return n.fail("needs a static 4-D input");
+  if (bs <= 0)
+    return n.fail("blocksize must be positive");
+  int64_t N = t.getDimSize(0), C = t.getDimSize(1), H = t.getDimSize(2), W = t.getDimSize(3);
+  SmallVector<int64_t> first, perm, last;
+  if (toSpace) {
+    if (C % (bs * bs))
+      return n.fail("channels " + Twine(C) + " are not a multiple of blocksize^2");
+    if (n.getString("mode", "DCR") == "CRD") {
+      first = {N, C / (bs * bs), bs, bs, H, W};
+      perm = {0, 1, 4, 2, 5, 3};
+    } else {
+      first = {N, bs, bs, C / (bs * bs), H, W};
+      perm = {0, 3, 4, 1, 5, 2};
+    }
+    last = {N, C / (bs * bs), H * bs, W * bs};
+  } else {
+    if (H % bs || W % bs)
+      return n.fail("spatial dims are not multiples of blocksize");
+    first = {N, C, H / bs, bs, W / bs, bs};
+    perm = {0, 3, 5, 1, 2, 4};
+    last = {N, C * bs * bs, H / bs, W / bs};
+  }
+  Value v = n.createOne("reshape", {n.input(0), n.constI64(first)});
+  v = v ? n.createOne("transpose", {v}, {n.ints("perm", perm)}) : Value();
+  v = v ? n.createOne("reshape", {v, n.constI64(last)}) : Value();
+  return v ? n.setOutputs(v) : failure();
+}
+
 void registerTensorImporters(ImporterRegistry &r) {
   r.add("", "Constant", importConstant);
   r.add("", "Shape", [](NodeImporter &n) -> LogicalResult {
@@ -307,6 +344,29 @@ void registerTensorImporters(ImporterRegistry &r) {
     return v ? n.setOutputs(v) : failure();
   });
   r.add("", "Pad", importPad);
+  r.add("", "DepthToSpace", [](NodeImporter &n) { return importDepthSpace(n, true); });
+  r.add("", "SpaceToDepth", [](NodeImporter &n) { return importDepthSpace(n, false); });
+  r.add("", "EyeLike", [](NodeImporter &n) -> LogicalResult {
+    if (failed(n.requireInputs(1)) || failed(n.checkAttrs({"dtype", "k"})))
+      return failure();
+    RankedTensorType t = n.inputType(0);
+    if (t.getRank() != 2 || !t.hasStaticShape())
+      return n.fail("needs a static 2-D input");
+    Type elem = n.hasAttr("dtype") ? convertElementType(n.builder.getContext(), n.getInt("dtype", 1))
+                                   : t.getElementType();
+    if (!elem || !(isa<FloatType>(elem) || isa<IntegerType>(elem)))
+      return n.fail("unsupported dtype");
+    int64_t k = n.getInt("k", 0), rows = t.getDimSize(0), cols = t.getDimSize(1);
+    auto type = RankedTensorType::get({rows, cols}, elem);
+    SmallVector<Attribute> values;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        bool one = j - i == k;
+        values.push_back(isa<FloatType>(elem) ? Attribute(FloatAttr::get(elem, one ? 1.0 : 0.0))
+                                              : Attribute(IntegerAttr::get(elem, one ? 1 : 0)));
+      }
+    return n.setOutputs(ConstantOp::create(n.builder, n.loc, DenseElementsAttr::get(type, values)).getResult());
+  });
   r.add("", "Trilu", [](NodeImporter &n) -> LogicalResult {
     if (failed(n.requireInputs(1)) || failed(n.checkAttrs({"upper"})))
       return failure();

@@ -368,6 +368,100 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
   return success();
 }
 
+/// ConvTranspose, gathering: y[n, g, fg, o] = sum over c, k of
+/// x[n, g*Cg + c, i] * w[g*Cg + c, fg, k] where o = i*s + k*d - pad, i.e. at
+/// the k for which (o + pad - k*d) is a multiple of s inside the input.
+LogicalResult lowerConvTranspose(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto ct = cast<ConvTransposeOp>(op);
+  Location loc = op->getLoc();
+  MLIRContext *ctx = rw.getContext();
+  Value x = operands[0], wt = operands[1];
+  auto xt = cast<RankedTensorType>(x.getType()), wtt = cast<RankedTensorType>(wt.getType());
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  if (!xt.hasStaticShape() || !wtt.hasStaticShape() || !resultType.hasStaticShape())
+    return unsupported(op, "dynamic shapes");
+  Type elem = resultType.getElementType();
+  int64_t n = xt.getRank() - 2, groups = ct.getGroup();
+  int64_t cIn = wtt.getDimSize(0), fg = wtt.getDimSize(1), cg = cIn / groups;
+  SmallVector<int64_t> kernel(wtt.getShape().drop_front(2));
+  auto strides = ct.getStrides(), dilations = ct.getDilations(), pads = ct.getPads();
+  StringRef autoPad = ct.getAutoPad();
+  SmallVector<int64_t> padBegin;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t s = strides.empty() ? 1 : strides[i], d = dilations.empty() ? 1 : dilations[i];
+    int64_t begin = pads.empty() ? 0 : pads[i];
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      int64_t in = xt.getDimSize(i + 2), out = resultType.getDimSize(i + 2);
+      int64_t outPad = ct.getOutputPadding().empty() ? 0 : ct.getOutputPadding()[i];
+      int64_t total = std::max<int64_t>(0, s * (in - 1) + outPad + (kernel[i] - 1) * d + 1 - out);
+      begin = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    }
+    padBegin.push_back(begin);
+  }
+  // Result [N, G, Fg, O...], collapsed to [N, F, O...] at the end.
+  SmallVector<int64_t> outShape{resultType.getDimSize(0), groups, fg};
+  for (int64_t i = 0; i < n; ++i)
+    outShape.push_back(resultType.getDimSize(i + 2));
+  auto outType = RankedTensorType::get(outShape, elem);
+  Value init = filledTensor(rw, loc, outType, getAsIndexOpFoldResult(ctx, outShape), constantScalar(rw, loc, elem, 0));
+  // Loops: n, g, fg, o_1..o_n, c, k_1..k_n; a window tensor gives c and k their bounds.
+  int64_t loops = 3 + n + 1 + n;
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<int64_t> windowShape{cg};
+  windowShape.append(kernel);
+  Value window = tensor::EmptyOp::create(rw, loc, windowShape, elem);
+  SmallVector<AffineExpr> we{d(1) * cg + d(3 + n), d(2)}, ke{d(3 + n)}, oe{d(0), d(1), d(2)};
+  for (int64_t i = 0; i < n; ++i) {
+    we.push_back(d(4 + n + i));
+    ke.push_back(d(4 + n + i));
+    oe.push_back(d(3 + i));
+  }
+  SmallVector<utils::IteratorType> iters(3 + n, utils::IteratorType::parallel);
+  iters.append(n + 1, utils::IteratorType::reduction);
+  Value out = linalg::GenericOp::create(
+                  rw, loc, TypeRange{outType}, ValueRange{wt, window}, ValueRange{init},
+                  SmallVector<AffineMap>{AffineMap::get(loops, 0, we, ctx), AffineMap::get(loops, 0, ke, ctx),
+                                         AffineMap::get(loops, 0, oe, ctx)},
+                  iters,
+                  [&](OpBuilder &b, Location l, ValueRange v) {
+                    auto c = [&](int64_t value) { return arith::ConstantIndexOp::create(b, l, value).getResult(); };
+                    auto idx = [&](int64_t i) { return linalg::IndexOp::create(b, l, i).getResult(); };
+                    Value valid = arith::ConstantOp::create(b, l, b.getBoolAttr(true));
+                    SmallVector<Value> src{idx(0), arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, idx(1), c(cg)),
+                                                                         idx(3 + n))};
+                    for (int64_t i = 0; i < n; ++i) {
+                      int64_t s = strides.empty() ? 1 : strides[i], dl = dilations.empty() ? 1 : dilations[i];
+                      // p = o + pad - k*d must be s * i with 0 <= i < in.
+                      Value p = arith::SubIOp::create(b, l, arith::AddIOp::create(b, l, idx(3 + i), c(padBegin[i])),
+                                                      arith::MulIOp::create(b, l, idx(4 + n + i), c(dl)));
+                      Value nonneg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, p, c(0));
+                      Value q = arith::DivSIOp::create(b, l, p, c(s));
+                      Value exact = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                                          arith::RemSIOp::create(b, l, p, c(s)), c(0));
+                      Value inside = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, q, c(xt.getDimSize(i + 2)));
+                      valid = arith::AndIOp::create(b, l, valid, arith::AndIOp::create(b, l, nonneg, arith::AndIOp::create(b, l, exact, inside)));
+                      src.push_back(arith::SelectOp::create(b, l, valid, q, c(0)));
+                    }
+                    Value xv = tensor::ExtractOp::create(b, l, x, src);
+                    Value prod = arith::MulFOp::create(b, l, xv, v[0]);
+                    prod = arith::SelectOp::create(b, l, valid, prod, constantScalar(b, l, elem, 0));
+                    linalg::YieldOp::create(b, l, Value(arith::AddFOp::create(b, l, v[2], prod)));
+                  })
+                  .getResult(0);
+  SmallVector<ReassociationIndices> og{{0}, {1, 2}};
+  for (int64_t i = 0; i < n; ++i)
+    og.push_back({i + 3});
+  Value r = tensor::CollapseShapeOp::create(rw, loc, resultType, out, og);
+  if (ct.getBias()) {
+    Value bias = insertUnitDims(rw, loc, operands[2], llvm::to_vector(llvm::seq<int64_t>(1, n + 1)));
+    r = elementwise(rw, loc, ValueRange{r, bias}, resultType, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+      return arith::AddFOp::create(b, l, v[0], v[1]);
+    });
+  }
+  rw.replaceOp(op, r);
+  return success();
+}
+
 /// Sliding-window reduction over the spatial dims of an already padded x:
 /// out[n, c, o...] = combine over k of x[n, c, o*s + k*d].
 Value poolWindows(OpBuilder &b, Location loc, Value padded, RankedTensorType outType, ArrayRef<OpFoldResult> outDims,
@@ -673,6 +767,7 @@ void populateNNLowerings(LoweringTable &t) {
   t["tern.matmul"] = lowerMatMul;
   t["tern.gemm"] = lowerGemm;
   t["tern.conv"] = lowerConv;
+  t["tern.conv_transpose"] = lowerConvTranspose;
   t["tern.max_pool"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerPool(op, o, rw, true); };
   t["tern.average_pool"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerPool(op, o, rw, false); };
   t["tern.global_max_pool"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerGlobalPool(op, o, rw, true); };
