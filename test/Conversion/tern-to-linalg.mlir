@@ -72,3 +72,43 @@ func.func @slice(%x: tensor<10xf32>) -> tensor<4xf32> {
   %0 = tern.slice %x, %s, %e, %a, %t : (tensor<10xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// A convolution of one image without groups is a matmul; a pointwise one
+// reads its input directly, others gather patches (im2col) first.
+// CHECK-LABEL: func.func @conv_pointwise
+// CHECK: tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2, 3]] : tensor<1x8x4x4xf32> into tensor<8x16xf32>
+// CHECK: linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<16x8xf32>, tensor<8x16xf32>)
+func.func @conv_pointwise(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<1x16x4x4xf32> {
+  %0 = tern.conv %x, %w {kernel_shape = array<i64: 1, 1>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64}
+      : (tensor<1x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x4x4xf32>
+  return %0 : tensor<1x16x4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @conv_3x3
+// CHECK: tensor.pad
+// CHECK: } -> tensor<8x3x3x4x4xf32>
+// CHECK: tensor.collapse_shape {{.*}} into tensor<72x16xf32>
+// CHECK: linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<16x72xf32>, tensor<72x16xf32>)
+func.func @conv_3x3(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x3x3xf32>) -> tensor<1x16x4x4xf32> {
+  %0 = tern.conv %x, %w {kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64}
+      : (tensor<1x8x4x4xf32>, tensor<16x8x3x3xf32>) -> tensor<1x16x4x4xf32>
+  return %0 : tensor<1x16x4x4xf32>
+}
+
+// -----
+
+// Must not become a matmul: grouped (depthwise) convolutions and batches.
+// CHECK-LABEL: func.func @conv_depthwise
+// CHECK-NOT: linalg.matmul
+// CHECK: linalg.generic {{.*}}"reduction"
+func.func @conv_depthwise(%x: tensor<1x8x4x4xf32>, %w: tensor<8x1x3x3xf32>, %y: tensor<2x8x4x4xf32>, %v: tensor<16x8x1x1xf32>) -> (tensor<1x8x4x4xf32>, tensor<2x16x4x4xf32>) {
+  %0 = tern.conv %x, %w {kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 8 : i64}
+      : (tensor<1x8x4x4xf32>, tensor<8x1x3x3xf32>) -> tensor<1x8x4x4xf32>
+  %1 = tern.conv %y, %v {kernel_shape = array<i64: 1, 1>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64}
+      : (tensor<2x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<2x16x4x4xf32>
+  return %0, %1 : tensor<1x8x4x4xf32>, tensor<2x16x4x4xf32>
+}

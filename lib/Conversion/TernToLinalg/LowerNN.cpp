@@ -305,6 +305,71 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
   if (failed(w))
     return failure();
   int64_t f = wtt.getDimSize(0), cg = wtt.getDimSize(1), fg = f / groups;
+  // One image, no groups: a matmul W[F, C*K] x patches[C*K, O], where the
+  // patches are the input itself for a pointwise convolution, else gathered
+  // once (im2col) from the padded input.
+  bool asMatmul = groups == 1 && xt.getDimSize(0) == 1 && xt.hasStaticShape() && resultType.hasStaticShape();
+  if (asMatmul) {
+    bool pointwise = llvm::all_of(kernel, [](int64_t k) { return k == 1; }) &&
+                     llvm::all_of(w->strides, [](int64_t s) { return s == 1; }) &&
+                     llvm::all_of(w->padBegin, [](int64_t p) { return p == 0; }) &&
+                     llvm::all_of(w->padEnd, [](int64_t p) { return p == 0; });
+    int64_t c = xt.getDimSize(1), taps = 1, hw = resultType.getNumElements() / f;
+    for (int64_t k : kernel)
+      taps *= k;
+    ReassociationIndices spatialDims = llvm::to_vector(llvm::seq<int64_t>(2, n + 2));
+    Value x2;
+    if (pointwise) {
+      x2 = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get({c, hw}, xt.getElementType()), x,
+                                           SmallVector<ReassociationIndices>{{0, 1}, spatialDims});
+    } else {
+      Value padded = padSpatial(rw, loc, x, w->padBegin, w->padEnd, {}, constantScalar(rw, loc, xt.getElementType(), 0));
+      // patches[c, k..., o...] = padded[0, c, o*s + k*d].
+      SmallVector<int64_t> pShape{c};
+      pShape.append(kernel);
+      for (int64_t i = 0; i < n; ++i)
+        pShape.push_back(resultType.getDimSize(i + 2));
+      auto pType = RankedTensorType::get(pShape, xt.getElementType());
+      int64_t loops = 1 + 2 * n;
+      auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+      SmallVector<AffineExpr> xe{getAffineConstantExpr(0, ctx), d(0)};
+      for (int64_t i = 0; i < n; ++i)
+        xe.push_back(d(1 + n + i) * w->strides[i] + d(1 + i) * w->dilations[i]);
+      Value e = tensor::EmptyOp::create(rw, loc, pShape, xt.getElementType());
+      Value patches = linalg::GenericOp::create(
+                          rw, loc, TypeRange{pType}, ValueRange{padded}, ValueRange{e},
+                          SmallVector<AffineMap>{AffineMap::get(loops, 0, xe, ctx), AffineMap::getMultiDimIdentityMap(loops, ctx)},
+                          SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
+                          [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
+                          .getResult(0);
+      ReassociationIndices rows = llvm::to_vector(llvm::seq<int64_t>(0, n + 1));
+      ReassociationIndices cols = llvm::to_vector(llvm::seq<int64_t>(n + 1, 2 * n + 1));
+      x2 = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get({c * taps, hw}, xt.getElementType()), patches,
+                                           SmallVector<ReassociationIndices>{rows, cols});
+    }
+    ReassociationIndices inDims = llvm::to_vector(llvm::seq<int64_t>(1, n + 2));
+    Value w2 = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get({f, c * taps}, wtt.getElementType()), wt,
+                                               SmallVector<ReassociationIndices>{{0}, inDims});
+    auto mType = RankedTensorType::get({f, hw}, elem);
+    Value acc;
+    if (conv.getBias()) {
+      Value e = tensor::EmptyOp::create(rw, loc, mType.getShape(), elem);
+      acc = linalg::GenericOp::create(rw, loc, TypeRange{mType}, ValueRange{operands[2]}, ValueRange{e},
+                                      SmallVector<AffineMap>{AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx),
+                                                             AffineMap::getMultiDimIdentityMap(2, ctx)},
+                                      SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+                                      [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
+                .getResult(0);
+    } else {
+      acc = filledTensor(rw, loc, mType, getAsIndexOpFoldResult(ctx, mType.getShape()), constantScalar(rw, loc, elem, 0));
+    }
+    Value m = linalg::MatmulOp::create(rw, loc, ValueRange{w2, x2}, ValueRange{acc}).getResult(0);
+    Value r = tensor::ExpandShapeOp::create(rw, loc, resultType, m,
+                                            SmallVector<ReassociationIndices>{{0, 1}, spatialDims},
+                                            getAsIndexOpFoldResult(ctx, resultType.getShape()));
+    rw.replaceOp(op, r);
+    return success();
+  }
   Value padded = padSpatial(rw, loc, x, w->padBegin, w->padEnd, {}, constantScalar(rw, loc, xt.getElementType(), 0));
   // Weights [F, Cg, K...] -> [G, Fg, Cg, K...].
   SmallVector<int64_t> w5{groups, fg, cg};
