@@ -1,5 +1,6 @@
 //===- ExternalizeWeights.cpp - large constants into one weights blob ----===//
 
+#include "lib/Codegen/EntryBuffers.h"
 #include "passes/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -18,21 +19,13 @@ namespace {
 struct ExternalizeWeightsPass : tern::impl::TernExternalizeWeightsPassBase<ExternalizeWeightsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto main = module.lookupSymbol<func::FuncOp>("main");
-    if (!main) {
-      module.emitError("no @main function");
+    FailureOr<func::FuncOp> main = tern::entryFunction(module);
+    if (failed(main))
       return signalPassFailure();
-    }
-    MLIRContext *ctx = &getContext();
-    OpBuilder b(ctx);
-    auto blobType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
-    Block &entry = main.getBody().front();
-    unsigned index = main.getNumArguments();
-    if (failed(main.insertArgument(index, blobType,
-                                   b.getDictionaryAttr({b.getNamedAttr("tern.name", b.getStringAttr("__weights"))}),
-                                   main.getLoc())))
+    FailureOr<Value> weights = tern::appendEntryBuffer(*main, "__weights");
+    if (failed(weights))
       return signalPassFailure();
-    Value weights = entry.getArgument(index);
+    OpBuilder b(&getContext());
 
     int64_t size = 0;
     llvm::StringMap<int64_t> offsets;
@@ -41,20 +34,20 @@ struct ExternalizeWeightsPass : tern::impl::TernExternalizeWeightsPassBase<Exter
       if (!init || !global.getConstant())
         continue;
       MemRefType type = global.getType();
-      int64_t bytes = type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+      int64_t bytes = tern::bufferBytes(type);
       size = static_cast<int64_t>(llvm::alignTo(size, 64));
       offsets[global.getSymName()] = size;
       global->setAttr("tern.weight_offset", b.getI64IntegerAttr(size));
       size += bytes;
     }
     module->setAttr("tern.weights_size", b.getI64IntegerAttr(size));
-    main.walk([&](memref::GetGlobalOp get) {
+    main->walk([&](memref::GetGlobalOp get) {
       auto it = offsets.find(get.getName());
       if (it == offsets.end())
         return;
       b.setInsertionPoint(get);
       Value off = arith::ConstantIndexOp::create(b, get.getLoc(), it->second);
-      Value view = memref::ViewOp::create(b, get.getLoc(), get.getType(), weights, off, ValueRange{});
+      Value view = memref::ViewOp::create(b, get.getLoc(), get.getType(), *weights, off, ValueRange{});
       get.replaceAllUsesWith(view);
       get.erase();
     });

@@ -1,5 +1,6 @@
 //===- OutlineParallelLoops.cpp - parallel loops as thread-pool tasks -----===//
 
+#include "lib/Codegen/EntryBuffers.h"
 #include "passes/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -28,18 +29,11 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto main = module.lookupSymbol<func::FuncOp>("main");
-    if (!main) {
-      module.emitError("no @main function");
+    FailureOr<func::FuncOp> entry = tern::entryFunction(module);
+    if (failed(entry) || failed(tern::appendEntryBuffer(*entry, "__runtime")))
       return signalPassFailure();
-    }
-    MLIRContext *ctx = &getContext();
-    OpBuilder b(ctx);
-    auto bytes = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
-    if (failed(main.insertArgument(main.getNumArguments(), bytes,
-                                   b.getDictionaryAttr({b.getNamedAttr("tern.name", b.getStringAttr("__runtime"))}),
-                                   main.getLoc())))
-      return signalPassFailure();
+    func::FuncOp main = *entry;
+    OpBuilder b(&getContext());
 
     SmallVector<scf::ParallelOp> loops;
     for (Operation &op : main.getBody().front())

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lib/Codegen/EntryBuffers.h"
 #include "passes/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -45,20 +46,14 @@ struct Buffer {
   bool returned = false;
 };
 
-int64_t byteSize(MemRefType t) {
-  Type e = t.getElementType();
-  int64_t bytes = e.isIndex() ? 8 : (e.getIntOrFloatBitWidth() + 7) / 8;
-  return t.getNumElements() * bytes;
-}
 
 struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto main = module.lookupSymbol<func::FuncOp>("main");
-    if (!main) {
-      module.emitError("no @main function");
+    FailureOr<func::FuncOp> entry = tern::entryFunction(module);
+    if (failed(entry))
       return signalPassFailure();
-    }
+    func::FuncOp main = *entry;
     MLIRContext *ctx = &getContext();
     OpBuilder b(ctx);
     Block &body = main.getBody().front();
@@ -122,7 +117,7 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
       if (!buf.returned && buf.alloc.getType().hasStaticShape() && buf.alloc.getType().getLayout().isIdentity())
         planned.push_back(&buf);
     for (Buffer *buf : planned)
-      buf->bytes = std::max<int64_t>(byteSize(buf->alloc.getType()), 1);
+      buf->bytes = std::max<int64_t>(tern::bufferBytes(buf->alloc.getType()), 1);
     llvm::sort(planned, [](Buffer *a, Buffer *b) {
       return a->bytes != b->bytes ? a->bytes > b->bytes : a->begin < b->begin;
     });
@@ -146,13 +141,10 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
       placed.push_back(buf);
     }
 
-    auto arenaType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
-    unsigned index = main.getNumArguments();
-    if (failed(main.insertArgument(index, arenaType,
-                                   b.getDictionaryAttr({b.getNamedAttr("tern.name", b.getStringAttr("__arena"))}),
-                                   main.getLoc())))
+    FailureOr<Value> arenaArg = tern::appendEntryBuffer(main, "__arena");
+    if (failed(arenaArg))
       return signalPassFailure();
-    Value arena = body.getArgument(index);
+    Value arena = *arenaArg;
 
     for (Buffer *buf : planned) {
       b.setInsertionPoint(buf->alloc);

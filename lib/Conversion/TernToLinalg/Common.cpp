@@ -352,8 +352,23 @@ Value expandShape(OpBuilder &b, Location loc, Value input, RankedTensorType type
   return tensor::ReshapeOp::create(b, loc, type, input, shapeTensor);
 }
 
-std::optional<SmallVector<int64_t>> constantInts(Value origOperand) {
-  return tern::getConstantInts(origOperand);
+Value elementCount(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, Type elem) {
+  Value n = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t a : axes)
+    n = arith::MulIOp::create(b, loc, n, dimValue(b, loc, input, a));
+  Value i = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
+  if (isa<FloatType>(elem))
+    return arith::SIToFPOp::create(b, loc, elem, i);
+  if (elem.getIntOrFloatBitWidth() < 64)
+    return arith::TruncIOp::create(b, loc, elem, i);
+  return i;
+}
+
+void replaceWithResult(ConversionPatternRewriter &rw, Operation *op, Value v) {
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  if (v.getType() != resultType)
+    v = tensor::CastOp::create(rw, op->getLoc(), resultType, v);
+  rw.replaceOp(op, v);
 }
 
 Value extractIndex(OpBuilder &b, Location loc, Value tensor, int64_t i) {

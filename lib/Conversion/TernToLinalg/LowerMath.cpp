@@ -378,18 +378,6 @@ void populateElementwise(LoweringTable &t) {
 
 enum class Reduce { Sum, Mean, Max, Min, Prod, L1, L2, LogSum, LogSumExp, SumSquare };
 
-Value countOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, Type elem) {
-  Value n = arith::ConstantIndexOp::create(b, loc, 1);
-  for (int64_t a : axes)
-    n = arith::MulIOp::create(b, loc, n, dimValue(b, loc, input, a));
-  Value i = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
-  if (isa<FloatType>(elem))
-    return arith::SIToFPOp::create(b, loc, elem, i);
-  if (elem.getIntOrFloatBitWidth() < 64)
-    return arith::TruncIOp::create(b, loc, elem, i);
-  return i;
-}
-
 void addReduction(LoweringTable &t, StringRef name, Reduce kind) {
   t[name] = [kind](Operation *op, ValueRange operands, ConversionPatternRewriter &rw) -> LogicalResult {
     Location loc = op->getLoc();
@@ -424,7 +412,7 @@ void addReduction(LoweringTable &t, StringRef name, Reduce kind) {
     case Reduce::LogSum:
       r = reduce(rw, loc, x, axes, keepdims, zero, sumFn);
       if (kind == Reduce::Mean) {
-        Value n = countOf(rw, loc, x, axes, elem);
+        Value n = elementCount(rw, loc, x, axes, elem);
         r = elementwise1(r, [&](OpBuilder &b, Location l, Value v) { return div(b, l, s, v, n); });
       } else if (kind == Reduce::LogSum) {
         r = elementwise1(r, [](OpBuilder &b, Location l, Value v) -> Value { return math::LogOp::create(b, l, v); });
@@ -491,9 +479,7 @@ void addReduction(LoweringTable &t, StringRef name, Reduce kind) {
       break;
     }
     }
-    if (r.getType() != resultType)
-      r = tensor::CastOp::create(rw, loc, resultType, r);
-    rw.replaceOp(op, r);
+    replaceWithResult(rw, op, r);
     return success();
   };
 }
@@ -554,10 +540,7 @@ void addArgReduction(LoweringTable &t, StringRef name, bool isMax) {
     Value r = generic.getResult(1);
     if (keepdims)
       r = insertUnitDims(rw, loc, r, {axis});
-    auto resultType = signlessTensor(op->getResult(0).getType());
-    if (r.getType() != resultType)
-      r = tensor::CastOp::create(rw, loc, resultType, r);
-    rw.replaceOp(op, r);
+    replaceWithResult(rw, op, r);
     return success();
   };
 }

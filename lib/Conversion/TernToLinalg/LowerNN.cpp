@@ -36,7 +36,6 @@ Value batchMatmul(OpBuilder &b, Location loc, Value a, Value bm, RankedTensorTyp
   MLIRContext *ctx = b.getContext();
   auto at = cast<RankedTensorType>(a.getType()), bt = cast<RankedTensorType>(bm.getType());
   Type elem = resultType.getElementType();
-  Value init = filledTensor(b, loc, resultType, outDims, constantScalar(b, loc, elem, 0));
   // Right operand a matrix: fold A's batch dims into M.
   if (bt.getRank() == 2 && at.getRank() >= 2) {
     Value a2 = a;
@@ -89,6 +88,7 @@ Value batchMatmul(OpBuilder &b, Location loc, Value a, Value bm, RankedTensorTyp
   SmallVector<AffineMap> maps{operandMap(at, true), operandMap(bt, false), AffineMap::get(loops, 0, outExprs, ctx)};
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
+  Value init = filledTensor(b, loc, resultType, outDims, constantScalar(b, loc, elem, 0));
   return linalg::GenericOp::create(b, loc, TypeRange{resultType}, ValueRange{a, bm}, ValueRange{init}, maps, iters,
                                    [](OpBuilder &nb, Location l, ValueRange v) {
                                      Value p = mulS(nb, l, v[0], v[1]);
@@ -153,9 +153,7 @@ LogicalResult lowerMatMul(Operation *op, ValueRange operands, ConversionPatternR
         outDims.push_back(dims[i]);
     c = reshapeTo(rw, loc, c, resultType, outDims);
   }
-  if (c.getType() != resultType)
-    c = tensor::CastOp::create(rw, loc, resultType, c);
-  rw.replaceOp(op, c);
+  replaceWithResult(rw, op, c);
   return success();
 }
 
@@ -643,11 +641,7 @@ Value reduceMaxKeep(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes)
 /// Mean and variance over `axes` (kept as 1s).
 std::pair<Value, Value> moments(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes) {
   auto t = cast<RankedTensorType>(x.getType());
-  Type elem = t.getElementType();
-  Value n = arith::ConstantIndexOp::create(b, loc, 1);
-  for (int64_t a : axes)
-    n = arith::MulIOp::create(b, loc, n, dimValue(b, loc, x, a));
-  Value nf = arith::SIToFPOp::create(b, loc, elem, arith::IndexCastOp::create(b, loc, b.getI64Type(), n));
+  Value nf = elementCount(b, loc, x, axes, t.getElementType());
   Value sum = reduceSumKeep(b, loc, x, axes);
   auto kt = cast<RankedTensorType>(sum.getType());
   Value mean = elementwise(b, loc, ValueRange{sum}, kt, [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
@@ -808,21 +802,12 @@ LogicalResult lowerGlobalPool(Operation *op, ValueRange operands, ConversionPatt
   if (isMax) {
     r = reduceMaxKeep(rw, loc, x, axes);
   } else {
-    auto [mean, var] = std::pair<Value, Value>{};
-    (void)var;
-    Value n = arith::ConstantIndexOp::create(rw, loc, 1);
-    for (int64_t a : axes)
-      n = arith::MulIOp::create(rw, loc, n, dimValue(rw, loc, x, a));
-    Type elem = elementTypeOf(x);
-    Value nf = arith::SIToFPOp::create(rw, loc, elem, arith::IndexCastOp::create(rw, loc, rw.getI64Type(), n));
+    Value nf = elementCount(rw, loc, x, axes, elementTypeOf(x));
     Value s = reduceSumKeep(rw, loc, x, axes);
     r = elementwise(rw, loc, ValueRange{s}, cast<RankedTensorType>(s.getType()),
                     [&](OpBuilder &b, Location l, ValueRange v) -> Value { return arith::DivFOp::create(b, l, v[0], nf); });
   }
-  auto resultType = signlessTensor(op->getResult(0).getType());
-  if (r.getType() != resultType)
-    r = tensor::CastOp::create(rw, loc, resultType, r);
-  rw.replaceOp(op, r);
+  replaceWithResult(rw, op, r);
   return success();
 }
 

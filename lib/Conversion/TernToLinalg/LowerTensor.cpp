@@ -39,13 +39,6 @@ Value safeIndex(OpBuilder &b, Location loc, Value i, Value dim) {
   return arith::MinSIOp::create(b, loc, ii, last);
 }
 
-void replace(ConversionPatternRewriter &rw, Operation *op, Value v) {
-  auto resultType = signlessTensor(op->getResult(0).getType());
-  if (v.getType() != resultType)
-    v = tensor::CastOp::create(rw, op->getLoc(), resultType, v);
-  rw.replaceOp(op, v);
-}
-
 /// The dims of a tensor whose shape is given by a 1-D i64 shape operand;
 /// static dims of `type` win.
 SmallVector<OpFoldResult> dimsFromShape(OpBuilder &b, Location loc, RankedTensorType type, Value shape) {
@@ -83,7 +76,7 @@ LogicalResult lowerShape(Operation *op, ValueRange operands, ConversionPatternRe
   auto type = RankedTensorType::get({(int64_t)elems.size()}, rw.getI64Type());
   Value r = elems.empty() ? Value(arith::ConstantOp::create(rw, loc, DenseElementsAttr::get(type, ArrayRef<int64_t>{})))
                           : Value(tensor::FromElementsOp::create(rw, loc, type, elems));
-  replace(rw, op, r);
+  replaceWithResult(rw, op, r);
   return success();
 }
 
@@ -94,7 +87,7 @@ LogicalResult lowerSize(Operation *op, ValueRange operands, ConversionPatternRew
   for (int64_t i = 0; i < cast<RankedTensorType>(x.getType()).getRank(); ++i)
     n = arith::MulIOp::create(rw, loc, n, dimValue(rw, loc, x, i));
   auto type = RankedTensorType::get({}, rw.getI64Type());
-  replace(rw, op, tensor::FromElementsOp::create(rw, loc, type, ValueRange{toI64(rw, loc, n)}));
+  replaceWithResult(rw, op, tensor::FromElementsOp::create(rw, loc, type, ValueRange{toI64(rw, loc, n)}));
   return success();
 }
 
@@ -132,7 +125,7 @@ LogicalResult lowerReshape(Operation *op, ValueRange operands, ConversionPattern
       dims.push_back(sel(rw, loc, cmpI(rw, loc, P::eq, s[i], idx(rw, loc, -1)), rest, s[i]));
     }
   }
-  replace(rw, op, reshapeTo(rw, loc, x, resultType, dims));
+  replaceWithResult(rw, op, reshapeTo(rw, loc, x, resultType, dims));
   return success();
 }
 
@@ -145,7 +138,7 @@ LogicalResult lowerSqueezeLike(Operation *op, ValueRange operands, ConversionPat
     auto axes = cast<UnsqueezeOp>(op).getAxes();
     SmallVector<int64_t> sorted(axes.begin(), axes.end());
     llvm::sort(sorted);
-    replace(rw, op, insertUnitDims(rw, loc, x, sorted));
+    replaceWithResult(rw, op, insertUnitDims(rw, loc, x, sorted));
     return success();
   }
   SmallVector<OpFoldResult> in = dimsOf(rw, loc, x), dims;
@@ -165,7 +158,7 @@ LogicalResult lowerSqueezeLike(Operation *op, ValueRange operands, ConversionPat
     }
     dims = {a, c};
   }
-  replace(rw, op, reshapeTo(rw, loc, x, resultType, dims));
+  replaceWithResult(rw, op, reshapeTo(rw, loc, x, resultType, dims));
   return success();
 }
 
@@ -178,7 +171,7 @@ LogicalResult lowerTranspose(Operation *op, ValueRange operands, ConversionPatte
     dims.push_back(in[p]);
   Value init = emptyTensor(rw, loc, resultType, dims);
   Value r = linalg::TransposeOp::create(rw, loc, operands[0], init, perm).getResult()[0];
-  replace(rw, op, r);
+  replaceWithResult(rw, op, r);
   return success();
 }
 
@@ -200,7 +193,7 @@ LogicalResult lowerConcat(Operation *op, ValueRange operands, ConversionPatternR
     r = tensor::InsertSliceOp::create(rw, loc, v, r, offsets, dimsOf(rw, loc, v), strides);
     offset = arith::AddIOp::create(rw, loc, offset, dimValue(rw, loc, v, axis));
   }
-  replace(rw, op, r);
+  replaceWithResult(rw, op, r);
   return success();
 }
 
@@ -213,7 +206,7 @@ LogicalResult lowerSplit(Operation *op, ValueRange operands, ConversionPatternRe
   SmallVector<OpFoldResult> dims = dimsOf(rw, loc, x);
   std::optional<SmallVector<int64_t>> sizes;
   if (split.getSplit())
-    sizes = constantInts(split.getSplit());
+    sizes = getConstantInts(split.getSplit());
   Value dim = dimValue(rw, loc, x, axis);
   // Equal parts: ceil(dim / n), the last one smaller.
   Value part = arith::CeilDivUIOp::create(rw, loc, dim, idx(rw, loc, n));
@@ -266,7 +259,7 @@ LogicalResult lowerExpand(Operation *op, ValueRange operands, ConversionPatternR
       d = arith::MaxSIOp::create(rw, loc, d, dimValue(rw, loc, x, xi));
     dims.push_back(d);
   }
-  replace(rw, op, elementwiseTo(rw, loc, ValueRange{x}, resultType, dims,
+  replaceWithResult(rw, op, elementwiseTo(rw, loc, ValueRange{x}, resultType, dims,
                                 [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
   return success();
 }
@@ -290,7 +283,7 @@ LogicalResult lowerTile(Operation *op, ValueRange operands, ConversionPatternRew
       src.push_back(arith::RemUIOp::create(b, l, iv[i], inDims[i]));
     return tensor::ExtractOp::create(b, l, x, src);
   });
-  replace(rw, op, r);
+  replaceWithResult(rw, op, r);
   return success();
 }
 
@@ -301,7 +294,7 @@ LogicalResult lowerGather(Operation *op, ValueRange operands, ConversionPatternR
   int64_t axis = cast<GatherOp>(op).getAxis();
   auto resultType = signlessTensor(op->getResult(0).getType());
   auto it = cast<RankedTensorType>(indices.getType());
-  int64_t q = it.getRank(), r = cast<RankedTensorType>(data.getType()).getRank();
+  int64_t q = it.getRank();
   SmallVector<OpFoldResult> dd = dimsOf(rw, loc, data), id = dimsOf(rw, loc, indices), dims;
   dims.append(dd.begin(), dd.begin() + axis);
   dims.append(id.begin(), id.end());
@@ -316,10 +309,9 @@ LogicalResult lowerGather(Operation *op, ValueRange operands, ConversionPatternR
                          SmallVector<Value> src(iv.begin(), iv.begin() + axis);
                          src.push_back(safeIndex(b, l, a[0], axisDim));
                          src.append(iv.begin() + axis + q, iv.end());
-                         (void)r;
                          return tensor::ExtractOp::create(b, l, data, src);
                        });
-  replace(rw, op, res);
+  replaceWithResult(rw, op, res);
   return success();
 }
 
@@ -337,7 +329,7 @@ LogicalResult lowerGatherElements(Operation *op, ValueRange operands, Conversion
                          src[axis] = safeIndex(b, l, a[0], axisDim);
                          return tensor::ExtractOp::create(b, l, data, src);
                        });
-  replace(rw, op, res);
+  replaceWithResult(rw, op, res);
   return success();
 }
 
@@ -368,7 +360,7 @@ LogicalResult lowerGatherND(Operation *op, ValueRange operands, ConversionPatter
     src.append(iv.begin() + (q - 1), iv.end());
     return tensor::ExtractOp::create(b, l, data, src);
   });
-  replace(rw, op, res);
+  replaceWithResult(rw, op, res);
   return success();
 }
 
@@ -378,8 +370,8 @@ LogicalResult lowerSlice(Operation *op, ValueRange operands, ConversionPatternRe
   auto inType = cast<RankedTensorType>(x.getType());
   auto resultType = signlessTensor(op->getResult(0).getType());
   int64_t rank = inType.getRank();
-  auto axes = constantInts(op->getOperand(3));
-  auto steps = constantInts(op->getOperand(4));
+  auto axes = getConstantInts(op->getOperand(3));
+  auto steps = getConstantInts(op->getOperand(4));
   if (!axes || !steps)
     return unsupported(op, "axes and steps must be constants");
   SmallVector<OpFoldResult> offsets(rank, rw.getIndexAttr(0)), sizes = dimsOf(rw, loc, x),
@@ -435,7 +427,7 @@ LogicalResult lowerSlice(Operation *op, ValueRange operands, ConversionPatternRe
       return tensor::ExtractOp::create(b, l, x, src);
     });
   }
-  replace(rw, op, r);
+  replaceWithResult(rw, op, r);
   return success();
 }
 
@@ -465,7 +457,7 @@ LogicalResult lowerRange(Operation *op, ValueRange operands, ConversionPatternRe
       return arith::AddFOp::create(b, l, start, arith::MulFOp::create(b, l, i, delta));
     return arith::AddIOp::create(b, l, start, arith::MulIOp::create(b, l, i, delta));
   });
-  replace(rw, op, r);
+  replaceWithResult(rw, op, r);
   return success();
 }
 
@@ -500,7 +492,7 @@ LogicalResult lowerCumSum(Operation *op, ValueRange operands, ConversionPatternR
                   linalg::YieldOp::create(b, l, s);
                 })
                 .getResult(0);
-  replace(rw, op, r);
+  replaceWithResult(rw, op, r);
   return success();
 }
 
@@ -516,7 +508,7 @@ LogicalResult lowerConstantOfShape(Operation *op, ValueRange operands, Conversio
   else
     scalar = IntegerAttr::get(elem, cast<IntegerAttr>(v).getValue());
   Value fill = arith::ConstantOp::create(rw, loc, scalar);
-  replace(rw, op, filledTensor(rw, loc, resultType, dimsFromShape(rw, loc, resultType, operands[0]), fill));
+  replaceWithResult(rw, op, filledTensor(rw, loc, resultType, dimsFromShape(rw, loc, resultType, operands[0]), fill));
   return success();
 }
 
@@ -529,7 +521,7 @@ LogicalResult lowerPad(Operation *op, ValueRange operands, ConversionPatternRewr
   int64_t rank = t.getRank();
   SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
   if (pad.getAxes()) {
-    auto a = constantInts(pad.getAxes());
+    auto a = getConstantInts(pad.getAxes());
     if (!a)
       return unsupported(op, "axes must be a constant");
     axes.clear();
@@ -538,7 +530,7 @@ LogicalResult lowerPad(Operation *op, ValueRange operands, ConversionPatternRewr
   }
   int64_t n = axes.size();
   SmallVector<OpFoldResult> lo(rank, rw.getIndexAttr(0)), hi(rank, rw.getIndexAttr(0));
-  auto constPads = constantInts(pad.getPads());
+  auto constPads = getConstantInts(pad.getPads());
   for (int64_t j = 0; j < n; ++j) {
     if (constPads) {
       if ((*constPads)[j] < 0 || (*constPads)[j + n] < 0)
@@ -552,12 +544,14 @@ LogicalResult lowerPad(Operation *op, ValueRange operands, ConversionPatternRewr
   }
   StringRef mode = pad.getMode();
   if (mode == "constant") {
-    Value value = pad.getConstantValue() ? Value(tensor::ExtractOp::create(rw, loc, operands[2], ValueRange{}))
-                                         : constantScalar(rw, loc, t.getElementType(), 0);
-    if (auto st = dyn_cast<RankedTensorType>(operands.size() > 2 && pad.getConstantValue() ? operands[2].getType() : Type());
-        st && st.getRank() == 1)
-      value = tensor::ExtractOp::create(rw, loc, operands[2], ValueRange{idx(rw, loc, 0)});
-    replace(rw, op, tensor::PadOp::create(rw, loc, resultType, x, lo, hi, value));
+    // The pad value is a scalar, or a 1-element 1-D tensor (older exports).
+    Value value = constantScalar(rw, loc, t.getElementType(), 0);
+    if (pad.getConstantValue()) {
+      Value v = operands[2];
+      SmallVector<Value> at(cast<RankedTensorType>(v.getType()).getRank(), idx(rw, loc, 0));
+      value = tensor::ExtractOp::create(rw, loc, v, at);
+    }
+    replaceWithResult(rw, op, tensor::PadOp::create(rw, loc, resultType, x, lo, hi, value));
     return success();
   }
   // edge, reflect, wrap: read the source index of every result element.
@@ -592,7 +586,7 @@ LogicalResult lowerPad(Operation *op, ValueRange operands, ConversionPatternRewr
     }
     return tensor::ExtractOp::create(b, l, x, src);
   });
-  replace(rw, op, r);
+  replaceWithResult(rw, op, r);
   return success();
 }
 
@@ -613,7 +607,7 @@ LogicalResult lowerTrilu(Operation *op, ValueRange operands, ConversionPatternRe
                        Value keep = cmpI(b, l, upper ? P::sge : P::sle, diff, k);
                        return sel(b, l, keep, a[0], constantScalar(b, l, t.getElementType(), 0));
                      });
-  replace(rw, op, r);
+  replaceWithResult(rw, op, r);
   return success();
 }
 

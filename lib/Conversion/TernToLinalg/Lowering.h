@@ -106,10 +106,16 @@ Value expandShape(OpBuilder &b, Location loc, Value input, RankedTensorType type
 Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType type,
                 ArrayRef<OpFoldResult> dims);
 
-/// The i64 elements of a constant 1-D operand (the original tern value).
-std::optional<SmallVector<int64_t>> constantInts(Value origOperand);
 /// Reads element `i` of a 1-D integer tensor as an index value.
 Value extractIndex(OpBuilder &b, Location loc, Value tensor, int64_t i);
+
+/// The number of elements over `axes` of `input`, as a scalar of `elem`
+/// (the divisor of means).
+Value elementCount(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, Type elem);
+
+/// Replaces `op`'s single result with `v`, cast to the result's (signless)
+/// type where the lowering produced a more or less static one.
+void replaceWithResult(ConversionPatternRewriter &rw, Operation *op, Value v);
 
 /// Emits "cannot lower <op>: <why>" at the op and returns failure.
 LogicalResult unsupported(Operation *op, const Twine &why);

@@ -1,0 +1,49 @@
+//===- EntryBuffers.h - @main's extra byte buffers ------------------------===//
+//
+// After bufferization the codegen passes give `@main` three byte buffers,
+// in this order: the weights (tern-externalize-weights), the arena
+// (tern-plan-memory) and the runtime's hooks (tern-outline-parallel-loops),
+// matching the slots the runtime passes (runtime/include/tern/tern_abi.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERN_LIB_CODEGEN_ENTRYBUFFERS_H
+#define TERN_LIB_CODEGEN_ENTRYBUFFERS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace tern {
+
+/// The model's entry function, or an error on the module.
+inline mlir::FailureOr<mlir::func::FuncOp> entryFunction(mlir::ModuleOp module) {
+  auto main = module.lookupSymbol<mlir::func::FuncOp>("main");
+  if (!main)
+    return module.emitError("no @main function"), mlir::failure();
+  return main;
+}
+
+/// Appends a `memref<?xi8>` argument named `name` to `main`; returns it.
+inline mlir::FailureOr<mlir::Value> appendEntryBuffer(mlir::func::FuncOp main, llvm::StringRef name) {
+  mlir::MLIRContext *ctx = main.getContext();
+  mlir::Builder b(ctx);
+  auto type = mlir::MemRefType::get({mlir::ShapedType::kDynamic}, mlir::IntegerType::get(ctx, 8));
+  unsigned index = main.getNumArguments();
+  if (mlir::failed(main.insertArgument(index, type,
+                                       b.getDictionaryAttr({b.getNamedAttr("tern.name", b.getStringAttr(name))}),
+                                       main.getLoc())))
+    return mlir::failure();
+  return mlir::Value(main.getArgument(index));
+}
+
+/// The bytes a buffer of static shape holds (index elements are 8 bytes).
+inline int64_t bufferBytes(mlir::MemRefType type) {
+  mlir::Type e = type.getElementType();
+  int64_t bytes = e.isIndex() ? 8 : (e.getIntOrFloatBitWidth() + 7) / 8;
+  return type.getNumElements() * bytes;
+}
+
+} // namespace tern
+
+#endif
