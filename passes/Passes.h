@@ -32,9 +32,22 @@ enum class LoweringStage {
   LLVMDialect ///< the LLVM dialect, ready for translation to LLVM IR
 };
 
+/// The shape of the matmul kernels (tern-vectorize-contractions), chosen
+/// for the target's vector registers.
+struct KernelShape {
+  int64_t vectorBits = 512; ///< width of a vector register
+  int64_t rows = 8;         ///< rows of C per kernel
+  int64_t vectors = 2;      ///< vector registers across a row of C
+};
+
+/// The kernel shape for a target with the given LLVM feature string
+/// ("+avx512f,+avx2,..."), architecture "x86_64" or "aarch64".
+KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features);
+
 struct LoweringOptions {
   LoweringStage from = LoweringStage::Tern;
   LoweringStage to = LoweringStage::LLVMDialect;
+  KernelShape kernel;
 };
 
 /// tern -> linalg -> bufferization -> LLVM dialect: what `ternc` runs after

@@ -146,23 +146,6 @@ def TernFuseElementwisePass : Pass<"tern-fuse-elementwise", "mlir::func::FuncOp"
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect"];
 }
 
-def TernBlockMatmulsPass : Pass<"tern-block-matmuls", "mlir::func::FuncOp"> {
-  let summary = "Splits matmuls into blocks of the output computed in parallel";
-  let description = [{
-    Each linalg.matmul becomes an scf.forall over [m, n] blocks of its
-    output (default 32 x 256), each block a smaller matmul. The blocks are
-    what the thread pool splits (a matmul with a single row, as in decoding
-    one token, still spreads over the threads along n), and a block of B is
-    reused by the block's rows while it is in cache. The block's own loops
-    are ordered by tern-interchange-for-vectorization.
-  }];
-  let options = [
-    ListOption<"blockSizes", "block-sizes", "int64_t", "Block sizes for m and n (default 32,256)">
-  ];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::affine::AffineDialect", "::mlir::tensor::TensorDialect"];
-}
-
 def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorization", "mlir::func::FuncOp"> {
   let summary = "Puts a contiguous parallel dim innermost in linalg ops that reduce";
   let description = [{
@@ -181,6 +164,36 @@ def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorizati
     ```
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::func::FuncOp"> {
+  let summary = "Turns float matmuls on buffers into register-blocked vector kernels";
+  let description = [{
+    Matches linalg ops on f32 buffers that compute C += A * B with one m, n
+    and k dim (linalg.matmul, Gemm's and batched matmuls' generics, any
+    other dims being batch dims of C) where B and C run along n with unit
+    stride. Each becomes:
+
+    - an scf.parallel over the batch dims and panels of C of
+      `vectors` x VL columns (VL = vector-bits / 32), which the thread pool
+      splits;
+    - in each panel, a kernel per `rows` rows that keeps rows x vectors
+      accumulators in registers over the whole k loop: per k it loads the
+      panel's row of B, broadcasts one element of A per row and issues the
+      FMAs; C is read and written once;
+    - masked loads and stores for the last, partial panel, and a one-row
+      kernel for the rows left over.
+
+    Contractions on other element types, with B or C strided along n, or
+    with more than one reduction dim, are left as they are.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"512", "Vector register width in bits">,
+    Option<"rows", "rows", "int64_t", /*default=*/"8", "Rows of C per kernel">,
+    Option<"vectors", "vectors", "int64_t", /*default=*/"2", "Vector registers across n per kernel row">
+  ];
+  let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
 #endif // TERN_PASSES_TD

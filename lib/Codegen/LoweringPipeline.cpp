@@ -3,6 +3,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -13,7 +14,18 @@
 namespace tern {
 
 static void addBufferization(mlir::OpPassManager &pm);
-static void addLLVMLowering(mlir::OpPassManager &pm);
+static void addLLVMLowering(mlir::OpPassManager &pm, const KernelShape &kernel);
+
+KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
+  auto has = [&](llvm::StringRef f) { return llvm::is_contained(llvm::split(features, ','), ("+" + f).str()); };
+  if (arch == "aarch64")
+    return {128, 8, 2}; // 32 NEON registers: 16 accumulators
+  if (has("avx512f"))
+    return {512, 8, 2}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast
+  if (has("avx2") || has("avx"))
+    return {256, 4, 2}; // 16 ymm
+  return {128, 4, 2};
+}
 
 void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &options) {
   using namespace mlir;
@@ -26,13 +38,12 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
   if (runs(LoweringStage::Buffers))
     addBufferization(pm);
   if (runs(LoweringStage::LLVMDialect))
-    addLLVMLowering(pm);
+    addLLVMLowering(pm, options.kernel);
 }
 
 static void addBufferization(mlir::OpPassManager &pm) {
   using namespace mlir;
   pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass());
-  pm.addNestedPass<func::FuncOp>(createTernBlockMatmulsPass());
   pm.addNestedPass<func::FuncOp>(createTernInterchangeForVectorizationPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());
@@ -46,9 +57,11 @@ static void addBufferization(mlir::OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-static void addLLVMLowering(mlir::OpPassManager &pm) {
+static void addLLVMLowering(mlir::OpPassManager &pm, const KernelShape &kernel) {
   using namespace mlir;
   pm.addPass(createTernLowerCopiesPass());
+  pm.addNestedPass<func::FuncOp>(
+      createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors}));
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createTernOutlineParallelLoopsPass());
@@ -58,6 +71,7 @@ static void addLLVMLowering(mlir::OpPassManager &pm) {
   pm.addPass(arith::createArithExpandOpsPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());

@@ -233,10 +233,12 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
     errs() << "ternc: error: " << error << "\n";
     return 1;
   }
+  tern::KernelShape kernel =
+      tern::kernelShapeFor((*tm)->getTargetTriple().getArchName(), (*tm)->getTargetFeatureString());
   mlir::MLIRContext *ctx = module.getContext();
   auto run = [&](tern::LoweringStage from, tern::LoweringStage to) {
     mlir::PassManager pm(ctx);
-    tern::buildLoweringPipeline(pm, {from, to});
+    tern::buildLoweringPipeline(pm, {from, to, kernel});
     return pm.run(module);
   };
   if (failed(run(tern::LoweringStage::Tern, tern::LoweringStage::Linalg)))

@@ -1,0 +1,119 @@
+// RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=128 rows=4 vectors=2" --canonicalize --split-input-file | FileCheck %s
+
+// A matmul becomes a parallel loop over panels of 2 x 4 columns; each panel
+// runs a 4-row kernel (8 accumulators carried through the k loop), then a
+// one-row kernel; the last panel (37 = 4 * 8 + 5 columns) is masked.
+// CHECK-LABEL: func.func @matmul
+// CHECK-DAG: %[[C5:.+]] = arith.constant 5 : index
+// CHECK: scf.parallel (%[[P:.+]]) = (%{{.+}}) to (%[[C5]])
+// CHECK: scf.if
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c4
+// CHECK-COUNT-8: vector.load %arg2
+// CHECK: scf.for {{.+}} iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK: vector.load %arg1
+// CHECK: vector.load %arg1
+// CHECK: memref.load %arg0
+// CHECK: vector.broadcast
+// CHECK-COUNT-2: vector.fma
+// CHECK: scf.yield
+// CHECK-COUNT-8: vector.store
+// CHECK: } else {
+// CHECK: vector.create_mask
+// CHECK: vector.maskedload %arg1
+// CHECK: vector.maskedstore %arg2
+// CHECK-NOT: linalg.matmul
+func.func @matmul(%a: memref<10x7xf32>, %b: memref<7x37xf32>, %c: memref<10x37xf32>) {
+  linalg.matmul ins(%a, %b : memref<10x7xf32>, memref<7x37xf32>) outs(%c : memref<10x37xf32>)
+  return
+}
+
+// -----
+
+// A batched matmul with a broadcast batch dim on B (as attention's matmuls
+// lower) and dynamic sizes: the batch dim joins the parallel loop; B is
+// read at batch index 0.
+// CHECK-LABEL: func.func @batched
+// CHECK: scf.parallel (%[[B:.+]], %[[P:.+]]) =
+// CHECK: memref.load %arg0[%[[B]], %{{.+}}, %{{.+}}] : memref<?x?x?xf32>
+// CHECK: vector.load %arg1[%c0, %{{.+}}, %{{.+}}] : memref<1x?x?xf32>, vector<4xf32>
+// CHECK-NOT: linalg.generic
+#a = affine_map<(b, m, n, k) -> (b, m, k)>
+#b = affine_map<(b, m, n, k) -> (0, k, n)>
+#c = affine_map<(b, m, n, k) -> (b, m, n)>
+func.func @batched(%a: memref<?x?x?xf32>, %b: memref<1x?x?xf32>, %c: memref<?x?x?xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<?x?x?xf32>, memref<1x?x?xf32>) outs(%c : memref<?x?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A read transposed (Gemm's transA) is fine: A is read one element at a time.
+// CHECK-LABEL: func.func @transposed_a
+// CHECK: memref.load %arg0[%{{.+}}, %{{.+}}] : memref<7x10xf32>
+// CHECK: vector.fma
+func.func @transposed_a(%a: memref<7x10xf32>, %b: memref<7x16xf32>, %c: memref<10x16xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<7x10xf32>, memref<7x16xf32>) outs(%c : memref<10x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Must not fire: B read along k (transB on a run-time B), an integer
+// matmul, a matmul on tensors, a body that is not a multiply-add, and two
+// reduction dims.
+// CHECK-LABEL: func.func @not_contractions
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+// CHECK: linalg.matmul ins(%arg3, %arg3 : memref<4x4xi32>
+// CHECK: linalg.matmul ins(%arg4, %arg4 : tensor<4x4xf32>
+// CHECK: arith.maximumf
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @not_contractions(%a: memref<10x7xf32>, %bt: memref<16x7xf32>, %c: memref<10x16xf32>,
+                            %i: memref<4x4xi32>, %t: tensor<4x4xf32>, %x: memref<4x4x4xf32>, %y: memref<4xf32>,
+                            %b: memref<7x16xf32>) -> tensor<4x4xf32> {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %bt : memref<10x7xf32>, memref<16x7xf32>) outs(%c : memref<10x16xf32>) {
+  ^bb0(%p0: f32, %p1: f32, %acc: f32):
+    %p = arith.mulf %p0, %p1 : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.matmul ins(%i, %i : memref<4x4xi32>, memref<4x4xi32>) outs(%i : memref<4x4xi32>)
+  %0 = linalg.matmul ins(%t, %t : tensor<4x4xf32>, tensor<4x4xf32>) outs(%t : tensor<4x4xf32>) -> tensor<4x4xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<10x7xf32>, memref<7x16xf32>) outs(%c : memref<10x16xf32>) {
+  ^bb0(%p0: f32, %p1: f32, %acc: f32):
+    %p = arith.mulf %p0, %p1 : f32
+    %s = arith.maximumf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, n, k)>, affine_map<(m, n, k) -> (k)>,
+                                   affine_map<(m, n, k) -> (m)>],
+                  iterator_types = ["parallel", "reduction", "reduction"]}
+      ins(%x, %y : memref<4x4x4xf32>, memref<4xf32>) outs(%y : memref<4xf32>) {
+  ^bb0(%p0: f32, %p1: f32, %acc: f32):
+    %p = arith.mulf %p0, %p1 : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return %0 : tensor<4x4xf32>
+}
