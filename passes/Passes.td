@@ -196,4 +196,18 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::f
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
+def TernApproximateMathPass : Pass<"tern-approximate-math"> {
+  let summary = "Replaces libm calls for tanh, exp, erf and log by inline polynomials";
+  let description = [{
+    math.tanh, exp, expm1, erf, log, log1p and log2 become MLIR's polynomial
+    approximations (arith ops only, a few ulp from the correctly rounded f32
+    result), which the loop vectorizer can vectorize, instead of one libm
+    call per element; f16 and bf16 go through f32. Powers with a constant
+    exponent 1, -1, 0.5, -0.5, 2 or 3 become multiplications, divisions and
+    square roots. Other math ops stay as they are.
+  }];
+  let dependentDialects = ["::mlir::math::MathDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // TERN_PASSES_TD

@@ -66,6 +66,7 @@ static void addLLVMLowering(mlir::OpPassManager &pm, const KernelShape &kernel) 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createTernOutlineParallelLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createTernApproximateMathPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(arith::createArithExpandOpsPass());
