@@ -166,7 +166,7 @@ def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorizati
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
-def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::func::FuncOp"> {
+def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::ModuleOp"> {
   let summary = "Turns float matmuls on buffers into register-blocked vector kernels";
   let description = [{
     Matches linalg ops on f32 buffers that compute C += A * B with one m, n
@@ -184,13 +184,20 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::f
     - masked loads and stores for the last, partial panel, and a one-row
       kernel for the rows left over.
 
-    Contractions on other element types, with B or C strided along n, or
-    with more than one reduction dim, are left as they are.
+    A constant 2-D B (a weight) is packed at compile time into a new global
+    [panels][k][panel columns], zero-padded, which the kernel streams
+    through; the original global goes when nothing else reads it. A
+    transposed constant B ([n, k], Gemm's transB) is packed the same way.
+
+    Contractions on other element types, with C strided along n, with a
+    run-time B strided along n, or with more than one reduction dim, are
+    left as they are.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"512", "Vector register width in bits">,
     Option<"rows", "rows", "int64_t", /*default=*/"8", "Rows of C per kernel">,
-    Option<"vectors", "vectors", "int64_t", /*default=*/"2", "Vector registers across n per kernel row">
+    Option<"vectors", "vectors", "int64_t", /*default=*/"2", "Vector registers across n per kernel row">,
+    Option<"packWeights", "pack-weights", "bool", /*default=*/"true", "Pack constant B at compile time">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];

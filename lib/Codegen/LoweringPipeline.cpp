@@ -13,8 +13,8 @@
 
 namespace tern {
 
-static void addBufferization(mlir::OpPassManager &pm);
-static void addLLVMLowering(mlir::OpPassManager &pm, const KernelShape &kernel);
+static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel);
+static void addLLVMLowering(mlir::OpPassManager &pm);
 
 KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
   auto has = [&](llvm::StringRef f) { return llvm::is_contained(llvm::split(features, ','), ("+" + f).str()); };
@@ -36,12 +36,12 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
     pm.addPass(createCSEPass());
   }
   if (runs(LoweringStage::Buffers))
-    addBufferization(pm);
+    addBufferization(pm, options.kernel);
   if (runs(LoweringStage::LLVMDialect))
-    addLLVMLowering(pm, options.kernel);
+    addLLVMLowering(pm);
 }
 
-static void addBufferization(mlir::OpPassManager &pm) {
+static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel) {
   using namespace mlir;
   pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass());
   pm.addNestedPass<func::FuncOp>(createTernInterchangeForVectorizationPass());
@@ -52,16 +52,15 @@ static void addBufferization(mlir::OpPassManager &pm) {
   bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true}));
   pm.addPass(createTernExternalizeWeightsPass());
   pm.addPass(createTernPlanMemoryPass());
   pm.addPass(createCanonicalizerPass());
 }
 
-static void addLLVMLowering(mlir::OpPassManager &pm, const KernelShape &kernel) {
+static void addLLVMLowering(mlir::OpPassManager &pm) {
   using namespace mlir;
   pm.addPass(createTernLowerCopiesPass());
-  pm.addNestedPass<func::FuncOp>(
-      createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors}));
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createTernOutlineParallelLoopsPass());

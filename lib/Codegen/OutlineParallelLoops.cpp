@@ -24,6 +24,39 @@ std::optional<int64_t> constantIndex(Value v) {
   return std::nullopt;
 }
 
+int64_t tripCount(Value lb, Value ub, Value step, bool &dynamic) {
+  auto l = constantIndex(lb), u = constantIndex(ub), st = constantIndex(step);
+  if (!l || !u || !st || *st <= 0) {
+    dynamic = true;
+    return 1;
+  }
+  return std::max<int64_t>(1, (*u - *l + *st - 1) / *st);
+}
+
+/// Iterations of the innermost loop bodies in `region`, saturating; sets
+/// `dynamic` when a trip count is not a constant.
+int64_t regionWork(Region &region, bool &dynamic) {
+  const int64_t cap = int64_t(1) << 40;
+  int64_t sum = 0;
+  for (Block &block : region)
+    for (Operation &op : block) {
+      int64_t w = 0;
+      if (auto f = dyn_cast<scf::ForOp>(op)) {
+        w = tripCount(f.getLowerBound(), f.getUpperBound(), f.getStep(), dynamic) *
+            std::max<int64_t>(1, regionWork(f.getRegion(), dynamic));
+      } else if (auto p = dyn_cast<scf::ParallelOp>(op)) {
+        w = std::max<int64_t>(1, regionWork(p.getRegion(), dynamic));
+        for (unsigned d = 0; d < p.getNumLoops(); ++d)
+          w = std::min(cap, w * tripCount(p.getLowerBound()[d], p.getUpperBound()[d], p.getStep()[d], dynamic));
+      } else {
+        for (Region &r : op.getRegions())
+          w = std::max(w, regionWork(r, dynamic));
+      }
+      sum = std::min(cap, sum + w);
+    }
+  return sum;
+}
+
 struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<OutlineParallelLoopsPass> {
   using Base::Base;
 
@@ -59,23 +92,10 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
           best = d;
         }
       }
-      // The work is the whole nest's: inner loops (a matmul's k and n under
-      // its parallel m) count too.
-      loop.getRegion().walk([&](Operation *inner) {
-        auto tripCount = [&](Value lb, Value ub, Value step) {
-          auto l = constantIndex(lb), u = constantIndex(ub), st = constantIndex(step);
-          if (!l || !u || !st || *st <= 0) {
-            dynamic = true;
-            return int64_t(1);
-          }
-          return std::max<int64_t>(1, (*u - *l + *st - 1) / *st);
-        };
-        if (auto f = dyn_cast<scf::ForOp>(inner))
-          total *= tripCount(f.getLowerBound(), f.getUpperBound(), f.getStep());
-        else if (auto p = dyn_cast<scf::ParallelOp>(inner))
-          for (unsigned d = 0; d < p.getNumLoops(); ++d)
-            total *= tripCount(p.getLowerBound()[d], p.getUpperBound()[d], p.getStep()[d]);
-      });
+      // The work is the whole nest's: inner loops (a matmul's k under its
+      // parallel panels) multiply, loops side by side add, and a branch
+      // counts as its larger side.
+      total *= std::max<int64_t>(1, regionWork(loop.getRegion(), dynamic));
       if (best < 0 || bestCount < 2 || (!dynamic && total < minIterations))
         continue;
       int64_t stride = *constantIndex(loop.getStep()[best]);

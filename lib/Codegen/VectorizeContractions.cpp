@@ -10,8 +10,13 @@
 // written once per panel. The last partial panel uses masked loads and
 // stores, rows left over from `rows` use a one-row kernel.
 //
-// B and C must run along n with unit stride (vector loads); A is read one
+// C must run along n with unit stride (vector stores); A is read one
 // element at a time and may have any layout (a transposed A costs nothing).
+// A constant B (weights) is packed at compile time, panel by panel, into
+// the order the kernel reads it: [panels][k][panel columns], zero-padded,
+// so each panel's B is one contiguous stream and the last panel needs no
+// masked loads; a transposed constant B (Gemm's transB) is packed the same.
+// Any other B must run along n with unit stride.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +26,9 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
 
 namespace tern {
 #define GEN_PASS_DEF_TERNVECTORIZECONTRACTIONSPASS
@@ -38,6 +45,8 @@ struct Contraction {
   SmallVector<unsigned> batch;
   AffineMap aMap, bMap, cMap;
   Value a, b, c;
+  /// B is read as B[n, k] (a 2-D B transposed); only packed B can be.
+  bool bTransposed = false;
 };
 
 bool unitInnerStride(Value v) {
@@ -103,8 +112,13 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
     return d ? std::optional<unsigned>(d.getPosition()) : std::nullopt;
   };
   auto n = lastDim(c.cMap, 0), m = lastDim(c.cMap, 1);
-  if (!n || !m || lastDim(c.bMap, 0) != n)
+  if (!n || !m)
     return std::nullopt;
+  if (lastDim(c.bMap, 0) != n) {
+    if (c.bMap.getNumResults() != 2 || lastDim(c.bMap, 1) != n)
+      return std::nullopt;
+    c.bTransposed = true;
+  }
   c.n = *n;
   c.m = *m;
   c.k = loops;
@@ -123,15 +137,101 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
       return std::nullopt;
     c.batch.push_back(d);
   }
-  if (!unitInnerStride(c.b) || !unitInnerStride(c.c))
+  if ((!c.bTransposed && !unitInnerStride(c.b)) || !unitInnerStride(c.c))
     return std::nullopt;
   return c;
 }
 
+/// The float values of a constant global, or nothing.
+std::optional<std::vector<float>> constantValues(memref::GlobalOp global) {
+  if (!global || !global.getConstant() || !global.getInitialValue())
+    return std::nullopt;
+  Attribute init = *global.getInitialValue();
+  int64_t count = global.getType().getNumElements();
+  if (auto r = dyn_cast<DenseResourceElementsAttr>(init)) {
+    AsmResourceBlob *blob = r.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() < size_t(count) * sizeof(float))
+      return std::nullopt;
+    std::vector<float> v(count);
+    std::memcpy(v.data(), blob->getData().data(), count * sizeof(float));
+    return v;
+  }
+  if (auto d = dyn_cast<DenseElementsAttr>(init)) {
+    auto values = d.getValues<float>();
+    return std::vector<float>(values.begin(), values.end());
+  }
+  return std::nullopt;
+}
+
+/// Packs constant 2-D B ([k, n], or [n, k] when transposed) into panels
+/// [ceil(n / width)][k][width], zero-padded; one global per B and width.
+class Packer {
+public:
+  Packer(ModuleOp module) : module(module), symbols(module) {}
+
+  /// The packed global's type and name, or nothing if B is not a constant.
+  std::optional<std::pair<MemRefType, StringAttr>> pack(const Contraction &c, int64_t width) {
+    auto get = c.b.getDefiningOp<memref::GetGlobalOp>();
+    if (!get || get.getType().getRank() != 2 || !get.getType().hasStaticShape())
+      return std::nullopt;
+    auto key = std::make_pair(Attribute(get.getNameAttr().getAttr()), width);
+    if (auto it = cache.find(key); it != cache.end())
+      return it->second;
+    auto global = symbols.lookup<memref::GlobalOp>(get.getName());
+    std::optional<std::vector<float>> src = constantValues(global);
+    if (!src)
+      return std::nullopt;
+    int64_t k = get.getType().getDimSize(c.bTransposed ? 1 : 0), n = get.getType().getDimSize(c.bTransposed ? 0 : 1);
+    int64_t panels = (n + width - 1) / width;
+    std::vector<float> packed(panels * k * width, 0.0f);
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t kk = 0; kk < k; ++kk)
+        for (int64_t r = 0; r < width && p * width + r < n; ++r) {
+          int64_t col = p * width + r;
+          packed[(p * k + kk) * width + r] = c.bTransposed ? (*src)[col * k + kk] : (*src)[kk * n + col];
+        }
+    auto type = MemRefType::get({panels, k, width}, get.getType().getElementType());
+    auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
+    ArrayRef<char> bytes(reinterpret_cast<const char *>(packed.data()), packed.size() * sizeof(float));
+    std::string name = (global.getSymName() + "_packed" + Twine(width)).str();
+    auto attr = DenseResourceElementsAttr::get(tensorType, name,
+                                               HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float)));
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPoint(global);
+    auto packedGlobal = memref::GlobalOp::create(b, global.getLoc(), name, b.getStringAttr("private"), type, attr,
+                                                 /*constant=*/true, b.getI64IntegerAttr(64));
+    StringAttr sym = symbols.insert(packedGlobal);
+    packedNames.insert(global.getSymNameAttr());
+    return cache[key] = std::make_pair(type, sym);
+  }
+
+  /// Erases the globals that were packed and are no longer read.
+  void eraseUnused() {
+    SmallVector<memref::GetGlobalOp> dead;
+    module.walk([&](memref::GetGlobalOp get) {
+      if (get->use_empty() && packedNames.contains(get.getNameAttr().getAttr()))
+        dead.push_back(get);
+    });
+    for (memref::GetGlobalOp get : dead)
+      get.erase();
+    for (StringAttr name : packedNames) {
+      auto global = symbols.lookup<memref::GlobalOp>(name);
+      if (global && SymbolTable::symbolKnownUseEmpty(global, module))
+        symbols.erase(global);
+    }
+  }
+
+private:
+  ModuleOp module;
+  SymbolTable symbols;
+  DenseMap<std::pair<Attribute, int64_t>, std::pair<MemRefType, StringAttr>> cache;
+  llvm::SetVector<StringAttr> packedNames;
+};
+
 class KernelBuilder {
 public:
-  KernelBuilder(OpBuilder &b, Location loc, const Contraction &c, int64_t vl, int64_t vectors)
-      : b(b), loc(loc), c(c), vl(vl), vectors(vectors),
+  KernelBuilder(OpBuilder &b, Location loc, const Contraction &c, int64_t vl, int64_t vectors, Value packedB)
+      : b(b), loc(loc), c(c), vl(vl), vectors(vectors), packedB(packedB),
         vecType(VectorType::get({vl}, b.getF32Type())) {}
 
   /// Replaces the contraction, whose loop sizes are `sizes`.
@@ -153,6 +253,7 @@ public:
       SmallVector<Value> at(sizes.size(), zero);
       for (auto [d, iv] : llvm::zip(c.batch, ivs))
         at[d] = iv;
+      panelIndex = ivs.back();
       Value j0 = arith::MulIOp::create(b, loc, ivs.back(), width);
       at[c.n] = j0;
       Value left = arith::SubIOp::create(b, loc, n, j0);
@@ -249,7 +350,11 @@ private:
           SmallVector<Value> bv;
           for (int64_t v = 0; v < vectors; ++v) {
             pos[c.n] = colIdx[v];
-            bv.push_back(load(c.b, indices(c.bMap, pos), v));
+            if (packedB)
+              bv.push_back(vector::LoadOp::create(b, loc, vecType, packedB,
+                                                  ValueRange{panelIndex, kk, index(v * vl)}));
+            else
+              bv.push_back(load(c.b, indices(c.bMap, pos), v));
           }
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
@@ -277,6 +382,7 @@ private:
   Location loc;
   const Contraction &c;
   int64_t vl, vectors;
+  Value packedB, panelIndex;
   VectorType vecType;
 };
 
@@ -293,16 +399,27 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       if (auto c = matchContraction(op))
         found.push_back({op, *c});
     });
+    int64_t vl = vectorBits / 32;
+    Packer packer(getOperation());
     OpBuilder b(&getContext());
     for (auto &[op, c] : found) {
+      std::optional<std::pair<MemRefType, StringAttr>> packed;
+      if (packWeights)
+        packed = packer.pack(c, vl * vectors);
+      if (c.bTransposed && !packed)
+        continue;
       b.setInsertionPoint(op);
       Location loc = op.getLoc();
+      Value packedB;
+      if (packed)
+        packedB = memref::GetGlobalOp::create(b, loc, packed->first, packed->second.getValue());
       SmallVector<Value> sizes;
       for (Range r : op.createLoopRanges(b, loc))
         sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
-      KernelBuilder(b, loc, c, vectorBits / 32, vectors).build(sizes, rows);
+      KernelBuilder(b, loc, c, vl, vectors, packedB).build(sizes, rows);
       op->erase();
     }
+    packer.eraseUnused();
   }
 };
 

@@ -9,6 +9,7 @@
 // CHECK: call @__tern_task_0(%c0{{.*}}, %c512{{.*}}, %arg0, %arg1)
 // CHECK: scf.parallel (%{{.+}}) = (%c0{{.*}}) to (%c8{{.*}})
 // CHECK: scf.parallel (%{{.+}}) = (%c1{{.*}}) to (%c512{{.*}})
+// CHECK: scf.parallel (%{{.+}}) = (%c0{{.*}}) to (%c8{{.*}})
 // CHECK-NOT: call @__tern_task_1
 func.func @main(%a: memref<512x64xf32>, %b: memref<512x64xf32>, %s: memref<8xf32>) {
   %c0 = arith.constant 0 : index
@@ -29,6 +30,36 @@ func.func @main(%a: memref<512x64xf32>, %b: memref<512x64xf32>, %s: memref<8xf32
   scf.parallel (%i) = (%c1) to (%c512) step (%c1) {
     %v = memref.load %a[%i, %c0] : memref<512x64xf32>
     memref.store %v, %b[%i, %c0] : memref<512x64xf32>
+    scf.reduce
+  }
+  // 8 x (64 + 64 + max(512, 64)) = 5120 iterations: loops side by side add
+  // up, branches count their larger side, so this stays (their product
+  // would be far above the threshold).
+  %cond = arith.constant true
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    scf.for %k = %c0 to %c64 step %c1 {
+      %f = arith.index_cast %k : index to i32
+      %g = arith.sitofp %f : i32 to f32
+      memref.store %g, %s[%i] : memref<8xf32>
+    }
+    scf.for %k = %c0 to %c64 step %c1 {
+      %f = arith.index_cast %k : index to i32
+      %g = arith.sitofp %f : i32 to f32
+      memref.store %g, %s[%i] : memref<8xf32>
+    }
+    scf.if %cond {
+      scf.for %k = %c0 to %c512 step %c1 {
+        %f = arith.index_cast %k : index to i32
+      %g = arith.sitofp %f : i32 to f32
+      memref.store %g, %s[%i] : memref<8xf32>
+      }
+    } else {
+      scf.for %k = %c0 to %c64 step %c1 {
+        %f = arith.index_cast %k : index to i32
+      %g = arith.sitofp %f : i32 to f32
+      memref.store %g, %s[%i] : memref<8xf32>
+      }
+    }
     scf.reduce
   }
   return

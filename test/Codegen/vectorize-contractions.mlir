@@ -117,3 +117,44 @@ func.func @not_contractions(%a: memref<10x7xf32>, %bt: memref<16x7xf32>, %c: mem
   }
   return %0 : tensor<4x4xf32>
 }
+
+// -----
+
+// Constant weights are packed at compile time into [panels][k][8] (the
+// 10 columns of B padded to 16), read without masks; the original global,
+// read by nothing else, goes. Transposed constant weights (Gemm's transB)
+// are packed the same way; a global that something else reads stays.
+// CHECK: memref.global "private" constant @w_packed8 : memref<2x3x8xf32> = dense_resource<w_packed8>
+// CHECK-NOT: memref.global "private" constant @w :
+// CHECK: memref.global "private" constant @wt_packed8 : memref<1x2x8xf32> = dense_resource<wt_packed8>
+// CHECK: memref.global "private" constant @wt :
+// CHECK-LABEL: func.func @packed
+// CHECK: %[[P:.+]] = memref.get_global @w_packed8
+// CHECK: scf.parallel (%[[J:.+]]) =
+// CHECK: vector.load %[[P]][%[[J]], %{{.+}}, %c0] : memref<2x3x8xf32>, vector<4xf32>
+// CHECK: vector.load %[[P]][%[[J]], %{{.+}}, %c4] : memref<2x3x8xf32>, vector<4xf32>
+// CHECK: memref.get_global @wt_packed8
+// CHECK-NOT: vector.maskedload %[[P]]
+// Panel 0 holds columns 0-7 of rows 0, 1, 2 (0..7, 10..17, 20..27), panel
+// 1 columns 8-9 and zeros; the transposed one [1, 3, 5, 0...], [2, 4, 6, 0...].
+// CHECK: w_packed8: "0x04000000000000000000803F0000004000004040000080400000A0400000C0400000E04000002041{{0+}}30410000404100005041000060410000704100008041000088410000A0410000A8410000B0410000B8410000C0410000C8410000D0410000D8410000004100001041{{0+}}90410000984100000000{{0+}}E0410000E841{{0+}}"
+// CHECK: wt_packed8: "0x040000000000803F000040400000A040{{0+}}40000080400000C040{{0+}}"
+memref.global "private" constant @w : memref<3x10xf32> = dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+                                                              [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0],
+                                                              [20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0]]>
+memref.global "private" constant @wt : memref<3x2xf32> = dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]>
+func.func @packed(%a: memref<5x3xf32>, %c: memref<5x10xf32>, %a2: memref<5x2xf32>, %c2: memref<5x3xf32>) -> memref<3x2xf32> {
+  %w = memref.get_global @w : memref<3x10xf32>
+  linalg.matmul ins(%a, %w : memref<5x3xf32>, memref<3x10xf32>) outs(%c : memref<5x10xf32>)
+  %wt = memref.get_global @wt : memref<3x2xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a2, %wt : memref<5x2xf32>, memref<3x2xf32>) outs(%c2 : memref<5x3xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return %wt : memref<3x2xf32>
+}
