@@ -33,8 +33,9 @@ int64_t tripCount(Value lb, Value ub, Value step, bool &dynamic) {
   return std::max<int64_t>(1, (*u - *l + *st - 1) / *st);
 }
 
-/// Iterations of the innermost loop bodies in `region`, saturating; sets
-/// `dynamic` when a trip count is not a constant.
+/// Iterations of the innermost loop bodies in `region` (a vector op counts
+/// as one per lane), saturating; sets `dynamic` when a trip count is not a
+/// constant.
 int64_t regionWork(Region &region, bool &dynamic) {
   const int64_t cap = int64_t(1) << 40;
   int64_t sum = 0;
@@ -48,9 +49,14 @@ int64_t regionWork(Region &region, bool &dynamic) {
         w = std::max<int64_t>(1, regionWork(p.getRegion(), dynamic));
         for (unsigned d = 0; d < p.getNumLoops(); ++d)
           w = std::min(cap, w * tripCount(p.getLowerBound()[d], p.getUpperBound()[d], p.getStep()[d], dynamic));
-      } else {
+      } else if (op.getNumRegions() > 0) {
         for (Region &r : op.getRegions())
           w = std::max(w, regionWork(r, dynamic));
+      } else if (op.getNumResults() == 1) {
+        // A vector op does a scalar iteration's work per lane (a matmul
+        // kernel's k step is hundreds of multiply-adds).
+        if (auto v = dyn_cast<VectorType>(op.getResult(0).getType()))
+          w = v.getNumElements();
       }
       sum = std::min(cap, sum + w);
     }

@@ -10,7 +10,8 @@
 // CHECK: scf.parallel (%{{.+}}) = (%c0{{.*}}) to (%c8{{.*}})
 // CHECK: scf.parallel (%{{.+}}) = (%c1{{.*}}) to (%c512{{.*}})
 // CHECK: scf.parallel (%{{.+}}) = (%c0{{.*}}) to (%c8{{.*}})
-// CHECK-NOT: call @__tern_task_1
+// CHECK: call @__tern_task_1(%c0{{.*}}, %c8{{.*}}, %arg0)
+// CHECK-NOT: call @__tern_task_2
 func.func @main(%a: memref<512x64xf32>, %b: memref<512x64xf32>, %s: memref<8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -60,6 +61,17 @@ func.func @main(%a: memref<512x64xf32>, %b: memref<512x64xf32>, %s: memref<8xf32
       memref.store %g, %s[%i] : memref<8xf32>
       }
     }
+    scf.reduce
+  }
+  // 8 x 256 iterations of a 16-lane vector op count as 32768: outlined.
+  %v0 = arith.constant dense<1.0> : vector<16xf32>
+  %c256 = arith.constant 256 : index
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %r = scf.for %k = %c0 to %c256 step %c1 iter_args(%acc = %v0) -> vector<16xf32> {
+      %n = arith.addf %acc, %acc : vector<16xf32>
+      scf.yield %n : vector<16xf32>
+    }
+    vector.store %r, %a[%i, %c0] : memref<512x64xf32>, vector<16xf32>
     scf.reduce
   }
   return
