@@ -184,6 +184,19 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     - masked loads and stores for the last, partial panel, and a one-row
       kernel for the rows left over.
 
+    The accumulators start from C as it is, or from a constant when C was
+    just filled with one (or copied from a buffer filled with one, as CSE
+    leaves zero inits); the fill or copy goes.
+
+    Epilogues: when the next linalg.generic after the contraction (only
+    views and allocations between) is elementwise on C (read directly or
+    through an expand_shape that leaves n last), made of arith/math ops, and
+    reads its other inputs along n with unit stride or not along n at all
+    (a bias per row, a broadcast), its body is computed on the accumulators
+    in registers and its result stored instead: bias, activation and
+    residual add cost no pass over memory. C itself is still stored when
+    something else reads it.
+
     A constant 2-D B (a weight) is packed at compile time into a new global
     [panels][k][panel columns], zero-padded, which the kernel streams
     through; the original global goes when nothing else reads it. A
@@ -197,7 +210,9 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"512", "Vector register width in bits">,
     Option<"rows", "rows", "int64_t", /*default=*/"8", "Rows of C per kernel">,
     Option<"vectors", "vectors", "int64_t", /*default=*/"2", "Vector registers across n per kernel row">,
-    Option<"packWeights", "pack-weights", "bool", /*default=*/"true", "Pack constant B at compile time">
+    Option<"packWeights", "pack-weights", "bool", /*default=*/"true", "Pack constant B at compile time">,
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
+           "Apply the elementwise op that follows to the accumulators before storing">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];

@@ -10,7 +10,7 @@ packages=(cmake ninja-build clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22
           liblld-22-dev zlib1g-dev libzstd-dev
           libprotobuf-dev protobuf-compiler libonnx-dev ccache libclang-rt-22-dev)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(python3-onnx python3-numpy time libonnx-testdata
+  packages+=(python3-onnx python3-numpy python3-matplotlib time libonnx-testdata
              qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross)
   command -v npm >/dev/null || packages+=(nodejs npm)
 fi

@@ -52,7 +52,7 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
   bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true}));
+  pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true}));
   pm.addPass(createTernExternalizeWeightsPass());
   pm.addPass(createTernPlanMemoryPass());
   pm.addPass(createCanonicalizerPass());

@@ -27,7 +27,10 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace tern {
@@ -228,15 +231,180 @@ private:
   llvm::SetVector<StringAttr> packedNames;
 };
 
+/// The elementwise op after a contraction that reads its result, applied to
+/// the accumulators before they are stored (an epilogue: bias, activation,
+/// residual add).
+struct Epilogue {
+  linalg::GenericOp op;
+  unsigned cInput = 0;
+  /// C's dims -> the epilogue's loops (C read through an expand_shape).
+  SmallVector<ReassociationIndices> groups;
+  Value expanded; ///< what the epilogue reads C as
+  /// C is read by something else as well and still needs storing.
+  bool storeC = false;
+};
+
+bool isViewOrAlloc(Operation *op) {
+  return isa<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::SubViewOp, memref::ViewOp,
+             memref::AllocOp, memref::AllocaOp, memref::GetGlobalOp>(op) ||
+         isMemoryEffectFree(op);
+}
+
+/// Can the body of `op` be computed on vectors: arith/math elementwise ops
+/// on scalars, no reads of the output.
+bool vectorizableBody(linalg::GenericOp op) {
+  Block *body = op.getBlock();
+  for (BlockArgument out : op.getRegionOutputArgs())
+    if (!out.use_empty())
+      return false;
+  for (Operation &inner : body->without_terminator()) {
+    StringRef dialect = inner.getDialect() ? inner.getDialect()->getNamespace() : "";
+    if (dialect != "arith" && dialect != "math")
+      return false;
+    if (!inner.hasTrait<OpTrait::Elementwise>() && !isa<arith::ConstantOp>(inner))
+      return false;
+    for (Type t : inner.getResultTypes())
+      if (!t.isIntOrFloat())
+        return false;
+  }
+  return true;
+}
+
+/// The epilogue of contraction `op` writing `c`, if one can be fused.
+std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
+  auto cType = cast<MemRefType>(c.c.getType());
+  int64_t rank = cType.getRank();
+  for (Operation *it = op->getNextNode(); it; it = it->getNextNode()) {
+    auto generic = dyn_cast<linalg::GenericOp>(it);
+    if (!generic) {
+      if (isViewOrAlloc(it))
+        continue;
+      return std::nullopt;
+    }
+    // The first generic after the contraction must read C (directly or
+    // through an expand_shape that keeps n the last dim on its own).
+    Epilogue e;
+    e.op = generic;
+    bool found = false;
+    for (OpOperand *in : generic.getDpsInputOperands()) {
+      Value v = in->get();
+      if (v == c.c) {
+        e.groups.clear();
+        for (int64_t i = 0; i < rank; ++i)
+          e.groups.push_back({i});
+      } else if (auto ex = v.getDefiningOp<memref::ExpandShapeOp>(); ex && ex.getSrc() == c.c) {
+        e.groups = ex.getReassociationIndices();
+        if (e.groups.back().size() != 1)
+          return std::nullopt;
+      } else {
+        continue;
+      }
+      if (found)
+        return std::nullopt; // C read twice
+      found = true;
+      e.cInput = in->getOperandNumber();
+      e.expanded = v;
+    }
+    if (!found || generic.getNumDpsInits() != 1 || !generic.hasPureBufferSemantics() ||
+        generic.getNumReductionLoops() != 0 || !vectorizableBody(generic))
+      return std::nullopt;
+    unsigned loops = generic.getNumLoops();
+    auto expandedType = cast<MemRefType>(e.expanded.getType());
+    if ((int64_t)loops != expandedType.getRank() ||
+        !generic.getMatchingIndexingMap(generic.getDpsInputOperand(e.cInput)).isIdentity())
+      return std::nullopt;
+    OpOperand *out = generic.getDpsInitOperand(0);
+    auto outType = dyn_cast<MemRefType>(out->get().getType());
+    if (!outType || !outType.getElementType().isF32() || !generic.getMatchingIndexingMap(out).isIdentity() ||
+        !unitInnerStride(out->get()))
+      return std::nullopt;
+    // Other inputs: f32, read along the last loop with unit stride, or not
+    // along it at all (broadcast).
+    for (OpOperand *in : generic.getDpsInputOperands()) {
+      if (in->getOperandNumber() == e.cInput)
+        continue;
+      auto t = dyn_cast<MemRefType>(in->get().getType());
+      AffineMap map = generic.getMatchingIndexingMap(in);
+      if (!t || !t.getElementType().isF32() || !map.isProjectedPermutation(/*allowZeroInResults=*/true))
+        return std::nullopt;
+      if (usesDim(map, loops - 1)) {
+        auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+        if (!last || last.getPosition() != loops - 1 || !unitInnerStride(in->get()))
+          return std::nullopt;
+      }
+    }
+    // Does anything but the contraction, the epilogue and the init read C?
+    auto isAlloc = c.c.getDefiningOp<memref::AllocOp>();
+    e.storeC = !isAlloc;
+    for (Operation *user : c.c.getUsers()) {
+      if (user == op || user == generic.getOperation() || isa<memref::DeallocOp>(user))
+        continue;
+      if (user == e.expanded.getDefiningOp() && llvm::all_of(user->getUsers(), [&](Operation *u) {
+            return u == generic.getOperation();
+          }))
+        continue;
+      if (user->getBlock() == op->getBlock() && user->isBeforeInBlock(op))
+        continue; // the init (fill/copy) before the contraction
+      e.storeC = true;
+    }
+    return e;
+  }
+  return std::nullopt;
+}
+
+/// When C is set to a constant just before the contraction (a fill, or a
+/// copy from a buffer filled with one: CSE shares zero-filled inits), the
+/// constant; the op that sets C goes, the kernel starting from it instead.
+std::optional<Value> constantInit(Operation *op, const Contraction &c, Operation *&setter) {
+  for (Operation *it = op->getPrevNode(); it; it = it->getPrevNode()) {
+    bool touches = llvm::is_contained(it->getOperands(), c.c);
+    if (!touches) {
+      if (isViewOrAlloc(it) || isa<linalg::FillOp>(it))
+        continue;
+      if (auto copy = dyn_cast<memref::CopyOp>(it); copy && copy.getTarget() != c.c)
+        continue;
+      return std::nullopt;
+    }
+    Value filled;
+    if (auto fill = dyn_cast<linalg::FillOp>(it); fill && fill.getOutputs()[0] == c.c)
+      filled = fill.getInputs()[0];
+    if (auto copy = dyn_cast<memref::CopyOp>(it); copy && copy.getTarget() == c.c) {
+      // The copy's source must be filled with a constant and not written
+      // since: look for the fill writing it, skipping copies out of it.
+      for (Operation *p = copy->getPrevNode(); p; p = p->getPrevNode()) {
+        if (!llvm::is_contained(p->getOperands(), copy.getSource()))
+          continue;
+        if (auto fill = dyn_cast<linalg::FillOp>(p); fill && fill.getOutputs()[0] == copy.getSource())
+          filled = fill.getInputs()[0];
+        else if (auto other = dyn_cast<memref::CopyOp>(p); other && other.getSource() == copy.getSource())
+          continue;
+        break;
+      }
+    }
+    if (!filled || !matchPattern(filled, m_Constant()))
+      return std::nullopt;
+    setter = it;
+    return filled;
+  }
+  return std::nullopt;
+}
+
 class KernelBuilder {
 public:
-  KernelBuilder(OpBuilder &b, Location loc, const Contraction &c, int64_t vl, int64_t vectors, Value packedB)
-      : b(b), loc(loc), c(c), vl(vl), vectors(vectors), packedB(packedB),
+  KernelBuilder(OpBuilder &b, Location loc, const Contraction &c, int64_t vl, int64_t vectors, Value packedB,
+                std::optional<Value> init, const std::optional<Epilogue> &epilogue)
+      : b(b), loc(loc), c(c), vl(vl), vectors(vectors), packedB(packedB), init(init), epilogue(epilogue),
         vecType(VectorType::get({vl}, b.getF32Type())) {}
 
   /// Replaces the contraction, whose loop sizes are `sizes`.
   void build(ArrayRef<Value> sizes, int64_t rows) {
     Value zero = index(0), one = index(1), width = index(vl * vectors);
+    if (epilogue) {
+      auto t = cast<MemRefType>(epilogue->expanded.getType());
+      for (int64_t i = 0; i < t.getRank(); ++i)
+        epilogueSizes.push_back(t.isDynamicDim(i) ? Value(memref::DimOp::create(b, loc, epilogue->expanded, i))
+                                                  : index(t.getDimSize(i)));
+    }
     SmallVector<Value> lbs, ubs, steps;
     for (unsigned d : c.batch) {
       lbs.push_back(zero);
@@ -335,11 +503,12 @@ private:
       return vector::MaskedLoadOp::create(b, loc, vecType, mem, idx, masks[v], zeros);
     };
     SmallVector<Value> accs;
+    Value splat = init ? Value(vector::BroadcastOp::create(b, loc, vecType, *init)) : Value();
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < vectors; ++v) {
         at[c.m] = rowIdx[r];
         at[c.n] = colIdx[v];
-        accs.push_back(load(c.c, indices(c.cMap, at), v));
+        accs.push_back(splat ? splat : load(c.c, indices(c.cMap, at), v));
       }
     auto loop = scf::ForOp::create(
         b, loc, index(0), k, index(1), accs, [&](OpBuilder &nb, Location, Value kk, ValueRange iter) {
@@ -371,11 +540,103 @@ private:
         at[c.m] = rowIdx[r];
         at[c.n] = colIdx[v];
         Value acc = loop.getResult(r * vectors + v);
-        if (masks.empty())
-          vector::StoreOp::create(b, loc, acc, c.c, indices(c.cMap, at));
-        else
-          vector::MaskedStoreOp::create(b, loc, c.c, indices(c.cMap, at), masks[v], acc);
+        SmallVector<Value> cIdx = indices(c.cMap, at);
+        if (!epilogue || epilogue->storeC)
+          store(acc, c.c, cIdx, masks, v);
+        if (epilogue)
+          applyEpilogue(acc, cIdx, masks, v);
       }
+  }
+
+  void store(Value value, Value mem, ValueRange idx, ArrayRef<Value> masks, int64_t v) {
+    if (masks.empty())
+      vector::StoreOp::create(b, loc, value, mem, idx);
+    else
+      vector::MaskedStoreOp::create(b, loc, mem, idx, masks[v], value);
+  }
+
+  /// Computes the epilogue's body on the accumulator `acc` (at C indices
+  /// `cIdx`) and stores its result.
+  void applyEpilogue(Value acc, ArrayRef<Value> cIdx, ArrayRef<Value> masks, int64_t v) {
+    linalg::GenericOp op = epilogue->op;
+    // The epilogue's loop indices: C's, split where C was expanded.
+    SmallVector<Value> e(epilogueSizes.size());
+    auto expandedType = cast<MemRefType>(epilogue->expanded.getType());
+    for (auto [i, group] : llvm::enumerate(epilogue->groups)) {
+      // Unit dims are 0; the others split C's index, innermost first.
+      SmallVector<int64_t> dims;
+      for (int64_t d : group) {
+        if (expandedType.getDimSize(d) == 1)
+          e[d] = index(0);
+        else
+          dims.push_back(d);
+      }
+      Value x = cIdx[i];
+      for (int64_t j = (int64_t)dims.size() - 1; j > 0; --j) {
+        Value size = epilogueSizes[dims[j]];
+        e[dims[j]] = arith::RemUIOp::create(b, loc, x, size);
+        x = arith::DivUIOp::create(b, loc, x, size);
+      }
+      if (!dims.empty())
+        e[dims[0]] = x;
+    }
+    auto evaluate = [&](AffineMap map) {
+      SmallVector<Value> idx;
+      for (AffineExpr r : map.getResults()) {
+        if (auto d = dyn_cast<AffineDimExpr>(r))
+          idx.push_back(e[d.getPosition()]);
+        else
+          idx.push_back(index(cast<AffineConstantExpr>(r).getValue()));
+      }
+      return idx;
+    };
+    unsigned last = op.getNumLoops() - 1;
+    IRMapping map;
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      BlockArgument arg = op.getMatchingBlockArgument(in);
+      if (in->getOperandNumber() == epilogue->cInput) {
+        map.map(arg, acc);
+        continue;
+      }
+      AffineMap m = op.getMatchingIndexingMap(in);
+      SmallVector<Value> idx = evaluate(m);
+      Value x;
+      if (usesDim(m, last))
+        x = masks.empty() ? Value(vector::LoadOp::create(b, loc, vecType, in->get(), idx))
+                          : Value(vector::MaskedLoadOp::create(
+                                b, loc, vecType, in->get(), idx, masks[v],
+                                arith::ConstantOp::create(b, loc, vecType,
+                                                          DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)))));
+      else
+        x = vector::BroadcastOp::create(b, loc, vecType, memref::LoadOp::create(b, loc, in->get(), idx));
+      map.map(arg, x);
+    }
+    auto vectorOf = [&](Type t) { return VectorType::get({vl}, t); };
+    for (Operation &inner : op.getBlock()->without_terminator()) {
+      if (auto cst = dyn_cast<arith::ConstantOp>(inner)) {
+        auto t = vectorOf(cst.getType());
+        map.map(cst.getResult(), arith::ConstantOp::create(
+                                     b, loc, t, DenseElementsAttr::get(t, cast<TypedAttr>(cst.getValue()))));
+        continue;
+      }
+      SmallVector<Value> operands;
+      for (Value o : inner.getOperands()) {
+        Value mapped = map.lookupOrNull(o);
+        if (!mapped) // a scalar from outside the body
+          mapped = vector::BroadcastOp::create(b, loc, vectorOf(o.getType()), o);
+        operands.push_back(mapped);
+      }
+      SmallVector<Type> types;
+      for (Type t : inner.getResultTypes())
+        types.push_back(vectorOf(t));
+      OperationState state(loc, inner.getName().getIdentifier(), operands, types, inner.getAttrs());
+      Operation *vec = b.create(state);
+      map.map(inner.getResults(), vec->getResults());
+    }
+    Value result = map.lookupOrDefault(op.getBlock()->getTerminator()->getOperand(0));
+    if (result.getType() != vecType) // the body yields a value from outside
+      result = vector::BroadcastOp::create(b, loc, vecType, result);
+    store(result, op.getDpsInitOperand(0)->get(), e, masks, v);
   }
 
   OpBuilder &b;
@@ -383,6 +644,9 @@ private:
   const Contraction &c;
   int64_t vl, vectors;
   Value packedB, panelIndex;
+  std::optional<Value> init;
+  const std::optional<Epilogue> &epilogue;
+  SmallVector<Value> epilogueSizes;
   VectorType vecType;
 };
 
@@ -408,7 +672,10 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
         packed = packer.pack(c, vl * vectors);
       if (c.bTransposed && !packed)
         continue;
-      b.setInsertionPoint(op);
+      // With an epilogue, the kernel goes where the epilogue was: only views
+      // and allocations (of the epilogue's output, say) are in between.
+      std::optional<Epilogue> epilogue = fuseEpilogues ? findEpilogue(op, c) : std::nullopt;
+      b.setInsertionPoint(epilogue ? epilogue->op.getOperation() : op.getOperation());
       Location loc = op.getLoc();
       Value packedB;
       if (packed)
@@ -416,7 +683,17 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       SmallVector<Value> sizes;
       for (Range r : op.createLoopRanges(b, loc))
         sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
-      KernelBuilder(b, loc, c, vl, vectors, packedB).build(sizes, rows);
+      Operation *setter = nullptr;
+      std::optional<Value> init = constantInit(op, c, setter);
+      KernelBuilder(b, loc, c, vl, vectors, packedB, init, epilogue).build(sizes, rows);
+      if (setter)
+        setter->erase();
+      if (epilogue) {
+        Operation *expand = epilogue->expanded.getDefiningOp();
+        epilogue->op->erase();
+        if (expand && expand->use_empty())
+          expand->erase();
+      }
       op->erase();
     }
     packer.eraseUnused();

@@ -158,3 +158,111 @@ func.func @packed(%a: memref<5x3xf32>, %c: memref<5x10xf32>, %a2: memref<5x2xf32
   }
   return %wt : memref<3x2xf32>
 }
+
+// -----
+
+// Epilogue: the bias add and ReLU after the matmul (read through an
+// expand_shape, the output allocated in between) run on the accumulators;
+// C, read by nothing else, is never stored; the zero init copied from a
+// shared zero-filled buffer becomes a constant start, and the copy goes.
+// CHECK-LABEL: func.func @epilogue
+// CHECK-NOT: memref.copy
+// CHECK: %[[ZERO:.+]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK: %[[OUT:.+]] = memref.alloc() : memref<1x8x16xf32>
+// CHECK: scf.parallel
+// CHECK: scf.for {{.+}} iter_args(%{{.+}} = %[[ZERO]],
+// CHECK: vector.load %arg2[%{{.+}}] : memref<16xf32>, vector<4xf32>
+// CHECK: memref.load %arg3[%{{.+}}] : memref<8xf32>
+// CHECK: arith.addf %{{.+}} : vector<4xf32>
+// CHECK: arith.maximumf %{{.+}} : vector<4xf32>
+// CHECK: vector.store %{{.+}}, %[[OUT]][%c0, %{{.+}}, %{{.+}}] : memref<1x8x16xf32>, vector<4xf32>
+// CHECK-NOT: vector.store %{{.+}}, %alloc_0
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[OUT]]
+func.func @epilogue(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %bias: memref<16xf32>, %rowscale: memref<8xf32>) -> memref<1x8x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %z = memref.alloc() : memref<8x16xf32>
+  linalg.fill ins(%zero : f32) outs(%z : memref<8x16xf32>)
+  %c = memref.alloc() : memref<8x16xf32>
+  memref.copy %z, %c : memref<8x16xf32> to memref<8x16xf32>
+  linalg.matmul ins(%a, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c : memref<8x16xf32>)
+  %e = memref.expand_shape %c [[0, 1], [2]] output_shape [1, 8, 16] : memref<8x16xf32> into memref<1x8x16xf32>
+  %out = memref.alloc() : memref<1x8x16xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d2)>,
+                                   affine_map<(d0, d1, d2) -> (d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%e, %bias, %rowscale : memref<1x8x16xf32>, memref<16xf32>, memref<8xf32>) outs(%out : memref<1x8x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %s: f32, %o: f32):
+    %0 = arith.addf %x, %y : f32
+    %1 = arith.mulf %0, %s : f32
+    %2 = arith.maximumf %1, %zero : f32
+    linalg.yield %2 : f32
+  }
+  return %out : memref<1x8x16xf32>
+}
+
+// -----
+
+// C read again later: the epilogue is fused, C stored as well. A fill of C
+// itself is folded into the kernel.
+// CHECK-LABEL: func.func @epilogue_and_c
+// CHECK-NOT: linalg.fill
+// CHECK: scf.parallel
+// CHECK: vector.store %{{.+}}, %arg2[
+// CHECK: arith.negf %{{.+}} : vector<4xf32>
+// CHECK: vector.store %{{.+}}, %arg3[
+// CHECK: linalg.copy ins(%arg2
+func.func @epilogue_and_c(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %c: memref<8x16xf32>, %d: memref<8x16xf32>,
+                          %f: memref<8x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x16xf32>)
+  linalg.matmul ins(%a, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c : memref<8x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<8x16xf32>) outs(%d : memref<8x16xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.negf %x : f32
+    linalg.yield %0 : f32
+  }
+  linalg.copy ins(%c : memref<8x16xf32>) outs(%f : memref<8x16xf32>)
+  return
+}
+
+// -----
+
+// Must not fire as epilogues: an op writing memory between the matmul and
+// the elementwise op; an elementwise op reading C transposed; one reading
+// its own output. The matmuls are still vectorized and store C.
+// CHECK-LABEL: func.func @no_epilogue
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: linalg.matmul
+func.func @no_epilogue(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %c: memref<8x16xf32>, %d: memref<8x16xf32>,
+                       %sq: memref<16x16xf32>, %sq2: memref<16x16xf32>, %a16: memref<16x5xf32>) {
+  %one = arith.constant 1.0 : f32
+  linalg.matmul ins(%a, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c : memref<8x16xf32>)
+  linalg.fill ins(%one : f32) outs(%d : memref<8x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<8x16xf32>) outs(%d : memref<8x16xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.negf %x : f32
+    linalg.yield %0 : f32
+  }
+  linalg.matmul ins(%a16, %b : memref<16x5xf32>, memref<5x16xf32>) outs(%sq : memref<16x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%sq : memref<16x16xf32>) outs(%sq2 : memref<16x16xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.negf %x : f32
+    linalg.yield %0 : f32
+  }
+  linalg.matmul ins(%a, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c : memref<8x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<8x16xf32>) outs(%d : memref<8x16xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.addf %x, %o : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
