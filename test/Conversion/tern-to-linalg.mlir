@@ -102,13 +102,26 @@ func.func @conv_3x3(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x3x3xf32>) -> tensor
 // -----
 
 // Must not become a matmul: grouped (depthwise) convolutions and batches.
+// A depthwise one is all-parallel: one strided slice of the padded input
+// per tap (9 here, stride 2), each multiplied by its weight, no reduction
+// loops. A grouped convolution with 2 input channels per group keeps its
+// reduction.
 // CHECK-LABEL: func.func @conv_depthwise
 // CHECK-NOT: linalg.matmul
+// CHECK: tensor.pad
+// CHECK-COUNT-9: tensor.extract_slice %{{.+}}[0, 0, {{[0-2]}}, {{[0-2]}}] [1, 8, 2, 2] [1, 1, 2, 2] : tensor<1x8x6x6xf32> to tensor<1x8x2x2xf32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+// CHECK-COUNT-9: arith.mulf
+// CHECK: } -> tensor<1x8x2x2xf32>
 // CHECK: linalg.generic {{.*}}"reduction"
-func.func @conv_depthwise(%x: tensor<1x8x4x4xf32>, %w: tensor<8x1x3x3xf32>, %y: tensor<2x8x4x4xf32>, %v: tensor<16x8x1x1xf32>) -> (tensor<1x8x4x4xf32>, tensor<2x16x4x4xf32>) {
-  %0 = tern.conv %x, %w {kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 8 : i64}
-      : (tensor<1x8x4x4xf32>, tensor<8x1x3x3xf32>) -> tensor<1x8x4x4xf32>
+// CHECK: linalg.generic {{.*}}"reduction"
+func.func @conv_depthwise(%x: tensor<1x8x4x4xf32>, %w: tensor<8x1x3x3xf32>, %y: tensor<2x8x4x4xf32>, %v: tensor<16x8x1x1xf32>,
+                          %g: tensor<8x2x3x3xf32>) -> (tensor<1x8x2x2xf32>, tensor<2x16x4x4xf32>, tensor<1x8x4x4xf32>) {
+  %0 = tern.conv %x, %w {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 8 : i64}
+      : (tensor<1x8x4x4xf32>, tensor<8x1x3x3xf32>) -> tensor<1x8x2x2xf32>
   %1 = tern.conv %y, %v {kernel_shape = array<i64: 1, 1>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64}
       : (tensor<2x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<2x16x4x4xf32>
-  return %0, %1 : tensor<1x8x4x4xf32>, tensor<2x16x4x4xf32>
+  %2 = tern.conv %x, %g {kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 4 : i64}
+      : (tensor<1x8x4x4xf32>, tensor<8x2x3x3xf32>) -> tensor<1x8x4x4xf32>
+  return %0, %1, %2 : tensor<1x8x2x2xf32>, tensor<2x16x4x4xf32>, tensor<1x8x4x4xf32>
 }

@@ -2,9 +2,10 @@
 //
 // Matmuls become linalg.matmul when the right operand is a matrix (the
 // batch dims of the left one folded into M), else a broadcasting
-// linalg.generic. Convolutions and pools are one N-d linalg.generic over
-// (batch, group, channel, out spatial..., in channel, kernel...) after a
-// tensor.pad. Normalizations and softmax are reductions plus elementwise
+// linalg.generic. Convolutions of one image without groups are matmuls
+// (im2col); depthwise ones an all-parallel generic with one input per
+// window tap; others, and pools, one N-d linalg.generic over (batch, group,
+// channel, out spatial..., in channel, kernel...) after a tensor.pad. Normalizations and softmax are reductions plus elementwise
 // generics.
 //
 //===----------------------------------------------------------------------===//
@@ -368,6 +369,69 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
     rw.replaceOp(op, r);
     return success();
   }
+  // Depthwise (one input channel per group) with a small window: every tap
+  // is an input of its own, a strided slice of the padded input starting at
+  // the tap (a view after bufferization), so the op has no reduction loops:
+  // each output element is written once, the loop along the last output dim
+  // vectorizes, and the activation after it fuses in as with any
+  // elementwise op. Loops: n, f, o_1..o_n.
+  int64_t taps = 1;
+  for (int64_t k : kernel)
+    taps *= k;
+  if (cg == 1 && taps <= 49) {
+    Value padded = padSpatial(rw, loc, x, w->padBegin, w->padEnd, {}, constantScalar(rw, loc, xt.getElementType(), 0));
+    auto pt = cast<RankedTensorType>(padded.getType());
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    SmallVector<OpFoldResult> outDims{dimsOf(rw, loc, x)[0], rw.getIndexAttr(f)};
+    for (int64_t i = 0; i < n; ++i)
+      outDims.push_back(outSize(rw, loc, resultType, i + 2, padded, *w, i));
+    SmallVector<Value> ins;
+    SmallVector<AffineMap> maps;
+    if (conv.getBias()) {
+      ins.push_back(operands[2]);
+      maps.push_back(AffineMap::get(2 + n, 0, {d(1)}, ctx));
+    }
+    SmallVector<OpFoldResult> xDims = dimsOf(rw, loc, padded);
+    for (int64_t t = 0; t < taps; ++t) {
+      SmallVector<int64_t> k(n);
+      for (int64_t i = n - 1, rest = t; i >= 0; --i) {
+        k[i] = rest % kernel[i];
+        rest /= kernel[i];
+      }
+      SmallVector<AffineExpr> xe{d(0), fg == 1 ? d(1) : d(1).floorDiv(fg)}, we{d(1), getAffineConstantExpr(0, ctx)};
+      SmallVector<OpFoldResult> offsets{rw.getIndexAttr(0), rw.getIndexAttr(0)}, sizes{xDims[0], xDims[1]},
+          strides{rw.getIndexAttr(1), rw.getIndexAttr(1)};
+      SmallVector<int64_t> sliceShape{pt.getDimSize(0), pt.getDimSize(1)};
+      for (int64_t i = 0; i < n; ++i) {
+        xe.push_back(d(2 + i));
+        we.push_back(getAffineConstantExpr(k[i], ctx));
+        offsets.push_back(rw.getIndexAttr(k[i] * w->dilations[i]));
+        sizes.push_back(outDims[2 + i]);
+        strides.push_back(rw.getIndexAttr(w->strides[i]));
+        sliceShape.push_back(resultType.getDimSize(2 + i));
+      }
+      auto sliceType = RankedTensorType::get(sliceShape, pt.getElementType());
+      ins.push_back(tensor::ExtractSliceOp::create(rw, loc, sliceType, padded, offsets, sizes, strides));
+      maps.push_back(AffineMap::get(2 + n, 0, xe, ctx));
+      ins.push_back(wt);
+      maps.push_back(AffineMap::get(2 + n, 0, we, ctx));
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(2 + n, ctx));
+    bool bias = static_cast<bool>(conv.getBias());
+    Value out = linalg::GenericOp::create(
+                    rw, loc, TypeRange{resultType}, ins, ValueRange{emptyTensor(rw, loc, resultType, outDims)}, maps,
+                    SmallVector<utils::IteratorType>(2 + n, utils::IteratorType::parallel),
+                    [&](OpBuilder &b, Location l, ValueRange v) {
+                      int64_t first = bias ? 1 : 0;
+                      Value acc = bias ? v[0] : constantScalar(b, l, elem, 0);
+                      for (int64_t t = 0; t < taps; ++t)
+                        acc = addS(b, l, acc, mulS(b, l, v[first + 2 * t], v[first + 2 * t + 1]));
+                      linalg::YieldOp::create(b, l, acc);
+                    })
+                    .getResult(0);
+    rw.replaceOp(op, out);
+    return success();
+  }
   Value padded = padSpatial(rw, loc, x, w->padBegin, w->padEnd, {}, constantScalar(rw, loc, xt.getElementType(), 0));
   // Weights [F, Cg, K...] -> [G, Fg, Cg, K...].
   SmallVector<int64_t> w5{groups, fg, cg};
@@ -403,9 +467,9 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
   } else {
     init = filledTensor(rw, loc, outType, outDims, constantScalar(rw, loc, elem, 0));
   }
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
   // Loops: n, g, fg, o_1..o_n, c, k_1..k_n.
   int64_t loops = 3 + n + 1 + n;
-  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
   SmallVector<AffineExpr> xe{d(0), d(1) * cg + d(3 + n)}, we{d(1), d(2), d(3 + n)}, oe{d(0), d(1), d(2)};
   for (int64_t i = 0; i < n; ++i) {
     xe.push_back(d(3 + i) * w->strides[i] + d(4 + n + i) * w->dilations[i]);
