@@ -18,6 +18,8 @@ struct GraphPipelineOptions {
   bool inferShapes = true;
   /// Transpose constant weights at compile time.
   bool foldConstantTransposes = true;
+  /// Fuse written-out GELU and normalization chains.
+  bool fuse = true;
 };
 
 /// The passes `ternc --emit=tern` runs on an imported module; `tern-opt

@@ -232,4 +232,31 @@ def TernApproximateMathPass : Pass<"tern-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def TernFuseGeluPass : Pass<"tern-fuse-gelu", "mlir::func::FuncOp"> {
+  let summary = "Turns written-out GELU chains (tanh and erf forms) into tern.gelu";
+  let description = [{
+    `0.5 * x * (1 + tanh(0.7978845608 * (x + 0.044715 * x^3)))`, as GPT-2's
+    exporter writes it (Mul, Pow, Mul, Add, Mul, Tanh, Add, Mul), becomes
+    `tern.gelu %x {approximate = "tanh"}`; `0.5 * x * (1 + erf(x / sqrt 2))`
+    becomes `tern.gelu %x`. The products may come in any order and
+    grouping. Chains whose intermediates are read elsewhere, or whose
+    constants differ, are left.
+  }];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
+def TernFuseNormalizationPass : Pass<"tern-fuse-normalization", "mlir::func::FuncOp"> {
+  let summary = "Turns written-out RMSNorm and LayerNorm chains into tern.normalization";
+  let description = [{
+    RMSNorm as Llama exports it, `w * (x * Reciprocal(Sqrt(ReduceMean(Pow(x, 2)) + eps)))`
+    (or `x / Sqrt(..)`), becomes `tern.normalization %x, %w {kind = "rms"}`;
+    LayerNorm written out, `(x - m) / Sqrt(ReduceMean((x - m)^2) + eps) * g + b`
+    with `m = ReduceMean(x)`, becomes `tern.normalization %x, %g, %b
+    {kind = "layer"}`. The means must reduce the trailing dims with
+    keepdims; chains with intermediates read elsewhere, or a scale that would
+    broadcast x to a larger shape, are left.
+  }];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
 #endif // TERN_PASSES_TD

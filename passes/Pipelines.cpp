@@ -17,6 +17,10 @@ void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &opt
     pm.addNestedPass<mlir::func::FuncOp>(createTernInferShapesPass());
   if (options.foldConstantTransposes)
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldConstantTransposesPass());
+  if (options.fuse) {
+    pm.addNestedPass<mlir::func::FuncOp>(createTernFuseGeluPass());
+    pm.addNestedPass<mlir::func::FuncOp>(createTernFuseNormalizationPass());
+  }
 }
 
 void registerAllPasses() {

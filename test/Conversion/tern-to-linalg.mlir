@@ -125,3 +125,17 @@ func.func @conv_depthwise(%x: tensor<1x8x4x4xf32>, %w: tensor<8x1x3x3xf32>, %y: 
       : (tensor<1x8x4x4xf32>, tensor<8x2x3x3xf32>) -> tensor<1x8x4x4xf32>
   return %0, %1, %2 : tensor<1x8x2x2xf32>, tensor<2x16x4x4xf32>, tensor<1x8x4x4xf32>
 }
+
+// -----
+
+// RMS normalization: a sum of squares over the last dim, then one
+// elementwise op with the reciprocal square root and the scale.
+// CHECK-LABEL: func.func @rms_normalization
+// CHECK: arith.mulf
+// CHECK: linalg.generic {{.*}}"reduction"
+// CHECK: math.rsqrt
+// CHECK: } -> tensor<2x8xf32>
+func.func @rms_normalization(%x: tensor<2x8xf32>, %w: tensor<8xf32>) -> tensor<2x8xf32> {
+  %0 = tern.normalization %x, %w {kind = "rms", axis = 1 : i64, epsilon = 1.0e-6 : f32} : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}

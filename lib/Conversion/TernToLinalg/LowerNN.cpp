@@ -812,6 +812,48 @@ LogicalResult lowerLayerNorm(Operation *op, ValueRange operands, ConversionPatte
   return success();
 }
 
+/// tern.normalization: "layer" as LayerNormalization; "rms" as one sum of
+/// squares over the normalized dims and one elementwise op,
+/// x * rsqrt(sum / n + eps) * scale (+ bias).
+LogicalResult lowerNormalization(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto norm = cast<NormalizationOp>(op);
+  Location loc = op->getLoc();
+  Value x = operands[0];
+  auto t = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(norm.getAxis(), t.getRank()));
+  double eps = norm.getEpsilon().convertToDouble();
+  bool layer = norm.getKind() == "layer";
+  Value mean, second;
+  if (layer) {
+    std::tie(mean, second) = moments(rw, loc, x, axes);
+  } else {
+    Value sq = elementwise(rw, loc, ValueRange{x}, t, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+      return arith::MulFOp::create(b, l, v[0], v[0]);
+    });
+    Value sum = reduceSumKeep(rw, loc, sq, axes);
+    Value nf = elementCount(rw, loc, x, axes, t.getElementType());
+    second = elementwise(rw, loc, ValueRange{sum}, cast<RankedTensorType>(sum.getType()),
+                         [&](OpBuilder &b, Location l, ValueRange v) -> Value { return arith::DivFOp::create(b, l, v[0], nf); });
+  }
+  SmallVector<Value> ins{x, second, operands[1]};
+  if (layer)
+    ins.push_back(mean);
+  if (norm.getBias())
+    ins.push_back(operands[2]);
+  Value r = elementwise(rw, loc, ins, signlessTensor(op->getResult(0).getType()),
+                        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+                          Value e = constantScalar(b, l, v[0].getType(), eps);
+                          Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, v[1], e));
+                          Value y = layer ? Value(arith::SubFOp::create(b, l, v[0], v[3])) : v[0];
+                          y = arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, y, inv), v[2]);
+                          if (norm.getBias())
+                            y = arith::AddFOp::create(b, l, y, v.back());
+                          return y;
+                        });
+  rw.replaceOp(op, r);
+  return success();
+}
+
 /// [C] -> [C, 1, ...] so that it broadcasts along dim 1 of a rank-r tensor.
 Value channelParam(OpBuilder &b, Location loc, Value p, int64_t rank) {
   SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(1, rank - 1));
@@ -890,6 +932,7 @@ void populateNNLowerings(LoweringTable &t) {
   t["tern.log_softmax"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerSoftmax(op, o, rw, 1); };
   t["tern.hardmax"] = [](Operation *op, ValueRange o, ConversionPatternRewriter &rw) { return lowerSoftmax(op, o, rw, 2); };
   t["tern.layer_normalization"] = lowerLayerNorm;
+  t["tern.normalization"] = lowerNormalization;
   t["tern.batch_normalization"] = lowerBatchNorm;
   t["tern.instance_normalization"] = lowerInstanceNorm;
 }

@@ -1,0 +1,53 @@
+//===- PatternUtils.h - matching written-out op chains --------------------===//
+//
+// Small helpers the fusion passes share to recognize the chains exporters
+// write out (GELU, RMSNorm, LayerNorm): scalar constants, commutative
+// operands, single use.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERN_PASSES_PATTERNUTILS_H
+#define TERN_PASSES_PATTERNUTILS_H
+
+#include "dialects/Tern/TernOps.h"
+#include <cmath>
+#include <optional>
+
+namespace tern::patterns {
+
+/// The value of a scalar (or splat) float constant.
+inline std::optional<double> scalarConstant(mlir::Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  if (!c)
+    return std::nullopt;
+  auto dense = mlir::dyn_cast<mlir::DenseElementsAttr>(c.getValue());
+  if (!dense || !dense.isSplat() || !mlir::isa<mlir::FloatType>(dense.getElementType()))
+    return std::nullopt;
+  return dense.getSplatValue<llvm::APFloat>().convertToDouble();
+}
+
+/// `v` is a scalar constant within a relative 1e-4 of `expected`.
+inline bool isConstant(mlir::Value v, double expected) {
+  std::optional<double> c = scalarConstant(v);
+  return c && std::abs(*c - expected) <= 1e-4 * std::max(1.0, std::abs(expected));
+}
+
+/// The op defining `v` when it is an `OpTy` whose result has one use.
+template <typename OpTy>
+OpTy singleUse(mlir::Value v) {
+  auto op = v.getDefiningOp<OpTy>();
+  return op && op->getResult(0).hasOneUse() ? op : OpTy();
+}
+
+/// For a binary op, the operand that is not `one` (either order), or null.
+inline mlir::Value otherOperand(mlir::Operation *op, mlir::Value one) {
+  if (op->getOperand(0) == one)
+    return op->getOperand(1);
+  if (op->getOperand(1) == one)
+    return op->getOperand(0);
+  return {};
+}
+
+} // namespace tern::patterns
+
+#endif // TERN_PASSES_PATTERNUTILS_H
