@@ -103,7 +103,9 @@ def main():
                     continue
                 ratio = ort["median_ms"] / tern["median_ms"]
                 rows.append((name, label, t, ort["median_ms"], tern["median_ms"], ratio))
-                print("| %s | %s | %d | %.2f | %.2f | %.2fx |" % rows[-1], flush=True)
+                ms = lambda v: "%.3f" % v if v < 1 else "%.2f" % v
+                print("| %s | %s | %d | %s | %s | %.2fx |" % (name, label, t, ms(ort["median_ms"]),
+                                                             ms(tern["median_ms"]), ratio), flush=True)
     if args.png and rows:
         import matplotlib
         matplotlib.use("Agg")
@@ -116,7 +118,7 @@ def main():
         ax.set_yscale("log")
         ax.set_ylabel("median ms (log)")
         ax.set_xticks(list(xs))
-        ax.set_xticklabels(labels, fontsize=7)
+        ax.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
         for x, r in zip(xs, rows):
             ax.annotate("%.2fx" % r[5], (x, max(r[3], r[4])), ha="center", va="bottom", fontsize=7)
         ax.legend()

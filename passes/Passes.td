@@ -259,4 +259,16 @@ def TernFuseNormalizationPass : Pass<"tern-fuse-normalization", "mlir::func::Fun
   let dependentDialects = ["::tern::TernDialect"];
 }
 
+def TernSinkConstantComputationsPass : Pass<"tern-sink-constant-computations", "mlir::func::FuncOp"> {
+  let summary = "Moves ops computed from constants alone to just before their first use";
+  let description = [{
+    QDQ exports put every weight's DequantizeLinear at the top of the graph;
+    computed there, all dequantized weights would be live at once. Each tern
+    op whose operands are constants (or other such ops) moves to just before
+    its first user, which lengthens no other value's lifetime. Ops that read
+    a model input or any computed value stay where they are.
+  }];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
 #endif // TERN_PASSES_TD

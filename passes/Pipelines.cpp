@@ -21,6 +21,7 @@ void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &opt
     pm.addNestedPass<mlir::func::FuncOp>(createTernFuseGeluPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFuseNormalizationPass());
   }
+  pm.addNestedPass<mlir::func::FuncOp>(createTernSinkConstantComputationsPass());
 }
 
 void registerAllPasses() {
