@@ -174,17 +174,30 @@ public:
 
   /// The packed global's type and name, or nothing if B is not a constant.
   std::optional<std::pair<MemRefType, StringAttr>> pack(const Contraction &c, int64_t width) {
-    auto get = c.b.getDefiningOp<memref::GetGlobalOp>();
-    if (!get || get.getType().getRank() != 2 || !get.getType().hasStaticShape())
+    // The global, maybe reshaped (a convolution's weights collapsed to a
+    // matrix): the same contiguous data, read with B's 2-D shape.
+    auto bType = cast<MemRefType>(c.b.getType());
+    Value base = c.b;
+    while (Operation *def = base.getDefiningOp()) {
+      if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
+        base = collapse.getSrc();
+      else if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
+        base = expand.getSrc();
+      else
+        break;
+    }
+    auto get = base.getDefiningOp<memref::GetGlobalOp>();
+    if (!get || bType.getRank() != 2 || !bType.hasStaticShape() || !bType.getLayout().isIdentity() ||
+        !get.getType().getLayout().isIdentity())
       return std::nullopt;
-    auto key = std::make_pair(Attribute(get.getNameAttr().getAttr()), width);
+    auto key = std::make_pair(Attribute(get.getNameAttr().getAttr()), width * 2 + (c.bTransposed ? 1 : 0));
     if (auto it = cache.find(key); it != cache.end())
       return it->second;
     auto global = symbols.lookup<memref::GlobalOp>(get.getName());
     std::optional<std::vector<float>> src = constantValues(global);
     if (!src)
       return std::nullopt;
-    int64_t k = get.getType().getDimSize(c.bTransposed ? 1 : 0), n = get.getType().getDimSize(c.bTransposed ? 0 : 1);
+    int64_t k = bType.getDimSize(c.bTransposed ? 1 : 0), n = bType.getDimSize(c.bTransposed ? 0 : 1);
     int64_t panels = (n + width - 1) / width;
     std::vector<float> packed(panels * k * width, 0.0f);
     for (int64_t p = 0; p < panels; ++p)
@@ -196,7 +209,7 @@ public:
     auto type = MemRefType::get({panels, k, width}, get.getType().getElementType());
     auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
     ArrayRef<char> bytes(reinterpret_cast<const char *>(packed.data()), packed.size() * sizeof(float));
-    std::string name = (global.getSymName() + "_packed" + Twine(width)).str();
+    std::string name = (global.getSymName() + (c.bTransposed ? "_packed_t" : "_packed") + Twine(width)).str();
     auto attr = DenseResourceElementsAttr::get(tensorType, name,
                                                HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float)));
     OpBuilder b(module.getBodyRegion());
@@ -210,13 +223,18 @@ public:
 
   /// Erases the globals that were packed and are no longer read.
   void eraseUnused() {
-    SmallVector<memref::GetGlobalOp> dead;
-    module.walk([&](memref::GetGlobalOp get) {
-      if (get->use_empty() && packedNames.contains(get.getNameAttr().getAttr()))
-        dead.push_back(get);
-    });
-    for (memref::GetGlobalOp get : dead)
-      get.erase();
+    // Reads of the packed globals left unused (with their reshapes).
+    bool changed = true;
+    while (changed) {
+      SmallVector<Operation *> dead;
+      module.walk([&](Operation *op) {
+        if (isa<memref::GetGlobalOp, memref::CollapseShapeOp, memref::ExpandShapeOp>(op) && op->use_empty())
+          dead.push_back(op);
+      });
+      changed = !dead.empty();
+      for (Operation *op : dead)
+        op->erase();
+    }
     for (StringAttr name : packedNames) {
       auto global = symbols.lookup<memref::GlobalOp>(name);
       if (global && SymbolTable::symbolKnownUseEmpty(global, module))

@@ -126,19 +126,19 @@ func.func @not_contractions(%a: memref<10x7xf32>, %bt: memref<16x7xf32>, %c: mem
 // are packed the same way; a global that something else reads stays.
 // CHECK: memref.global "private" constant @w_packed8 : memref<2x3x8xf32> = dense_resource<w_packed8>
 // CHECK-NOT: memref.global "private" constant @w :
-// CHECK: memref.global "private" constant @wt_packed8 : memref<1x2x8xf32> = dense_resource<wt_packed8>
+// CHECK: memref.global "private" constant @wt_packed_t8 : memref<1x2x8xf32> = dense_resource<wt_packed_t8>
 // CHECK: memref.global "private" constant @wt :
 // CHECK-LABEL: func.func @packed
 // CHECK: %[[P:.+]] = memref.get_global @w_packed8
 // CHECK: scf.parallel (%[[J:.+]]) =
 // CHECK: vector.load %[[P]][%[[J]], %{{.+}}, %c0] : memref<2x3x8xf32>, vector<4xf32>
 // CHECK: vector.load %[[P]][%[[J]], %{{.+}}, %c4] : memref<2x3x8xf32>, vector<4xf32>
-// CHECK: memref.get_global @wt_packed8
+// CHECK: memref.get_global @wt_packed_t8
 // CHECK-NOT: vector.maskedload %[[P]]
 // Panel 0 holds columns 0-7 of rows 0, 1, 2 (0..7, 10..17, 20..27), panel
 // 1 columns 8-9 and zeros; the transposed one [1, 3, 5, 0...], [2, 4, 6, 0...].
 // CHECK: w_packed8: "0x04000000000000000000803F0000004000004040000080400000A0400000C0400000E04000002041{{0+}}30410000404100005041000060410000704100008041000088410000A0410000A8410000B0410000B8410000C0410000C8410000D0410000D8410000004100001041{{0+}}90410000984100000000{{0+}}E0410000E841{{0+}}"
-// CHECK: wt_packed8: "0x040000000000803F000040400000A040{{0+}}40000080400000C040{{0+}}"
+// CHECK: wt_packed_t8: "0x040000000000803F000040400000A040{{0+}}40000080400000C040{{0+}}"
 memref.global "private" constant @w : memref<3x10xf32> = dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
                                                               [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0],
                                                               [20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0]]>
@@ -263,6 +263,32 @@ func.func @no_epilogue(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %c: memref<8x1
   ^bb0(%x: f32, %o: f32):
     %0 = arith.addf %x, %o : f32
     linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+// Convolution weights [F, C, KH, KW] collapsed to [F, C*KH*KW] and read
+// transposed (out^T = patches^T x w^T) are packed from the 4-D global; the
+// global and its collapse go.
+// CHECK-LABEL: memref.global "private" constant @cw_packed_t8 : memref<1x4x8xf32>
+// CHECK-NOT: @cw :
+// CHECK-LABEL: func.func @conv_weights
+// CHECK-NOT: memref.collapse_shape
+// CHECK: memref.get_global @cw_packed_t8
+memref.global "private" constant @cw : memref<8x1x2x2xf32> = dense<1.0>
+func.func @conv_weights(%p: memref<4x3xf32>, %c: memref<3x8xf32>) {
+  %w = memref.get_global @cw : memref<8x1x2x2xf32>
+  %w2 = memref.collapse_shape %w [[0], [1, 2, 3]] : memref<8x1x2x2xf32> into memref<8x4xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%p, %w2 : memref<4x3xf32>, memref<8x4xf32>) outs(%c : memref<3x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
   }
   return
 }

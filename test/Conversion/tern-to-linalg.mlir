@@ -139,3 +139,17 @@ func.func @rms_normalization(%x: tensor<2x8xf32>, %w: tensor<8xf32>) -> tensor<2
   %0 = tern.normalization %x, %w {kind = "rms", axis = 1 : i64, epsilon = 1.0e-6 : f32} : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
   return %0 : tensor<2x8xf32>
 }
+
+// -----
+
+// A 7x7 map (49 output columns, 30% of two 32-column panels wasted) with 32
+// filters computes out^T [49, 32] = patches^T x w^T, then transposes back.
+// CHECK-LABEL: func.func @conv_small_map
+// CHECK: linalg.generic {{.*}}ins(%{{.+}}, %{{.+}} : tensor<72x49xf32>, tensor<32x72xf32>) outs(%{{.+}} : tensor<49x32xf32>)
+// CHECK: linalg.generic {{.*}}ins(%{{.+}} : tensor<49x32xf32>) outs(%{{.+}} : tensor<32x49xf32>)
+// CHECK: tensor.expand_shape {{.*}} into tensor<1x32x7x7xf32>
+func.func @conv_small_map(%x: tensor<1x8x7x7xf32>, %w: tensor<32x8x3x3xf32>) -> tensor<1x32x7x7xf32> {
+  %0 = tern.conv %x, %w {kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64}
+      : (tensor<1x8x7x7xf32>, tensor<32x8x3x3xf32>) -> tensor<1x32x7x7xf32>
+  return %0 : tensor<1x32x7x7xf32>
+}

@@ -349,6 +349,50 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
     ReassociationIndices inDims = llvm::to_vector(llvm::seq<int64_t>(1, n + 2));
     Value w2 = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get({f, c * taps}, wtt.getElementType()), wt,
                                                SmallVector<ReassociationIndices>{{0}, inDims});
+    // Small feature maps (7x7, 14x14) fill the matmul kernels' panels of
+    // 32 output columns badly (49 columns run as 64): compute the
+    // transposed product out^T[hw, f] = patches^T x w^T instead, whose
+    // columns are the filters (a multiple of 32), and transpose it back;
+    // the transpose fuses with the activation after it.
+    int64_t panel = 32, padded = (hw + panel - 1) / panel * panel;
+    if (f % panel == 0 && (padded - hw) * 10 > hw && isa<FloatType>(elem)) {
+      auto tType = RankedTensorType::get({hw, f}, elem);
+      AffineExpr m = getAffineDimExpr(0, ctx), nn = getAffineDimExpr(1, ctx), k = getAffineDimExpr(2, ctx);
+      Value init;
+      if (conv.getBias())
+        init = linalg::GenericOp::create(rw, loc, TypeRange{tType}, ValueRange{operands[2]},
+                                         ValueRange{tensor::EmptyOp::create(rw, loc, tType.getShape(), elem)},
+                                         SmallVector<AffineMap>{AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx),
+                                                                AffineMap::getMultiDimIdentityMap(2, ctx)},
+                                         SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+                                         [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
+                   .getResult(0);
+      else
+        init = filledTensor(rw, loc, tType, getAsIndexOpFoldResult(ctx, tType.getShape()), constantScalar(rw, loc, elem, 0));
+      Value t = linalg::GenericOp::create(
+                    rw, loc, TypeRange{tType}, ValueRange{x2, w2}, ValueRange{init},
+                    SmallVector<AffineMap>{AffineMap::get(3, 0, {k, m}, ctx), AffineMap::get(3, 0, {nn, k}, ctx),
+                                           AffineMap::get(3, 0, {m, nn}, ctx)},
+                    {utils::IteratorType::parallel, utils::IteratorType::parallel, utils::IteratorType::reduction},
+                    [](OpBuilder &b, Location l, ValueRange v) {
+                      linalg::YieldOp::create(b, l, addS(b, l, v[2], mulS(b, l, v[0], v[1])));
+                    })
+                    .getResult(0);
+      auto fType = RankedTensorType::get({f, hw}, elem);
+      Value back = linalg::GenericOp::create(
+                       rw, loc, TypeRange{fType}, ValueRange{t},
+                       ValueRange{tensor::EmptyOp::create(rw, loc, fType.getShape(), elem)},
+                       SmallVector<AffineMap>{AffineMap::get(2, 0, {getAffineDimExpr(1, ctx), getAffineDimExpr(0, ctx)}, ctx),
+                                              AffineMap::getMultiDimIdentityMap(2, ctx)},
+                       SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+                       [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
+                       .getResult(0);
+      rw.replaceOp(op, tensor::ExpandShapeOp::create(rw, loc, resultType, back,
+                                                     SmallVector<ReassociationIndices>{{0, 1}, spatialDims},
+                                                     getAsIndexOpFoldResult(ctx, resultType.getShape()))
+                           .getResult());
+      return success();
+    }
     auto mType = RankedTensorType::get({f, hw}, elem);
     Value acc;
     if (conv.getBias()) {
