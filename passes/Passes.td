@@ -169,18 +169,24 @@ def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorizati
 def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::ModuleOp"> {
   let summary = "Turns float matmuls on buffers into register-blocked vector kernels";
   let description = [{
-    Matches linalg ops on f32 buffers that compute C += A * B with one m, n
-    and k dim (linalg.matmul, Gemm's and batched matmuls' generics, any
-    other dims being batch dims of C) where B and C run along n with unit
-    stride. Each becomes:
+    Matches linalg ops on f32 buffers that compute C += A * B (the body a
+    multiply-add) where C is indexed by plain dims, n its last, run with
+    unit stride; B reads n and A does not. C's other dims are rows when B
+    does not read them (several are flattened: a convolution's output
+    positions) and batch dims when it does; every reduction dim is read by
+    both (a convolution's channels and window). A is read one element at a
+    time through any affine map: a transposed A, or a convolution's window
+    over its padded input, costs no copy. B is [.., k, n] with one
+    reduction dim and unit stride along n, or a constant [n, k...] (packed).
+    Each becomes:
 
     - an scf.parallel over the batch dims and panels of C of
       `vectors` x VL columns (VL = vector-bits / 32), which the thread pool
       splits;
     - in each panel, a kernel per `rows` rows that keeps rows x vectors
-      accumulators in registers over the whole k loop: per k it loads the
-      panel's row of B, broadcasts one element of A per row and issues the
-      FMAs; C is read and written once;
+      accumulators in registers over the whole reduction (one loop per
+      reduction dim): per step it loads the panel's row of B, broadcasts one
+      element of A per row and issues the FMAs; C is written once;
     - masked loads and stores for the last, partial panel, and a one-row
       kernel for the rows left over.
 
@@ -197,14 +203,15 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     residual add cost no pass over memory. C itself is still stored when
     something else reads it.
 
-    A constant 2-D B (a weight) is packed at compile time into a new global
-    [panels][k][panel columns], zero-padded, which the kernel streams
-    through; the original global goes when nothing else reads it. A
-    transposed constant B ([n, k], Gemm's transB) is packed the same way.
+    A constant B (a weight, also through a reshape) is packed at compile
+    time into a new global [panels][k][panel columns], zero-padded, which
+    the kernel streams through; the original global goes when nothing else
+    reads it. A transposed constant B ([n, k...]: Gemm's transB, convolution
+    filters [F, C, KH, KW]) is packed the same way, k flattened.
 
     Contractions on other element types, with C strided along n, with a
-    run-time B strided along n, or with more than one reduction dim, are
-    left as they are.
+    run-time B strided along n or with several reduction dims, or whose A
+    reads n, are left as they are.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"512", "Vector register width in bits">,

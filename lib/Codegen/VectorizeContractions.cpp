@@ -1,10 +1,11 @@
 //===- VectorizeContractions.cpp - register-blocked matmul kernels --------===//
 //
-// A float contraction C[b.., m, n] += A[.., m, .., k, ..] * B[.., k, n] on
-// buffers (linalg.matmul, Gemm's and batched matmuls' generics) becomes a
-// register-blocked kernel: C is cut into panels of `vectors` x VL columns,
-// the panels (and batch dims) form one scf.parallel the thread pool splits,
-// and each panel runs down its rows `rows` at a time. For each k the kernel
+// A float contraction C[b.., m.., n] += A[f(m.., k..)] * B[.., k, n] on
+// buffers (linalg.matmul, Gemm's and batched matmuls' generics, convolutions
+// reading their input in place) becomes a register-blocked kernel: C is
+// cut into panels of `vectors` x VL columns, the panels (and batch dims)
+// form one scf.parallel the thread pool splits, and each panel runs down its
+// rows (the m dims flattened) `rows` at a time. For each k the kernel
 // loads the panel's row of B as vectors, broadcasts one element of A per
 // row and accumulates rows x vectors FMAs in registers; C is read and
 // written once per panel. The last partial panel uses masked loads and
@@ -15,7 +16,8 @@
 // A constant B (weights) is packed at compile time, panel by panel, into
 // the order the kernel reads it: [panels][k][panel columns], zero-padded,
 // so each panel's B is one contiguous stream and the last panel needs no
-// masked loads; a transposed constant B (Gemm's transB) is packed the same.
+// masked loads; a transposed constant B (Gemm's transB, convolution filters
+// [F, C, KH, KW] with k = (c, kh, kw)) is packed the same.
 // Any other B must run along n with unit stride.
 //
 //===----------------------------------------------------------------------===//
@@ -44,11 +46,15 @@ namespace {
 
 /// The loop dims of a contraction and the operands' maps.
 struct Contraction {
-  unsigned m, n, k;
-  SmallVector<unsigned> batch;
+  unsigned n;
+  /// C's dims besides n that B does not read (the kernel's rows, flattened),
+  /// C's dims besides n that B reads (looped over), and the reduction dims
+  /// in the order B stores them.
+  SmallVector<unsigned> ms, batch, ks;
   AffineMap aMap, bMap, cMap;
   Value a, b, c;
-  /// B is read as B[n, k] (a 2-D B transposed); only packed B can be.
+  /// B is read as B[n, k...] (transposed weights, convolution filters);
+  /// only packed B can be.
   bool bTransposed = false;
 };
 
@@ -68,10 +74,11 @@ bool usesDim(AffineMap map, unsigned d) {
   });
 }
 
-/// Matches out += in0 * in1 on f32 buffers with one m, n and k dim.
+/// Matches out += in0 * in1 on f32 buffers: C[batch.., m.., n] with B
+/// reading n, A not.
 std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 1)
+      op.getNumReductionLoops() < 1)
     return std::nullopt;
   for (OpOperand &o : op->getOpOperands()) {
     auto t = dyn_cast<MemRefType>(o.get().getType());
@@ -103,44 +110,49 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   c.aMap = maps[0];
   c.bMap = maps[1];
   c.cMap = maps[2];
-  for (AffineMap map : maps)
-    if (!map.isProjectedPermutation(/*allowZeroInResults=*/true))
-      return std::nullopt;
-  if (!c.cMap.isProjectedPermutation() || c.cMap.getNumResults() < 2)
+  // A is read one element at a time: any map (a convolution's window).
+  if (c.aMap.getNumSymbols() != 0 || !c.bMap.isProjectedPermutation(/*allowZeroInResults=*/true) ||
+      !c.cMap.isProjectedPermutation() || c.cMap.getNumResults() < 2)
     return std::nullopt;
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
   unsigned loops = op.getNumLoops();
-  auto lastDim = [](AffineMap map, unsigned fromEnd) -> std::optional<unsigned> {
-    auto d = dyn_cast<AffineDimExpr>(map.getResult(map.getNumResults() - 1 - fromEnd));
-    return d ? std::optional<unsigned>(d.getPosition()) : std::nullopt;
-  };
-  auto n = lastDim(c.cMap, 0), m = lastDim(c.cMap, 1);
-  if (!n || !m)
-    return std::nullopt;
-  if (lastDim(c.bMap, 0) != n) {
-    if (c.bMap.getNumResults() != 2 || lastDim(c.bMap, 1) != n)
-      return std::nullopt;
-    c.bTransposed = true;
-  }
-  c.n = *n;
-  c.m = *m;
-  c.k = loops;
+  c.n = cast<AffineDimExpr>(c.cMap.getResults().back()).getPosition();
+  SmallVector<unsigned> reductions;
   for (unsigned d = 0; d < loops; ++d)
     if (iters[d] == utils::IteratorType::reduction)
-      c.k = d;
-  // m is A's alone, n is B's alone, k both's; all other dims are batch dims
-  // of C.
-  if (c.k == loops || !usesDim(c.aMap, c.k) || !usesDim(c.bMap, c.k) || usesDim(c.aMap, c.n) ||
-      usesDim(c.bMap, c.m) || !usesDim(c.aMap, c.m))
-    return std::nullopt;
-  for (unsigned d = 0; d < loops; ++d) {
-    if (d == c.m || d == c.n || d == c.k)
-      continue;
-    if (!usesDim(c.cMap, d))
-      return std::nullopt;
-    c.batch.push_back(d);
+      reductions.push_back(d);
+  for (AffineExpr e : c.cMap.getResults().drop_back()) {
+    unsigned d = cast<AffineDimExpr>(e).getPosition();
+    (usesDim(c.bMap, d) ? c.batch : c.ms).push_back(d);
   }
-  if ((!c.bTransposed && !unitInnerStride(c.b)) || !unitInnerStride(c.c))
+  if (c.ms.empty() || reductions.empty() || c.aMap.isFunctionOfDim(c.n) || !usesDim(c.bMap, c.n) ||
+      c.ms.size() + c.batch.size() + 1 + reductions.size() != loops)
+    return std::nullopt;
+  for (unsigned m : c.ms)
+    if (!c.aMap.isFunctionOfDim(m))
+      return std::nullopt;
+  for (unsigned k : reductions)
+    if (!c.aMap.isFunctionOfDim(k) || !usesDim(c.bMap, k))
+      return std::nullopt;
+  auto dimAt = [](AffineMap map, unsigned i) -> std::optional<unsigned> {
+    auto d = dyn_cast<AffineDimExpr>(map.getResult(i));
+    return d ? std::optional<unsigned>(d.getPosition()) : std::nullopt;
+  };
+  unsigned bRank = c.bMap.getNumResults();
+  if (dimAt(c.bMap, bRank - 1) == c.n) {
+    // B[.., k, n]: one reduction dim.
+    if (reductions.size() != 1 || !unitInnerStride(c.b))
+      return std::nullopt;
+    c.ks = reductions;
+  } else if (dimAt(c.bMap, 0) == c.n && bRank == 1 + reductions.size() && c.batch.empty()) {
+    // B[n, k...]: the reductions in B's order, packed.
+    for (unsigned i = 1; i < bRank; ++i)
+      c.ks.push_back(*dimAt(c.bMap, i));
+    c.bTransposed = true;
+  } else {
+    return std::nullopt;
+  }
+  if (!unitInnerStride(c.c))
     return std::nullopt;
   return c;
 }
@@ -187,8 +199,8 @@ public:
         break;
     }
     auto get = base.getDefiningOp<memref::GetGlobalOp>();
-    if (!get || bType.getRank() != 2 || !bType.hasStaticShape() || !bType.getLayout().isIdentity() ||
-        !get.getType().getLayout().isIdentity())
+    if (!get || bType.getRank() < 2 || (!c.bTransposed && bType.getRank() != 2) || !bType.hasStaticShape() ||
+        !bType.getLayout().isIdentity() || !get.getType().getLayout().isIdentity())
       return std::nullopt;
     auto key = std::make_pair(Attribute(get.getNameAttr().getAttr()), width * 2 + (c.bTransposed ? 1 : 0));
     if (auto it = cache.find(key); it != cache.end())
@@ -197,7 +209,7 @@ public:
     std::optional<std::vector<float>> src = constantValues(global);
     if (!src)
       return std::nullopt;
-    int64_t k = bType.getDimSize(c.bTransposed ? 1 : 0), n = bType.getDimSize(c.bTransposed ? 0 : 1);
+    int64_t n = bType.getDimSize(c.bTransposed ? 0 : 1), k = bType.getNumElements() / n;
     int64_t panels = (n + width - 1) / width;
     std::vector<float> packed(panels * k * width, 0.0f);
     for (int64_t p = 0; p < panels; ++p)
@@ -429,7 +441,10 @@ public:
       ubs.push_back(sizes[d]);
       steps.push_back(one);
     }
-    Value n = sizes[c.n], m = sizes[c.m], k = sizes[c.k];
+    Value n = sizes[c.n], m = sizes[c.ms[0]];
+    for (unsigned d : ArrayRef<unsigned>(c.ms).drop_front())
+      m = arith::MulIOp::create(b, loc, m, sizes[d]);
+    this->sizes.assign(sizes.begin(), sizes.end());
     lbs.push_back(zero);
     ubs.push_back(arith::CeilDivUIOp::create(b, loc, n, width));
     steps.push_back(one);
@@ -449,7 +464,7 @@ public:
           [&](OpBuilder &tb, Location) {
             OpBuilder::InsertionGuard g(b);
             b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
-            panel(at, m, k, rows, {});
+            panel(at, m, rows, {});
             scf::YieldOp::create(b, loc);
           },
           [&](OpBuilder &eb, Location) {
@@ -461,7 +476,7 @@ public:
               lanes = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, lanes, index(vl)), zero);
               masks.push_back(vector::CreateMaskOp::create(b, loc, VectorType::get({vl}, b.getI1Type()), lanes));
             }
-            panel(at, m, k, rows, masks);
+            panel(at, m, rows, masks);
             scf::YieldOp::create(b, loc);
           });
     });
@@ -470,20 +485,39 @@ public:
 private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
+  /// `e` at the loop position `at`.
+  Value evaluate(AffineExpr e, ArrayRef<Value> at) {
+    if (auto d = dyn_cast<AffineDimExpr>(e))
+      return at[d.getPosition()];
+    if (auto k = dyn_cast<AffineConstantExpr>(e))
+      return index(k.getValue());
+    auto bin = cast<AffineBinaryOpExpr>(e);
+    Value l = evaluate(bin.getLHS(), at), r = evaluate(bin.getRHS(), at);
+    switch (e.getKind()) {
+    case AffineExprKind::Add:
+      return arith::AddIOp::create(b, loc, l, r);
+    case AffineExprKind::Mul:
+      return arith::MulIOp::create(b, loc, l, r);
+    case AffineExprKind::FloorDiv:
+      return arith::FloorDivSIOp::create(b, loc, l, r);
+    case AffineExprKind::CeilDiv:
+      return arith::CeilDivSIOp::create(b, loc, l, r);
+    default:
+      return arith::RemSIOp::create(b, loc, l, r);
+    }
+  }
+
   /// The indices of an operand with map `map` at the loop position `at`.
   SmallVector<Value> indices(AffineMap map, ArrayRef<Value> at) {
     SmallVector<Value> idx;
-    for (AffineExpr e : map.getResults()) {
-      if (auto d = dyn_cast<AffineDimExpr>(e))
-        idx.push_back(at[d.getPosition()]);
-      else
-        idx.push_back(index(cast<AffineConstantExpr>(e).getValue()));
-    }
+    for (AffineExpr e : map.getResults())
+      idx.push_back(evaluate(e, at));
     return idx;
   }
 
-  /// One panel: rows [0, m) in steps of `rows`, then one at a time.
-  void panel(SmallVector<Value> at, Value m, Value k, int64_t rows, ArrayRef<Value> masks) {
+  /// One panel: flattened rows [0, m) in steps of `rows`, then one at a
+  /// time.
+  void panel(SmallVector<Value> at, Value m, int64_t rows, ArrayRef<Value> masks) {
     Value zero = index(0), one = index(1);
     Value split = m;
     if (rows > 1) {
@@ -492,26 +526,55 @@ private:
       scf::ForOp::create(b, loc, zero, split, r, ValueRange{}, [&](OpBuilder &nb, Location, Value i0, ValueRange) {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-        at[c.m] = i0;
-        kernel(at, k, rows, masks);
+        kernel(at, i0, rows, masks);
         scf::YieldOp::create(b, loc);
       });
     }
     scf::ForOp::create(b, loc, split, m, one, ValueRange{}, [&](OpBuilder &nb, Location, Value i, ValueRange) {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-      at[c.m] = i;
-      kernel(at, k, 1, masks);
+      kernel(at, i, 1, masks);
       scf::YieldOp::create(b, loc);
     });
   }
 
-  /// C[at.m + r, at.n + v*VL] += sum_k A[.., k] * B[k, ..] for r < rows.
-  void kernel(SmallVector<Value> at, Value k, int64_t rows, ArrayRef<Value> masks) {
-    Value i0 = at[c.m], j0 = at[c.n];
-    SmallVector<Value> rowIdx, colIdx;
+  /// `at` with the m dims set from the flattened row `row`.
+  SmallVector<Value> atRow(SmallVector<Value> at, Value row) {
+    for (int64_t i = c.ms.size() - 1; i > 0; --i) {
+      Value size = sizes[c.ms[i]];
+      at[c.ms[i]] = arith::RemUIOp::create(b, loc, row, size);
+      row = arith::DivUIOp::create(b, loc, row, size);
+    }
+    at[c.ms[0]] = row;
+    return at;
+  }
+
+  /// Loops over the reduction dims (outermost first), carrying `accs`;
+  /// `body` computes the next accumulators at the innermost position.
+  SmallVector<Value> reduce(SmallVector<Value> at, unsigned level, ValueRange accs, Value flatK,
+                            function_ref<SmallVector<Value>(ArrayRef<Value>, Value, ValueRange)> body) {
+    unsigned d = c.ks[level];
+    auto loop = scf::ForOp::create(
+        b, loc, index(0), sizes[d], index(1), accs, [&](OpBuilder &nb, Location, Value kk, ValueRange iter) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          SmallVector<Value> pos = at;
+          pos[d] = kk;
+          Value flat = level == 0 ? kk : Value(arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, flatK, sizes[d]), kk));
+          SmallVector<Value> next = level + 1 == c.ks.size() ? body(pos, flat, iter)
+                                                              : reduce(pos, level + 1, iter, flat, body);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// C[row i0 + r, at.n + v*VL] += sum_k A[.., k] * B[k, ..] for r < rows.
+  void kernel(SmallVector<Value> at, Value i0, int64_t rows, ArrayRef<Value> masks) {
+    Value j0 = at[c.n];
+    SmallVector<SmallVector<Value>> rowAt;
     for (int64_t r = 0; r < rows; ++r)
-      rowIdx.push_back(r == 0 ? i0 : Value(arith::AddIOp::create(b, loc, i0, index(r))));
+      rowAt.push_back(atRow(at, r == 0 ? i0 : Value(arith::AddIOp::create(b, loc, i0, index(r)))));
+    SmallVector<Value> colIdx;
     for (int64_t v = 0; v < vectors; ++v)
       colIdx.push_back(v == 0 ? j0 : Value(arith::AddIOp::create(b, loc, j0, index(v * vl))));
     Value zeros = arith::ConstantOp::create(b, loc, vecType, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)));
@@ -524,41 +587,40 @@ private:
     Value splat = init ? Value(vector::BroadcastOp::create(b, loc, vecType, *init)) : Value();
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < vectors; ++v) {
-        at[c.m] = rowIdx[r];
-        at[c.n] = colIdx[v];
-        accs.push_back(splat ? splat : load(c.c, indices(c.cMap, at), v));
+        SmallVector<Value> pos = rowAt[r];
+        pos[c.n] = colIdx[v];
+        accs.push_back(splat ? splat : load(c.c, indices(c.cMap, pos), v));
       }
-    auto loop = scf::ForOp::create(
-        b, loc, index(0), k, index(1), accs, [&](OpBuilder &nb, Location, Value kk, ValueRange iter) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-          SmallVector<Value> pos = at;
-          pos[c.k] = kk;
+    SmallVector<Value> results =
+        reduce(at, 0, accs, Value(), [&](ArrayRef<Value> kpos, Value flatK, ValueRange iter) {
           SmallVector<Value> bv;
           for (int64_t v = 0; v < vectors; ++v) {
+            SmallVector<Value> pos(kpos);
             pos[c.n] = colIdx[v];
             if (packedB)
               bv.push_back(vector::LoadOp::create(b, loc, vecType, packedB,
-                                                  ValueRange{panelIndex, kk, index(v * vl)}));
+                                                  ValueRange{panelIndex, flatK, index(v * vl)}));
             else
               bv.push_back(load(c.b, indices(c.bMap, pos), v));
           }
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
-            pos[c.m] = rowIdx[r];
+            SmallVector<Value> pos = rowAt[r];
+            for (unsigned k : c.ks)
+              pos[k] = kpos[k];
             Value a = memref::LoadOp::create(b, loc, c.a, indices(c.aMap, pos));
             Value av = vector::BroadcastOp::create(b, loc, vecType, a);
             for (int64_t v = 0; v < vectors; ++v)
               next.push_back(vector::FMAOp::create(b, loc, av, bv[v], iter[r * vectors + v]));
           }
-          scf::YieldOp::create(b, loc, next);
+          return next;
         });
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < vectors; ++v) {
-        at[c.m] = rowIdx[r];
-        at[c.n] = colIdx[v];
-        Value acc = loop.getResult(r * vectors + v);
-        SmallVector<Value> cIdx = indices(c.cMap, at);
+        SmallVector<Value> pos = rowAt[r];
+        pos[c.n] = colIdx[v];
+        Value acc = results[r * vectors + v];
+        SmallVector<Value> cIdx = indices(c.cMap, pos);
         if (!epilogue || epilogue->storeC)
           store(acc, c.c, cIdx, masks, v);
         if (epilogue)
@@ -662,6 +724,7 @@ private:
   const Contraction &c;
   int64_t vl, vectors;
   Value packedB, panelIndex;
+  SmallVector<Value> sizes;
   std::optional<Value> init;
   const std::optional<Epilogue> &epilogue;
   SmallVector<Value> epilogueSizes;
@@ -676,7 +739,7 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       getOperation().emitError("tern-vectorize-contractions: bad vector-bits, rows or vectors");
       return signalPassFailure();
     }
-    SmallVector<std::pair<linalg::LinalgOp, Contraction>> found;
+    SmallVector<std::pair<linalg::LinalgOp, Contraction>, 4> found;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (auto c = matchContraction(op))
         found.push_back({op, *c});

@@ -29,20 +29,33 @@ func.func @matmul(%a: memref<10x7xf32>, %b: memref<7x37xf32>, %c: memref<10x37xf
 
 // -----
 
-// A batched matmul with a broadcast batch dim on B (as attention's matmuls
-// lower) and dynamic sizes: the batch dim joins the parallel loop; B is
-// read at batch index 0.
+// A batched matmul whose B is shared by the batch (batch index 0, as a
+// broadcast lowers) runs batch and m as one flattened row dim (a row's
+// batch and m indices split from it); with B per batch (attention's
+// matmuls), the batch dim joins the parallel loop. Sizes are dynamic.
 // CHECK-LABEL: func.func @batched
-// CHECK: scf.parallel (%[[B:.+]], %[[P:.+]]) =
-// CHECK: memref.load %arg0[%[[B]], %{{.+}}, %{{.+}}] : memref<?x?x?xf32>
+// CHECK: scf.parallel (%[[P:.+]]) =
+// CHECK: arith.remui
+// CHECK: arith.divui
+// CHECK: memref.load %arg0[%{{.+}}, %{{.+}}, %{{.+}}] : memref<?x?x?xf32>
 // CHECK: vector.load %arg1[%c0, %{{.+}}, %{{.+}}] : memref<1x?x?xf32>, vector<4xf32>
+// CHECK: scf.parallel (%[[B:.+]], %[[Q:.+]]) =
+// CHECK: vector.load %arg3[%[[B]], %{{.+}}, %{{.+}}] : memref<?x?x?xf32>, vector<4xf32>
 // CHECK-NOT: linalg.generic
 #a = affine_map<(b, m, n, k) -> (b, m, k)>
 #b = affine_map<(b, m, n, k) -> (0, k, n)>
+#bb = affine_map<(b, m, n, k) -> (b, k, n)>
 #c = affine_map<(b, m, n, k) -> (b, m, n)>
-func.func @batched(%a: memref<?x?x?xf32>, %b: memref<1x?x?xf32>, %c: memref<?x?x?xf32>) {
+func.func @batched(%a: memref<?x?x?xf32>, %b: memref<1x?x?xf32>, %c: memref<?x?x?xf32>, %b2: memref<?x?x?xf32>) {
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%a, %b : memref<?x?x?xf32>, memref<1x?x?xf32>) outs(%c : memref<?x?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#a, #bb, #c], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b2 : memref<?x?x?xf32>, memref<?x?x?xf32>) outs(%c : memref<?x?x?xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32
@@ -73,8 +86,8 @@ func.func @transposed_a(%a: memref<7x10xf32>, %b: memref<7x16xf32>, %c: memref<1
 // -----
 
 // Must not fire: B read along k (transB on a run-time B), an integer
-// matmul, a matmul on tensors, a body that is not a multiply-add, and two
-// reduction dims.
+// matmul, a matmul on tensors, a body that is not a multiply-add, and an A
+// that reads n.
 // CHECK-LABEL: func.func @not_contractions
 // CHECK-NOT: vector.
 // CHECK: linalg.generic
@@ -287,6 +300,39 @@ func.func @conv_weights(%p: memref<4x3xf32>, %c: memref<3x8xf32>) {
       ins(%p, %w2 : memref<4x3xf32>, memref<8x4xf32>) outs(%c : memref<3x8xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A convolution as a contraction read in place: rows are the output
+// positions (oh, ow) flattened, split per row; k runs as three nested loops
+// (c, kh, kw) over the padded input through the window map; the filters
+// [F, C, KH, KW] are packed as [F/8][C*KH*KW][8].
+// CHECK-LABEL: memref.global "private" constant @filters_packed_t8 : memref<1x18x8xf32>
+// CHECK-LABEL: func.func @conv_in_place
+// CHECK: arith.remui %{{.+}}, %c3
+// CHECK: arith.divui %{{.+}}, %c3
+// CHECK: scf.for %[[C:.+]] = %c0 to %c2
+// CHECK: scf.for %[[KH:.+]] = %c0 to %c3
+// CHECK: scf.for %[[KW:.+]] = %c0 to %c3
+// CHECK: vector.load %{{.+}}[%{{.+}}, %{{.+}}, %c0] : memref<1x18x8xf32>, vector<4xf32>
+// CHECK: memref.load %arg0[%c0, %[[C]], %{{.+}}, %{{.+}}] : memref<1x2x5x5xf32>
+// CHECK: vector.fma
+// CHECK-NOT: linalg.generic
+memref.global "private" constant @filters : memref<8x2x3x3xf32> = dense<1.0>
+func.func @conv_in_place(%x: memref<1x2x5x5xf32>, %out: memref<3x3x8xf32>) {
+  %w = memref.get_global @filters : memref<8x2x3x3xf32>
+  linalg.generic {indexing_maps = [affine_map<(oh, ow, f, c, kh, kw) -> (0, c, oh + kh, ow + kw)>,
+                                   affine_map<(oh, ow, f, c, kh, kw) -> (f, c, kh, kw)>,
+                                   affine_map<(oh, ow, f, c, kh, kw) -> (oh, ow, f)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x2x5x5xf32>, memref<8x2x3x3xf32>) outs(%out : memref<3x3x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %m : f32
     linalg.yield %s : f32
   }

@@ -88,11 +88,14 @@ func.func @conv_pointwise(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x1x1xf32>) -> 
 
 // -----
 
+// A float convolution with a window reads the padded input in place
+// through its map (no patches): out^T[o, f] over loops (oh, ow, f, c, kh,
+// kw), then transposed back.
 // CHECK-LABEL: func.func @conv_3x3
 // CHECK: tensor.pad
-// CHECK: } -> tensor<8x3x3x4x4xf32>
-// CHECK: tensor.collapse_shape {{.*}} into tensor<72x16xf32>
-// CHECK: linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<16x72xf32>, tensor<72x16xf32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%{{.+}}, %arg1 : tensor<1x8x6x6xf32>, tensor<16x8x3x3xf32>) outs(%{{.+}} : tensor<4x4x16xf32>)
+// CHECK: linalg.generic {{.*}}ins(%{{.+}} : tensor<4x4x16xf32>) outs(%{{.+}} : tensor<1x16x4x4xf32>)
+// CHECK-NOT: linalg.matmul
 func.func @conv_3x3(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x3x3xf32>) -> tensor<1x16x4x4xf32> {
   %0 = tern.conv %x, %w {kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64}
       : (tensor<1x8x4x4xf32>, tensor<16x8x3x3xf32>) -> tensor<1x16x4x4xf32>
@@ -142,14 +145,15 @@ func.func @rms_normalization(%x: tensor<2x8xf32>, %w: tensor<8xf32>) -> tensor<2
 
 // -----
 
-// A 7x7 map (49 output columns, 30% of two 32-column panels wasted) with 32
-// filters computes out^T [49, 32] = patches^T x w^T, then transposes back.
+// A pointwise convolution on a 7x7 map (49 output columns, 30% of two
+// 32-column panels wasted) with 32 filters computes out^T [49, 32] =
+// x^T x w^T, then transposes back.
 // CHECK-LABEL: func.func @conv_small_map
-// CHECK: linalg.generic {{.*}}ins(%{{.+}}, %{{.+}} : tensor<72x49xf32>, tensor<32x72xf32>) outs(%{{.+}} : tensor<49x32xf32>)
+// CHECK: linalg.generic {{.*}}ins(%{{.+}}, %{{.+}} : tensor<8x49xf32>, tensor<32x8xf32>) outs(%{{.+}} : tensor<49x32xf32>)
 // CHECK: linalg.generic {{.*}}ins(%{{.+}} : tensor<49x32xf32>) outs(%{{.+}} : tensor<32x49xf32>)
 // CHECK: tensor.expand_shape {{.*}} into tensor<1x32x7x7xf32>
-func.func @conv_small_map(%x: tensor<1x8x7x7xf32>, %w: tensor<32x8x3x3xf32>) -> tensor<1x32x7x7xf32> {
-  %0 = tern.conv %x, %w {kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64}
-      : (tensor<1x8x7x7xf32>, tensor<32x8x3x3xf32>) -> tensor<1x32x7x7xf32>
+func.func @conv_small_map(%x: tensor<1x8x7x7xf32>, %w: tensor<32x8x1x1xf32>) -> tensor<1x32x7x7xf32> {
+  %0 = tern.conv %x, %w {kernel_shape = array<i64: 1, 1>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64}
+      : (tensor<1x8x7x7xf32>, tensor<32x8x1x1xf32>) -> tensor<1x32x7x7xf32>
   return %0 : tensor<1x32x7x7xf32>
 }

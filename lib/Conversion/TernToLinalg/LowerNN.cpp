@@ -2,9 +2,11 @@
 //
 // Matmuls become linalg.matmul when the right operand is a matrix (the
 // batch dims of the left one folded into M), else a broadcasting
-// linalg.generic. Convolutions of one image without groups are matmuls
-// (im2col); depthwise ones an all-parallel generic with one input per
-// window tap; others, and pools, one N-d linalg.generic over (batch, group,
+// linalg.generic. Convolutions of one image without groups are matmuls:
+// pointwise ones on the input itself, float ones with a window as a
+// contraction that reads the padded input in place (integer ones through
+// im2col patches); depthwise ones an all-parallel generic with one input
+// per window tap; others, and pools, one N-d linalg.generic over (batch, group,
 // channel, out spatial..., in channel, kernel...) after a tensor.pad. Normalizations and softmax are reductions plus elementwise
 // generics.
 //
@@ -317,6 +319,64 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
     for (int64_t k : kernel)
       taps *= k;
     ReassociationIndices spatialDims = llvm::to_vector(llvm::seq<int64_t>(2, n + 2));
+    // A float convolution with a window: out^T[o..., f] = sum over c, k of
+    // padded[0, c, o*s + k*d] * w[f, c, k], read in place (no patches
+    // copy): the matmul kernel reads the input one element at a time
+    // through this map and the filters, packed, as its B. The transpose
+    // back to [1, F, o...] fuses with the activation after it.
+    if (!pointwise && isa<FloatType>(elem)) {
+      Value padded = padSpatial(rw, loc, x, w->padBegin, w->padEnd, {}, constantScalar(rw, loc, xt.getElementType(), 0));
+      // Loops: o_1..o_n, f, c, k_1..k_n.
+      int64_t loops = 2 * n + 2;
+      auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+      SmallVector<AffineExpr> xe{getAffineConstantExpr(0, ctx), d(n + 1)}, we{d(n), d(n + 1)}, oe;
+      SmallVector<int64_t> tShape;
+      for (int64_t i = 0; i < n; ++i) {
+        xe.push_back(d(i) * w->strides[i] + d(n + 2 + i) * w->dilations[i]);
+        we.push_back(d(n + 2 + i));
+        oe.push_back(d(i));
+        tShape.push_back(resultType.getDimSize(2 + i));
+      }
+      oe.push_back(d(n));
+      tShape.push_back(f);
+      auto tType = RankedTensorType::get(tShape, elem);
+      Value init;
+      if (conv.getBias())
+        init = linalg::GenericOp::create(rw, loc, TypeRange{tType}, ValueRange{operands[2]},
+                                         ValueRange{tensor::EmptyOp::create(rw, loc, tShape, elem)},
+                                         SmallVector<AffineMap>{AffineMap::get(n + 1, 0, {d(n)}, ctx),
+                                                                AffineMap::getMultiDimIdentityMap(n + 1, ctx)},
+                                         SmallVector<utils::IteratorType>(n + 1, utils::IteratorType::parallel),
+                                         [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
+                   .getResult(0);
+      else
+        init = filledTensor(rw, loc, tType, getAsIndexOpFoldResult(ctx, tShape), constantScalar(rw, loc, elem, 0));
+      SmallVector<utils::IteratorType> iters(n + 1, utils::IteratorType::parallel);
+      iters.append(n + 1, utils::IteratorType::reduction);
+      Value t = linalg::GenericOp::create(
+                    rw, loc, TypeRange{tType}, ValueRange{padded, wt}, ValueRange{init},
+                    SmallVector<AffineMap>{AffineMap::get(loops, 0, xe, ctx), AffineMap::get(loops, 0, we, ctx),
+                                           AffineMap::get(loops, 0, oe, ctx)},
+                    iters,
+                    [](OpBuilder &b, Location l, ValueRange v) {
+                      linalg::YieldOp::create(b, l, addS(b, l, v[2], mulS(b, l, v[0], v[1])));
+                    })
+                    .getResult(0);
+      // out[0, f, o...] = out^T[o..., f].
+      SmallVector<AffineExpr> back;
+      for (int64_t i = 0; i < n; ++i)
+        back.push_back(d(2 + i));
+      back.push_back(d(1));
+      Value r = linalg::GenericOp::create(
+                    rw, loc, TypeRange{resultType}, ValueRange{t},
+                    ValueRange{tensor::EmptyOp::create(rw, loc, resultType.getShape(), elem)},
+                    SmallVector<AffineMap>{AffineMap::get(n + 2, 0, back, ctx), AffineMap::getMultiDimIdentityMap(n + 2, ctx)},
+                    SmallVector<utils::IteratorType>(n + 2, utils::IteratorType::parallel),
+                    [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
+                    .getResult(0);
+      rw.replaceOp(op, r);
+      return success();
+    }
     Value x2;
     if (pointwise) {
       x2 = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get({c, hw}, xt.getElementType()), x,
