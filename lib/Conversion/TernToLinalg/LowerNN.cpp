@@ -30,6 +30,29 @@ Value mulS(OpBuilder &b, Location l, Value x, Value y) {
   return isa<FloatType>(x.getType()) ? Value(arith::MulFOp::create(b, l, x, y)) : Value(arith::MulIOp::create(b, l, x, y));
 }
 
+/// init + a * b summed over the reduction loops of `iters`: a contraction
+/// generic (tern-vectorize-contractions turns the float ones into kernels).
+Value contract(OpBuilder &b, Location loc, Value a, Value bm, Value init, ArrayRef<AffineMap> maps,
+               ArrayRef<utils::IteratorType> iters) {
+  return linalg::GenericOp::create(b, loc, TypeRange{init.getType()}, ValueRange{a, bm}, ValueRange{init}, maps, iters,
+                                   [](OpBuilder &nb, Location l, ValueRange v) {
+                                     linalg::YieldOp::create(nb, l, addS(nb, l, v[2], mulS(nb, l, v[0], v[1])));
+                                   })
+      .getResult(0);
+}
+
+/// A static tensor of `type` whose element at each index is `src` read
+/// through `map`: a broadcast (a bias into an accumulator) or a transpose.
+Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, AffineMap map) {
+  int64_t rank = type.getRank();
+  return linalg::GenericOp::create(b, loc, TypeRange{type}, ValueRange{src},
+                                   ValueRange{tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType())},
+                                   SmallVector<AffineMap>{map, AffineMap::getMultiDimIdentityMap(rank, b.getContext())},
+                                   SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                                   [](OpBuilder &nb, Location l, ValueRange v) { linalg::YieldOp::create(nb, l, v[0]); })
+      .getResult(0);
+}
+
 //===-- matmul -----------------------------------------------------------===//
 
 /// C[..., m, n] += A[..., m, k] * B[..., k, n] over broadcast batch dims.
@@ -92,12 +115,7 @@ Value batchMatmul(OpBuilder &b, Location loc, Value a, Value bm, RankedTensorTyp
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
   Value init = filledTensor(b, loc, resultType, outDims, constantScalar(b, loc, elem, 0));
-  return linalg::GenericOp::create(b, loc, TypeRange{resultType}, ValueRange{a, bm}, ValueRange{init}, maps, iters,
-                                   [](OpBuilder &nb, Location l, ValueRange v) {
-                                     Value p = mulS(nb, l, v[0], v[1]);
-                                     linalg::YieldOp::create(nb, l, addS(nb, l, v[2], p));
-                                   })
-      .getResult(0);
+  return contract(b, loc, a, bm, init, maps, iters);
 }
 
 LogicalResult lowerMatMul(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
@@ -174,13 +192,8 @@ LogicalResult lowerGemm(Operation *op, ValueRange operands, ConversionPatternRew
   SmallVector<AffineMap> maps{AffineMap::get(3, 0, ta ? ArrayRef<AffineExpr>{k, m} : ArrayRef<AffineExpr>{m, k}, ctx),
                               AffineMap::get(3, 0, tb ? ArrayRef<AffineExpr>{n, k} : ArrayRef<AffineExpr>{k, n}, ctx),
                               AffineMap::get(3, 0, {m, n}, ctx)};
-  Value c = linalg::GenericOp::create(
-                rw, loc, TypeRange{resultType}, ValueRange{a, bm}, ValueRange{init}, maps,
-                {utils::IteratorType::parallel, utils::IteratorType::parallel, utils::IteratorType::reduction},
-                [](OpBuilder &nb, Location l, ValueRange v) {
-                  linalg::YieldOp::create(nb, l, addS(nb, l, v[2], mulS(nb, l, v[0], v[1])));
-                })
-                .getResult(0);
+  Value c = contract(rw, loc, a, bm, init, maps,
+                     {utils::IteratorType::parallel, utils::IteratorType::parallel, utils::IteratorType::reduction});
   double alpha = gemm.getAlpha().convertToDouble(), beta = gemm.getBeta().convertToDouble();
   SmallVector<Value> ins{c};
   if (gemm.getC() && beta != 0)
@@ -340,40 +353,21 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
       oe.push_back(d(n));
       tShape.push_back(f);
       auto tType = RankedTensorType::get(tShape, elem);
-      Value init;
-      if (conv.getBias())
-        init = linalg::GenericOp::create(rw, loc, TypeRange{tType}, ValueRange{operands[2]},
-                                         ValueRange{tensor::EmptyOp::create(rw, loc, tShape, elem)},
-                                         SmallVector<AffineMap>{AffineMap::get(n + 1, 0, {d(n)}, ctx),
-                                                                AffineMap::getMultiDimIdentityMap(n + 1, ctx)},
-                                         SmallVector<utils::IteratorType>(n + 1, utils::IteratorType::parallel),
-                                         [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
-                   .getResult(0);
-      else
-        init = filledTensor(rw, loc, tType, getAsIndexOpFoldResult(ctx, tShape), constantScalar(rw, loc, elem, 0));
+      Value init = conv.getBias()
+                       ? readInto(rw, loc, operands[2], tType, AffineMap::get(n + 1, 0, {d(n)}, ctx))
+                       : filledTensor(rw, loc, tType, getAsIndexOpFoldResult(ctx, tShape), constantScalar(rw, loc, elem, 0));
       SmallVector<utils::IteratorType> iters(n + 1, utils::IteratorType::parallel);
       iters.append(n + 1, utils::IteratorType::reduction);
-      Value t = linalg::GenericOp::create(
-                    rw, loc, TypeRange{tType}, ValueRange{padded, wt}, ValueRange{init},
-                    SmallVector<AffineMap>{AffineMap::get(loops, 0, xe, ctx), AffineMap::get(loops, 0, we, ctx),
-                                           AffineMap::get(loops, 0, oe, ctx)},
-                    iters,
-                    [](OpBuilder &b, Location l, ValueRange v) {
-                      linalg::YieldOp::create(b, l, addS(b, l, v[2], mulS(b, l, v[0], v[1])));
-                    })
-                    .getResult(0);
+      Value t = contract(rw, loc, padded, wt, init,
+                         {AffineMap::get(loops, 0, xe, ctx), AffineMap::get(loops, 0, we, ctx),
+                          AffineMap::get(loops, 0, oe, ctx)},
+                         iters);
       // out[0, f, o...] = out^T[o..., f].
       SmallVector<AffineExpr> back;
       for (int64_t i = 0; i < n; ++i)
         back.push_back(d(2 + i));
       back.push_back(d(1));
-      Value r = linalg::GenericOp::create(
-                    rw, loc, TypeRange{resultType}, ValueRange{t},
-                    ValueRange{tensor::EmptyOp::create(rw, loc, resultType.getShape(), elem)},
-                    SmallVector<AffineMap>{AffineMap::get(n + 2, 0, back, ctx), AffineMap::getMultiDimIdentityMap(n + 2, ctx)},
-                    SmallVector<utils::IteratorType>(n + 2, utils::IteratorType::parallel),
-                    [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
-                    .getResult(0);
+      Value r = readInto(rw, loc, t, resultType, AffineMap::get(n + 2, 0, back, ctx));
       rw.replaceOp(op, r);
       return success();
     }
@@ -418,35 +412,15 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
     if (f % panel == 0 && (padded - hw) * 10 > hw && isa<FloatType>(elem)) {
       auto tType = RankedTensorType::get({hw, f}, elem);
       AffineExpr m = getAffineDimExpr(0, ctx), nn = getAffineDimExpr(1, ctx), k = getAffineDimExpr(2, ctx);
-      Value init;
-      if (conv.getBias())
-        init = linalg::GenericOp::create(rw, loc, TypeRange{tType}, ValueRange{operands[2]},
-                                         ValueRange{tensor::EmptyOp::create(rw, loc, tType.getShape(), elem)},
-                                         SmallVector<AffineMap>{AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx),
-                                                                AffineMap::getMultiDimIdentityMap(2, ctx)},
-                                         SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-                                         [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
-                   .getResult(0);
-      else
-        init = filledTensor(rw, loc, tType, getAsIndexOpFoldResult(ctx, tType.getShape()), constantScalar(rw, loc, elem, 0));
-      Value t = linalg::GenericOp::create(
-                    rw, loc, TypeRange{tType}, ValueRange{x2, w2}, ValueRange{init},
-                    SmallVector<AffineMap>{AffineMap::get(3, 0, {k, m}, ctx), AffineMap::get(3, 0, {nn, k}, ctx),
-                                           AffineMap::get(3, 0, {m, nn}, ctx)},
-                    {utils::IteratorType::parallel, utils::IteratorType::parallel, utils::IteratorType::reduction},
-                    [](OpBuilder &b, Location l, ValueRange v) {
-                      linalg::YieldOp::create(b, l, addS(b, l, v[2], mulS(b, l, v[0], v[1])));
-                    })
-                    .getResult(0);
-      auto fType = RankedTensorType::get({f, hw}, elem);
-      Value back = linalg::GenericOp::create(
-                       rw, loc, TypeRange{fType}, ValueRange{t},
-                       ValueRange{tensor::EmptyOp::create(rw, loc, fType.getShape(), elem)},
-                       SmallVector<AffineMap>{AffineMap::get(2, 0, {getAffineDimExpr(1, ctx), getAffineDimExpr(0, ctx)}, ctx),
-                                              AffineMap::getMultiDimIdentityMap(2, ctx)},
-                       SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-                       [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
-                       .getResult(0);
+      Value init = conv.getBias()
+                       ? readInto(rw, loc, operands[2], tType, AffineMap::get(2, 0, {nn}, ctx))
+                       : filledTensor(rw, loc, tType, getAsIndexOpFoldResult(ctx, tType.getShape()),
+                                      constantScalar(rw, loc, elem, 0));
+      Value t = contract(rw, loc, x2, w2, init,
+                         {AffineMap::get(3, 0, {k, m}, ctx), AffineMap::get(3, 0, {nn, k}, ctx),
+                          AffineMap::get(3, 0, {m, nn}, ctx)},
+                         {utils::IteratorType::parallel, utils::IteratorType::parallel, utils::IteratorType::reduction});
+      Value back = readInto(rw, loc, t, RankedTensorType::get({f, hw}, elem), AffineMap::get(2, 0, {nn, m}, ctx));
       rw.replaceOp(op, tensor::ExpandShapeOp::create(rw, loc, resultType, back,
                                                      SmallVector<ReassociationIndices>{{0, 1}, spatialDims},
                                                      getAsIndexOpFoldResult(ctx, resultType.getShape()))
@@ -454,18 +428,10 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
       return success();
     }
     auto mType = RankedTensorType::get({f, hw}, elem);
-    Value acc;
-    if (conv.getBias()) {
-      Value e = tensor::EmptyOp::create(rw, loc, mType.getShape(), elem);
-      acc = linalg::GenericOp::create(rw, loc, TypeRange{mType}, ValueRange{operands[2]}, ValueRange{e},
-                                      SmallVector<AffineMap>{AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx),
-                                                             AffineMap::getMultiDimIdentityMap(2, ctx)},
-                                      SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-                                      [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
-                .getResult(0);
-    } else {
-      acc = filledTensor(rw, loc, mType, getAsIndexOpFoldResult(ctx, mType.getShape()), constantScalar(rw, loc, elem, 0));
-    }
+    Value acc = conv.getBias()
+                    ? readInto(rw, loc, operands[2], mType, AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx))
+                    : filledTensor(rw, loc, mType, getAsIndexOpFoldResult(ctx, mType.getShape()),
+                                   constantScalar(rw, loc, elem, 0));
     Value m = linalg::MatmulOp::create(rw, loc, ValueRange{w2, x2}, ValueRange{acc}).getResult(0);
     Value r = tensor::ExpandShapeOp::create(rw, loc, resultType, m,
                                             SmallVector<ReassociationIndices>{{0, 1}, spatialDims},
@@ -582,15 +548,10 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
   }
   SmallVector<utils::IteratorType> iters(3 + n, utils::IteratorType::parallel);
   iters.append(n + 1, utils::IteratorType::reduction);
-  Value out = linalg::GenericOp::create(
-                  rw, loc, TypeRange{outType}, ValueRange{padded, wg}, ValueRange{init},
-                  SmallVector<AffineMap>{AffineMap::get(loops, 0, xe, ctx), AffineMap::get(loops, 0, we, ctx),
-                                         AffineMap::get(loops, 0, oe, ctx)},
-                  iters,
-                  [](OpBuilder &b, Location l, ValueRange v) {
-                    linalg::YieldOp::create(b, l, addS(b, l, v[2], mulS(b, l, v[0], v[1])));
-                  })
-                  .getResult(0);
+  Value out = contract(rw, loc, padded, wg, init,
+                       {AffineMap::get(loops, 0, xe, ctx), AffineMap::get(loops, 0, we, ctx),
+                        AffineMap::get(loops, 0, oe, ctx)},
+                       iters);
   SmallVector<ReassociationIndices> og{{0}, {1, 2}};
   for (int64_t i = 0; i < n; ++i)
     og.push_back({i + 3});
@@ -891,42 +852,15 @@ LogicalResult lowerSoftmax(Operation *op, ValueRange operands, ConversionPattern
   return success();
 }
 
-LogicalResult lowerLayerNorm(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
-  auto ln = cast<LayerNormalizationOp>(op);
+/// Normalization over the dims from `axis` on: "layer" (x - mean) *
+/// rsqrt(var + eps) * scale (+ bias); "rms" one sum of squares and
+/// x * rsqrt(sum / n + eps) * scale (+ bias). operands: x, scale, bias?.
+LogicalResult lowerNormalizationOver(Operation *op, ValueRange operands, bool layer, int64_t axis, double eps,
+                                     ConversionPatternRewriter &rw) {
   Location loc = op->getLoc();
   Value x = operands[0];
   auto t = cast<RankedTensorType>(x.getType());
-  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(ln.getAxis(), t.getRank()));
-  auto [mean, var] = moments(rw, loc, x, axes);
-  double eps = ln.getEpsilon().convertToDouble();
-  SmallVector<Value> ins{x, mean, var, operands[1]};
-  if (ln.getBias())
-    ins.push_back(operands[2]);
-  Value r = elementwise(rw, loc, ins, signlessTensor(op->getResult(0).getType()),
-                        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
-                          Value e = constantScalar(b, l, v[0].getType(), eps);
-                          Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, v[2], e));
-                          Value y = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, v[0], v[1]), inv);
-                          y = arith::MulFOp::create(b, l, y, v[3]);
-                          if (v.size() > 4)
-                            y = arith::AddFOp::create(b, l, y, v[4]);
-                          return y;
-                        });
-  rw.replaceOp(op, r);
-  return success();
-}
-
-/// tern.normalization: "layer" as LayerNormalization; "rms" as one sum of
-/// squares over the normalized dims and one elementwise op,
-/// x * rsqrt(sum / n + eps) * scale (+ bias).
-LogicalResult lowerNormalization(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
-  auto norm = cast<NormalizationOp>(op);
-  Location loc = op->getLoc();
-  Value x = operands[0];
-  auto t = cast<RankedTensorType>(x.getType());
-  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(norm.getAxis(), t.getRank()));
-  double eps = norm.getEpsilon().convertToDouble();
-  bool layer = norm.getKind() == "layer";
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(axis, t.getRank()));
   Value mean, second;
   if (layer) {
     std::tie(mean, second) = moments(rw, loc, x, axes);
@@ -939,10 +873,11 @@ LogicalResult lowerNormalization(Operation *op, ValueRange operands, ConversionP
     second = elementwise(rw, loc, ValueRange{sum}, cast<RankedTensorType>(sum.getType()),
                          [&](OpBuilder &b, Location l, ValueRange v) -> Value { return arith::DivFOp::create(b, l, v[0], nf); });
   }
+  bool bias = operands.size() > 2 && operands[2];
   SmallVector<Value> ins{x, second, operands[1]};
   if (layer)
     ins.push_back(mean);
-  if (norm.getBias())
+  if (bias)
     ins.push_back(operands[2]);
   Value r = elementwise(rw, loc, ins, signlessTensor(op->getResult(0).getType()),
                         [&](OpBuilder &b, Location l, ValueRange v) -> Value {
@@ -950,12 +885,24 @@ LogicalResult lowerNormalization(Operation *op, ValueRange operands, ConversionP
                           Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, v[1], e));
                           Value y = layer ? Value(arith::SubFOp::create(b, l, v[0], v[3])) : v[0];
                           y = arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, y, inv), v[2]);
-                          if (norm.getBias())
+                          if (bias)
                             y = arith::AddFOp::create(b, l, y, v.back());
                           return y;
                         });
   rw.replaceOp(op, r);
   return success();
+}
+
+LogicalResult lowerLayerNorm(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto ln = cast<LayerNormalizationOp>(op);
+  return lowerNormalizationOver(op, operands, /*layer=*/true, ln.getAxis(), ln.getEpsilon().convertToDouble(), rw);
+}
+
+/// tern.normalization, the fused form of written-out norms.
+LogicalResult lowerNormalization(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+  auto norm = cast<NormalizationOp>(op);
+  return lowerNormalizationOver(op, operands, norm.getKind() == "layer", norm.getAxis(),
+                                norm.getEpsilon().convertToDouble(), rw);
 }
 
 /// [C] -> [C, 1, ...] so that it broadcasts along dim 1 of a rank-r tensor.
