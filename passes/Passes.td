@@ -192,7 +192,9 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
 
     The accumulators start from C as it is, or from a constant when C was
     just filled with one (or copied from a buffer filled with one, as CSE
-    leaves zero inits); the fill or copy goes.
+    leaves zero inits), or from a bias when C was just set to its broadcast
+    (read along n as vectors, or one value per row); the op that set C
+    goes.
 
     Epilogues: when the next linalg.generic after the contraction (only
     views and allocations between) is elementwise on C (read directly or

@@ -382,10 +382,38 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
   return std::nullopt;
 }
 
-/// When C is set to a constant just before the contraction (a fill, or a
-/// copy from a buffer filled with one: CSE shares zero-filled inits), the
-/// constant; the op that sets C goes, the kernel starting from it instead.
-std::optional<Value> constantInit(Operation *op, const Contraction &c, Operation *&setter) {
+/// How C is set just before the contraction, when the kernel can start its
+/// accumulators from it instead: a constant (a fill, or a copy from a buffer
+/// filled with one: CSE shares zero-filled inits), or a broadcast of a bias
+/// (a generic copying its one input into C along a projected map). The op
+/// that set C then goes.
+struct Init {
+  Value constant;
+  linalg::GenericOp broadcast;
+  Operation *setter = nullptr;
+};
+
+/// Is `op` a copy of a bias into all of C that the kernel can read itself?
+bool isBiasBroadcast(linalg::GenericOp op, Value c) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 || op.getDpsInitOperand(0)->get() != c ||
+      op.getNumReductionLoops() != 0 || !op.hasPureBufferSemantics() ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+    return false;
+  auto yield = cast<linalg::YieldOp>(op.getBlock()->getTerminator());
+  OpOperand *in = op.getDpsInputOperand(0);
+  auto t = dyn_cast<MemRefType>(in->get().getType());
+  AffineMap map = op.getMatchingIndexingMap(in);
+  if (op.getBlock()->getOperations().size() != 1 || yield.getOperand(0) != op.getMatchingBlockArgument(in) || !t ||
+      !t.getElementType().isF32() || !map.isProjectedPermutation(/*allowZeroInResults=*/true))
+    return false;
+  unsigned last = op.getNumLoops() - 1;
+  if (!usesDim(map, last))
+    return true;
+  auto d = dyn_cast<AffineDimExpr>(map.getResults().back());
+  return d && d.getPosition() == last && unitInnerStride(in->get());
+}
+
+Init initOf(Operation *op, const Contraction &c) {
   for (Operation *it = op->getPrevNode(); it; it = it->getPrevNode()) {
     bool touches = llvm::is_contained(it->getOperands(), c.c);
     if (!touches) {
@@ -393,8 +421,10 @@ std::optional<Value> constantInit(Operation *op, const Contraction &c, Operation
         continue;
       if (auto copy = dyn_cast<memref::CopyOp>(it); copy && copy.getTarget() != c.c)
         continue;
-      return std::nullopt;
+      return {};
     }
+    if (auto g = dyn_cast<linalg::GenericOp>(it); g && isBiasBroadcast(g, c.c))
+      return {Value(), g, it};
     Value filled;
     if (auto fill = dyn_cast<linalg::FillOp>(it); fill && fill.getOutputs()[0] == c.c)
       filled = fill.getInputs()[0];
@@ -412,17 +442,16 @@ std::optional<Value> constantInit(Operation *op, const Contraction &c, Operation
       }
     }
     if (!filled || !matchPattern(filled, m_Constant()))
-      return std::nullopt;
-    setter = it;
-    return filled;
+      return {};
+    return {filled, linalg::GenericOp(), it};
   }
-  return std::nullopt;
+  return {};
 }
 
 class KernelBuilder {
 public:
   KernelBuilder(OpBuilder &b, Location loc, const Contraction &c, int64_t vl, int64_t vectors, Value packedB,
-                std::optional<Value> init, const std::optional<Epilogue> &epilogue)
+                const Init &init, const std::optional<Epilogue> &epilogue)
       : b(b), loc(loc), c(c), vl(vl), vectors(vectors), packedB(packedB), init(init), epilogue(epilogue),
         vecType(VectorType::get({vl}, b.getF32Type())) {}
 
@@ -584,12 +613,29 @@ private:
       return vector::MaskedLoadOp::create(b, loc, vecType, mem, idx, masks[v], zeros);
     };
     SmallVector<Value> accs;
-    Value splat = init ? Value(vector::BroadcastOp::create(b, loc, vecType, *init)) : Value();
+    Value splat = init.constant ? Value(vector::BroadcastOp::create(b, loc, vecType, init.constant)) : Value();
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < vectors; ++v) {
         SmallVector<Value> pos = rowAt[r];
         pos[c.n] = colIdx[v];
-        accs.push_back(splat ? splat : load(c.c, indices(c.cMap, pos), v));
+        SmallVector<Value> cIdx = indices(c.cMap, pos);
+        if (splat) {
+          accs.push_back(splat);
+        } else if (init.broadcast) {
+          // The bias at C's position: a vector along n, or one value.
+          linalg::GenericOp broadcast = init.broadcast;
+          OpOperand *in = broadcast.getDpsInputOperand(0);
+          AffineMap map = broadcast.getMatchingIndexingMap(in);
+          SmallVector<Value> idx;
+          for (AffineExpr e : map.getResults())
+            idx.push_back(evaluate(e, cIdx));
+          if (usesDim(map, cIdx.size() - 1))
+            accs.push_back(load(in->get(), idx, v));
+          else
+            accs.push_back(vector::BroadcastOp::create(b, loc, vecType, memref::LoadOp::create(b, loc, in->get(), idx)));
+        } else {
+          accs.push_back(load(c.c, cIdx, v));
+        }
       }
     SmallVector<Value> results =
         reduce(at, 0, accs, Value(), [&](ArrayRef<Value> kpos, Value flatK, ValueRange iter) {
@@ -725,7 +771,7 @@ private:
   int64_t vl, vectors;
   Value packedB, panelIndex;
   SmallVector<Value> sizes;
-  std::optional<Value> init;
+  const Init &init;
   const std::optional<Epilogue> &epilogue;
   SmallVector<Value> epilogueSizes;
   VectorType vecType;
@@ -764,11 +810,10 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       SmallVector<Value> sizes;
       for (Range r : op.createLoopRanges(b, loc))
         sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
-      Operation *setter = nullptr;
-      std::optional<Value> init = constantInit(op, c, setter);
+      Init init = initOf(op, c);
       KernelBuilder(b, loc, c, vl, vectors, packedB, init, epilogue).build(sizes, rows);
-      if (setter)
-        setter->erase();
+      if (init.setter)
+        init.setter->erase();
       if (epilogue) {
         Operation *expand = epilogue->expanded.getDefiningOp();
         epilogue->op->erase();

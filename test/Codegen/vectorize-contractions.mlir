@@ -338,3 +338,40 @@ func.func @conv_in_place(%x: memref<1x2x5x5xf32>, %out: memref<3x3x8xf32>) {
   }
   return
 }
+
+// -----
+
+// A bias broadcast into C just before the matmul: the accumulators start
+// from the bias (a vector along n, or one value per row) and the broadcast
+// goes. A broadcast through a transposing map is kept.
+// CHECK-LABEL: func.func @bias_init
+// CHECK-NOT: linalg.generic
+// CHECK: vector.load %arg2[%{{.+}}] : memref<16xf32>, vector<4xf32>
+// CHECK: memref.load %arg5[%{{.+}}] : memref<8xf32>
+// CHECK: linalg.generic
+// CHECK-NOT: linalg.generic
+func.func @bias_init(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %bias: memref<16xf32>, %c: memref<8x16xf32>,
+                     %c2: memref<8x16xf32>, %rowbias: memref<8xf32>, %sq: memref<16x16xf32>, %a16: memref<16x5xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<16xf32>) outs(%c : memref<8x16xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.matmul ins(%a, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c : memref<8x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%rowbias : memref<8xf32>) outs(%c2 : memref<8x16xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.matmul ins(%a, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c2 : memref<8x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%sq : memref<16x16xf32>) outs(%sq : memref<16x16xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.matmul ins(%a16, %b : memref<16x5xf32>, memref<5x16xf32>) outs(%sq : memref<16x16xf32>)
+  return
+}
