@@ -57,8 +57,10 @@ bool isTanhArgument(Value t, Value x) {
 bool isErfArgument(Value t, Value x) {
   if (auto div = singleUse<DivOp>(t))
     return div.getOperand(0) == x && isConstant(div.getOperand(1), 1.4142135623730951);
-  if (auto mul = singleUse<MulOp>(t))
-    return isConstant(otherOperand(mul, x) ? otherOperand(mul, x) : Value(), 0.7071067811865476);
+  if (auto mul = singleUse<MulOp>(t)) {
+    Value other = otherOperand(mul, x);
+    return other && isConstant(other, 0.7071067811865476);
+  }
   return false;
 }
 

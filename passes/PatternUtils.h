@@ -17,7 +17,7 @@ namespace tern::patterns {
 
 /// The value of a scalar (or splat) float constant.
 inline std::optional<double> scalarConstant(mlir::Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
+  auto c = v ? v.getDefiningOp<ConstantOp>() : ConstantOp();
   if (!c)
     return std::nullopt;
   auto dense = mlir::dyn_cast<mlir::DenseElementsAttr>(c.getValue());

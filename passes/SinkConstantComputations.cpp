@@ -38,7 +38,7 @@ struct SinkConstantComputationsPass
         Operation *def = v.getDefiningOp();
         return def && (isa<ConstantOp>(def) || fromConstants.contains(def));
       });
-      if (!constantInputs || op.getDialect() != getContext().getLoadedDialect<TernDialect>())
+      if (!constantInputs || !isa<TernDialect>(op.getDialect()))
         continue;
       fromConstants.insert(&op);
       candidates.push_back(&op);

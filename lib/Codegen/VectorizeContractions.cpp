@@ -25,6 +25,7 @@
 #include "passes/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -72,6 +73,19 @@ bool usesDim(AffineMap map, unsigned d) {
     auto dim = dyn_cast<AffineDimExpr>(e);
     return dim && dim.getPosition() == d;
   });
+}
+
+/// Can the kernel read f32 `mem` through `map` per vector of C along loop
+/// `last`: as a vector (map's last result is `last`, unit stride) or as one
+/// value broadcast (the map does not read `last`)?
+bool readablePerVector(Value mem, AffineMap map, unsigned last) {
+  auto t = dyn_cast<MemRefType>(mem.getType());
+  if (!t || !t.getElementType().isF32() || !map.isProjectedPermutation(/*allowZeroInResults=*/true))
+    return false;
+  if (!usesDim(map, last))
+    return true;
+  auto d = dyn_cast<AffineDimExpr>(map.getResults().back());
+  return d && d.getPosition() == last && unitInnerStride(mem);
 }
 
 /// Matches out += in0 * in1 on f32 buffers: C[batch.., m.., n] with B
@@ -157,28 +171,33 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   return c;
 }
 
-/// The float values of a constant global, or nothing.
-std::optional<std::vector<float>> constantValues(memref::GlobalOp global) {
+/// The float values of a constant global: a view of its blob, or a copy in
+/// `storage` (a dense attribute, or a blob not aligned for floats).
+std::optional<ArrayRef<float>> constantValues(memref::GlobalOp global, std::vector<float> &storage) {
   if (!global || !global.getConstant() || !global.getInitialValue())
     return std::nullopt;
   Attribute init = *global.getInitialValue();
-  int64_t count = global.getType().getNumElements();
+  size_t count = global.getType().getNumElements();
   if (auto r = dyn_cast<DenseResourceElementsAttr>(init)) {
     AsmResourceBlob *blob = r.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() < size_t(count) * sizeof(float))
+    if (!blob || blob->getData().size() < count * sizeof(float))
       return std::nullopt;
-    std::vector<float> v(count);
-    std::memcpy(v.data(), blob->getData().data(), count * sizeof(float));
-    return v;
+    const char *data = blob->getData().data();
+    if (reinterpret_cast<uintptr_t>(data) % alignof(float) == 0)
+      return ArrayRef<float>(reinterpret_cast<const float *>(data), count);
+    storage.resize(count);
+    std::memcpy(storage.data(), data, count * sizeof(float));
+    return ArrayRef<float>(storage);
   }
   if (auto d = dyn_cast<DenseElementsAttr>(init)) {
     auto values = d.getValues<float>();
-    return std::vector<float>(values.begin(), values.end());
+    storage.assign(values.begin(), values.end());
+    return ArrayRef<float>(storage);
   }
   return std::nullopt;
 }
 
-/// Packs constant 2-D B ([k, n], or [n, k] when transposed) into panels
+/// Packs constant B ([k, n], or [n, k...] when transposed) into panels
 /// [ceil(n / width)][k][width], zero-padded; one global per B and width.
 class Packer {
 public:
@@ -202,16 +221,22 @@ public:
     if (!get || bType.getRank() < 2 || (!c.bTransposed && bType.getRank() != 2) || !bType.hasStaticShape() ||
         !bType.getLayout().isIdentity() || !get.getType().getLayout().isIdentity())
       return std::nullopt;
-    auto key = std::make_pair(Attribute(get.getNameAttr().getAttr()), width * 2 + (c.bTransposed ? 1 : 0));
+    // One packing per global, panel width, orientation and n.
+    int64_t n0 = bType.getDimSize(c.bTransposed ? 0 : 1);
+    auto key = std::make_pair(Attribute(get.getNameAttr().getAttr()), (n0 * 1024 + width) * 2 + (c.bTransposed ? 1 : 0));
     if (auto it = cache.find(key); it != cache.end())
       return it->second;
     auto global = symbols.lookup<memref::GlobalOp>(get.getName());
-    std::optional<std::vector<float>> src = constantValues(global);
+    std::vector<float> storage;
+    std::optional<ArrayRef<float>> src = constantValues(global, storage);
     if (!src)
       return std::nullopt;
     int64_t n = bType.getDimSize(c.bTransposed ? 0 : 1), k = bType.getNumElements() / n;
     int64_t panels = (n + width - 1) / width;
-    std::vector<float> packed(panels * k * width, 0.0f);
+    // Written straight into the new global's blob, zero-padded.
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(panels * k * width * sizeof(float), alignof(float));
+    MutableArrayRef<float> packed(reinterpret_cast<float *>(blob.getMutableData().data()), panels * k * width);
+    std::fill(packed.begin(), packed.end(), 0.0f);
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t kk = 0; kk < k; ++kk)
         for (int64_t r = 0; r < width && p * width + r < n; ++r) {
@@ -220,10 +245,8 @@ public:
         }
     auto type = MemRefType::get({panels, k, width}, get.getType().getElementType());
     auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
-    ArrayRef<char> bytes(reinterpret_cast<const char *>(packed.data()), packed.size() * sizeof(float));
     std::string name = (global.getSymName() + (c.bTransposed ? "_packed_t" : "_packed") + Twine(width)).str();
-    auto attr = DenseResourceElementsAttr::get(tensorType, name,
-                                               HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float)));
+    auto attr = DenseResourceElementsAttr::get(tensorType, name, std::move(blob));
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPoint(global);
     auto packedGlobal = memref::GlobalOp::create(b, global.getLoc(), name, b.getStringAttr("private"), type, attr,
@@ -235,7 +258,8 @@ public:
 
   /// Erases the globals that were packed and are no longer read.
   void eraseUnused() {
-    // Reads of the packed globals left unused (with their reshapes).
+    // Reads of globals and reshapes left unused (pure ops: the contractions
+    // that read the originals are gone).
     bool changed = true;
     while (changed) {
       SmallVector<Operation *> dead;
@@ -288,8 +312,7 @@ bool vectorizableBody(linalg::GenericOp op) {
     if (!out.use_empty())
       return false;
   for (Operation &inner : body->without_terminator()) {
-    StringRef dialect = inner.getDialect() ? inner.getDialect()->getNamespace() : "";
-    if (dialect != "arith" && dialect != "math")
+    if (!isa_and_nonnull<arith::ArithDialect, math::MathDialect>(inner.getDialect()))
       return false;
     if (!inner.hasTrait<OpTrait::Elementwise>() && !isa<arith::ConstantOp>(inner))
       return false;
@@ -350,19 +373,10 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
       return std::nullopt;
     // Other inputs: f32, read along the last loop with unit stride, or not
     // along it at all (broadcast).
-    for (OpOperand *in : generic.getDpsInputOperands()) {
-      if (in->getOperandNumber() == e.cInput)
-        continue;
-      auto t = dyn_cast<MemRefType>(in->get().getType());
-      AffineMap map = generic.getMatchingIndexingMap(in);
-      if (!t || !t.getElementType().isF32() || !map.isProjectedPermutation(/*allowZeroInResults=*/true))
+    for (OpOperand *in : generic.getDpsInputOperands())
+      if (in->getOperandNumber() != e.cInput &&
+          !readablePerVector(in->get(), generic.getMatchingIndexingMap(in), loops - 1))
         return std::nullopt;
-      if (usesDim(map, loops - 1)) {
-        auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
-        if (!last || last.getPosition() != loops - 1 || !unitInnerStride(in->get()))
-          return std::nullopt;
-      }
-    }
     // Does anything but the contraction, the epilogue and the init read C?
     auto isAlloc = c.c.getDefiningOp<memref::AllocOp>();
     e.storeC = !isAlloc;
@@ -373,8 +387,11 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
             return u == generic.getOperation();
           }))
         continue;
-      if (user->getBlock() == op->getBlock() && user->isBeforeInBlock(op))
-        continue; // the init (fill/copy) before the contraction
+      // What set C before the contraction (a fill, copy or broadcast) is no
+      // reader; a view made before it may be read after.
+      if (user->getBlock() == op->getBlock() && user->isBeforeInBlock(op) &&
+          !isa<ViewLikeOpInterface>(user) && !user->getNumResults())
+        continue;
       e.storeC = true;
     }
     return e;
@@ -401,16 +418,8 @@ bool isBiasBroadcast(linalg::GenericOp op, Value c) {
     return false;
   auto yield = cast<linalg::YieldOp>(op.getBlock()->getTerminator());
   OpOperand *in = op.getDpsInputOperand(0);
-  auto t = dyn_cast<MemRefType>(in->get().getType());
-  AffineMap map = op.getMatchingIndexingMap(in);
-  if (op.getBlock()->getOperations().size() != 1 || yield.getOperand(0) != op.getMatchingBlockArgument(in) || !t ||
-      !t.getElementType().isF32() || !map.isProjectedPermutation(/*allowZeroInResults=*/true))
-    return false;
-  unsigned last = op.getNumLoops() - 1;
-  if (!usesDim(map, last))
-    return true;
-  auto d = dyn_cast<AffineDimExpr>(map.getResults().back());
-  return d && d.getPosition() == last && unitInnerStride(in->get());
+  return op.getBlock()->getOperations().size() == 1 && yield.getOperand(0) == op.getMatchingBlockArgument(in) &&
+         readablePerVector(in->get(), op.getMatchingIndexingMap(in), op.getNumLoops() - 1);
 }
 
 Init initOf(Operation *op, const Contraction &c) {
@@ -606,12 +615,7 @@ private:
     SmallVector<Value> colIdx;
     for (int64_t v = 0; v < vectors; ++v)
       colIdx.push_back(v == 0 ? j0 : Value(arith::AddIOp::create(b, loc, j0, index(v * vl))));
-    Value zeros = arith::ConstantOp::create(b, loc, vecType, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)));
-    auto load = [&](Value mem, ValueRange idx, int64_t v) -> Value {
-      if (masks.empty())
-        return vector::LoadOp::create(b, loc, vecType, mem, idx);
-      return vector::MaskedLoadOp::create(b, loc, vecType, mem, idx, masks[v], zeros);
-    };
+    auto load = [&](Value mem, ValueRange idx, int64_t v) { return loadVector(mem, idx, masks, v); };
     SmallVector<Value> accs;
     Value splat = init.constant ? Value(vector::BroadcastOp::create(b, loc, vecType, init.constant)) : Value();
     for (int64_t r = 0; r < rows; ++r)
@@ -622,17 +626,10 @@ private:
         if (splat) {
           accs.push_back(splat);
         } else if (init.broadcast) {
-          // The bias at C's position: a vector along n, or one value.
+          // The bias at C's position (the broadcast's loops are C's dims).
           linalg::GenericOp broadcast = init.broadcast;
           OpOperand *in = broadcast.getDpsInputOperand(0);
-          AffineMap map = broadcast.getMatchingIndexingMap(in);
-          SmallVector<Value> idx;
-          for (AffineExpr e : map.getResults())
-            idx.push_back(evaluate(e, cIdx));
-          if (usesDim(map, cIdx.size() - 1))
-            accs.push_back(load(in->get(), idx, v));
-          else
-            accs.push_back(vector::BroadcastOp::create(b, loc, vecType, memref::LoadOp::create(b, loc, in->get(), idx)));
+          accs.push_back(readOperand(in->get(), broadcast.getMatchingIndexingMap(in), cIdx, masks, v));
         } else {
           accs.push_back(load(c.c, cIdx, v));
         }
@@ -674,6 +671,24 @@ private:
       }
   }
 
+  /// A vector of `mem` at `idx`, masked on the last panel.
+  Value loadVector(Value mem, ValueRange idx, ArrayRef<Value> masks, int64_t v) {
+    if (masks.empty())
+      return vector::LoadOp::create(b, loc, vecType, mem, idx);
+    Value zeros = arith::ConstantOp::create(b, loc, vecType, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)));
+    return vector::MaskedLoadOp::create(b, loc, vecType, mem, idx, masks[v], zeros);
+  }
+
+  /// `mem` read through `map` at loop position `at` for the v-th vector of a
+  /// row of C: a vector when the map reads the last loop (C's n), else one
+  /// value broadcast (see readablePerVector).
+  Value readOperand(Value mem, AffineMap map, ArrayRef<Value> at, ArrayRef<Value> masks, int64_t v) {
+    SmallVector<Value> idx = indices(map, at);
+    if (usesDim(map, at.size() - 1))
+      return loadVector(mem, idx, masks, v);
+    return vector::BroadcastOp::create(b, loc, vecType, memref::LoadOp::create(b, loc, mem, idx));
+  }
+
   void store(Value value, Value mem, ValueRange idx, ArrayRef<Value> masks, int64_t v) {
     if (masks.empty())
       vector::StoreOp::create(b, loc, value, mem, idx);
@@ -706,36 +721,12 @@ private:
       if (!dims.empty())
         e[dims[0]] = x;
     }
-    auto evaluate = [&](AffineMap map) {
-      SmallVector<Value> idx;
-      for (AffineExpr r : map.getResults()) {
-        if (auto d = dyn_cast<AffineDimExpr>(r))
-          idx.push_back(e[d.getPosition()]);
-        else
-          idx.push_back(index(cast<AffineConstantExpr>(r).getValue()));
-      }
-      return idx;
-    };
-    unsigned last = op.getNumLoops() - 1;
     IRMapping map;
     for (OpOperand *in : op.getDpsInputOperands()) {
       BlockArgument arg = op.getMatchingBlockArgument(in);
-      if (in->getOperandNumber() == epilogue->cInput) {
-        map.map(arg, acc);
-        continue;
-      }
-      AffineMap m = op.getMatchingIndexingMap(in);
-      SmallVector<Value> idx = evaluate(m);
-      Value x;
-      if (usesDim(m, last))
-        x = masks.empty() ? Value(vector::LoadOp::create(b, loc, vecType, in->get(), idx))
-                          : Value(vector::MaskedLoadOp::create(
-                                b, loc, vecType, in->get(), idx, masks[v],
-                                arith::ConstantOp::create(b, loc, vecType,
-                                                          DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)))));
-      else
-        x = vector::BroadcastOp::create(b, loc, vecType, memref::LoadOp::create(b, loc, in->get(), idx));
-      map.map(arg, x);
+      map.map(arg, in->getOperandNumber() == epilogue->cInput
+                       ? acc
+                       : readOperand(in->get(), op.getMatchingIndexingMap(in), e, masks, v));
     }
     auto vectorOf = [&](Type t) { return VectorType::get({vl}, t); };
     for (Operation &inner : op.getBlock()->without_terminator()) {

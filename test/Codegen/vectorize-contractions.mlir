@@ -375,3 +375,28 @@ func.func @bias_init(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %bias: memref<16
   linalg.matmul ins(%a16, %b : memref<16x5xf32>, memref<5x16xf32>) outs(%sq : memref<16x16xf32>)
   return
 }
+
+// -----
+
+// Regression: a view of C made before the matmul and read after the fused
+// epilogue keeps C stored (the epilogue's result goes to %d as well).
+// CHECK-LABEL: func.func @view_of_c_read_later
+// CHECK: %[[V:.+]] = memref.expand_shape %arg2
+// CHECK: vector.store %{{.+}}, %arg2[
+// CHECK: arith.negf %{{.+}} : vector<4xf32>
+// CHECK: vector.store %{{.+}}, %arg3[
+// CHECK: linalg.copy ins(%[[V]]
+func.func @view_of_c_read_later(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %c: memref<8x16xf32>, %d: memref<8x16xf32>,
+                                %f: memref<1x8x16xf32>) {
+  %v = memref.expand_shape %c [[0, 1], [2]] output_shape [1, 8, 16] : memref<8x16xf32> into memref<1x8x16xf32>
+  linalg.matmul ins(%a, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c : memref<8x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<8x16xf32>) outs(%d : memref<8x16xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.negf %x : f32
+    linalg.yield %0 : f32
+  }
+  linalg.copy ins(%v : memref<1x8x16xf32>) outs(%f : memref<1x8x16xf32>)
+  return
+}

@@ -73,3 +73,22 @@ func.func @not_gelu(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<
   %17 = tern.mul %10, %16 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %7, %17, %15 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// Must not fire (regression: the matcher dereferenced a missing operand):
+// erf of another value times 1/sqrt 2.
+// CHECK-LABEL: func.func @erf_of_other
+// CHECK-NOT: tern.gelu
+// CHECK: tern.erf
+func.func @erf_of_other(%x: tensor<4xf32>, %y: tensor<4xf32>) -> tensor<4xf32> {
+  %half = tern.constant dense<0.5> : tensor<f32>
+  %c = tern.constant dense<0.707106769> : tensor<f32>
+  %one = tern.constant dense<1.0> : tensor<f32>
+  %0 = tern.mul %y, %c : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %1 = tern.erf %0 : (tensor<4xf32>) -> tensor<4xf32>
+  %2 = tern.add %1, %one : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %3 = tern.mul %x, %half : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %4 = tern.mul %3, %2 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %4 : tensor<4xf32>
+}

@@ -320,8 +320,9 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
     return failure();
   int64_t f = wtt.getDimSize(0), cg = wtt.getDimSize(1), fg = f / groups;
   // One image, no groups: a matmul W[F, C*K] x patches[C*K, O], where the
-  // patches are the input itself for a pointwise convolution, else gathered
-  // once (im2col) from the padded input.
+  // patches are the input itself for a pointwise convolution; a float one
+  // with a window reads its padded input in place, an integer one gathers
+  // the patches once (im2col).
   bool asMatmul = groups == 1 && xt.getDimSize(0) == 1 && xt.hasStaticShape() && resultType.hasStaticShape();
   if (asMatmul) {
     bool pointwise = llvm::all_of(kernel, [](int64_t k) { return k == 1; }) &&
@@ -383,18 +384,11 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
       for (int64_t i = 0; i < n; ++i)
         pShape.push_back(resultType.getDimSize(i + 2));
       auto pType = RankedTensorType::get(pShape, xt.getElementType());
-      int64_t loops = 1 + 2 * n;
       auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
       SmallVector<AffineExpr> xe{getAffineConstantExpr(0, ctx), d(0)};
       for (int64_t i = 0; i < n; ++i)
         xe.push_back(d(1 + n + i) * w->strides[i] + d(1 + i) * w->dilations[i]);
-      Value e = tensor::EmptyOp::create(rw, loc, pShape, xt.getElementType());
-      Value patches = linalg::GenericOp::create(
-                          rw, loc, TypeRange{pType}, ValueRange{padded}, ValueRange{e},
-                          SmallVector<AffineMap>{AffineMap::get(loops, 0, xe, ctx), AffineMap::getMultiDimIdentityMap(loops, ctx)},
-                          SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
-                          [](OpBuilder &b, Location l, ValueRange v) { linalg::YieldOp::create(b, l, v[0]); })
-                          .getResult(0);
+      Value patches = readInto(rw, loc, padded, pType, AffineMap::get(1 + 2 * n, 0, xe, ctx));
       ReassociationIndices rows = llvm::to_vector(llvm::seq<int64_t>(0, n + 1));
       ReassociationIndices cols = llvm::to_vector(llvm::seq<int64_t>(n + 1, 2 * n + 1));
       x2 = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get({c * taps, hw}, xt.getElementType()), patches,
@@ -404,10 +398,10 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
     Value w2 = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get({f, c * taps}, wtt.getElementType()), wt,
                                                SmallVector<ReassociationIndices>{{0}, inDims});
     // Small feature maps (7x7, 14x14) fill the matmul kernels' panels of
-    // 32 output columns badly (49 columns run as 64): compute the
-    // transposed product out^T[hw, f] = patches^T x w^T instead, whose
-    // columns are the filters (a multiple of 32), and transpose it back;
-    // the transpose fuses with the activation after it.
+    // 32 output columns badly (49 columns run as 64): a float pointwise
+    // convolution computes out^T[hw, f] = x^T x w^T instead, whose columns
+    // are the filters (a multiple of 32), and transposes it back; the
+    // transpose fuses with the activation after it.
     int64_t panel = 32, padded = (hw + panel - 1) / panel * panel;
     if (f % panel == 0 && (padded - hw) * 10 > hw && isa<FloatType>(elem)) {
       auto tType = RankedTensorType::get({hw, f}, elem);
