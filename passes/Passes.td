@@ -146,6 +146,20 @@ def TernFuseElementwisePass : Pass<"tern-fuse-elementwise", "mlir::func::FuncOp"
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect"];
 }
 
+def TernDecomposePadsPass : Pass<"tern-decompose-pads", "mlir::func::FuncOp"> {
+  let summary = "Writes padded tensors as a fill and an insert of the interior";
+  let description = [{
+    Every tensor.pad (a convolution's or pool's zero or -inf border) becomes
+    a linalg.fill of a new tensor and a tensor.insert_slice of the padded
+    value into its interior. Run just before bufferization with empty-tensor
+    elimination, the op producing the value then writes straight into the
+    padded buffer's interior: the copy a pad bufferizes to goes. (Run it
+    after CSE: CSE would share the fills of equal shapes, and bufferization
+    would copy the shared one.)
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorization", "mlir::func::FuncOp"> {
   let summary = "Puts a contiguous parallel dim innermost in linalg ops that reduce";
   let description = [{
@@ -281,3 +295,29 @@ def TernSinkConstantComputationsPass : Pass<"tern-sink-constant-computations", "
 }
 
 #endif // TERN_PASSES_TD
+
+def TernVectorizeRowsPass : Pass<"tern-vectorize-rows"> {
+  let summary = "Runs elementwise ops along short rows as masked vectors";
+  let description = [{
+    An elementwise linalg.generic on buffers (all loops parallel, arith/math
+    body, output in loop order with a unit-stride, static last dim) whose
+    rows are short or not a multiple of the vector length (at most 8
+    vectors) becomes an scf.parallel over its outer dims; each row runs as
+    whole vectors of vector-bits / element bits lanes, the last one masked.
+    Inputs that read the row's position as their last dim, with unit
+    stride, are loaded as vectors; inputs that do not read it at all (a
+    depthwise convolution's weights, a bias per channel) are loaded once per
+    row and broadcast. Depthwise convolutions on 14x14 and 7x7 maps, which
+    LLVM's loop vectorizer leaves scalar, are the case this is for.
+
+    Rows that are whole vectors, longer rows, strided rows, ops with
+    reductions, 64-bit elements, integer divisions (masked-off lanes would
+    divide by zero) or inputs that read the row's position other than as
+    their last dim are left to LLVM.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"512", "Vector register width in bits">,
+  ];
+  let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}

@@ -46,13 +46,19 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
   pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass());
   pm.addNestedPass<func::FuncOp>(createTernInterchangeForVectorizationPass());
   pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createTernDecomposePadsPass());
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // CSE makes the copy of a padded tensor's interior onto itself (left
+  // where its producer now writes in place) a self-copy, which folds away.
+  pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true}));
+  pm.addPass(createTernVectorizeRowsPass({kernel.vectorBits}));
   pm.addPass(createTernExternalizeWeightsPass());
   pm.addPass(createTernPlanMemoryPass());
   pm.addPass(createCanonicalizerPass());

@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "VectorBody.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -304,23 +305,23 @@ bool isViewOrAlloc(Operation *op) {
          isMemoryEffectFree(op);
 }
 
-/// Can the body of `op` be computed on vectors: arith/math elementwise ops
-/// on scalars, no reads of the output.
-bool vectorizableBody(linalg::GenericOp op) {
-  Block *body = op.getBlock();
-  for (BlockArgument out : op.getRegionOutputArgs())
-    if (!out.use_empty())
-      return false;
-  for (Operation &inner : body->without_terminator()) {
-    if (!isa_and_nonnull<arith::ArithDialect, math::MathDialect>(inner.getDialect()))
-      return false;
-    if (!inner.hasTrait<OpTrait::Elementwise>() && !isa<arith::ConstantOp>(inner))
-      return false;
-    for (Type t : inner.getResultTypes())
-      if (!t.isIntOrFloat())
-        return false;
-  }
-  return true;
+/// The buffer `v` is a view of.
+Value rootOf(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// Is `op` a fill of a buffer of its own, which the contraction neither
+/// reads nor writes (the padded buffer the epilogue writes the interior of,
+/// its border zeroed first)? The kernel may then run after it.
+bool fillsOtherBuffer(Operation *op, const Contraction &c) {
+  auto fill = dyn_cast<linalg::FillOp>(op);
+  if (!fill || !fill.hasPureBufferSemantics())
+    return false;
+  Value root = rootOf(fill.getDpsInitOperand(0)->get());
+  return root.getDefiningOp<memref::AllocOp>() && root != rootOf(c.a) && root != rootOf(c.b) &&
+         root != rootOf(c.c);
 }
 
 /// The epilogue of contraction `op` writing `c`, if one can be fused.
@@ -330,7 +331,7 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
   for (Operation *it = op->getNextNode(); it; it = it->getNextNode()) {
     auto generic = dyn_cast<linalg::GenericOp>(it);
     if (!generic) {
-      if (isViewOrAlloc(it))
+      if (isViewOrAlloc(it) || fillsOtherBuffer(it, c))
         continue;
       return std::nullopt;
     }
@@ -359,7 +360,7 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
       e.expanded = v;
     }
     if (!found || generic.getNumDpsInits() != 1 || !generic.hasPureBufferSemantics() ||
-        generic.getNumReductionLoops() != 0 || !vectorizableBody(generic))
+        generic.getNumReductionLoops() != 0 || !tern::vectorizableBody(generic))
       return std::nullopt;
     unsigned loops = generic.getNumLoops();
     auto expandedType = cast<MemRefType>(e.expanded.getType());
@@ -728,31 +729,7 @@ private:
                        ? acc
                        : readOperand(in->get(), op.getMatchingIndexingMap(in), e, masks, v));
     }
-    auto vectorOf = [&](Type t) { return VectorType::get({vl}, t); };
-    for (Operation &inner : op.getBlock()->without_terminator()) {
-      if (auto cst = dyn_cast<arith::ConstantOp>(inner)) {
-        auto t = vectorOf(cst.getType());
-        map.map(cst.getResult(), arith::ConstantOp::create(
-                                     b, loc, t, DenseElementsAttr::get(t, cast<TypedAttr>(cst.getValue()))));
-        continue;
-      }
-      SmallVector<Value> operands;
-      for (Value o : inner.getOperands()) {
-        Value mapped = map.lookupOrNull(o);
-        if (!mapped) // a scalar from outside the body
-          mapped = vector::BroadcastOp::create(b, loc, vectorOf(o.getType()), o);
-        operands.push_back(mapped);
-      }
-      SmallVector<Type> types;
-      for (Type t : inner.getResultTypes())
-        types.push_back(vectorOf(t));
-      OperationState state(loc, inner.getName().getIdentifier(), operands, types, inner.getAttrs());
-      Operation *vec = b.create(state);
-      map.map(inner.getResults(), vec->getResults());
-    }
-    Value result = map.lookupOrDefault(op.getBlock()->getTerminator()->getOperand(0));
-    if (result.getType() != vecType) // the body yields a value from outside
-      result = vector::BroadcastOp::create(b, loc, vecType, result);
+    Value result = tern::vectorizeBody(b, loc, op, map, vl);
     store(result, op.getDpsInitOperand(0)->get(), e, masks, v);
   }
 
@@ -790,8 +767,9 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
         packed = packer.pack(c, vl * vectors);
       if (c.bTransposed && !packed)
         continue;
-      // With an epilogue, the kernel goes where the epilogue was: only views
-      // and allocations (of the epilogue's output, say) are in between.
+      // With an epilogue, the kernel goes where the epilogue was: only views,
+      // allocations (of the epilogue's output, say) and fills of other
+      // buffers are in between.
       std::optional<Epilogue> epilogue = fuseEpilogues ? findEpilogue(op, c) : std::nullopt;
       b.setInsertionPoint(epilogue ? epilogue->op.getOperation() : op.getOperation());
       Location loc = op.getLoc();

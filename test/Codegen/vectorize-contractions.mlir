@@ -282,6 +282,52 @@ func.func @no_epilogue(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %c: memref<8x1
 
 // -----
 
+// The epilogue writes the interior of a padded buffer (the next
+// convolution's input), whose border is zeroed in between: the kernel runs
+// after the fill and stores into the interior. A fill of the matmul's own
+// input in between keeps the epilogue apart.
+// CHECK-LABEL: func.func @epilogue_into_padded
+// CHECK: %[[P:.+]] = memref.alloc() : memref<10x18xf32>
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[P]]
+// CHECK: %[[S:.+]] = memref.subview %[[P]][1, 1] [8, 16] [1, 1]
+// CHECK: scf.parallel
+// CHECK: arith.maximumf %{{.+}} : vector<4xf32>
+// CHECK: vector.store %{{.+}}, %[[S]][
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[A:.+]] : memref<8x5xf32>)
+// CHECK: linalg.generic
+// CHECK-NOT: linalg.matmul
+func.func @epilogue_into_padded(%a: memref<8x5xf32>, %b: memref<5x16xf32>) -> (memref<10x18xf32>, memref<8x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<8x16xf32>
+  linalg.matmul ins(%a, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c : memref<8x16xf32>)
+  %p = memref.alloc() : memref<10x18xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<10x18xf32>)
+  %s = memref.subview %p[1, 1] [8, 16] [1, 1] : memref<10x18xf32> to memref<8x16xf32, strided<[18, 1], offset: 19>>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<8x16xf32>) outs(%s : memref<8x16xf32, strided<[18, 1], offset: 19>>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.maximumf %x, %zero : f32
+    linalg.yield %0 : f32
+  }
+  %a2 = memref.alloc() : memref<8x5xf32>
+  %c2 = memref.alloc() : memref<8x16xf32>
+  %d = memref.alloc() : memref<8x16xf32>
+  linalg.copy ins(%a : memref<8x5xf32>) outs(%a2 : memref<8x5xf32>)
+  linalg.matmul ins(%a2, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c2 : memref<8x16xf32>)
+  linalg.fill ins(%zero : f32) outs(%a2 : memref<8x5xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%c2 : memref<8x16xf32>) outs(%d : memref<8x16xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.maximumf %x, %zero : f32
+    linalg.yield %0 : f32
+  }
+  return %p, %d : memref<10x18xf32>, memref<8x16xf32>
+}
+
+// -----
+
 // Convolution weights [F, C, KH, KW] collapsed to [F, C*KH*KW] and read
 // transposed (out^T = patches^T x w^T) are packed from the 4-D global; the
 // global and its collapse go.

@@ -1,0 +1,178 @@
+//===- VectorizeRows.cpp - elementwise ops on short rows as masked vectors ===//
+//
+// An elementwise linalg.generic on buffers whose innermost dim is short or
+// not a multiple of the vector length (a depthwise convolution's 14- and
+// 7-wide rows, a 28-wide row) is left scalar, or vectorized with a scalar
+// remainder, by LLVM's loop vectorizer: it will not vectorize a 14-trip
+// loop at 16 lanes, and the weights a depthwise row reads are not hoisted
+// as it cannot prove they do not alias the output. Such an op becomes an
+// scf.parallel over its outer dims whose body runs along the row in whole
+// vectors, the last one masked, with the inputs that do not depend on the
+// row's position loaded once per row and broadcast.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+#include "VectorBody.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace tern {
+#define GEN_PASS_DEF_TERNVECTORIZEROWSPASS
+#include "passes/Passes.h.inc"
+} // namespace tern
+
+using namespace mlir;
+
+namespace {
+
+bool unitInnerStride(MemRefType t) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return t.getRank() > 0 && succeeded(t.getStridesAndOffset(strides, offset)) && strides.back() == 1;
+}
+
+/// Does `map` read loop `d`, and if so only as its last result?
+enum class Along { No, Last, Other };
+Along along(AffineMap map, unsigned d) {
+  Along a = Along::No;
+  for (auto [i, e] : llvm::enumerate(map.getResults())) {
+    if (!e.isFunctionOfDim(d))
+      continue;
+    auto dim = dyn_cast<AffineDimExpr>(e);
+    if (!dim || i + 1 != map.getNumResults())
+      return Along::Other;
+    a = Along::Last;
+  }
+  return a;
+}
+
+/// The row length of `op` when it is an elementwise op this pass rewrites.
+std::optional<int64_t> rowLength(linalg::GenericOp op, int64_t vectorBits, int64_t &lanes) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 0 ||
+      op.getNumLoops() == 0 || op.hasIndexSemantics() || !tern::vectorizableBody(op))
+    return std::nullopt;
+  OpOperand *out = op.getDpsInitOperand(0);
+  auto outType = dyn_cast<MemRefType>(out->get().getType());
+  if (!outType || !op.getMatchingIndexingMap(out).isIdentity() || !unitInnerStride(outType) ||
+      outType.isDynamicDim(outType.getRank() - 1))
+    return std::nullopt;
+  unsigned inner = op.getNumLoops() - 1;
+  int64_t bits = 8;
+  for (OpOperand &o : op->getOpOperands()) {
+    auto t = dyn_cast<MemRefType>(o.get().getType());
+    // i1 buffers hold a byte per element, a vector of i1 a bit per lane.
+    if (!t || !t.getElementType().isIntOrFloat() || t.getElementType().getIntOrFloatBitWidth() > 32 ||
+        t.getElementType().getIntOrFloatBitWidth() < 8)
+      return std::nullopt;
+    bits = std::max<int64_t>(bits, t.getElementType().getIntOrFloatBitWidth());
+    if (&o == out)
+      continue;
+    AffineMap map = op.getMatchingIndexingMap(&o);
+    if (map.getNumSymbols() != 0 ||
+        !llvm::all_of(map.getResults(), [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
+      return std::nullopt;
+    Along a = along(map, inner);
+    if (a == Along::Other || (a == Along::Last && !unitInnerStride(t)))
+      return std::nullopt;
+  }
+  lanes = vectorBits / bits;
+  int64_t length = outType.getShape().back();
+  // Whole vectors are left to LLVM, which vectorizes those rows itself;
+  // long rows lose little to a scalar remainder.
+  if (lanes < 2 || length < 4 || length % lanes == 0 || length > 8 * lanes)
+    return std::nullopt;
+  return length;
+}
+
+void rewrite(linalg::GenericOp op, int64_t length, int64_t lanes) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value out = op.getDpsInitOperand(0)->get();
+  auto outType = cast<MemRefType>(out.getType());
+  unsigned inner = op.getNumLoops() - 1;
+  auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, loc, v); };
+  SmallVector<Value> lbs, ubs, steps;
+  for (unsigned d = 0; d < inner; ++d) {
+    lbs.push_back(index(0));
+    ubs.push_back(outType.isDynamicDim(d) ? Value(memref::DimOp::create(b, loc, out, d)) : index(outType.getDimSize(d)));
+    steps.push_back(index(1));
+  }
+  auto row = [&](OpBuilder &nb, ValueRange ivs) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+    auto indices = [&](AffineMap map, Value j) {
+      SmallVector<Value> idx;
+      for (AffineExpr e : map.getResults()) {
+        if (auto c = dyn_cast<AffineConstantExpr>(e))
+          idx.push_back(index(c.getValue()));
+        else if (unsigned d = cast<AffineDimExpr>(e).getPosition(); d == inner)
+          idx.push_back(j);
+        else
+          idx.push_back(ivs[d]);
+      }
+      return idx;
+    };
+    // Inputs that do not run along the row: one value per row.
+    IRMapping perRow;
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(in);
+      if (along(map, inner) == Along::Last)
+        continue;
+      Value v = memref::LoadOp::create(b, loc, in->get(), indices(map, Value()));
+      perRow.map(op.getMatchingBlockArgument(in), vector::BroadcastOp::create(b, loc, VectorType::get({lanes}, v.getType()), v));
+    }
+    for (int64_t j = 0; j < length; j += lanes) {
+      Value at = index(j);
+      Value mask;
+      if (j + lanes > length)
+        mask = vector::ConstantMaskOp::create(b, loc, VectorType::get({lanes}, b.getI1Type()),
+                                              ArrayRef<int64_t>{length - j});
+      IRMapping map = perRow;
+      for (OpOperand *in : op.getDpsInputOperands()) {
+        AffineMap m = op.getMatchingIndexingMap(in);
+        if (along(m, inner) != Along::Last)
+          continue;
+        auto vt = VectorType::get({lanes}, getElementTypeOrSelf(in->get().getType()));
+        SmallVector<Value> idx = indices(m, at);
+        Value v = mask ? vector::MaskedLoadOp::create(b, loc, vt, in->get(), idx, mask,
+                                                      arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt)))
+                       : vector::LoadOp::create(b, loc, vt, in->get(), idx).getResult();
+        map.map(op.getMatchingBlockArgument(in), v);
+      }
+      Value result = tern::vectorizeBody(b, loc, op, map, lanes);
+      SmallVector<Value> idx(ivs.begin(), ivs.end());
+      idx.push_back(at);
+      if (mask)
+        vector::MaskedStoreOp::create(b, loc, out, idx, mask, result);
+      else
+        vector::StoreOp::create(b, loc, result, out, idx);
+    }
+  };
+  if (inner == 0) {
+    row(b, {});
+  } else {
+    scf::ParallelOp::create(b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location, ValueRange ivs) { row(nb, ivs); });
+  }
+  op.erase();
+}
+
+struct VectorizeRowsPass : tern::impl::TernVectorizeRowsPassBase<VectorizeRowsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<std::tuple<linalg::GenericOp, int64_t, int64_t>> todo;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      int64_t lanes = 0;
+      if (std::optional<int64_t> length = rowLength(op, vectorBits, lanes))
+        todo.emplace_back(op, *length, lanes);
+    });
+    for (auto [op, length, lanes] : todo)
+      rewrite(op, length, lanes);
+  }
+};
+
+} // namespace

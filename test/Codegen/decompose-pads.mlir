@@ -1,0 +1,44 @@
+// RUN: tern-opt %s --tern-decompose-pads | FileCheck %s
+// RUN: tern-opt %s --tern-decompose-pads --eliminate-empty-tensors --empty-tensor-to-alloc-tensor \
+// RUN:   --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" \
+// RUN:   --cse --canonicalize | FileCheck %s --check-prefix=INPLACE
+// RUN: tern-opt %s --eliminate-empty-tensors --empty-tensor-to-alloc-tensor \
+// RUN:   --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" \
+// RUN:   --cse --canonicalize | FileCheck %s --check-prefix=PAD
+
+// A ReLU's result padded for a convolution: the pad becomes a fill and an
+// insert of the interior, so that after bufferization the ReLU writes
+// straight into the padded buffer; left a tensor.pad, it writes a buffer of
+// its own that is then copied in.
+// CHECK-LABEL: func.func @relu_pad
+// CHECK: %[[R:.+]] = linalg.generic
+// CHECK: %[[F:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<2x6x6xf32>)
+// CHECK: tensor.insert_slice %[[R]] into %[[F]][0, 1, 1] [2, 4, 4] [1, 1, 1]
+// CHECK-NOT: tensor.pad
+
+// INPLACE-LABEL: func.func @relu_pad
+// INPLACE: %[[A:.+]] = memref.alloc() {{.*}} : memref<2x6x6xf32>
+// INPLACE: linalg.fill ins(%{{.+}} : f32) outs(%[[A]]
+// INPLACE: %[[S:.+]] = memref.subview %[[A]][0, 1, 1] [2, 4, 4] [1, 1, 1]
+// INPLACE: linalg.generic {{.+}} outs(%[[S]] :
+// INPLACE-NOT: memref.copy
+// INPLACE: return %[[A]]
+
+// PAD-LABEL: func.func @relu_pad
+// PAD: memref.copy
+#id = affine_map<(c, i, j) -> (c, i, j)>
+func.func @relu_pad(%x: tensor<2x4x4xf32>) -> tensor<2x6x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4x4xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x4x4xf32>) outs(%e : tensor<2x4x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.maximumf %a, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<2x4x4xf32>
+  %p = tensor.pad %r low[0, 1, 1] high[0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index):
+    tensor.yield %zero : f32
+  } : tensor<2x4x4xf32> to tensor<2x6x6xf32>
+  return %p : tensor<2x6x6xf32>
+}

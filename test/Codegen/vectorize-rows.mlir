@@ -1,0 +1,118 @@
+// RUN: tern-opt %s --tern-vectorize-rows="vector-bits=128" --canonicalize --split-input-file | FileCheck %s
+
+// A depthwise convolution's two taps on 6-wide rows (4 lanes: one whole
+// vector, one masked to 2): the rows form a parallel loop over (c, i); the
+// weights per channel are loaded once per row and broadcast; the taps are
+// vectors read in place from the strided slices.
+// CHECK-LABEL: func.func @depthwise
+// CHECK: scf.parallel (%[[C:.+]], %[[I:.+]]) =
+// CHECK: memref.load %arg2[%[[C]], %c0]
+// CHECK: vector.broadcast
+// CHECK: memref.load %arg2[%[[C]], %c1]
+// CHECK: vector.broadcast
+// CHECK: vector.load %arg0[%[[C]], %[[I]], %c0] : memref<3x6x6xf32, strided<[64, 8, 1]>>, vector<4xf32>
+// CHECK: vector.load %arg1[%[[C]], %[[I]], %c0]
+// CHECK: arith.mulf {{.+}} : vector<4xf32>
+// CHECK: vector.store %{{.+}}, %arg3[%[[C]], %[[I]], %c0]
+// CHECK: %[[M:.+]] = vector.constant_mask [2] : vector<4xi1>
+// CHECK: vector.maskedload %arg0[%[[C]], %[[I]], %c4], %[[M]]
+// CHECK: vector.maskedload %arg1[%[[C]], %[[I]], %c4], %[[M]]
+// CHECK: vector.maskedstore %arg3[%[[C]], %[[I]], %c4], %[[M]]
+// CHECK-NOT: linalg.generic
+#x = affine_map<(c, i, j) -> (c, i, j)>
+#w0 = affine_map<(c, i, j) -> (c, 0)>
+#w1 = affine_map<(c, i, j) -> (c, 1)>
+func.func @depthwise(%x0: memref<3x6x6xf32, strided<[64, 8, 1]>>, %x1: memref<3x6x6xf32, strided<[64, 8, 1], offset: 1>>,
+                     %w: memref<3x2xf32>, %out: memref<3x6x6xf32>) {
+  linalg.generic {indexing_maps = [#x, #w0, #x, #w1, #x], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x0, %w, %x1, %w : memref<3x6x6xf32, strided<[64, 8, 1]>>, memref<3x2xf32>, memref<3x6x6xf32, strided<[64, 8, 1], offset: 1>>, memref<3x2xf32>)
+      outs(%out : memref<3x6x6xf32>) {
+  ^bb0(%a: f32, %wa: f32, %b: f32, %wb: f32, %o: f32):
+    %p = arith.mulf %a, %wa : f32
+    %q = arith.mulf %b, %wb : f32
+    %s = arith.addf %p, %q : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A ReLU6 on 7-wide rows: a whole vector and one masked to 3 lanes per
+// row; the constants splat.
+// CHECK-LABEL: func.func @clip
+// CHECK-DAG: %[[SIX:.+]] = arith.constant dense<6.000000e+00> : vector<4xf32>
+// CHECK: scf.parallel
+// CHECK: arith.minimumf %{{.+}}, %[[SIX]] : vector<4xf32>
+// CHECK: vector.store
+// CHECK: vector.constant_mask [3] : vector<4xi1>
+// CHECK: arith.minimumf %{{.+}}, %[[SIX]] : vector<4xf32>
+// CHECK: vector.maskedstore
+#id = affine_map<(c, j) -> (c, j)>
+func.func @clip(%x: memref<8x7xf32>, %out: memref<8x7xf32>) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<8x7xf32>) outs(%out : memref<8x7xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %zero = arith.constant 0.0 : f32
+    %six = arith.constant 6.0 : f32
+    %lo = arith.maximumf %a, %zero : f32
+    %hi = arith.minimumf %lo, %six : f32
+    linalg.yield %hi : f32
+  }
+  return
+}
+
+// -----
+
+// Left to LLVM: rows that are whole vectors, rows read with a stride (a
+// stride-2 convolution's taps), a row position read by an input other than
+// as its last dim (a transpose), reductions, integer divisions, and i1
+// buffers (a byte per element, where a vector of i1 packs bits).
+// CHECK-LABEL: func.func @left
+// CHECK-NOT: vector.
+// CHECK-COUNT-6: linalg.generic
+// CHECK-NOT: vector.
+#id = affine_map<(i, j) -> (i, j)>
+#t = affine_map<(i, j) -> (j, i)>
+#r = affine_map<(i, j) -> (i)>
+func.func @left(%a: memref<6x8xf32>, %b: memref<6x8xf32>, %s: memref<6x6xf32, strided<[12, 2]>>, %c: memref<6x6xf32>,
+                %t: memref<6x6xf32>, %sum: memref<6xf32>, %ia: memref<6x6xi32>, %ib: memref<6x6xi32>,
+                %m: memref<6x6xi1>) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<6x8xf32>) outs(%b : memref<6x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.negf %x : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<6x6xf32, strided<[12, 2]>>) outs(%c : memref<6x6xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.negf %x : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<6x6xf32>) outs(%c : memref<6x6xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#id, #r], iterator_types = ["parallel", "reduction"]}
+      ins(%c : memref<6x6xf32>) outs(%sum : memref<6xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.addf %x, %o : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%ia : memref<6x6xi32>) outs(%ib : memref<6x6xi32>) {
+  ^bb0(%x: i32, %o: i32):
+    %y = arith.divsi %x, %x : i32
+    linalg.yield %y : i32
+  }
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%m, %t : memref<6x6xi1>, memref<6x6xf32>) outs(%c : memref<6x6xf32>) {
+  ^bb0(%p: i1, %x: f32, %o: f32):
+    %zero = arith.constant 0.0 : f32
+    %y = arith.select %p, %x, %zero : f32
+    linalg.yield %y : f32
+  }
+  return
+}
