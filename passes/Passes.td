@@ -68,7 +68,8 @@ def TernToLinalgPass : Pass<"tern-to-linalg", "mlir::ModuleOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
-                           "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
+                           "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::bufferization::BufferizationDialect"];
 }
 
 def TernExternalizeWeightsPass : Pass<"tern-externalize-weights", "mlir::ModuleOp"> {
@@ -96,6 +97,12 @@ def TernPlanMemoryPass : Pass<"tern-plan-memory", "mlir::ModuleOp"> {
     fresh allocations the caller owns (copied when the result is an input, a
     constant, a view of the arena or returned twice). The arena size is
     recorded as `tern.arena_size` on the module.
+
+    Allocations inside a top-level loop (the per-tile scratch of an
+    attention, inside its parallel loop) are per iteration and per thread:
+    they become memref.alloca at the top of the loop's body (static sizes up
+    to 256 KiB; others are an error); tern-outline-parallel-loops then
+    allocates them once per task.
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
@@ -120,7 +127,9 @@ def TernOutlineParallelLoopsPass : Pass<"tern-outline-parallel-loops", "mlir::Mo
     iterations) restricted to [lo, hi), and a `func.call` of it over the
     whole range. Code generation turns each such call into the runtime's
     parallel_for over a packed context; loops too small to pay for threads
-    stay in place.
+    stay in place. Stack allocations inside loops (memref.alloca of static
+    size) move to their function's entry block, allocated once per task
+    rather than once per iteration.
 
     ```mlir
     scf.parallel (%i, %j) = (%c0, %c0) to (%c512, %c64) step (%c1, %c1) { ... }
@@ -132,7 +141,8 @@ def TernOutlineParallelLoopsPass : Pass<"tern-outline-parallel-loops", "mlir::Mo
     Option<"minIterations", "min-iterations", "int64_t", /*default=*/"16384",
            "Outline loop nests with at least this many iterations, inner loops included (dynamic counts always)">
   ];
-  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::func::FuncDialect", "::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::func::FuncDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def TernFuseElementwisePass : Pass<"tern-fuse-elementwise", "mlir::func::FuncOp"> {
@@ -264,6 +274,23 @@ def TernFuseGeluPass : Pass<"tern-fuse-gelu", "mlir::func::FuncOp"> {
     becomes `tern.gelu %x`. The products may come in any order and
     grouping. Chains whose intermediates are read elsewhere, or whose
     constants differ, are left.
+  }];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
+def TernFuseAttentionPass : Pass<"tern-fuse-attention", "mlir::func::FuncOp"> {
+  let summary = "Turns exported attention (MatMul, scale, mask, Softmax, MatMul) into tern.attention";
+  let description = [{
+    `softmax(q x k^T * c + mask) x v` on rank-4 [B, H, S, D] tensors, as
+    exporters write it (the scale a Mul or Div by a constant, the mask an
+    Add, both optional; k^T a Transpose of k or of its [B, L, H, D]
+    projection), becomes `tern.attention %q, %k, %v[, %mask] {scale = c}`,
+    lowered with an online softmax over blocks of keys so the score matrix
+    is never stored. Keys and values repeated per query head for
+    grouped-query attention (Unsqueeze at 2, Expand, Reshape) are read from
+    their own heads. Chains whose intermediates are read elsewhere, whose
+    softmax is along another dim, whose shapes are dynamic or whose batch or
+    head dims broadcast are left.
   }];
   let dependentDialects = ["::tern::TernDialect"];
 }

@@ -20,6 +20,7 @@ void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &opt
   if (options.fuse) {
     pm.addNestedPass<mlir::func::FuncOp>(createTernFuseGeluPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFuseNormalizationPass());
+    pm.addNestedPass<mlir::func::FuncOp>(createTernFuseAttentionPass());
   }
   pm.addNestedPass<mlir::func::FuncOp>(createTernSinkConstantComputationsPass());
 }

@@ -164,6 +164,27 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
       func::CallOp::create(b, loop.getLoc(), task, callArgs);
       loop.erase();
     }
+    hoistStackAllocations(module);
+  }
+
+  /// Stack allocations inside loops (an attention tile's scratch, made
+  /// allocas by tern-plan-memory) move to the entry block of their function:
+  /// left in a loop, each iteration would grow the stack. A loop body's
+  /// allocation is fresh per iteration, so one allocation reused by the
+  /// iterations a task runs (one thread's) is equivalent.
+  static void hoistStackAllocations(ModuleOp module) {
+    module.walk([](func::FuncOp f) {
+      if (f.isExternal())
+        return;
+      Block &entry = f.getBody().front();
+      SmallVector<memref::AllocaOp> nested;
+      f.walk([&](memref::AllocaOp a) {
+        if (a->getBlock() != &entry && a->getNumOperands() == 0)
+          nested.push_back(a);
+      });
+      for (memref::AllocaOp a : nested)
+        a->moveBefore(&entry, entry.begin());
+    });
   }
 };
 

@@ -47,6 +47,36 @@ struct Buffer {
 };
 
 
+/// Allocations inside a top-level loop of `body` (an attention tile's
+/// scratch) belong to one iteration, and in a parallel loop to one thread:
+/// they become stack allocations at the top of that loop's body
+/// (tern-outline-parallel-loops then allocates them once per task).
+/// Fails on one of dynamic or large size.
+LogicalResult stackAllocateLoopTemporaries(Block &body) {
+  constexpr int64_t kMaxStackBytes = 256 * 1024;
+  for (Operation &top : body) {
+    if (top.getNumRegions() == 0)
+      continue;
+    SmallVector<memref::AllocOp> allocs;
+    top.walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
+    if (allocs.empty())
+      continue;
+    if (top.getNumRegions() != 1 || !top.getRegion(0).hasOneBlock())
+      return top.emitError("temporaries inside an op with several regions or blocks");
+    OpBuilder b = OpBuilder::atBlockBegin(&top.getRegion(0).front());
+    for (memref::AllocOp alloc : allocs) {
+      if (!alloc.getType().hasStaticShape() || tern::bufferBytes(alloc.getType()) > kMaxStackBytes)
+        return alloc.emitError("a temporary inside a loop must have a static size of at most ")
+               << kMaxStackBytes << " bytes";
+      auto alloca = memref::AllocaOp::create(b, alloc.getLoc(), alloc.getType(), ValueRange{},
+                                             alloc.getAlignmentAttr());
+      alloc.replaceAllUsesWith(alloca.getResult());
+      alloc.erase();
+    }
+  }
+  return success();
+}
+
 struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -58,6 +88,8 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
     OpBuilder b(ctx);
     Block &body = main.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
+    if (failed(stackAllocateLoopTemporaries(body)))
+      return signalPassFailure();
 
     // Results the caller owns: a fresh allocation per result.
     llvm::DenseSet<Value> owned;

@@ -36,6 +36,7 @@ void populateMathLowerings(LoweringTable &table);
 void populateNNLowerings(LoweringTable &table);
 void populateTensorLowerings(LoweringTable &table);
 void populateQuantLowerings(LoweringTable &table);
+void populateAttentionLowerings(LoweringTable &table);
 
 //===-- types ------------------------------------------------------------===//
 

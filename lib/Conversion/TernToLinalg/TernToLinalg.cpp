@@ -7,6 +7,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 
 namespace tern {
 #define GEN_PASS_DEF_TERNTOLINALGPASS
@@ -44,6 +46,7 @@ struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
     populateNNLowerings(table);
     populateTensorLowerings(table);
     populateQuantLowerings(table);
+    populateAttentionLowerings(table);
 
     // Report every op without a lowering at once, by ONNX node.
     bool missing = false;
@@ -82,7 +85,7 @@ struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
 
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
-                           math::MathDialect>();
+                           math::MathDialect, scf::SCFDialect, bufferization::BufferizationDialect>();
     target.addIllegalDialect<TernDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return converter.isSignatureLegal(f.getFunctionType()) && converter.isLegal(&f.getBody());
