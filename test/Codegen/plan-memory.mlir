@@ -91,3 +91,30 @@ func.func @main(%x: memref<?xf32>, %y: memref<4xf32>) -> memref<4xf32> {
   linalg.copy ins(%b : memref<4xf32>) outs(%r : memref<4xf32>)
   return %r : memref<4xf32>
 }
+
+// -----
+
+// A temporary inside a parallel loop (an attention tile's scratch) is the
+// iteration's own: a stack allocation at the top of the loop's body, not
+// part of the arena; the one at the top level is planned as usual.
+// CHECK: module attributes {tern.arena_size = 128 : i64}
+// CHECK-LABEL: func.func @main
+// CHECK: memref.view %arg1
+// CHECK: scf.forall
+// CHECK-NEXT: %[[S:.+]] = memref.alloca() {alignment = 64 : i64} : memref<32xf32>
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[S]] : memref<32xf32>)
+// CHECK-NOT: memref.alloc() {{.*}} : memref<32xf32>
+func.func @main(%x: memref<4x8xf32>) -> memref<4x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %a = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+  linalg.copy ins(%x : memref<4x8xf32>) outs(%a : memref<4x8xf32>)
+  scf.forall (%i) in (4) {
+    %s = memref.alloc() {alignment = 64 : i64} : memref<32xf32>
+    linalg.fill ins(%zero : f32) outs(%s : memref<32xf32>)
+    %v = memref.load %s[%i] : memref<32xf32>
+    memref.store %v, %a[%i, %i] : memref<4x8xf32>
+  }
+  %r = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+  linalg.copy ins(%a : memref<4x8xf32>) outs(%r : memref<4x8xf32>)
+  return %r : memref<4x8xf32>
+}
