@@ -265,6 +265,19 @@ def TernApproximateMathPass : Pass<"tern-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def TernFoldBatchNormalizationPass : Pass<"tern-fold-batch-normalization", "mlir::func::FuncOp"> {
+  let summary = "Folds a BatchNormalization after a convolution into its weights and bias";
+  let description = [{
+    `batch_normalization(conv(x, W, b), scale, bias, mean, var)` with every
+    parameter, W and b constants becomes `conv(x, W', b')` with
+    `W'[f] = W[f] * s[f]`, `b' = (b - mean) * s + bias`,
+    `s = scale / sqrt(var + epsilon)`, computed at compile time (a bias is
+    added when the convolution had none). A convolution read elsewhere, or
+    statistics computed at run time, are left.
+  }];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
 def TernFuseGeluPass : Pass<"tern-fuse-gelu", "mlir::func::FuncOp"> {
   let summary = "Turns written-out GELU chains (tanh and erf forms) into tern.gelu";
   let description = [{

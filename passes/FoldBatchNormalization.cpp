@@ -1,0 +1,125 @@
+//===- FoldBatchNormalization.cpp - Conv + BatchNormalization at compile time ===//
+//
+// A BatchNormalization reading a convolution's output, all of whose
+// parameters and the convolution's weights (and bias) are constants, folds
+// into the convolution:
+//
+//   s  = scale / sqrt(var + eps)          per output channel f
+//   W' = W[f, ...] * s[f]
+//   b' = (b[f] - mean[f]) * s[f] + bias[f]     (b = 0 without a bias)
+//
+// so the normalization costs nothing at run time and the convolution's
+// epilogue (bias, activation) stays fusable. Training-style graphs whose
+// statistics are computed, and convolutions read elsewhere, are left.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialects/Tern/TernOps.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace tern {
+#define GEN_PASS_DEF_TERNFOLDBATCHNORMALIZATIONPASS
+#include "passes/Passes.h.inc"
+} // namespace tern
+
+using namespace mlir;
+using namespace tern;
+
+namespace {
+
+/// The f32 values of a constant (dense, splat or a resource blob), `n` of
+/// them (a splat repeated).
+std::optional<std::vector<float>> floats(Value v, int64_t n) {
+  auto c = v ? v.getDefiningOp<ConstantOp>() : ConstantOp();
+  if (!c)
+    return std::nullopt;
+  auto type = cast<RankedTensorType>(c.getType());
+  if (!type.getElementType().isF32() || !type.hasStaticShape())
+    return std::nullopt;
+  Attribute value = c.getValue();
+  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    if (dense.isSplat())
+      return std::vector<float>(n, dense.getSplatValue<float>());
+    if (dense.getNumElements() != n)
+      return std::nullopt;
+    auto values = dense.getValues<float>();
+    return std::vector<float>(values.begin(), values.end());
+  }
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(value))
+    if (AsmResourceBlob *blob = res.getRawHandle().getBlob()) {
+      ArrayRef<char> data = blob->getData();
+      if ((int64_t)data.size() != n * 4 || type.getNumElements() != n)
+        return std::nullopt;
+      std::vector<float> out(n);
+      std::memcpy(out.data(), data.data(), data.size());
+      return out;
+    }
+  return std::nullopt;
+}
+
+ConstantOp constantOf(PatternRewriter &rw, Location loc, RankedTensorType type, ArrayRef<float> values,
+                      StringRef name) {
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float));
+  if (values.size() <= 64)
+    return ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, bytes)));
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(std::max_align_t));
+  return ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseResourceElementsAttr::get(type, name, std::move(blob))));
+}
+
+struct FoldBatchNormalization : OpRewritePattern<BatchNormalizationOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(BatchNormalizationOp bn, PatternRewriter &rw) const override {
+    auto conv = bn.getX().getDefiningOp<ConvOp>();
+    if (!conv || !conv->hasOneUse() || conv.getType() != bn.getType())
+      return rw.notifyMatchFailure(bn, "not the only reader of a convolution");
+    auto wType = cast<RankedTensorType>(conv.getW().getType());
+    if (!wType.hasStaticShape() || wType.getRank() < 1)
+      return failure();
+    int64_t f = wType.getDimSize(0), per = wType.getNumElements() / std::max<int64_t>(f, 1);
+    std::optional<std::vector<float>> w = floats(conv.getW(), wType.getNumElements());
+    std::optional<std::vector<float>> scale = floats(bn.getScale(), f), bias = floats(bn.getBias(), f),
+                                      mean = floats(bn.getMean(), f), var = floats(bn.getVariance(), f);
+    std::optional<std::vector<float>> convBias =
+        conv.getBias() ? floats(conv.getBias(), f) : std::optional<std::vector<float>>(std::vector<float>(f, 0.0f));
+    if (!w || !scale || !bias || !mean || !var || !convBias)
+      return rw.notifyMatchFailure(bn, "weights or statistics are not constants");
+    float eps = bn.getEpsilon().convertToFloat();
+    std::vector<float> newW(w->size()), newB(f);
+    for (int64_t o = 0; o < f; ++o) {
+      float s = (*scale)[o] / std::sqrt((*var)[o] + eps);
+      for (int64_t i = 0; i < per; ++i)
+        newW[o * per + i] = (*w)[o * per + i] * s;
+      newB[o] = ((*convBias)[o] - (*mean)[o]) * s + (*bias)[o];
+    }
+    Location loc = conv.getLoc();
+    rw.setInsertionPoint(conv);
+    ConstantOp wc = constantOf(rw, loc, wType, newW, "bn_folded_weights");
+    ConstantOp bc = constantOf(rw, loc, RankedTensorType::get({f}, wType.getElementType()), newB, "bn_folded_bias");
+    auto folded = cast<ConvOp>(rw.clone(*conv));
+    folded.getWMutable().assign(wc.getResult());
+    if (folded.getBias())
+      folded.getBiasMutable().assign(bc.getResult());
+    else
+      folded.getBiasMutable().append(bc.getResult());
+    rw.replaceOp(bn, folded.getResult());
+    rw.eraseOp(conv);
+    return success();
+  }
+};
+
+struct FoldBatchNormalizationPass : tern::impl::TernFoldBatchNormalizationPassBase<FoldBatchNormalizationPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FoldBatchNormalization>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
