@@ -350,7 +350,9 @@ def TernVectorizeRowsPass : Pass<"tern-vectorize-rows"> {
     row and broadcast. Depthwise convolutions on 14x14 and 7x7 maps, which
     LLVM's loop vectorizer leaves scalar, are the case this is for.
 
-    Rows that are whole vectors, longer rows, strided rows, ops with
+    Rows of whole vectors are rewritten only when some input is one value
+    per row (LLVM would reload it for every element, unable to prove the
+    output does not alias it). Longer rows, strided rows, ops with
     reductions, 64-bit elements, integer divisions (masked-off lanes would
     divide by zero) or inputs that read the row's position other than as
     their last dim are left to LLVM.

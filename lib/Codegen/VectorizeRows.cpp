@@ -82,9 +82,14 @@ std::optional<int64_t> rowLength(linalg::GenericOp op, int64_t vectorBits, int64
   }
   lanes = vectorBits / bits;
   int64_t length = outType.getShape().back();
-  // Whole vectors are left to LLVM, which vectorizes those rows itself;
-  // long rows lose little to a scalar remainder.
-  if (lanes < 2 || length < 4 || length % lanes == 0 || length > 8 * lanes)
+  // Rows of whole vectors are left to LLVM, which vectorizes them itself,
+  // unless some input is one value per row (a depthwise convolution's
+  // weights), which LLVM reloads for every element as it cannot prove the
+  // output does not overwrite it. Long rows lose little to a remainder.
+  bool perRowInput = llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) {
+    return along(op.getMatchingIndexingMap(in), inner) == Along::No;
+  });
+  if (lanes < 2 || length < 4 || (length % lanes == 0 && !perRowInput) || length > 8 * lanes)
     return std::nullopt;
   return length;
 }

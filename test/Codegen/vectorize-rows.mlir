@@ -64,7 +64,29 @@ func.func @clip(%x: memref<8x7xf32>, %out: memref<8x7xf32>) {
 
 // -----
 
-// Left to LLVM: rows that are whole vectors, rows read with a stride (a
+// Rows of whole vectors (8 = 2 x 4) with a scale per row: rewritten, so the
+// scale is loaded once per row instead of once per element.
+// CHECK-LABEL: func.func @scale_rows
+// CHECK: scf.parallel (%[[R:.+]]) =
+// CHECK: %[[S:.+]] = memref.load %arg1[%[[R]]]
+// CHECK: vector.broadcast %[[S]]
+// CHECK-COUNT-2: vector.store
+// CHECK-NOT: vector.maskedstore
+#row = affine_map<(r, j) -> (r)>
+#rj = affine_map<(r, j) -> (r, j)>
+func.func @scale_rows(%x: memref<5x8xf32>, %s: memref<5xf32>, %out: memref<5x8xf32>) {
+  linalg.generic {indexing_maps = [#rj, #row, #rj], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : memref<5x8xf32>, memref<5xf32>) outs(%out : memref<5x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    linalg.yield %p : f32
+  }
+  return
+}
+
+// -----
+
+// Left to LLVM: rows that are whole vectors (with no per-row input), rows read with a stride (a
 // stride-2 convolution's taps), a row position read by an input other than
 // as its last dim (a transpose), reductions, integer divisions, and i1
 // buffers (a byte per element, where a vector of i1 packs bits).
