@@ -157,17 +157,22 @@ def TernFuseElementwisePass : Pass<"tern-fuse-elementwise", "mlir::func::FuncOp"
 }
 
 def TernDecomposePadsPass : Pass<"tern-decompose-pads", "mlir::func::FuncOp"> {
-  let summary = "Writes padded tensors as a fill and an insert of the interior";
+  let summary = "Writes padded tensors as fills of the border and an insert of the interior";
   let description = [{
-    Every tensor.pad (a convolution's or pool's zero or -inf border) becomes
-    a linalg.fill of a new tensor and a tensor.insert_slice of the padded
-    value into its interior. Run just before bufferization with empty-tensor
-    elimination, the op producing the value then writes straight into the
-    padded buffer's interior: the copy a pad bufferizes to goes. (Run it
-    after CSE: CSE would share the fills of equal shapes, and bufferization
-    would copy the shared one.)
+    Every tensor.pad with a constant padding value (a convolution's or
+    pool's zero or -inf border) becomes a new tensor whose border slabs are
+    filled (per padded dim, the slabs below and above the interior) and
+    into whose interior the padded value is inserted. Run just before
+    bufferization with empty-tensor elimination, the op producing the value
+    then writes straight into the padded buffer's interior and only the
+    border is filled: the copy and the fill of the whole buffer a pad
+    bufferizes to go. Pads whose value depends on the index are decomposed
+    as a fill of the whole tensor and an insert. (Run it after CSE: CSE
+    would share the fills of equal shapes, and bufferization would copy the
+    shared one.)
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorization", "mlir::func::FuncOp"> {

@@ -6,19 +6,29 @@
 // RUN:   --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" \
 // RUN:   --cse --canonicalize | FileCheck %s --check-prefix=PAD
 
-// A ReLU's result padded for a convolution: the pad becomes a fill and an
-// insert of the interior, so that after bufferization the ReLU writes
-// straight into the padded buffer; left a tensor.pad, it writes a buffer of
-// its own that is then copied in.
+// A ReLU's result padded for a convolution: the pad becomes fills of the
+// border slabs (rows above and below, then the columns left and right of
+// the interior rows) and an insert of the interior, so that after
+// bufferization the ReLU writes straight into the padded buffer and only
+// the border is filled; left a tensor.pad, the ReLU writes a buffer of its
+// own that is then copied in.
 // CHECK-LABEL: func.func @relu_pad
 // CHECK: %[[R:.+]] = linalg.generic
-// CHECK: %[[F:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<2x6x6xf32>)
-// CHECK: tensor.insert_slice %[[R]] into %[[F]][0, 1, 1] [2, 4, 4] [1, 1, 1]
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<2x1x6xf32>)
+// CHECK: tensor.insert_slice %{{.+}}[0, 0, 0] [2, 1, 6]
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<2x1x6xf32>)
+// CHECK: tensor.insert_slice %{{.+}}[0, 5, 0] [2, 1, 6]
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<2x4x1xf32>)
+// CHECK: tensor.insert_slice %{{.+}}[0, 1, 0] [2, 4, 1]
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<2x4x1xf32>)
+// CHECK: tensor.insert_slice %{{.+}}[0, 1, 5] [2, 4, 1]
+// CHECK: tensor.insert_slice %[[R]] into %{{.+}}[0, 1, 1] [2, 4, 4] [1, 1, 1]
 // CHECK-NOT: tensor.pad
 
 // INPLACE-LABEL: func.func @relu_pad
 // INPLACE: %[[A:.+]] = memref.alloc() {{.*}} : memref<2x6x6xf32>
-// INPLACE: linalg.fill ins(%{{.+}} : f32) outs(%[[A]]
+// INPLACE-NOT: outs(%[[A]]
+// INPLACE-COUNT-4: linalg.fill ins(%{{.+}} : f32) outs(%subview
 // INPLACE: %[[S:.+]] = memref.subview %[[A]][0, 1, 1] [2, 4, 4] [1, 1, 1]
 // INPLACE: linalg.generic {{.+}} outs(%[[S]] :
 // INPLACE-NOT: memref.copy
@@ -41,4 +51,19 @@ func.func @relu_pad(%x: tensor<2x4x4xf32>) -> tensor<2x6x6xf32> {
     tensor.yield %zero : f32
   } : tensor<2x4x4xf32> to tensor<2x6x6xf32>
   return %p : tensor<2x6x6xf32>
+}
+
+// A padding value that depends on the position: the whole tensor is
+// generated, then the interior inserted.
+// CHECK-LABEL: func.func @index_pad
+// CHECK: tensor.generate
+// CHECK: tensor.insert_slice %arg0 into %{{.+}}[1] [4] [1]
+func.func @index_pad(%x: tensor<4xf32>) -> tensor<6xf32> {
+  %p = tensor.pad %x low[1] high[1] {
+  ^bb0(%i: index):
+    %c = arith.index_cast %i : index to i32
+    %f = arith.sitofp %c : i32 to f32
+    tensor.yield %f : f32
+  } : tensor<4xf32> to tensor<6xf32>
+  return %p : tensor<6xf32>
 }
