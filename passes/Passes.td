@@ -270,6 +270,21 @@ def TernApproximateMathPass : Pass<"tern-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def TernFoldWeightDequantizationPass : Pass<"tern-fold-weight-dequantization", "mlir::func::FuncOp"> {
+  let summary = "Dequantizes constant weights at compile time";
+  let description = [{
+    A DequantizeLinear whose input, scale and zero point are constants (a
+    QDQ model's int8 weights and int32 biases, per tensor, per axis or per
+    block) becomes the f32 constant it computes. Computed at run time, the
+    dequantized weights would be values the matmul and convolution kernels
+    cannot pack, which then run as scalar loops. (Integer kernels that read
+    int8 weights directly are the quantization work still to come; until
+    then the weights take 4x the space of the int8 ones.) DequantizeLinear
+    of values computed at run time (activations) is left.
+  }];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
 def TernFoldBatchNormalizationPass : Pass<"tern-fold-batch-normalization", "mlir::func::FuncOp"> {
   let summary = "Folds a BatchNormalization after a convolution into its weights and bias";
   let description = [{
