@@ -196,10 +196,11 @@ def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorizati
 }
 
 def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::ModuleOp"> {
-  let summary = "Turns float matmuls on buffers into register-blocked vector kernels";
+  let summary = "Turns f32 and i32 matmuls on buffers into register-blocked vector kernels";
   let description = [{
-    Matches linalg ops on f32 buffers that compute C += A * B (the body a
-    multiply-add) where C is indexed by plain dims, n its last, run with
+    Matches linalg ops on f32 or i32 buffers that compute C += A * B (the
+    body a multiply-add; i32 for quantized models' integer matmuls, their
+    zero points subtracted, with integer multiply-adds instead of FMAs) where C is indexed by plain dims, n its last, run with
     unit stride; B reads n and A does not. C's other dims are rows when B
     does not read them (several are flattened: a convolution's output
     positions) and batch dims when it does; every reduction dim is read by

@@ -69,6 +69,22 @@ bool unitInnerStride(Value v) {
   return succeeded(t.getStridesAndOffset(strides, offset)) && strides.back() == 1;
 }
 
+/// The element types the kernels compute in: f32 (FMAs) and i32 (integer
+/// multiply-adds, the integer matmuls and convolutions of quantized models
+/// after their zero points are subtracted).
+bool isKernelElement(Type t) { return t.isF32() || t.isInteger(32); }
+
+/// For a binary op, the operand that is not `one` (either order), or null.
+Value otherOperand(Operation *op, Value one) {
+  if (op->getNumOperands() != 2)
+    return {};
+  if (op->getOperand(0) == one)
+    return op->getOperand(1);
+  if (op->getOperand(1) == one)
+    return op->getOperand(0);
+  return {};
+}
+
 bool usesDim(AffineMap map, unsigned d) {
   return llvm::any_of(map.getResults(), [&](AffineExpr e) {
     auto dim = dyn_cast<AffineDimExpr>(e);
@@ -76,12 +92,12 @@ bool usesDim(AffineMap map, unsigned d) {
   });
 }
 
-/// Can the kernel read f32 `mem` through `map` per vector of C along loop
-/// `last`: as a vector (map's last result is `last`, unit stride) or as one
-/// value broadcast (the map does not read `last`)?
+/// Can the kernel read 32-bit `mem` through `map` per vector of C along
+/// loop `last`: as a vector (map's last result is `last`, unit stride) or as
+/// one value broadcast (the map does not read `last`)?
 bool readablePerVector(Value mem, AffineMap map, unsigned last) {
   auto t = dyn_cast<MemRefType>(mem.getType());
-  if (!t || !t.getElementType().isF32() || !map.isProjectedPermutation(/*allowZeroInResults=*/true))
+  if (!t || !isKernelElement(t.getElementType()) || !map.isProjectedPermutation(/*allowZeroInResults=*/true))
     return false;
   if (!usesDim(map, last))
     return true;
@@ -89,15 +105,18 @@ bool readablePerVector(Value mem, AffineMap map, unsigned last) {
   return d && d.getPosition() == last && unitInnerStride(mem);
 }
 
-/// Matches out += in0 * in1 on f32 buffers: C[batch.., m.., n] with B
-/// reading n, A not.
+/// Matches out += in0 * in1 on f32 or i32 buffers: C[batch.., m.., n] with
+/// B reading n, A not.
 std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() < 1)
     return std::nullopt;
+  Type elem = getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType());
+  if (!isKernelElement(elem))
+    return std::nullopt;
   for (OpOperand &o : op->getOpOperands()) {
     auto t = dyn_cast<MemRefType>(o.get().getType());
-    if (!t || !t.getElementType().isF32())
+    if (!t || t.getElementType() != elem)
       return std::nullopt;
   }
   // Body: yield(out + in0 * in1).
@@ -105,16 +124,16 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
   if (!yield || body->getOperations().size() != 3)
     return std::nullopt;
-  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add)
+  Operation *add = yield.getOperand(0).getDefiningOp();
+  if (!add || !(elem.isF32() ? isa<arith::AddFOp>(add) : isa<arith::AddIOp>(add)))
     return std::nullopt;
   Value acc = body->getArgument(2);
-  Value product = add.getLhs() == acc ? add.getRhs() : add.getRhs() == acc ? add.getLhs() : Value();
-  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : arith::MulFOp();
-  if (!mul)
+  Value product = otherOperand(add, acc);
+  Operation *mul = product ? product.getDefiningOp() : nullptr;
+  if (!mul || !(elem.isF32() ? isa<arith::MulFOp>(mul) : isa<arith::MulIOp>(mul)))
     return std::nullopt;
   Value x = body->getArgument(0), y = body->getArgument(1);
-  if (!((mul.getLhs() == x && mul.getRhs() == y) || (mul.getLhs() == y && mul.getRhs() == x)))
+  if (otherOperand(mul, x) != y)
     return std::nullopt;
 
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -172,7 +191,8 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   return c;
 }
 
-/// The float values of a constant global: a view of its blob, or a copy in
+/// The 32-bit values of a constant global (f32, or i32 carried as float
+/// bits: packing only moves them): a view of its blob, or a copy in
 /// `storage` (a dense attribute, or a blob not aligned for floats).
 std::optional<ArrayRef<float>> constantValues(memref::GlobalOp global, std::vector<float> &storage) {
   if (!global || !global.getConstant() || !global.getInitialValue())
@@ -191,8 +211,16 @@ std::optional<ArrayRef<float>> constantValues(memref::GlobalOp global, std::vect
     return ArrayRef<float>(storage);
   }
   if (auto d = dyn_cast<DenseElementsAttr>(init)) {
-    auto values = d.getValues<float>();
-    storage.assign(values.begin(), values.end());
+    if (d.getElementType().isF32()) {
+      auto values = d.getValues<float>();
+      storage.assign(values.begin(), values.end());
+    } else { // i32: the bits, moved as floats
+      storage.resize(count);
+      for (auto [i, v] : llvm::enumerate(d.getValues<APInt>())) {
+        uint32_t bits = static_cast<uint32_t>(v.getZExtValue());
+        std::memcpy(&storage[i], &bits, 4);
+      }
+    }
     return ArrayRef<float>(storage);
   }
   return std::nullopt;
@@ -369,7 +397,7 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
       return std::nullopt;
     OpOperand *out = generic.getDpsInitOperand(0);
     auto outType = dyn_cast<MemRefType>(out->get().getType());
-    if (!outType || !outType.getElementType().isF32() || !generic.getMatchingIndexingMap(out).isIdentity() ||
+    if (!outType || !isKernelElement(outType.getElementType()) || !generic.getMatchingIndexingMap(out).isIdentity() ||
         !unitInnerStride(out->get()))
       return std::nullopt;
     // Other inputs: f32, read along the last loop with unit stride, or not
@@ -463,7 +491,7 @@ public:
   KernelBuilder(OpBuilder &b, Location loc, const Contraction &c, int64_t vl, int64_t vectors, Value packedB,
                 const Init &init, const std::optional<Epilogue> &epilogue)
       : b(b), loc(loc), c(c), vl(vl), vectors(vectors), packedB(packedB), init(init), epilogue(epilogue),
-        vecType(VectorType::get({vl}, b.getF32Type())) {}
+        vecType(VectorType::get({vl}, getElementTypeOrSelf(c.c.getType()))) {}
 
   /// Replaces the contraction, whose loop sizes are `sizes`.
   void build(ArrayRef<Value> sizes, int64_t rows) {
@@ -654,8 +682,13 @@ private:
               pos[k] = kpos[k];
             Value a = memref::LoadOp::create(b, loc, c.a, indices(c.aMap, pos));
             Value av = vector::BroadcastOp::create(b, loc, vecType, a);
-            for (int64_t v = 0; v < vectors; ++v)
-              next.push_back(vector::FMAOp::create(b, loc, av, bv[v], iter[r * vectors + v]));
+            for (int64_t v = 0; v < vectors; ++v) {
+              Value acc = iter[r * vectors + v];
+              if (isa<FloatType>(vecType.getElementType()))
+                next.push_back(vector::FMAOp::create(b, loc, av, bv[v], acc));
+              else
+                next.push_back(arith::AddIOp::create(b, loc, acc, arith::MulIOp::create(b, loc, av, bv[v])));
+            }
           }
           return next;
         });
@@ -674,10 +707,11 @@ private:
 
   /// A vector of `mem` at `idx`, masked on the last panel.
   Value loadVector(Value mem, ValueRange idx, ArrayRef<Value> masks, int64_t v) {
+    auto type = VectorType::get({vl}, getElementTypeOrSelf(mem.getType()));
     if (masks.empty())
-      return vector::LoadOp::create(b, loc, vecType, mem, idx);
-    Value zeros = arith::ConstantOp::create(b, loc, vecType, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)));
-    return vector::MaskedLoadOp::create(b, loc, vecType, mem, idx, masks[v], zeros);
+      return vector::LoadOp::create(b, loc, type, mem, idx);
+    Value zeros = arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type));
+    return vector::MaskedLoadOp::create(b, loc, type, mem, idx, masks[v], zeros);
   }
 
   /// `mem` read through `map` at loop position `at` for the v-th vector of a
@@ -687,7 +721,8 @@ private:
     SmallVector<Value> idx = indices(map, at);
     if (usesDim(map, at.size() - 1))
       return loadVector(mem, idx, masks, v);
-    return vector::BroadcastOp::create(b, loc, vecType, memref::LoadOp::create(b, loc, mem, idx));
+    Value x = memref::LoadOp::create(b, loc, mem, idx);
+    return vector::BroadcastOp::create(b, loc, VectorType::get({vl}, x.getType()), x);
   }
 
   void store(Value value, Value mem, ValueRange idx, ArrayRef<Value> masks, int64_t v) {

@@ -85,19 +85,54 @@ func.func @transposed_a(%a: memref<7x10xf32>, %b: memref<7x16xf32>, %c: memref<1
 
 // -----
 
-// Must not fire: B read along k (transB on a run-time B), an integer
-// matmul, a matmul on tensors, a body that is not a multiply-add, and an A
+// An integer matmul (a quantized model's, zero points subtracted in i32):
+// the same kernel with integer multiply-adds; its epilogue converts to f32
+// and applies the scales per column on the accumulators.
+// CHECK-LABEL: func.func @integer
+// CHECK: scf.parallel
+// CHECK: scf.for {{.+}} -> (vector<4xi32>, vector<4xi32>,
+// CHECK: vector.load %arg1{{.+}} : memref<7x16xi32>, vector<4xi32>
+// CHECK: memref.load %arg0{{.+}} : memref<10x7xi32>
+// CHECK: arith.muli {{.+}} : vector<4xi32>
+// CHECK: arith.addi {{.+}} : vector<4xi32>
+// CHECK: arith.sitofp {{.+}} : vector<4xi32> to vector<4xf32>
+// CHECK: vector.load %arg2{{.+}} : memref<16xf32>, vector<4xf32>
+// CHECK: arith.mulf {{.+}} : vector<4xf32>
+// CHECK: vector.store {{.+}} : memref<10x16xf32>, vector<4xf32>
+// CHECK-NOT: linalg.
+func.func @integer(%a: memref<10x7xi32>, %b: memref<7x16xi32>, %scale: memref<16xf32>) -> memref<10x16xf32> {
+  %zero = arith.constant 0 : i32
+  %c = memref.alloc() : memref<10x16xi32>
+  linalg.fill ins(%zero : i32) outs(%c : memref<10x16xi32>)
+  linalg.matmul ins(%a, %b : memref<10x7xi32>, memref<7x16xi32>) outs(%c : memref<10x16xi32>)
+  %out = memref.alloc() : memref<10x16xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>,
+                                   affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%c, %scale : memref<10x16xi32>, memref<16xf32>) outs(%out : memref<10x16xf32>) {
+  ^bb0(%x: i32, %s: f32, %o: f32):
+    %f = arith.sitofp %x : i32 to f32
+    %y = arith.mulf %f, %s : f32
+    linalg.yield %y : f32
+  }
+  return %out : memref<10x16xf32>
+}
+
+// -----
+
+// Must not fire: B read along k (transB on a run-time B), an i16 matmul
+// (the kernels compute in f32 or i32), a matmul on tensors, a body that is not a multiply-add, and an A
 // that reads n.
 // CHECK-LABEL: func.func @not_contractions
 // CHECK-NOT: vector.
 // CHECK: linalg.generic
-// CHECK: linalg.matmul ins(%arg3, %arg3 : memref<4x4xi32>
+// CHECK: linalg.matmul ins(%arg3, %arg3 : memref<4x4xi16>
 // CHECK: linalg.matmul ins(%arg4, %arg4 : tensor<4x4xf32>
 // CHECK: arith.maximumf
 // CHECK: linalg.generic
 // CHECK-NOT: vector.
 func.func @not_contractions(%a: memref<10x7xf32>, %bt: memref<16x7xf32>, %c: memref<10x16xf32>,
-                            %i: memref<4x4xi32>, %t: tensor<4x4xf32>, %x: memref<4x4x4xf32>, %y: memref<4xf32>,
+                            %i: memref<4x4xi16>, %t: tensor<4x4xf32>, %x: memref<4x4x4xf32>, %y: memref<4xf32>,
                             %b: memref<7x16xf32>) -> tensor<4x4xf32> {
   linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
                                    affine_map<(m, n, k) -> (m, n)>],
@@ -108,7 +143,7 @@ func.func @not_contractions(%a: memref<10x7xf32>, %bt: memref<16x7xf32>, %c: mem
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   }
-  linalg.matmul ins(%i, %i : memref<4x4xi32>, memref<4x4xi32>) outs(%i : memref<4x4xi32>)
+  linalg.matmul ins(%i, %i : memref<4x4xi16>, memref<4x4xi16>) outs(%i : memref<4x4xi16>)
   %0 = linalg.matmul ins(%t, %t : tensor<4x4xf32>, tensor<4x4xf32>) outs(%t : tensor<4x4xf32>) -> tensor<4x4xf32>
   linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
                                    affine_map<(m, n, k) -> (m, n)>],
