@@ -35,6 +35,10 @@ CONFIGS = [
     ("llama-tiny", "llama-tiny.onnx", "[1,128]", 1, 128),
     ("digits-mlp", "digits-mlp.onnx", "batch 1", 1, 1),
     ("digits-mlp", "digits-mlp.onnx", "batch 397", 397, 1),
+    # Quantized models (the quantization issue's); compiled by tern from the
+    # same file ONNX Runtime runs.
+    ("resnet50.int8-qdq", "resnet50.int8-qdq.onnx", "[1,3,224,224]", 1, 1),
+    ("gpt2-124m.int8-dynamic", "gpt2-124m.int8-dynamic.onnx", "[1,128]", 1, 128),
 ]
 
 
