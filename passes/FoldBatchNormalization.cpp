@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/PatternUtils.h"
 #include "passes/Passes.h"
 
 #include "dialects/Tern/TernOps.h"
@@ -29,37 +30,17 @@ namespace tern {
 
 using namespace mlir;
 using namespace tern;
+using namespace tern::patterns;
 
 namespace {
 
-/// The f32 values of a constant (dense, splat or a resource blob), `n` of
-/// them (a splat repeated).
+/// The f32 values of a constant with `n` elements (a splat repeated).
 std::optional<std::vector<float>> floats(Value v, int64_t n) {
-  auto c = v ? v.getDefiningOp<ConstantOp>() : ConstantOp();
-  if (!c)
+  auto type = v ? dyn_cast<RankedTensorType>(v.getType()) : RankedTensorType();
+  std::optional<std::vector<double>> values = type && type.getElementType().isF32() ? constantValues(v) : std::nullopt;
+  if (!values || (int64_t)values->size() != n)
     return std::nullopt;
-  auto type = cast<RankedTensorType>(c.getType());
-  if (!type.getElementType().isF32() || !type.hasStaticShape())
-    return std::nullopt;
-  Attribute value = c.getValue();
-  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-    if (dense.isSplat())
-      return std::vector<float>(n, dense.getSplatValue<float>());
-    if (dense.getNumElements() != n)
-      return std::nullopt;
-    auto values = dense.getValues<float>();
-    return std::vector<float>(values.begin(), values.end());
-  }
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(value))
-    if (AsmResourceBlob *blob = res.getRawHandle().getBlob()) {
-      ArrayRef<char> data = blob->getData();
-      if ((int64_t)data.size() != n * 4 || type.getNumElements() != n)
-        return std::nullopt;
-      std::vector<float> out(n);
-      std::memcpy(out.data(), data.data(), data.size());
-      return out;
-    }
-  return std::nullopt;
+  return std::vector<float>(values->begin(), values->end());
 }
 
 ConstantOp constantOf(PatternRewriter &rw, Location loc, RankedTensorType type, ArrayRef<float> values,

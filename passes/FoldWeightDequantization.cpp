@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/PatternUtils.h"
 #include "passes/Passes.h"
 
 #include "dialects/Tern/TernOps.h"
@@ -24,68 +25,9 @@ namespace tern {
 
 using namespace mlir;
 using namespace tern;
+using namespace tern::patterns;
 
 namespace {
-
-/// The values of an integer or float constant as doubles, or nothing.
-std::optional<std::vector<double>> values(Value v) {
-  auto c = v ? v.getDefiningOp<ConstantOp>() : ConstantOp();
-  if (!c)
-    return std::nullopt;
-  auto type = cast<RankedTensorType>(c.getType());
-  if (!type.hasStaticShape())
-    return std::nullopt;
-  Type elem = type.getElementType();
-  int64_t n = type.getNumElements();
-  std::vector<double> out;
-  out.reserve(n);
-  Attribute value = c.getValue();
-  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-    if (auto it = dyn_cast<IntegerType>(elem)) {
-      for (const APInt &x : dense.getValues<APInt>())
-        out.push_back(it.isUnsigned() ? (double)x.getZExtValue() : (double)x.getSExtValue());
-    } else if (isa<FloatType>(elem)) {
-      for (const APFloat &x : dense.getValues<APFloat>())
-        out.push_back(x.convertToDouble());
-    } else {
-      return std::nullopt;
-    }
-    return out;
-  }
-  auto res = dyn_cast<DenseResourceElementsAttr>(value);
-  AsmResourceBlob *blob = res ? res.getRawHandle().getBlob() : nullptr;
-  if (!blob)
-    return std::nullopt;
-  ArrayRef<char> data = blob->getData();
-  if (elem.isF32()) { // a large scale
-    if ((int64_t)data.size() != n * 4)
-      return std::nullopt;
-    std::vector<float> f(n);
-    std::memcpy(f.data(), data.data(), data.size());
-    return std::vector<double>(f.begin(), f.end());
-  }
-  auto it = dyn_cast<IntegerType>(elem);
-  if (!it || !llvm::is_contained({8u, 16u, 32u}, it.getWidth()))
-    return std::nullopt;
-  int64_t bytes = it.getWidth() / 8;
-  if ((int64_t)data.size() != n * bytes)
-    return std::nullopt;
-  for (int64_t i = 0; i < n; ++i) {
-    const char *p = data.data() + i * bytes;
-    if (bytes == 1)
-      out.push_back(it.isUnsigned() ? (double)(uint8_t)*p : (double)(int8_t)*p);
-    else if (bytes == 2) {
-      uint16_t u;
-      std::memcpy(&u, p, 2);
-      out.push_back(it.isUnsigned() ? (double)u : (double)(int16_t)u);
-    } else {
-      uint32_t u;
-      std::memcpy(&u, p, 4);
-      out.push_back(it.isUnsigned() ? (double)u : (double)(int32_t)u);
-    }
-  }
-  return out;
-}
 
 struct FoldWeightDequantizationPass
     : tern::impl::TernFoldWeightDequantizationPassBase<FoldWeightDequantizationPass> {
@@ -98,9 +40,9 @@ struct FoldWeightDequantizationPass
       auto scaleType = cast<RankedTensorType>(op.getScale().getType());
       if (!type.getElementType().isF32() || !type.hasStaticShape())
         continue;
-      std::optional<std::vector<double>> x = values(op.getInput()), scale = values(op.getScale());
+      std::optional<std::vector<double>> x = constantValues(op.getInput()), scale = constantValues(op.getScale());
       std::optional<std::vector<double>> zero =
-          op.getZeroPoint() ? values(op.getZeroPoint()) : std::vector<double>(scale ? scale->size() : 0, 0.0);
+          op.getZeroPoint() ? constantValues(op.getZeroPoint()) : std::vector<double>(scale ? scale->size() : 0, 0.0);
       if (!x || !scale || !zero || zero->size() != scale->size())
         continue;
       // Which scale each element takes: per tensor, per axis, or per block
