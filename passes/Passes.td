@@ -138,7 +138,7 @@ def TernOutlineParallelLoopsPass : Pass<"tern-outline-parallel-loops", "mlir::Mo
     ```
   }];
   let options = [
-    Option<"minIterations", "min-iterations", "int64_t", /*default=*/"16384",
+    Option<"minIterations", "min-iterations", "int64_t", /*default=*/"4096",
            "Outline loop nests with at least this many iterations, inner loops included (dynamic counts always)">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::func::FuncDialect", "::mlir::arith::ArithDialect",

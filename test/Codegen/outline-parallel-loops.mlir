@@ -1,4 +1,4 @@
-// RUN: tern-opt %s --tern-outline-parallel-loops | FileCheck %s
+// RUN: tern-opt %s --tern-outline-parallel-loops=min-iterations=16384 | FileCheck %s
 
 // A large loop nest becomes a task over its largest dim; small loops and
 // loops that do not start at 0 with step 1 stay where they are.
