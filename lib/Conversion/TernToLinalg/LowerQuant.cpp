@@ -14,6 +14,8 @@
 #include "dialects/Tern/TernOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include <cstring>
 
 namespace tern::lowering {
 namespace {
@@ -147,7 +149,76 @@ LogicalResult lowerDynamicQuantize(Operation *op, ValueRange operands, Conversio
 
 /// x - zero_point in i32; `zpAxis` is the dim of x a 1-D zero point runs
 /// along (it is reshaped to broadcast there).
+/// The integer values of a constant (dense or a resource blob of 8, 16 or
+/// 32-bit elements), signed or not as `orig` says.
+std::optional<std::vector<int64_t>> constantInts(Value v, Type orig) {
+  auto c = v ? v.getDefiningOp<arith::ConstantOp>() : arith::ConstantOp();
+  auto t = c ? dyn_cast<RankedTensorType>(c.getType()) : RankedTensorType();
+  auto it = t ? dyn_cast<IntegerType>(t.getElementType()) : IntegerType();
+  if (!it || !t.hasStaticShape() || !llvm::is_contained({8u, 16u, 32u}, it.getWidth()))
+    return std::nullopt;
+  bool u = isUnsigned(orig);
+  std::vector<int64_t> out;
+  out.reserve(t.getNumElements());
+  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+    for (const APInt &x : dense.getValues<APInt>())
+      out.push_back(u ? (int64_t)x.getZExtValue() : x.getSExtValue());
+    return out;
+  }
+  auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue());
+  AsmResourceBlob *blob = res ? res.getRawHandle().getBlob() : nullptr;
+  int64_t bytes = it.getWidth() / 8;
+  if (!blob || (int64_t)blob->getData().size() != t.getNumElements() * bytes)
+    return std::nullopt;
+  const char *d = blob->getData().data();
+  for (int64_t i = 0; i < t.getNumElements(); ++i) {
+    uint64_t raw = 0;
+    std::memcpy(&raw, d + i * bytes, bytes); // little-endian
+    int64_t bits = it.getWidth();
+    out.push_back(u ? (int64_t)raw : (int64_t)(raw << (64 - bits)) >> (64 - bits));
+  }
+  return out;
+}
+
+/// x - zp in i32 computed at compile time when both are constants (a
+/// quantized matmul's weights and their zero points), so no run converts
+/// the weights and the matmul kernel can pack them.
+std::optional<Value> constantShift(OpBuilder &b, Location loc, Value x, Type xOrig, Value zp, Type zpOrig,
+                                   int64_t zpAxis) {
+  std::optional<std::vector<int64_t>> xs = constantInts(x, xOrig);
+  if (!xs)
+    return std::nullopt;
+  auto t = cast<RankedTensorType>(x.getType());
+  std::vector<int64_t> zs{0};
+  if (zp) {
+    std::optional<std::vector<int64_t>> z = constantInts(zp, zpOrig);
+    if (!z)
+      return std::nullopt;
+    zs = *z;
+  }
+  // A per-axis zero point runs along zpAxis; a single one applies to all.
+  int64_t inner = 1;
+  for (int64_t d = zpAxis + 1; d < t.getRank(); ++d)
+    inner *= t.getDimSize(d);
+  if (zs.size() != 1 && (zpAxis < 0 || zpAxis >= t.getRank() || (int64_t)zs.size() != t.getDimSize(zpAxis)))
+    return std::nullopt;
+  std::vector<int32_t> out(xs->size());
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = (int32_t)((*xs)[i] - zs[zs.size() == 1 ? 0 : (i / inner) % zs.size()]);
+  auto type = RankedTensorType::get(t.getShape(), b.getI32Type());
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(out.data()), out.size() * sizeof(int32_t));
+  TypedAttr value;
+  if (out.size() <= 64)
+    value = DenseElementsAttr::getFromRawBuffer(type, bytes);
+  else
+    value = DenseResourceElementsAttr::get(
+        type, "shifted", HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(int32_t)));
+  return arith::ConstantOp::create(b, loc, value).getResult();
+}
+
 Value shiftToI32(OpBuilder &b, Location loc, Value x, Type xOrig, Value zp, Type zpOrig, int64_t zpAxis) {
+  if (std::optional<Value> folded = constantShift(b, loc, x, xOrig, zp, zpOrig, zpAxis))
+    return *folded;
   auto t = cast<RankedTensorType>(x.getType());
   auto i32 = b.getI32Type();
   SmallVector<Value> ins{x};
