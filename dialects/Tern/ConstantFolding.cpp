@@ -9,8 +9,10 @@
 
 #include "dialects/Tern/TernOps.h"
 
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 
@@ -308,6 +310,55 @@ SmallVector<Attribute> broadcastElements(DenseElementsAttr a, ArrayRef<int64_t> 
   for (int64_t k : index)
     result.push_back(src[k]);
   return result;
+}
+
+} // namespace tern
+
+namespace tern {
+
+std::optional<std::vector<double>> constantElements(Attribute value, bool isUnsigned) {
+  auto typed = dyn_cast_or_null<TypedAttr>(value);
+  auto type = typed ? dyn_cast<ShapedType>(typed.getType()) : ShapedType();
+  if (!type || !type.hasStaticShape())
+    return std::nullopt;
+  Type elem = type.getElementType();
+  int64_t n = type.getNumElements();
+  auto it = dyn_cast<IntegerType>(elem);
+  if (!elem.isF32() && !(it && llvm::is_contained({8u, 16u, 32u}, it.getWidth())))
+    return std::nullopt;
+  std::vector<double> out;
+  out.reserve(n);
+  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    if (it) {
+      for (const APInt &x : dense.getValues<APInt>())
+        out.push_back(isUnsigned ? (double)x.getZExtValue() : (double)x.getSExtValue());
+    } else {
+      for (float x : dense.getValues<float>())
+        out.push_back(x);
+    }
+    return out;
+  }
+  auto res = dyn_cast<DenseResourceElementsAttr>(value);
+  AsmResourceBlob *blob = res ? res.getRawHandle().getBlob() : nullptr;
+  int64_t bytes = it ? it.getWidth() / 8 : 4;
+  if (!blob || (int64_t)blob->getData().size() != n * bytes)
+    return std::nullopt;
+  const char *data = blob->getData().data();
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t raw = 0; // little-endian, as the blobs are
+    std::memcpy(&raw, data + i * bytes, bytes);
+    if (!it) {
+      float f;
+      std::memcpy(&f, &raw, 4);
+      out.push_back(f);
+    } else if (isUnsigned) {
+      out.push_back((double)raw);
+    } else {
+      int shift = 32 - (int)it.getWidth();
+      out.push_back((double)((int32_t)(raw << shift) >> shift));
+    }
+  }
+  return out;
 }
 
 } // namespace tern

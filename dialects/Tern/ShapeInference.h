@@ -18,6 +18,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include <string>
 #include <optional>
+#include <vector>
 
 namespace tern {
 
@@ -129,6 +130,13 @@ llvm::SmallVector<mlir::Attribute> broadcastElements(mlir::DenseElementsAttr a,
 
 /// Normalizes a possibly negative axis against `rank`; fails when out of range.
 mlir::FailureOr<int64_t> normalizeAxis(std::optional<mlir::Location> loc, int64_t axis, int64_t rank);
+
+/// Every element of a constant as a double: dense (a splat repeated) or a
+/// resource blob, of f32 or of 8-, 16- or 32-bit integers (`isUnsigned`
+/// says how to read them: tern keeps ui8 where lowered code is signless).
+/// Nothing for other element types or a blob of the wrong size. Reads any
+/// size: for passes that fold weights, not for shape folding.
+std::optional<std::vector<double>> constantElements(mlir::Attribute value, bool isUnsigned);
 
 /// The largest constant (in elements) that folding creates or reads.
 constexpr int64_t kFoldElementLimit = 1 << 16;

@@ -4,6 +4,7 @@
 // in this order: the weights (tern-externalize-weights), the arena
 // (tern-plan-memory) and the runtime's hooks (tern-outline-parallel-loops),
 // matching the slots the runtime passes (runtime/include/tern/tern_abi.h).
+// Also the small facts about buffers the codegen passes share.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +12,8 @@
 #define TERN_LIB_CODEGEN_ENTRYBUFFERS_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -42,6 +45,27 @@ inline int64_t bufferBytes(mlir::MemRefType type) {
   mlir::Type e = type.getElementType();
   int64_t bytes = e.isIndex() ? 8 : (e.getIntOrFloatBitWidth() + 7) / 8;
   return type.getNumElements() * bytes;
+}
+
+/// The buffer a memref value views, following view-like ops and casts back.
+inline mlir::Value rootBuffer(mlir::Value v) {
+  while (mlir::Operation *def = v.getDefiningOp()) {
+    if (auto view = mlir::dyn_cast<mlir::ViewLikeOpInterface>(def))
+      v = view.getViewSource();
+    else if (auto cast = mlir::dyn_cast<mlir::memref::CastOp>(def))
+      v = cast.getSource();
+    else
+      break;
+  }
+  return v;
+}
+
+/// Is `v` a memref whose last dim has stride 1 (vector loads and stores)?
+inline bool hasUnitInnerStride(mlir::Value v) {
+  auto t = mlir::dyn_cast<mlir::MemRefType>(v.getType());
+  llvm::SmallVector<int64_t> strides;
+  int64_t offset;
+  return t && t.getRank() > 0 && mlir::succeeded(t.getStridesAndOffset(strides, offset)) && strides.back() == 1;
 }
 
 } // namespace tern

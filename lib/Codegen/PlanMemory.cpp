@@ -24,22 +24,6 @@ using namespace mlir;
 
 namespace {
 
-/// The buffer a memref value views, following view-like ops back.
-Value rootOf(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (auto view = dyn_cast<ViewLikeOpInterface>(def)) {
-      v = view.getViewSource();
-      continue;
-    }
-    if (auto cast = dyn_cast<memref::CastOp>(def)) {
-      v = cast.getSource();
-      continue;
-    }
-    break;
-  }
-  return v;
-}
-
 struct Buffer {
   memref::AllocOp alloc;
   int64_t begin = 0, end = 0, bytes = 0, offset = -1;
@@ -95,7 +79,7 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
     llvm::DenseSet<Value> owned;
     for (OpOperand &operand : ret->getOpOperands()) {
       Value v = operand.get();
-      Value root = rootOf(v);
+      Value root = tern::rootBuffer(v);
       auto alloc = root.getDefiningOp<memref::AllocOp>();
       // A fresh buffer (or a view of one) returned once stays the caller's.
       if (alloc && alloc->getBlock() == &body && owned.insert(root).second)

@@ -24,6 +24,8 @@
 
 #include "passes/Passes.h"
 #include "VectorBody.h"
+#include "lib/Codegen/EntryBuffers.h"
+#include "passes/PatternUtils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -60,30 +62,10 @@ struct Contraction {
   bool bTransposed = false;
 };
 
-bool unitInnerStride(Value v) {
-  auto t = dyn_cast<MemRefType>(v.getType());
-  if (!t || t.getRank() == 0)
-    return false;
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return succeeded(t.getStridesAndOffset(strides, offset)) && strides.back() == 1;
-}
-
 /// The element types the kernels compute in: f32 (FMAs) and i32 (integer
 /// multiply-adds, the integer matmuls and convolutions of quantized models
 /// after their zero points are subtracted).
 bool isKernelElement(Type t) { return t.isF32() || t.isInteger(32); }
-
-/// For a binary op, the operand that is not `one` (either order), or null.
-Value otherOperand(Operation *op, Value one) {
-  if (op->getNumOperands() != 2)
-    return {};
-  if (op->getOperand(0) == one)
-    return op->getOperand(1);
-  if (op->getOperand(1) == one)
-    return op->getOperand(0);
-  return {};
-}
 
 bool usesDim(AffineMap map, unsigned d) {
   return llvm::any_of(map.getResults(), [&](AffineExpr e) {
@@ -102,7 +84,7 @@ bool readablePerVector(Value mem, AffineMap map, unsigned last) {
   if (!usesDim(map, last))
     return true;
   auto d = dyn_cast<AffineDimExpr>(map.getResults().back());
-  return d && d.getPosition() == last && unitInnerStride(mem);
+  return d && d.getPosition() == last && tern::hasUnitInnerStride(mem);
 }
 
 /// Matches out += in0 * in1 on f32 or i32 buffers: C[batch.., m.., n] with
@@ -128,12 +110,12 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   if (!add || !(elem.isF32() ? isa<arith::AddFOp>(add) : isa<arith::AddIOp>(add)))
     return std::nullopt;
   Value acc = body->getArgument(2);
-  Value product = otherOperand(add, acc);
+  Value product = tern::patterns::otherOperand(add, acc);
   Operation *mul = product ? product.getDefiningOp() : nullptr;
   if (!mul || !(elem.isF32() ? isa<arith::MulFOp>(mul) : isa<arith::MulIOp>(mul)))
     return std::nullopt;
   Value x = body->getArgument(0), y = body->getArgument(1);
-  if (otherOperand(mul, x) != y)
+  if (tern::patterns::otherOperand(mul, x) != y)
     return std::nullopt;
 
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -175,7 +157,7 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   unsigned bRank = c.bMap.getNumResults();
   if (dimAt(c.bMap, bRank - 1) == c.n) {
     // B[.., k, n]: one reduction dim.
-    if (reductions.size() != 1 || !unitInnerStride(c.b))
+    if (reductions.size() != 1 || !tern::hasUnitInnerStride(c.b))
       return std::nullopt;
     c.ks = reductions;
   } else if (dimAt(c.bMap, 0) == c.n && bRank == 1 + reductions.size() && c.batch.empty()) {
@@ -186,7 +168,7 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   } else {
     return std::nullopt;
   }
-  if (!unitInnerStride(c.c))
+  if (!tern::hasUnitInnerStride(c.c))
     return std::nullopt;
   return c;
 }
@@ -333,13 +315,6 @@ bool isViewOrAlloc(Operation *op) {
          isMemoryEffectFree(op);
 }
 
-/// The buffer `v` is a view of.
-Value rootOf(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
-}
-
 /// Is `op` a fill of a buffer of its own, which the contraction neither
 /// reads nor writes (the padded buffer the epilogue writes the interior of,
 /// its border zeroed first)? The kernel may then run after it.
@@ -347,9 +322,9 @@ bool fillsOtherBuffer(Operation *op, const Contraction &c) {
   auto fill = dyn_cast<linalg::FillOp>(op);
   if (!fill || !fill.hasPureBufferSemantics())
     return false;
-  Value root = rootOf(fill.getDpsInitOperand(0)->get());
-  return root.getDefiningOp<memref::AllocOp>() && root != rootOf(c.a) && root != rootOf(c.b) &&
-         root != rootOf(c.c);
+  Value root = tern::rootBuffer(fill.getDpsInitOperand(0)->get());
+  return root.getDefiningOp<memref::AllocOp>() && root != tern::rootBuffer(c.a) && root != tern::rootBuffer(c.b) &&
+         root != tern::rootBuffer(c.c);
 }
 
 /// The epilogue of contraction `op` writing `c`, if one can be fused.
@@ -398,7 +373,7 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
     OpOperand *out = generic.getDpsInitOperand(0);
     auto outType = dyn_cast<MemRefType>(out->get().getType());
     if (!outType || !isKernelElement(outType.getElementType()) || !generic.getMatchingIndexingMap(out).isIdentity() ||
-        !unitInnerStride(out->get()))
+        !tern::hasUnitInnerStride(out->get()))
       return std::nullopt;
     // Other inputs: f32, read along the last loop with unit stride, or not
     // along it at all (broadcast).

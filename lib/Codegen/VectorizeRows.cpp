@@ -14,6 +14,7 @@
 
 #include "passes/Passes.h"
 #include "VectorBody.h"
+#include "lib/Codegen/EntryBuffers.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -29,12 +30,6 @@ namespace tern {
 using namespace mlir;
 
 namespace {
-
-bool unitInnerStride(MemRefType t) {
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return t.getRank() > 0 && succeeded(t.getStridesAndOffset(strides, offset)) && strides.back() == 1;
-}
 
 /// Does `map` read loop `d`, and if so only as its last result?
 enum class Along { No, Last, Other };
@@ -58,7 +53,7 @@ std::optional<int64_t> rowLength(linalg::GenericOp op, int64_t vectorBits, int64
     return std::nullopt;
   OpOperand *out = op.getDpsInitOperand(0);
   auto outType = dyn_cast<MemRefType>(out->get().getType());
-  if (!outType || !op.getMatchingIndexingMap(out).isIdentity() || !unitInnerStride(outType) ||
+  if (!outType || !op.getMatchingIndexingMap(out).isIdentity() || !tern::hasUnitInnerStride(out->get()) ||
       outType.isDynamicDim(outType.getRank() - 1))
     return std::nullopt;
   unsigned inner = op.getNumLoops() - 1;
@@ -77,7 +72,7 @@ std::optional<int64_t> rowLength(linalg::GenericOp op, int64_t vectorBits, int64
         !llvm::all_of(map.getResults(), [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
       return std::nullopt;
     Along a = along(map, inner);
-    if (a == Along::Other || (a == Along::Last && !unitInnerStride(t)))
+    if (a == Along::Other || (a == Along::Last && !tern::hasUnitInnerStride(o.get())))
       return std::nullopt;
   }
   lanes = vectorBits / bits;

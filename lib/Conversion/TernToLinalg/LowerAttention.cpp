@@ -93,10 +93,7 @@ LogicalResult lowerAttention(Operation *op, ValueRange operands, ConversionPatte
     auto t = cast<RankedTensorType>(x.getType());
     SmallVector<int64_t> shape(t.getShape());
     std::swap(shape[2], shape[3]);
-    return generic(rw, loc, {x}, {tensor::EmptyOp::create(rw, loc, shape, f)},
-                   {AffineMap::get(4, 0, {d2(0), d2(1), d2(3), d2(2)}, ctx), AffineMap::getMultiDimIdentityMap(4, ctx)},
-                   {par, par, par, par},
-                   [](OpBuilder &b, Location l, ValueRange a) { linalg::YieldOp::create(b, l, a[0]); })[0];
+    return readInto(rw, loc, x, tensor(shape), AffineMap::get(4, 0, {d2(0), d2(1), d2(3), d2(2)}, ctx));
   };
   Value qT = transposeLast(q);
   // The mask as rank 4 (broadcast dims of size 1), transposed like the
@@ -234,13 +231,10 @@ LogicalResult lowerAttention(Operation *op, ValueRange operands, ConversionPatte
                                   [](OpBuilder &nb, Location nl, ValueRange a) {
                                     linalg::YieldOp::create(nb, nl, Value(arith::MulFOp::create(nb, nl, a[1], a[0])));
                                   })[0];
-        Value accNew = generic(b, loc, {p, vBlock}, {accScaled},
-                               {AffineMap::get(3, 0, {d2(2), d2(0)}, ctx), AffineMap::get(3, 0, {d2(2), d2(1)}, ctx),
-                                AffineMap::get(3, 0, {d2(0), d2(1)}, ctx)},
-                               {par, par, red}, [](OpBuilder &nb, Location nl, ValueRange a) {
-                                 Value prod = arith::MulFOp::create(nb, nl, a[0], a[1]);
-                                 linalg::YieldOp::create(nb, nl, Value(arith::AddFOp::create(nb, nl, a[2], prod)));
-                               })[0];
+        Value accNew = contract(b, loc, p, vBlock, accScaled,
+                                {AffineMap::get(3, 0, {d2(2), d2(0)}, ctx), AffineMap::get(3, 0, {d2(2), d2(1)}, ctx),
+                                 AffineMap::get(3, 0, {d2(0), d2(1)}, ctx)},
+                                {par, par, red});
         scf::YieldOp::create(b, loc, ValueRange{mNew, sumNew, accNew});
       });
   // out = acc / l, written into the result's tile.

@@ -30,8 +30,8 @@ Value mulS(OpBuilder &b, Location l, Value x, Value y) {
   return isa<FloatType>(x.getType()) ? Value(arith::MulFOp::create(b, l, x, y)) : Value(arith::MulIOp::create(b, l, x, y));
 }
 
-/// init + a * b summed over the reduction loops of `iters`: a contraction
-/// generic (tern-vectorize-contractions turns the float ones into kernels).
+} // namespace
+
 Value contract(OpBuilder &b, Location loc, Value a, Value bm, Value init, ArrayRef<AffineMap> maps,
                ArrayRef<utils::IteratorType> iters) {
   return linalg::GenericOp::create(b, loc, TypeRange{init.getType()}, ValueRange{a, bm}, ValueRange{init}, maps, iters,
@@ -41,8 +41,6 @@ Value contract(OpBuilder &b, Location loc, Value a, Value bm, Value init, ArrayR
       .getResult(0);
 }
 
-/// A static tensor of `type` whose element at each index is `src` read
-/// through `map`: a broadcast (a bias into an accumulator) or a transpose.
 Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, AffineMap map) {
   int64_t rank = type.getRank();
   return linalg::GenericOp::create(b, loc, TypeRange{type}, ValueRange{src},
@@ -52,6 +50,8 @@ Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, Aff
                                    [](OpBuilder &nb, Location l, ValueRange v) { linalg::YieldOp::create(nb, l, v[0]); })
       .getResult(0);
 }
+
+namespace {
 
 //===-- matmul -----------------------------------------------------------===//
 

@@ -15,7 +15,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include <cstring>
 
 namespace tern::lowering {
 namespace {
@@ -149,35 +148,12 @@ LogicalResult lowerDynamicQuantize(Operation *op, ValueRange operands, Conversio
 
 /// x - zero_point in i32; `zpAxis` is the dim of x a 1-D zero point runs
 /// along (it is reshaped to broadcast there).
-/// The integer values of a constant (dense or a resource blob of 8, 16 or
-/// 32-bit elements), signed or not as `orig` says.
-std::optional<std::vector<int64_t>> constantInts(Value v, Type orig) {
+/// The integer values of an integer constant, signed or not as `orig` says.
+std::optional<std::vector<double>> constantInts(Value v, Type orig) {
   auto c = v ? v.getDefiningOp<arith::ConstantOp>() : arith::ConstantOp();
-  auto t = c ? dyn_cast<RankedTensorType>(c.getType()) : RankedTensorType();
-  auto it = t ? dyn_cast<IntegerType>(t.getElementType()) : IntegerType();
-  if (!it || !t.hasStaticShape() || !llvm::is_contained({8u, 16u, 32u}, it.getWidth()))
+  if (!c || !isa<IntegerType>(getElementTypeOrSelf(c.getType())))
     return std::nullopt;
-  bool u = isUnsigned(orig);
-  std::vector<int64_t> out;
-  out.reserve(t.getNumElements());
-  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
-    for (const APInt &x : dense.getValues<APInt>())
-      out.push_back(u ? (int64_t)x.getZExtValue() : x.getSExtValue());
-    return out;
-  }
-  auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue());
-  AsmResourceBlob *blob = res ? res.getRawHandle().getBlob() : nullptr;
-  int64_t bytes = it.getWidth() / 8;
-  if (!blob || (int64_t)blob->getData().size() != t.getNumElements() * bytes)
-    return std::nullopt;
-  const char *d = blob->getData().data();
-  for (int64_t i = 0; i < t.getNumElements(); ++i) {
-    uint64_t raw = 0;
-    std::memcpy(&raw, d + i * bytes, bytes); // little-endian
-    int64_t bits = it.getWidth();
-    out.push_back(u ? (int64_t)raw : (int64_t)(raw << (64 - bits)) >> (64 - bits));
-  }
-  return out;
+  return constantElements(c.getValue(), isUnsigned(orig));
 }
 
 /// x - zp in i32 computed at compile time when both are constants (a
@@ -185,13 +161,13 @@ std::optional<std::vector<int64_t>> constantInts(Value v, Type orig) {
 /// the weights and the matmul kernel can pack them.
 std::optional<Value> constantShift(OpBuilder &b, Location loc, Value x, Type xOrig, Value zp, Type zpOrig,
                                    int64_t zpAxis) {
-  std::optional<std::vector<int64_t>> xs = constantInts(x, xOrig);
+  std::optional<std::vector<double>> xs = constantInts(x, xOrig);
   if (!xs)
     return std::nullopt;
   auto t = cast<RankedTensorType>(x.getType());
-  std::vector<int64_t> zs{0};
+  std::vector<double> zs{0};
   if (zp) {
-    std::optional<std::vector<int64_t>> z = constantInts(zp, zpOrig);
+    std::optional<std::vector<double>> z = constantInts(zp, zpOrig);
     if (!z)
       return std::nullopt;
     zs = *z;

@@ -107,6 +107,15 @@ Value expandShape(OpBuilder &b, Location loc, Value input, RankedTensorType type
 Value reshapeTo(OpBuilder &b, Location loc, Value input, RankedTensorType type,
                 ArrayRef<OpFoldResult> dims);
 
+/// init + a * b summed over the reduction loops of `iters`: a contraction
+/// generic (tern-vectorize-contractions turns the f32 and i32 ones into
+/// kernels).
+Value contract(OpBuilder &b, Location loc, Value a, Value bm, Value init, ArrayRef<AffineMap> maps,
+               ArrayRef<utils::IteratorType> iters);
+/// A static tensor of `type` whose element at each index is `src` read
+/// through `map`: a broadcast (a bias into an accumulator) or a transpose.
+Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, AffineMap map);
+
 /// Reads element `i` of a 1-D integer tensor as an index value.
 Value extractIndex(OpBuilder &b, Location loc, Value tensor, int64_t i);
 
