@@ -40,6 +40,7 @@ struct KernelShape {
   int64_t vectorBits = 512; ///< width of a vector register
   int64_t rows = 8;         ///< rows of C per kernel
   int64_t vectors = 2;      ///< vector registers across a row of C
+  bool vnni = false;        ///< x86 u8 x s8 dot products (vpdpbusd) at vectorBits
 };
 
 /// The kernel shape for a target with the given LLVM feature string

@@ -251,10 +251,13 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     Option<"vectors", "vectors", "int64_t", /*default=*/"2", "Vector registers across n per kernel row">,
     Option<"packWeights", "pack-weights", "bool", /*default=*/"true", "Pack constant B at compile time">,
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
-           "Apply the elementwise op that follows to the accumulators before storing">
+           "Apply the elementwise op that follows to the accumulators before storing">,
+    Option<"vnni", "vnni", "bool", /*default=*/"false",
+           "The target has x86 VNNI (vpdpbusd) at vector-bits: u8 x s8 byte matmuls use it">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def TernApproximateMathPass : Pass<"tern-approximate-math"> {
@@ -356,6 +359,36 @@ def TernSinkConstantComputationsPass : Pass<"tern-sink-constant-computations", "
 }
 
 #endif // TERN_PASSES_TD
+
+def TernVectorizeReductionsPass : Pass<"tern-vectorize-reductions"> {
+  let summary = "Runs reductions along the innermost loop on vector accumulators";
+  let description = [{
+    A linalg.generic on buffers whose innermost loop is a reduction and
+    whose body yields combine(out, f(inputs)) (combine: addf, mulf,
+    maximumf, minimumf, maxnumf, minnumf, addi, muli, max/min signed or
+    unsigned, and/or/xor; f: arith/math elementwise ops, no integer
+    divisions), its output read only by the combine and not along the
+    innermost loop, and its inputs read along that loop with unit stride as
+    their last dim or not at all, becomes loops over the outer dims (an
+    scf.parallel over the leading parallel ones) around a row loop that
+    keeps `accumulators` vector accumulators (vector-bits / widest element
+    lanes) started at the combine's identity; the row's last partial
+    vector is masked. At the end of each row the accumulators are combined,
+    reduced across lanes (vector.reduction) and combined into the output
+    element. Float sums and products are reassociated.
+
+    Reductions along an outer loop (the innermost loop parallel), ops with
+    index semantics, i1 elements, or inputs that read the innermost loop in
+    another position are left as they are.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"512", "Vector register width in bits">,
+    Option<"accumulators", "accumulators", "int64_t", /*default=*/"4",
+           "Independent vector accumulators per row (hides the combine's latency)">,
+  ];
+  let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
 
 def TernVectorizeRowsPass : Pass<"tern-vectorize-rows"> {
   let summary = "Runs elementwise ops along short rows as masked vectors";

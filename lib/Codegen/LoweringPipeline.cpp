@@ -17,14 +17,21 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
 static void addLLVMLowering(mlir::OpPassManager &pm);
 
 KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
-  auto has = [&](llvm::StringRef f) { return llvm::is_contained(llvm::split(features, ','), ("+" + f).str()); };
+  // The last of "+f" and "-f" wins (the user's -mattr follows the host's).
+  auto has = [&](llvm::StringRef f) {
+    bool on = false;
+    for (llvm::StringRef item : llvm::split(features, ','))
+      if (item.size() == f.size() + 1 && item.drop_front() == f)
+        on = item.front() == '+';
+    return on;
+  };
   if (arch == "aarch64")
     return {128, 8, 2}; // 32 NEON registers: 16 accumulators
   if (has("avx512f"))
-    return {512, 8, 2}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast
+    return {512, 8, 2, has("avx512vnni")}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast
   if (has("avx2") || has("avx"))
-    return {256, 4, 2}; // 16 ymm
-  return {128, 4, 2};
+    return {256, 4, 2, has("avxvnni")}; // 16 ymm; AVX-VNNI: vpdpbusd on ymm
+  return {128, 4, 2, false};
 }
 
 void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &options) {
@@ -57,8 +64,9 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
   // where its producer now writes in place) a self-copy, which folds away.
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true}));
+  pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true, kernel.vnni}));
   pm.addPass(createTernVectorizeRowsPass({kernel.vectorBits}));
+  pm.addPass(createTernVectorizeReductionsPass({kernel.vectorBits, 4}));
   pm.addPass(createTernExternalizeWeightsPass());
   pm.addPass(createTernPlanMemoryPass());
   pm.addPass(createCanonicalizerPass());

@@ -27,6 +27,7 @@
 #include "lib/Codegen/EntryBuffers.h"
 #include "passes/PatternUtils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -60,6 +61,11 @@ struct Contraction {
   /// B is read as B[n, k...] (transposed weights, convolution filters);
   /// only packed B can be.
   bool bTransposed = false;
+  /// A and B are bytes widened to C's i32 in the body (extui/extsi): the
+  /// integer matmuls of quantized models. B must then be a constant, packed
+  /// widened to i32, or as bytes for dot-product instructions.
+  bool bytes = false;
+  bool aUnsigned = false, bUnsigned = false;
 };
 
 /// The element types the kernels compute in: f32 (FMAs) and i32 (integer
@@ -96,15 +102,10 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   Type elem = getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType());
   if (!isKernelElement(elem))
     return std::nullopt;
-  for (OpOperand &o : op->getOpOperands()) {
-    auto t = dyn_cast<MemRefType>(o.get().getType());
-    if (!t || t.getElementType() != elem)
-      return std::nullopt;
-  }
-  // Body: yield(out + in0 * in1).
+  // Body: yield(out + in0 * in1), the inputs maybe bytes widened to i32.
   Block *body = op.getBlock();
   auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
-  if (!yield || body->getOperations().size() != 3)
+  if (!yield)
     return std::nullopt;
   Operation *add = yield.getOperand(0).getDefiningOp();
   if (!add || !(elem.isF32() ? isa<arith::AddFOp>(add) : isa<arith::AddIOp>(add)))
@@ -115,11 +116,34 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   if (!mul || !(elem.isF32() ? isa<arith::MulFOp>(mul) : isa<arith::MulIOp>(mul)))
     return std::nullopt;
   Value x = body->getArgument(0), y = body->getArgument(1);
-  if (tern::patterns::otherOperand(mul, x) != y)
+  Contraction c;
+  // A widened byte: which extension, or nothing.
+  auto widened = [&](Value v, Value arg, bool &isUnsigned) {
+    Operation *ext = v.getDefiningOp();
+    if (!ext || !isa<arith::ExtUIOp, arith::ExtSIOp>(ext) || ext->getOperand(0) != arg || !arg.getType().isInteger(8))
+      return false;
+    isUnsigned = isa<arith::ExtUIOp>(ext);
+    return true;
+  };
+  Value lhs = mul->getOperand(0), rhs = mul->getOperand(1);
+  if (tern::patterns::otherOperand(mul, x) == y) {
+    for (OpOperand &o : op->getOpOperands()) {
+      auto t = dyn_cast<MemRefType>(o.get().getType());
+      if (!t || t.getElementType() != elem)
+        return std::nullopt;
+    }
+    if (body->getOperations().size() != 3)
+      return std::nullopt;
+  } else if (elem.isInteger(32) && widened(lhs, x, c.aUnsigned) && widened(rhs, y, c.bUnsigned)) {
+    if (body->getOperations().size() != 5 || !isa<MemRefType>(op.getDpsInputOperand(0)->get().getType()) ||
+        !isa<MemRefType>(op.getDpsInputOperand(1)->get().getType()))
+      return std::nullopt;
+    c.bytes = true;
+  } else {
     return std::nullopt;
+  }
 
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  Contraction c;
   c.a = op.getDpsInputOperand(0)->get();
   c.b = op.getDpsInputOperand(1)->get();
   c.c = op.getDpsInitOperand(0)->get();
@@ -173,40 +197,44 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   return c;
 }
 
-/// The 32-bit values of a constant global (f32, or i32 carried as float
-/// bits: packing only moves them): a view of its blob, or a copy in
-/// `storage` (a dense attribute, or a blob not aligned for floats).
-std::optional<ArrayRef<float>> constantValues(memref::GlobalOp global, std::vector<float> &storage) {
+/// The raw bytes of a constant global's elements: a view of its blob, or
+/// a copy in `storage` (a dense attribute).
+std::optional<ArrayRef<char>> constantBytes(memref::GlobalOp global, std::vector<char> &storage) {
   if (!global || !global.getConstant() || !global.getInitialValue())
     return std::nullopt;
   Attribute init = *global.getInitialValue();
-  size_t count = global.getType().getNumElements();
+  MemRefType type = global.getType();
+  if (!type.getElementType().isIntOrFloat() || type.getElementTypeBitWidth() % 8 != 0)
+    return std::nullopt;
+  size_t bytes = type.getNumElements() * (type.getElementTypeBitWidth() / 8);
   if (auto r = dyn_cast<DenseResourceElementsAttr>(init)) {
     AsmResourceBlob *blob = r.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() < count * sizeof(float))
+    if (!blob || blob->getData().size() < bytes)
       return std::nullopt;
-    const char *data = blob->getData().data();
-    if (reinterpret_cast<uintptr_t>(data) % alignof(float) == 0)
-      return ArrayRef<float>(reinterpret_cast<const float *>(data), count);
-    storage.resize(count);
-    std::memcpy(storage.data(), data, count * sizeof(float));
-    return ArrayRef<float>(storage);
+    return blob->getData().take_front(bytes);
   }
   if (auto d = dyn_cast<DenseElementsAttr>(init)) {
-    if (d.getElementType().isF32()) {
-      auto values = d.getValues<float>();
-      storage.assign(values.begin(), values.end());
-    } else { // i32: the bits, moved as floats
-      storage.resize(count);
-      for (auto [i, v] : llvm::enumerate(d.getValues<APInt>())) {
-        uint32_t bits = static_cast<uint32_t>(v.getZExtValue());
-        std::memcpy(&storage[i], &bits, 4);
-      }
-    }
-    return ArrayRef<float>(storage);
+    ArrayRef<char> raw = d.getRawData();
+    if (!d.isSplat())
+      return raw.size() == bytes ? std::optional<ArrayRef<char>>(raw) : std::nullopt;
+    // One element stored for all (i1 splats are not bytes: excluded above).
+    size_t width = bytes / type.getNumElements();
+    if (raw.size() != width)
+      return std::nullopt;
+    storage.resize(bytes);
+    for (size_t i = 0; i < bytes; i += width)
+      std::memcpy(&storage[i], raw.data(), width);
+    return ArrayRef<char>(storage);
   }
   return std::nullopt;
 }
+
+/// How B is packed for the kernel.
+enum class Packing {
+  Move,    ///< 32-bit elements moved into panels
+  Widen,   ///< bytes widened to i32 (signed or not as the contraction says)
+  Groups4, ///< bytes in groups of 4 along k: [panels][k / 4][columns][4]
+};
 
 /// Packs constant B ([k, n], or [n, k...] when transposed) into panels
 /// [ceil(n / width)][k][width], zero-padded; one global per B and width.
@@ -215,7 +243,7 @@ public:
   Packer(ModuleOp module) : module(module), symbols(module) {}
 
   /// The packed global's type and name, or nothing if B is not a constant.
-  std::optional<std::pair<MemRefType, StringAttr>> pack(const Contraction &c, int64_t width) {
+  std::optional<std::pair<MemRefType, StringAttr>> pack(const Contraction &c, int64_t width, Packing how) {
     // The global, maybe reshaped (a convolution's weights collapsed to a
     // matrix): the same contiguous data, read with B's 2-D shape.
     auto bType = cast<MemRefType>(c.b.getType());
@@ -232,31 +260,60 @@ public:
     if (!get || bType.getRank() < 2 || (!c.bTransposed && bType.getRank() != 2) || !bType.hasStaticShape() ||
         !bType.getLayout().isIdentity() || !get.getType().getLayout().isIdentity())
       return std::nullopt;
-    // One packing per global, panel width, orientation and n.
+    // One packing per global, panel width, orientation, n and layout.
     int64_t n0 = bType.getDimSize(c.bTransposed ? 0 : 1);
-    auto key = std::make_pair(Attribute(get.getNameAttr().getAttr()), (n0 * 1024 + width) * 2 + (c.bTransposed ? 1 : 0));
+    auto key = std::make_tuple(Attribute(get.getNameAttr().getAttr()), n0, width,
+                               (int)how * 4 + (c.bTransposed ? 2 : 0) + (c.bUnsigned ? 1 : 0));
     if (auto it = cache.find(key); it != cache.end())
       return it->second;
     auto global = symbols.lookup<memref::GlobalOp>(get.getName());
-    std::vector<float> storage;
-    std::optional<ArrayRef<float>> src = constantValues(global, storage);
-    if (!src)
+    std::vector<char> storage;
+    std::optional<ArrayRef<char>> src = constantBytes(global, storage);
+    int64_t elemBytes = how == Packing::Move ? 4 : 1;
+    if (!src || global.getType().getElementTypeBitWidth() != elemBytes * 8)
       return std::nullopt;
-    int64_t n = bType.getDimSize(c.bTransposed ? 0 : 1), k = bType.getNumElements() / n;
+    int64_t n = n0, k = bType.getNumElements() / n;
     int64_t panels = (n + width - 1) / width;
+    // Element (kk, col) of B, as its bytes.
+    auto at = [&](int64_t kk, int64_t col) {
+      return src->data() + (c.bTransposed ? col * k + kk : kk * n + col) * elemBytes;
+    };
+    Type elem = get.getType().getElementType();
+    SmallVector<int64_t> shape{panels, k, width};
+    if (how == Packing::Widen)
+      elem = IntegerType::get(module.getContext(), 32);
+    if (how == Packing::Groups4)
+      shape = {panels, (k + 3) / 4, width * 4};
+    int64_t outBytes = elem.getIntOrFloatBitWidth() / 8, count = panels * shape[1] * shape[2];
     // Written straight into the new global's blob, zero-padded.
-    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(panels * k * width * sizeof(float), alignof(float));
-    MutableArrayRef<float> packed(reinterpret_cast<float *>(blob.getMutableData().data()), panels * k * width);
-    std::fill(packed.begin(), packed.end(), 0.0f);
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(count * outBytes, 64);
+    char *out = blob.getMutableData().data();
+    std::memset(out, 0, count * outBytes);
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t kk = 0; kk < k; ++kk)
         for (int64_t r = 0; r < width && p * width + r < n; ++r) {
-          int64_t col = p * width + r;
-          packed[(p * k + kk) * width + r] = c.bTransposed ? (*src)[col * k + kk] : (*src)[kk * n + col];
+          const char *e = at(kk, p * width + r);
+          switch (how) {
+          case Packing::Move:
+            std::memcpy(out + ((p * k + kk) * width + r) * 4, e, 4);
+            break;
+          case Packing::Widen: {
+            int32_t v = c.bUnsigned ? (int32_t)(uint8_t)*e : (int32_t)(int8_t)*e;
+            std::memcpy(out + ((p * k + kk) * width + r) * 4, &v, 4);
+            break;
+          }
+          case Packing::Groups4:
+            out[((p * shape[1] + kk / 4) * width + r) * 4 + kk % 4] = *e;
+            break;
+          }
         }
-    auto type = MemRefType::get({panels, k, width}, get.getType().getElementType());
+    auto type = MemRefType::get(shape, elem);
     auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
-    std::string name = (global.getSymName() + (c.bTransposed ? "_packed_t" : "_packed") + Twine(width)).str();
+    static const char *layout[] = {"", "_i32", "_dot4"};
+    std::string name =
+        (global.getSymName() + "_packed" + layout[(int)how] + (c.bTransposed ? "_t" : "") +
+         (how == Packing::Move ? "" : "_") + Twine(width))
+            .str();
     auto attr = DenseResourceElementsAttr::get(tensorType, name, std::move(blob));
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPoint(global);
@@ -292,7 +349,7 @@ public:
 private:
   ModuleOp module;
   SymbolTable symbols;
-  DenseMap<std::pair<Attribute, int64_t>, std::pair<MemRefType, StringAttr>> cache;
+  DenseMap<std::tuple<Attribute, int64_t, int64_t, int>, std::pair<MemRefType, StringAttr>> cache;
   llvm::SetVector<StringAttr> packedNames;
 };
 
@@ -463,10 +520,12 @@ Init initOf(Operation *op, const Contraction &c) {
 
 class KernelBuilder {
 public:
+  /// `dotIntrinsic`: the LLVM intrinsic of the u8 x s8 dot product when B
+  /// is packed in groups of 4 bytes (Packing::Groups4), else empty.
   KernelBuilder(OpBuilder &b, Location loc, const Contraction &c, int64_t vl, int64_t vectors, Value packedB,
-                const Init &init, const std::optional<Epilogue> &epilogue)
-      : b(b), loc(loc), c(c), vl(vl), vectors(vectors), packedB(packedB), init(init), epilogue(epilogue),
-        vecType(VectorType::get({vl}, getElementTypeOrSelf(c.c.getType()))) {}
+                StringRef dotIntrinsic, const Init &init, const std::optional<Epilogue> &epilogue)
+      : b(b), loc(loc), c(c), vl(vl), vectors(vectors), packedB(packedB), dotIntrinsic(dotIntrinsic), init(init),
+        epilogue(epilogue), vecType(VectorType::get({vl}, getElementTypeOrSelf(c.c.getType()))) {}
 
   /// Replaces the contraction, whose loop sizes are `sizes`.
   void build(ArrayRef<Value> sizes, int64_t rows) {
@@ -638,8 +697,9 @@ private:
           accs.push_back(load(c.c, cIdx, v));
         }
       }
-    SmallVector<Value> results =
-        reduce(at, 0, accs, Value(), [&](ArrayRef<Value> kpos, Value flatK, ValueRange iter) {
+    SmallVector<Value> results = dotIntrinsic.empty() ? SmallVector<Value>() : dotReduce(rowAt, accs);
+    if (dotIntrinsic.empty())
+      results = reduce(at, 0, accs, Value(), [&](ArrayRef<Value> kpos, Value flatK, ValueRange iter) {
           SmallVector<Value> bv;
           for (int64_t v = 0; v < vectors; ++v) {
             SmallVector<Value> pos(kpos);
@@ -656,6 +716,9 @@ private:
             for (unsigned k : c.ks)
               pos[k] = kpos[k];
             Value a = memref::LoadOp::create(b, loc, c.a, indices(c.aMap, pos));
+            if (c.bytes)
+              a = c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, b.getI32Type(), a))
+                              : Value(arith::ExtSIOp::create(b, loc, b.getI32Type(), a));
             Value av = vector::BroadcastOp::create(b, loc, vecType, a);
             for (int64_t v = 0; v < vectors; ++v) {
               Value acc = iter[r * vectors + v];
@@ -678,6 +741,58 @@ private:
         if (epilogue)
           applyEpilogue(acc, cIdx, masks, v);
       }
+  }
+
+  /// The reduction on dot-product instructions (c.bytes, u8 A x s8 B, one
+  /// reduction dim k along which A runs with unit stride; B packed in groups
+  /// of 4 along k): per 4 k, each row's 4 bytes of A are broadcast as one
+  /// i32 and multiplied with the panel's 4 x VL bytes of B per vector, the
+  /// 4 products summed into each i32 lane. The last k % 4 bytes of a row
+  /// are read masked (B's padding there is 0).
+  SmallVector<Value> dotReduce(ArrayRef<SmallVector<Value>> rowAt, SmallVector<Value> accs) {
+    unsigned d = c.ks[0];
+    int64_t k = *getConstantIntValue(sizes[d]);
+    auto bytesType = VectorType::get({vl * 4}, b.getI8Type());
+    auto quad = VectorType::get({4}, b.getI8Type());
+    auto step = [&](Value k4, ValueRange iter, bool tail) {
+      Value kk = arith::MulIOp::create(b, loc, k4, index(4));
+      SmallVector<Value> bv;
+      for (int64_t v = 0; v < vectors; ++v)
+        bv.push_back(vector::LoadOp::create(b, loc, bytesType, packedB, ValueRange{panelIndex, k4, index(v * vl * 4)}));
+      SmallVector<Value> next;
+      for (auto [r, rowPos] : llvm::enumerate(rowAt)) {
+        SmallVector<Value> pos = rowPos;
+        pos[d] = kk;
+        SmallVector<Value> idx = indices(c.aMap, pos);
+        Value four;
+        if (tail) {
+          Value pad = arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0);
+          four = vector::TransferReadOp::create(b, loc, quad, c.a, idx, pad, ArrayRef<bool>{false});
+        } else {
+          four = vector::LoadOp::create(b, loc, quad, c.a, idx);
+        }
+        Value word = vector::ExtractOp::create(
+            b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), four), ArrayRef<int64_t>{0});
+        Value av = vector::BitCastOp::create(b, loc, bytesType, vector::BroadcastOp::create(b, loc, vecType, word));
+        for (int64_t v = 0; v < vectors; ++v)
+          next.push_back(LLVM::CallIntrinsicOp::create(b, loc, vecType, b.getStringAttr(dotIntrinsic),
+                                                       ValueRange{iter[r * vectors + v], av, bv[v]})
+                             .getResult(0));
+      }
+      return next;
+    };
+    if (k >= 4) {
+      auto loop = scf::ForOp::create(b, loc, index(0), index(k / 4), index(1), accs,
+                                     [&](OpBuilder &nb, Location, Value k4, ValueRange iter) {
+                                       OpBuilder::InsertionGuard guard(b);
+                                       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                                       scf::YieldOp::create(b, loc, step(k4, iter, false));
+                                     });
+      accs = SmallVector<Value>(loop.getResults());
+    }
+    if (k % 4)
+      accs = step(index(k / 4), accs, true);
+    return accs;
   }
 
   /// A vector of `mem` at `idx`, masked on the last panel.
@@ -748,12 +863,26 @@ private:
   const Contraction &c;
   int64_t vl, vectors;
   Value packedB, panelIndex;
+  std::string dotIntrinsic;
   SmallVector<Value> sizes;
   const Init &init;
   const std::optional<Epilogue> &epilogue;
   SmallVector<Value> epilogueSizes;
   VectorType vecType;
 };
+
+/// Does A run along the (one) reduction dim with unit stride, so that 4
+/// consecutive k are 4 consecutive bytes?
+bool readsAlongK(const Contraction &c) {
+  auto last = dyn_cast<AffineDimExpr>(c.aMap.getResults().back());
+  if (!last || last.getPosition() != c.ks[0] || !tern::hasUnitInnerStride(c.a))
+    return false;
+  // k appears nowhere else in A's indices.
+  for (AffineExpr e : c.aMap.getResults().drop_back())
+    if (e.isFunctionOfDim(c.ks[0]))
+      return false;
+  return true;
+}
 
 struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase<VectorizeContractionsPass> {
   using Base::Base;
@@ -772,10 +901,15 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
     Packer packer(getOperation());
     OpBuilder b(&getContext());
     for (auto &[op, c] : found) {
+      // Bytes: u8 x s8 along a k that A stores contiguously go to the dot
+      // product instructions; other byte contractions widen B to i32 at
+      // compile time and each element of A as it is read.
+      bool dot = c.bytes && vnni && c.aUnsigned && !c.bUnsigned && c.ks.size() == 1 && readsAlongK(c);
+      Packing how = !c.bytes ? Packing::Move : dot ? Packing::Groups4 : Packing::Widen;
       std::optional<std::pair<MemRefType, StringAttr>> packed;
-      if (packWeights)
-        packed = packer.pack(c, vl * vectors);
-      if (c.bTransposed && !packed)
+      if (packWeights || c.bytes)
+        packed = packer.pack(c, vl * vectors, how);
+      if ((c.bTransposed || c.bytes) && !packed)
         continue;
       // With an epilogue, the kernel goes where the epilogue was: only views,
       // allocations (of the epilogue's output, say) and fills of other
@@ -790,7 +924,8 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       for (Range r : op.createLoopRanges(b, loc))
         sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
       Init init = initOf(op, c);
-      KernelBuilder(b, loc, c, vl, vectors, packedB, init, epilogue).build(sizes, rows);
+      std::string intrinsic = dot ? ("llvm.x86.avx512.vpdpbusd." + Twine(vectorBits)).str() : "";
+      KernelBuilder(b, loc, c, vl, vectors, packedB, intrinsic, init, epilogue).build(sizes, rows);
       if (init.setter)
         init.setter->erase();
       if (epilogue) {

@@ -1,18 +1,64 @@
-// RUN: tern-opt %s --tern-to-linalg --canonicalize | FileCheck %s
+// RUN: tern-opt %s --tern-to-linalg --canonicalize --split-input-file | FileCheck %s
 
-// MatMulInteger with constant int8 weights and per-column zero points: the
-// weights minus their zero points are an i32 constant computed at compile
-// time (column 0: [1, -2] - 1; column 1: [3, 4] - (-2)); only the run-time
-// activations are shifted per run.
+// MatMulInteger with constant int8 weights and per-column zero points:
+// the product of the raw bytes (u8 x s8, what VNNI multiplies) summed in
+// i32, then the zero points applied: - za * colsum(B)[n] - zb[n] * (rowsum(A)[m]
+// - k * za). The column sums (1 - 2, 3 + 4) and zero points are constants.
 // CHECK-LABEL: func.func @constant_weights
-// CHECK-DAG: %[[W:.+]] = arith.constant dense<{{\[\[}}0, 5], [-3, 6]]> : tensor<2x2xi32>
-// CHECK: %[[A:.+]] = linalg.generic {{.+}} ins(%arg0, %arg1 : tensor<3x2xi8>, tensor<i8>)
-// CHECK: arith.extui
-// CHECK: linalg.matmul ins(%[[A]], %[[W]] : tensor<3x2xi32>, tensor<2x2xi32>)
+// CHECK-DAG: %[[B:.+]] = arith.constant dense<{{\[\[}}1, 3], [-2, 4]]> : tensor<2x2xi8>
+// CHECK-DAG: %[[COLSUM:.+]] = arith.constant dense<[-1, 7]> : tensor<2xi32>
+// CHECK-DAG: %[[ZB:.+]] = arith.constant dense<[1, -2]> : tensor<2xi32>
+// CHECK: %[[ZA:.+]] = linalg.generic {{.+}} ins(%arg1 : tensor<i8>)
+// CHECK: %[[ROWSUM:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%arg0 : tensor<3x2xi8>)
+// CHECK: %[[ACC:.+]] = linalg.generic {{.+}} ins(%arg0, %[[B]] : tensor<3x2xi8>, tensor<2x2xi8>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.extui
+// CHECK-NEXT: arith.extsi
+// CHECK-NEXT: arith.muli
+// CHECK-NEXT: arith.addi
+// CHECK: linalg.generic {{.+}} ins(%[[ACC]], %[[ZA]], %[[COLSUM]], %[[ROWSUM]], %[[ZB]] :
+// CHECK-NOT: linalg.matmul
 func.func @constant_weights(%a: tensor<3x2xui8>, %za: tensor<ui8>) -> tensor<3x2xi32> {
   %b = tern.constant dense<[[1, 3], [-2, 4]]> : tensor<2x2xi8>
   %zb = tern.constant dense<[1, -2]> : tensor<2xi8>
   %y = tern.matmul_integer %a, %b a_zero_point %za b_zero_point %zb
        : (tensor<3x2xui8>, tensor<2x2xi8>, tensor<ui8>, tensor<2xi8>) -> tensor<3x2xi32>
+  return %y : tensor<3x2xi32>
+}
+
+// -----
+
+// int8 activations and uint8 weights: A's top bit flipped (read as u8, its
+// zero point + 128), B - 128 at compile time (its zero point 130 - 128 = 2).
+// CHECK-LABEL: func.func @signed_a_unsigned_b
+// CHECK-DAG: %[[B:.+]] = arith.constant dense<{{\[\[}}-127, 72], [-128, 127]]> : tensor<2x2xi8>
+// CHECK-DAG: %[[ZB:.+]] = arith.constant dense<2> : tensor<2xi32>
+// CHECK: arith.addi %{{.+}}, %c128_i32 : i32
+// CHECK: %[[A:.+]] = linalg.generic {{.+}} ins(%arg0 : tensor<3x2xi8>)
+// CHECK: arith.xori %{{.+}}, %c-128_i8 : i8
+// CHECK: linalg.generic {{.+}} ins(%[[A]], %[[B]] : tensor<3x2xi8>, tensor<2x2xi8>)
+func.func @signed_a_unsigned_b(%a: tensor<3x2xi8>, %za: tensor<i8>) -> tensor<3x2xi32> {
+  %b = tern.constant dense<[[1, 200], [0, 255]]> : tensor<2x2xui8>
+  %zb = tern.constant dense<130> : tensor<ui8>
+  %y = tern.matmul_integer %a, %b a_zero_point %za b_zero_point %zb
+       : (tensor<3x2xi8>, tensor<2x2xui8>, tensor<i8>, tensor<ui8>) -> tensor<3x2xi32>
+  return %y : tensor<3x2xi32>
+}
+
+// -----
+
+// Not the byte product: run-time weights, and a zero point per row of A.
+// Both subtract the zero points in i32 first and multiply in i32.
+// CHECK-LABEL: func.func @runtime_weights
+// CHECK: linalg.matmul ins({{.+}} : tensor<3x2xi32>, tensor<2x2xi32>)
+// CHECK-LABEL: func.func @row_zero_points
+// CHECK: linalg.matmul ins({{.+}} : tensor<3x2xi32>, tensor<2x2xi32>)
+func.func @runtime_weights(%a: tensor<3x2xui8>, %b: tensor<2x2xi8>) -> tensor<3x2xi32> {
+  %y = tern.matmul_integer %a, %b : (tensor<3x2xui8>, tensor<2x2xi8>) -> tensor<3x2xi32>
+  return %y : tensor<3x2xi32>
+}
+func.func @row_zero_points(%a: tensor<3x2xui8>, %za: tensor<3xui8>) -> tensor<3x2xi32> {
+  %b = tern.constant dense<[[1, 3], [-2, 4]]> : tensor<2x2xi8>
+  %y = tern.matmul_integer %a, %b a_zero_point %za : (tensor<3x2xui8>, tensor<2x2xi8>, tensor<3xui8>) -> tensor<3x2xi32>
   return %y : tensor<3x2xi32>
 }

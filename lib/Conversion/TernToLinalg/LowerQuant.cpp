@@ -242,6 +242,191 @@ Value alongAxis(OpBuilder &b, Location loc, Value p, int64_t rank, int64_t axis)
   return insertUnitDims(b, loc, p, llvm::to_vector(llvm::seq<int64_t>(1, rank - axis)));
 }
 
+/// An i32 constant tensor of `values` (a blob when large).
+Value i32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<int32_t> values, StringRef name) {
+  auto type = RankedTensorType::get(shape, b.getI32Type());
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(int32_t));
+  if (values.size() <= 64)
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::getFromRawBuffer(type, bytes));
+  return arith::ConstantOp::create(
+      b, loc, DenseResourceElementsAttr::get(type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 4)));
+}
+
+/// A one-element zero point (rank 0, or [1]) as a rank-0 i32 tensor plus
+/// `offset`; nothing when it has more elements.
+std::optional<Value> scalarZeroPoint(OpBuilder &b, Location loc, Value zp, Type zpOrig, int64_t offset) {
+  auto t = cast<RankedTensorType>(zp.getType());
+  if (t.getNumElements() != 1 || !t.hasStaticShape())
+    return std::nullopt;
+  if (t.getRank() != 0)
+    zp = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({}, t.getElementType()), zp,
+                                         ArrayRef<ReassociationIndices>{});
+  auto i32 = b.getI32Type();
+  return elementwise(b, loc, ValueRange{zp}, RankedTensorType::get({}, i32), [&](OpBuilder &nb, Location l, ValueRange a) {
+    Value v = convertScalar(nb, l, a[0], zpOrig, i32);
+    return offset ? Value(arith::AddIOp::create(nb, l, v, constantScalar(nb, l, i32, offset))) : v;
+  });
+}
+
+/// (A - za) x (B - zb) in i32 for 8-bit A [.., m, k] and a constant 8-bit
+/// B [k, n], za one value, zb one or one per column (constant): the
+/// products are taken as u8 x s8, what x86's VNNI dot products multiply,
+/// and the zero points applied after the sum:
+///
+///   sum_k (a - za)(b - zb) = sum_k a' b' - za' colsum(b')[n]
+///                            - zb'[n] (rowsum(a')[m] - k za')
+///
+/// with a' = a, or a + 128 for int8 A (its top bit flipped: the same bits
+/// read as u8), b' = b, or b - 128 for uint8 B (at compile time), and the
+/// zero points moved alike. colsum(b') is a compile-time constant and the
+/// row sums of A are only computed when some zb' is not 0. Exact: every
+/// term is an integer in i32, as ONNX's MatMulInteger is.
+/// tern-vectorize-contractions turns the product into a kernel (packing B).
+std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig, Value za, Type zaOrig, Value bm,
+                                Type bOrig, Value zb, Type zbOrig, RankedTensorType resultType) {
+  auto at = cast<RankedTensorType>(a.getType()), bt = cast<RankedTensorType>(bm.getType());
+  if (!aOrig.isInteger(8) || !bOrig.isInteger(8) || bt.getRank() != 2 || !bt.hasStaticShape() || at.getRank() < 2 ||
+      at.isDynamicDim(at.getRank() - 1) || at.getDimSize(at.getRank() - 1) != bt.getDimSize(0))
+    return std::nullopt;
+  bool aSigned = !isUnsigned(aOrig), bSigned = !isUnsigned(bOrig);
+  std::optional<std::vector<double>> bs = constantInts(bm, bOrig);
+  if (!bs)
+    return std::nullopt;
+  int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
+  std::vector<double> zbs{0};
+  if (zb) {
+    std::optional<std::vector<double>> z = constantInts(zb, zbOrig);
+    if (!z || (z->size() != 1 && (int64_t)z->size() != n))
+      return std::nullopt;
+    zbs = *z;
+  }
+  std::optional<Value> za32;
+  if (za && !(za32 = scalarZeroPoint(b, loc, za, zaOrig, aSigned ? 128 : 0)))
+    return std::nullopt;
+  // B' (s8), its column sums and zero points, at compile time.
+  int64_t bShift = bSigned ? 0 : 128;
+  std::vector<int8_t> shifted(bs->size());
+  std::vector<int32_t> colsum(n, 0), zbShifted(n);
+  bool zbZero = true;
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t j = 0; j < n; ++j) {
+      int32_t v = (int32_t)(*bs)[kk * n + j] - bShift;
+      shifted[kk * n + j] = (int8_t)v;
+      colsum[j] += v;
+    }
+  for (int64_t j = 0; j < n; ++j) {
+    zbShifted[j] = (int32_t)zbs[zbs.size() == 1 ? 0 : j] - bShift;
+    zbZero &= zbShifted[j] == 0;
+  }
+  auto i8 = b.getI8Type(), i32 = b.getI32Type();
+  auto bType = RankedTensorType::get({k, n}, i8);
+  ArrayRef<char> bBytes(reinterpret_cast<const char *>(shifted.data()), shifted.size());
+  TypedAttr bAttr;
+  if (shifted.size() <= 64)
+    bAttr = DenseElementsAttr::getFromRawBuffer(bType, bBytes);
+  else
+    bAttr = DenseResourceElementsAttr::get(bType, "bytes", HeapAsmResourceBlob::allocateAndCopyWithAlign(bBytes, 64));
+  Value bConst = arith::ConstantOp::create(b, loc, bAttr);
+  // A as [m, k] u8.
+  SmallVector<OpFoldResult> aDims = dimsOf(b, loc, a);
+  int64_t r = at.getRank();
+  Value a2 = a;
+  if (r > 2) {
+    int64_t m = 1;
+    for (int64_t i = 0; i < r - 1; ++i)
+      m = (m == ShapedType::kDynamic || at.isDynamicDim(i)) ? ShapedType::kDynamic : m * at.getDimSize(i);
+    a2 = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({m, k}, i8), a,
+                                         ArrayRef<ReassociationIndices>{llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}});
+  }
+  if (aSigned)
+    a2 = elementwise(b, loc, ValueRange{a2}, cast<RankedTensorType>(a2.getType()), [](OpBuilder &nb, Location l, ValueRange v) {
+      return arith::XOrIOp::create(nb, l, v[0], constantScalar(nb, l, nb.getI8Type(), -128)).getResult();
+    });
+  MLIRContext *ctx = b.getContext();
+  auto a2Type = cast<RankedTensorType>(a2.getType());
+  SmallVector<OpFoldResult> mDims{dimsOf(b, loc, a2)[0], b.getIndexAttr(n)};
+  auto accType = RankedTensorType::get({a2Type.getDimSize(0), n}, i32);
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx), d2 = getAffineDimExpr(2, ctx);
+  // Row sums (before the product, so that its epilogue follows it).
+  Value rowsum;
+  if (!zbZero) {
+    auto sumType = RankedTensorType::get({a2Type.getDimSize(0)}, i32);
+    Value init = filledTensor(b, loc, sumType, {mDims[0]}, constantScalar(b, loc, i32, 0));
+    rowsum = linalg::GenericOp::create(
+                 b, loc, TypeRange{sumType}, ValueRange{a2}, ValueRange{init},
+                 SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(2, ctx), AffineMap::get(2, 0, {d0}, ctx)},
+                 SmallVector<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::reduction},
+                 [](OpBuilder &nb, Location l, ValueRange v) {
+                   Value x = arith::ExtUIOp::create(nb, l, nb.getI32Type(), v[0]);
+                   linalg::YieldOp::create(nb, l, arith::AddIOp::create(nb, l, v[1], x).getResult());
+                 })
+                 .getResult(0);
+  }
+  Value init = filledTensor(b, loc, accType, mDims, constantScalar(b, loc, i32, 0));
+  Value acc = linalg::GenericOp::create(
+                  b, loc, TypeRange{accType}, ValueRange{a2, bConst}, ValueRange{init},
+                  SmallVector<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx), AffineMap::get(3, 0, {d2, d1}, ctx),
+                                         AffineMap::get(3, 0, {d0, d1}, ctx)},
+                  SmallVector<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::parallel,
+                                                   utils::IteratorType::reduction},
+                  [](OpBuilder &nb, Location l, ValueRange v) {
+                    Value x = arith::ExtUIOp::create(nb, l, nb.getI32Type(), v[0]);
+                    Value y = arith::ExtSIOp::create(nb, l, nb.getI32Type(), v[1]);
+                    linalg::YieldOp::create(nb, l, arith::AddIOp::create(nb, l, v[2], arith::MulIOp::create(nb, l, x, y)).getResult());
+                  })
+                  .getResult(0);
+  // The zero-point terms, elementwise on the accumulators.
+  SmallVector<Value> ins{acc};
+  SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(2, ctx)};
+  int zaAt = -1, colAt = -1, rowAt = -1, zbAt = -1;
+  if (!za32 && aSigned) // no zero point: za' is 128 for int8 A
+    za32 = i32Constant(b, loc, {}, {128}, "zero_point");
+  if (za32) {
+    zaAt = ins.size();
+    ins.push_back(*za32);
+    maps.push_back(AffineMap::get(2, 0, {}, ctx));
+    colAt = ins.size();
+    ins.push_back(i32Constant(b, loc, {n}, colsum, "column_sums"));
+    maps.push_back(AffineMap::get(2, 0, {d1}, ctx));
+  }
+  if (rowsum) {
+    rowAt = ins.size();
+    ins.push_back(rowsum);
+    maps.push_back(AffineMap::get(2, 0, {d0}, ctx));
+    zbAt = ins.size();
+    ins.push_back(i32Constant(b, loc, {n}, zbShifted, "zero_points"));
+    maps.push_back(AffineMap::get(2, 0, {d1}, ctx));
+  }
+  Value result = acc;
+  if (ins.size() > 1) {
+    Value out = emptyTensor(b, loc, accType, mDims);
+    maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
+    result = linalg::GenericOp::create(
+                 b, loc, TypeRange{accType}, ins, ValueRange{out}, maps,
+                 SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+                 [&](OpBuilder &nb, Location l, ValueRange v) {
+                   Value x = v[0];
+                   if (zaAt >= 0)
+                     x = arith::SubIOp::create(nb, l, x, arith::MulIOp::create(nb, l, v[zaAt], v[colAt]));
+                   if (rowAt >= 0) {
+                     // rowsum - k za'
+                     Value rs = v[rowAt];
+                     if (zaAt >= 0)
+                       rs = arith::SubIOp::create(nb, l, rs, arith::MulIOp::create(nb, l, v[zaAt], constantScalar(nb, l, nb.getI32Type(), k)));
+                     x = arith::SubIOp::create(nb, l, x, arith::MulIOp::create(nb, l, v[zbAt], rs));
+                   }
+                   linalg::YieldOp::create(nb, l, x);
+                 })
+                 .getResult(0);
+  }
+  if (r == 2)
+    return result;
+  SmallVector<OpFoldResult> outDims(aDims.begin(), aDims.end() - 1);
+  outDims.push_back(b.getIndexAttr(n));
+  return expandShape(b, loc, result, RankedTensorType::get(resultType.getShape(), i32),
+                     {llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}}, outDims);
+}
+
 LogicalResult lowerMatMulInteger(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
   auto mm = cast<MatMulIntegerOp>(op);
   Location loc = op->getLoc();
@@ -249,6 +434,12 @@ LogicalResult lowerMatMulInteger(Operation *op, ValueRange operands, ConversionP
   unsigned next = 2;
   Value za = mm.getAZeroPoint() ? operands[next++] : Value();
   Value zb = mm.getBZeroPoint() ? operands[next++] : Value();
+  auto resultType = signlessTensor(op->getResult(0).getType());
+  if (std::optional<Value> r = byteMatmul(rw, loc, operands[0], origElem(mm.getA()), za, origElem(mm.getAZeroPoint()),
+                                          operands[1], origElem(mm.getB()), zb, origElem(mm.getBZeroPoint()), resultType)) {
+    replaceWithResult(rw, op, *r);
+    return success();
+  }
   Value a = shiftToI32(rw, loc, operands[0], origElem(mm.getA()), za, origElem(mm.getAZeroPoint()), aRank - 2);
   Value b = shiftToI32(rw, loc, operands[1], origElem(mm.getB()), zb, origElem(mm.getBZeroPoint()),
                        cast<RankedTensorType>(operands[1].getType()).getRank() - 1);
@@ -261,11 +452,17 @@ LogicalResult lowerQLinearMatMul(Operation *op, ValueRange o, ConversionPatternR
   Location loc = op->getLoc();
   auto resultType = signlessTensor(op->getResult(0).getType());
   int64_t aRank = cast<RankedTensorType>(o[0].getType()).getRank();
-  Value a = shiftToI32(rw, loc, o[0], origElem(mm.getA()), o[2], origElem(mm.getAZeroPoint()), aRank - 2);
-  Value b = shiftToI32(rw, loc, o[3], origElem(mm.getB()), o[5], origElem(mm.getBZeroPoint()),
-                       cast<RankedTensorType>(o[3].getType()).getRank() - 1);
   auto accType = RankedTensorType::get(resultType.getShape(), rw.getI32Type());
-  Value acc = MatMulOp::create(rw, loc, accType, a, b);
+  Value acc;
+  if (std::optional<Value> r = byteMatmul(rw, loc, o[0], origElem(mm.getA()), o[2], origElem(mm.getAZeroPoint()), o[3],
+                                          origElem(mm.getB()), o[5], origElem(mm.getBZeroPoint()), accType)) {
+    acc = *r;
+  } else {
+    Value a = shiftToI32(rw, loc, o[0], origElem(mm.getA()), o[2], origElem(mm.getAZeroPoint()), aRank - 2);
+    Value b = shiftToI32(rw, loc, o[3], origElem(mm.getB()), o[5], origElem(mm.getBZeroPoint()),
+                         cast<RankedTensorType>(o[3].getType()).getRank() - 1);
+    acc = MatMulOp::create(rw, loc, accType, a, b);
+  }
   Value sa = alongAxis(rw, loc, o[1], resultType.getRank(), resultType.getRank() - 2);
   Value r = requantize(rw, loc, acc, {sa, o[4]}, o[6], o[7], origElem(mm.getYZeroPoint()), resultType);
   rw.replaceOp(op, r);

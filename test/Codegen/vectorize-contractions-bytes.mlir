@@ -1,0 +1,132 @@
+// RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=512 rows=4 vectors=2 vnni=true" --canonicalize --split-input-file | FileCheck %s --check-prefix=VNNI
+// RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=128 rows=4 vectors=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=WIDEN
+
+// A u8 x s8 matmul with constant weights (the integer matmuls of quantized
+// models): k = 6 is not a multiple of 4 and n = 20 leaves a partial panel.
+//
+// With VNNI, B is packed in groups of 4 bytes along k ([panels][k/4][32 x 4],
+// zero-padded); per 4 k each row's 4 bytes of A are broadcast as one i32 and
+// vpdpbusd multiplies them with 64 bytes of B per vector; the last 2 k are
+// read masked.
+// VNNI: memref.global "private" constant @w_packed_dot4_32 : memref<1x2x128xi8>
+// VNNI-LABEL: func.func @bytes
+// VNNI: %[[B:.+]] = memref.get_global @w_packed_dot4_32
+// VNNI: vector.load %[[B]]{{.+}} : memref<1x2x128xi8>, vector<64xi8>
+// VNNI: %[[A4:.+]] = vector.load %arg0{{.+}} : memref<10x6xi8>, vector<4xi8>
+// VNNI: %[[W:.+]] = vector.bitcast %[[A4]] : vector<4xi8> to vector<1xi32>
+// VNNI: vector.broadcast {{.+}} : i32 to vector<16xi32>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"({{.+}}) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+// VNNI: vector.transfer_read %arg0[{{.+}}, %c4], %c0_i8 : memref<10x6xi8>, vector<4xi8>
+// VNNI: vector.maskedstore {{.+}} : memref<10x20xi32>, vector<16xi1>, vector<16xi32>
+// VNNI-NOT: linalg.generic
+//
+// Without it, B is packed widened to i32 at compile time and each byte of
+// A is widened as it is read: the i32 kernel.
+// WIDEN: memref.global "private" constant @w_packed_i32_8 : memref<3x6x8xi32>
+// WIDEN-LABEL: func.func @bytes
+// WIDEN: memref.load %arg0{{.+}} : memref<10x6xi8>
+// WIDEN: arith.extui {{.+}} : i8 to i32
+// WIDEN: arith.muli {{.+}} : vector<4xi32>
+// WIDEN-NOT: linalg.generic
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+memref.global "private" constant @w : memref<6x20xi8> = dense<3>
+func.func @bytes(%a: memref<10x6xi8>) -> memref<10x20xi32> {
+  %zero = arith.constant 0 : i32
+  %w = memref.get_global @w : memref<6x20xi8>
+  %c = memref.alloc() : memref<10x20xi32>
+  linalg.fill ins(%zero : i32) outs(%c : memref<10x20xi32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<10x6xi8>, memref<6x20xi8>) outs(%c : memref<10x20xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %x32 = arith.extui %x : i8 to i32
+    %y32 = arith.extsi %y : i8 to i32
+    %p = arith.muli %x32, %y32 : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  }
+  return %c : memref<10x20xi32>
+}
+
+// -----
+
+// Not for the dot products (vpdpbusd multiplies u8 by s8, along a k that A
+// stores contiguously): s8 x s8, and an A read transposed. Both still run
+// widened.
+// VNNI-LABEL: func.func @not_dot
+// VNNI-NOT: vpdpbusd
+// VNNI: memref.get_global @w_packed_i32_32 : memref<1x8x32xi32>
+// VNNI: arith.extsi {{.+}} : i8 to i32
+// VNNI-NOT: vpdpbusd
+// VNNI: memref.get_global @w_packed_i32_32 : memref<1x8x32xi32>
+// VNNI: arith.extui {{.+}} : i8 to i32
+// VNNI-NOT: vpdpbusd
+// VNNI-NOT: linalg.generic
+#a = affine_map<(m, n, k) -> (m, k)>
+#at = affine_map<(m, n, k) -> (k, m)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+memref.global "private" constant @w : memref<8x16xi8> = dense<-2>
+func.func @not_dot(%a: memref<4x8xi8>, %at: memref<8x4xi8>) -> (memref<4x16xi32>, memref<4x16xi32>) {
+  %zero = arith.constant 0 : i32
+  %w = memref.get_global @w : memref<8x16xi8>
+  %c = memref.alloc() : memref<4x16xi32>
+  linalg.fill ins(%zero : i32) outs(%c : memref<4x16xi32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<4x8xi8>, memref<8x16xi8>) outs(%c : memref<4x16xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %x32 = arith.extsi %x : i8 to i32
+    %y32 = arith.extsi %y : i8 to i32
+    %p = arith.muli %x32, %y32 : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  }
+  %d = memref.alloc() : memref<4x16xi32>
+  linalg.fill ins(%zero : i32) outs(%d : memref<4x16xi32>)
+  linalg.generic {indexing_maps = [#at, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%at, %w : memref<8x4xi8>, memref<8x16xi8>) outs(%d : memref<4x16xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %x32 = arith.extui %x : i8 to i32
+    %y32 = arith.extsi %y : i8 to i32
+    %p = arith.muli %x32, %y32 : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  }
+  return %c, %d : memref<4x16xi32>, memref<4x16xi32>
+}
+
+// -----
+
+// Must not fire: bytes with a run-time B (only a constant B is packed, and
+// a byte B is only read packed), and bytes widened to i16.
+// VNNI-LABEL: func.func @left_alone
+// VNNI-COUNT-2: linalg.generic
+// VNNI-NOT: vector.
+// WIDEN-LABEL: func.func @left_alone
+// WIDEN-COUNT-2: linalg.generic
+// WIDEN-NOT: vector.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @left_alone(%a: memref<4x8xi8>, %b: memref<8x16xi8>, %c: memref<4x16xi32>, %d: memref<4x16xi16>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<4x8xi8>, memref<8x16xi8>) outs(%c : memref<4x16xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %x32 = arith.extui %x : i8 to i32
+    %y32 = arith.extsi %y : i8 to i32
+    %p = arith.muli %x32, %y32 : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<4x8xi8>, memref<8x16xi8>) outs(%d : memref<4x16xi16>) {
+  ^bb0(%x: i8, %y: i8, %acc: i16):
+    %x16 = arith.extui %x : i8 to i16
+    %y16 = arith.extsi %y : i8 to i16
+    %p = arith.muli %x16, %y16 : i16
+    %s = arith.addi %acc, %p : i16
+    linalg.yield %s : i16
+  }
+  return
+}
