@@ -274,6 +274,26 @@ def TernApproximateMathPass : Pass<"tern-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def TernIntegerQDQPass : Pass<"tern-integer-qdq", "mlir::func::FuncOp"> {
+  let summary = "Runs QDQ convolutions on their integers";
+  let description = [{
+    `conv(dequantize_linear(xq, sx, zx), dequantize_linear(wq, sw, zw), b)`
+    (ONNX Runtime's QDQ format), with xq 8-bit activations, sx one constant
+    scale, zx one zero point, wq constant 8-bit filters with a constant
+    scale and zero point per tensor or per output channel, one group and a
+    float result, becomes
+
+      cast<f32>(conv_integer(xq, wq, zx, zw)) * (sx * sw)[f] + b
+
+    (the scales one constant [F, 1, ...], the bias reshaped to it). The
+    integer convolution is exact and runs on 8-bit dot products; the scale
+    and bias fuse with what follows as an epilogue. Convolutions of grouped
+    (depthwise) filters, blockwise or run-time scales, or float inputs are
+    left to tern-fold-weight-dequantization's float weights.
+  }];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
 def TernFoldWeightDequantizationPass : Pass<"tern-fold-weight-dequantization", "mlir::func::FuncOp"> {
   let summary = "Dequantizes constant weights at compile time";
   let description = [{

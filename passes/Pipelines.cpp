@@ -18,6 +18,7 @@ void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &opt
   if (options.foldConstantTransposes)
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldConstantTransposesPass());
   if (options.fuse) {
+    pm.addNestedPass<mlir::func::FuncOp>(createTernIntegerQDQPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldWeightDequantizationPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldBatchNormalizationPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFuseGeluPass());

@@ -216,13 +216,10 @@ LogicalResult lowerGemm(Operation *op, ValueRange operands, ConversionPatternRew
   return success();
 }
 
+} // namespace
+
 //===-- windows (conv, pools) --------------------------------------------===//
 
-struct Window {
-  SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd;
-};
-
-/// Reads the window attributes and resolves auto_pad against the input.
 FailureOr<Window> readWindow(Operation *op, RankedTensorType x, ArrayRef<int64_t> kernel) {
   Window w;
   int64_t n = x.getRank() - 2;
@@ -275,6 +272,8 @@ Value padSpatial(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> begin, A
   auto type = RankedTensorType::get(shape, t.getElementType());
   return tensor::PadOp::create(b, loc, type, x, lo, hi, value);
 }
+
+namespace {
 
 /// Output size of spatial dim i at run time: (padded - d*(k-1) - 1) / s + 1.
 OpFoldResult outSize(OpBuilder &b, Location loc, RankedTensorType result, int64_t dim, Value padded,

@@ -282,17 +282,22 @@ std::optional<Value> scalarZeroPoint(OpBuilder &b, Location loc, Value zp, Type 
 /// row sums of A are only computed when some zb' is not 0. Exact: every
 /// term is an integer in i32, as ONNX's MatMulInteger is.
 /// tern-vectorize-contractions turns the product into a kernel (packing B).
+///
+/// `bTransposed`: B is [n, k...] (convolution filters), its k dims flattened.
 std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig, Value za, Type zaOrig, Value bm,
-                                Type bOrig, Value zb, Type zbOrig, RankedTensorType resultType) {
+                                Type bOrig, Value zb, Type zbOrig, RankedTensorType resultType,
+                                bool bTransposed = false) {
   auto at = cast<RankedTensorType>(a.getType()), bt = cast<RankedTensorType>(bm.getType());
-  if (!aOrig.isInteger(8) || !bOrig.isInteger(8) || bt.getRank() != 2 || !bt.hasStaticShape() || at.getRank() < 2 ||
-      at.isDynamicDim(at.getRank() - 1) || at.getDimSize(at.getRank() - 1) != bt.getDimSize(0))
+  if (!aOrig.isInteger(8) || !bOrig.isInteger(8) || bt.getRank() < 2 || (!bTransposed && bt.getRank() != 2) ||
+      !bt.hasStaticShape() || at.getRank() < 2 || at.isDynamicDim(at.getRank() - 1))
+    return std::nullopt;
+  int64_t n = bt.getDimSize(bTransposed ? 0 : 1), k = bt.getNumElements() / n;
+  if (at.getDimSize(at.getRank() - 1) != k)
     return std::nullopt;
   bool aSigned = !isUnsigned(aOrig), bSigned = !isUnsigned(bOrig);
   std::optional<std::vector<double>> bs = constantInts(bm, bOrig);
   if (!bs)
     return std::nullopt;
-  int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
   std::vector<double> zbs{0};
   if (zb) {
     std::optional<std::vector<double>> z = constantInts(zb, zbOrig);
@@ -310,7 +315,7 @@ std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig,
   bool zbZero = true;
   for (int64_t kk = 0; kk < k; ++kk)
     for (int64_t j = 0; j < n; ++j) {
-      int32_t v = (int32_t)(*bs)[kk * n + j] - bShift;
+      int32_t v = (int32_t)(*bs)[bTransposed ? j * k + kk : kk * n + j] - bShift;
       shifted[kk * n + j] = (int8_t)v;
       colsum[j] += v;
     }
@@ -427,6 +432,72 @@ std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig,
                      {llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}}, outDims);
 }
 
+/// An 8-bit convolution with constant filters (one image, one group) as
+/// a byteMatmul: the padded input (padded with its zero point, so the pads
+/// add nothing) gathered into patches^T [positions, c * taps] bytes, each
+/// position's window contiguous (what the dot-product kernel reads 4 bytes
+/// at a time), times the filters [F, c * taps] read transposed; the
+/// [positions, F] result transposed back to [1, F, o...].
+std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x, Type xOrig, Value zx, Type zxOrig,
+                              Value w, Type wOrig, Value zw, Type zwOrig, RankedTensorType resultType) {
+  auto xt = cast<RankedTensorType>(x.getType()), wt = cast<RankedTensorType>(w.getType());
+  auto group = op->getAttrOfType<IntegerAttr>("group");
+  if ((group && group.getInt() != 1) || !xt.hasStaticShape() || xt.getDimSize(0) != 1 || !wt.hasStaticShape() ||
+      !resultType.hasStaticShape() || xt.getRank() < 3 || !xOrig.isInteger(8) || !wOrig.isInteger(8) ||
+      !w.getDefiningOp<arith::ConstantOp>())
+    return std::nullopt;
+  if (zx && cast<RankedTensorType>(zx.getType()).getNumElements() != 1)
+    return std::nullopt;
+  MLIRContext *ctx = b.getContext();
+  int64_t n = xt.getRank() - 2, c = xt.getDimSize(1), f = wt.getDimSize(0);
+  SmallVector<int64_t> kernel(wt.getShape().drop_front(2));
+  FailureOr<Window> win = readWindow(op, xt, kernel);
+  if (failed(win))
+    return std::nullopt;
+  int64_t taps = 1, hw = resultType.getNumElements() / f;
+  for (int64_t k : kernel)
+    taps *= k;
+  // Pads hold the zero point: (x - zx) is 0 there, as the float model's 0.
+  Value pad = constantScalar(b, loc, b.getI8Type(), 0);
+  if (zx) {
+    auto zt = cast<RankedTensorType>(zx.getType());
+    SmallVector<Value> idx(zt.getRank(), arith::ConstantIndexOp::create(b, loc, 0));
+    pad = tensor::ExtractOp::create(b, loc, zx, idx);
+  }
+  Value padded = padSpatial(b, loc, x, win->padBegin, win->padEnd, {}, pad);
+  // patches^T[o..., c, k...] = padded[0, c, o*s + k*d].
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<int64_t> pShape;
+  SmallVector<AffineExpr> xe{getAffineConstantExpr(0, ctx), d(n)};
+  for (int64_t i = 0; i < n; ++i) {
+    pShape.push_back(resultType.getDimSize(i + 2));
+    xe.push_back(d(i) * win->strides[i] + d(n + 1 + i) * win->dilations[i]);
+  }
+  pShape.push_back(c);
+  pShape.append(kernel);
+  Value patches = readInto(b, loc, padded, RankedTensorType::get(pShape, b.getI8Type()),
+                           AffineMap::get(2 * n + 1, 0, xe, ctx));
+  ReassociationIndices rows = llvm::to_vector(llvm::seq<int64_t>(0, n));
+  ReassociationIndices cols = llvm::to_vector(llvm::seq<int64_t>(n, 2 * n + 1));
+  Value a = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({hw, c * taps}, b.getI8Type()), patches,
+                                            SmallVector<ReassociationIndices>{rows, cols});
+  auto tType = RankedTensorType::get({hw, f}, b.getI32Type());
+  std::optional<Value> t = byteMatmul(b, loc, a, xOrig, zx, zxOrig, w, wOrig, zw, zwOrig, tType, /*bTransposed=*/true);
+  if (!t)
+    return std::nullopt;
+  // [positions, F] -> [o..., F] -> [1, F, o...].
+  SmallVector<int64_t> oShape(resultType.getShape().drop_front(2));
+  oShape.push_back(f);
+  Value o = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get(oShape, b.getI32Type()), *t,
+                                          SmallVector<ReassociationIndices>{rows, {n}});
+  SmallVector<AffineExpr> back;
+  for (int64_t i = 0; i < n; ++i)
+    back.push_back(d(2 + i));
+  back.push_back(d(1));
+  return readInto(b, loc, o, RankedTensorType::get(resultType.getShape(), b.getI32Type()),
+                  AffineMap::get(n + 2, 0, back, ctx));
+}
+
 LogicalResult lowerMatMulInteger(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
   auto mm = cast<MatMulIntegerOp>(op);
   Location loc = op->getLoc();
@@ -483,6 +554,12 @@ LogicalResult lowerConvInteger(Operation *op, ValueRange o, ConversionPatternRew
   unsigned next = 2;
   Value zx = conv.getXZeroPoint() ? o[next++] : Value();
   Value zw = conv.getWZeroPoint() ? o[next++] : Value();
+  if (std::optional<Value> r = byteConv(rw, loc, op, o[0], origElem(conv.getX()), zx, origElem(conv.getXZeroPoint()), o[1],
+                                        origElem(conv.getW()), zw, origElem(conv.getWZeroPoint()),
+                                        signlessTensor(op->getResult(0).getType()))) {
+    rw.replaceOp(op, *r);
+    return success();
+  }
   Value x = shiftToI32(rw, loc, o[0], origElem(conv.getX()), zx, origElem(conv.getXZeroPoint()), 1);
   Value w = shiftToI32(rw, loc, o[1], origElem(conv.getW()), zw, origElem(conv.getWZeroPoint()), 0);
   auto c = ConvOp::create(rw, loc, TypeRange{signlessTensor(op->getResult(0).getType())}, ValueRange{x, w},
@@ -495,14 +572,23 @@ LogicalResult lowerQLinearConv(Operation *op, ValueRange o, ConversionPatternRew
   auto conv = cast<QLinearConvOp>(op);
   Location loc = op->getLoc();
   auto resultType = signlessTensor(op->getResult(0).getType());
-  Value x = shiftToI32(rw, loc, o[0], origElem(conv.getX()), o[2], origElem(conv.getXZeroPoint()), 1);
-  Value w = shiftToI32(rw, loc, o[3], origElem(conv.getW()), o[5], origElem(conv.getWZeroPoint()), 0);
-  SmallVector<Value> ins{x, w};
-  if (conv.getBias())
-    ins.push_back(o[8]);
   auto accType = RankedTensorType::get(resultType.getShape(), rw.getI32Type());
-  Value acc = ConvOp::create(rw, loc, TypeRange{accType}, ins, windowAttrs(op))->getResult(0);
   int64_t rank = resultType.getRank();
+  Value acc;
+  if (std::optional<Value> r = byteConv(rw, loc, op, o[0], origElem(conv.getX()), o[2], origElem(conv.getXZeroPoint()),
+                                        o[3], origElem(conv.getW()), o[5], origElem(conv.getWZeroPoint()), accType)) {
+    acc = *r;
+    if (conv.getBias())
+      acc = elementwise(rw, loc, ValueRange{acc, alongAxis(rw, loc, o[8], rank, 1)}, accType,
+                        [](OpBuilder &nb, Location l, ValueRange a) { return arith::AddIOp::create(nb, l, a[0], a[1]).getResult(); });
+  } else {
+    Value x = shiftToI32(rw, loc, o[0], origElem(conv.getX()), o[2], origElem(conv.getXZeroPoint()), 1);
+    Value w = shiftToI32(rw, loc, o[3], origElem(conv.getW()), o[5], origElem(conv.getWZeroPoint()), 0);
+    SmallVector<Value> ins{x, w};
+    if (conv.getBias())
+      ins.push_back(o[8]);
+    acc = ConvOp::create(rw, loc, TypeRange{accType}, ins, windowAttrs(op))->getResult(0);
+  }
   Value sw = alongAxis(rw, loc, o[4], rank, 1);
   Value r = requantize(rw, loc, acc, {o[1], sw}, o[6], o[7], origElem(conv.getYZeroPoint()), resultType);
   rw.replaceOp(op, r);

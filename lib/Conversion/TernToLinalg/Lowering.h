@@ -116,6 +116,18 @@ Value contract(OpBuilder &b, Location loc, Value a, Value bm, Value init, ArrayR
 /// through `map`: a broadcast (a bias into an accumulator) or a transpose.
 Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, AffineMap map);
 
+/// A convolution's or pool's window, auto_pad resolved.
+struct Window {
+  SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd;
+};
+/// Reads the window attributes (kernel_shape, strides, pads, dilations,
+/// auto_pad) of `op` over input `x` with window `kernel`.
+FailureOr<Window> readWindow(Operation *op, RankedTensorType x, ArrayRef<int64_t> kernel);
+/// Pads the spatial dims (2...) of `x` with `value`: `begin`/`end` per dim,
+/// plus `extraEnd` (may be empty).
+Value padSpatial(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> begin, ArrayRef<int64_t> end,
+                 ArrayRef<int64_t> extraEnd, Value value);
+
 /// Reads element `i` of a 1-D integer tensor as an index value.
 Value extractIndex(OpBuilder &b, Location loc, Value tensor, int64_t i);
 
