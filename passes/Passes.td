@@ -380,6 +380,33 @@ def TernSinkConstantComputationsPass : Pass<"tern-sink-constant-computations", "
 
 #endif // TERN_PASSES_TD
 
+def TernVectorizeTransposesPass : Pass<"tern-vectorize-transposes"> {
+  let summary = "Runs elementwise ops that transpose as register-transposed tiles";
+  let description = [{
+    An elementwise linalg.generic on buffers (all loops parallel, arith/math
+    body, static output in loop order with a unit-stride last dim) one of
+    whose inputs runs with unit stride along a loop p other than the
+    output's innermost loop, which it reads in another position (a
+    convolution's [positions, channels] result written back as NCHW with
+    its epilogue), becomes tiles of L x L (L = vector-bits / the widest
+    element or body type): per output position along the innermost loop,
+    the body on a vector of L values along p; the tile transposed in
+    registers (vector.transpose) and stored as L vectors along the
+    innermost loop. Other inputs must read p as their last dim (vectors),
+    the innermost loop as their last dim and not p (one value per row), or
+    neither (one value per tile). Edges are masked; the other loops form an
+    scf.parallel.
+
+    Ops without such an input, with dynamic shapes, index semantics,
+    reductions or elements wider than 32 bits are left as they are.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"512", "Vector register width in bits">,
+  ];
+  let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
 def TernVectorizeReductionsPass : Pass<"tern-vectorize-reductions"> {
   let summary = "Runs reductions along the innermost loop on vector accumulators";
   let description = [{

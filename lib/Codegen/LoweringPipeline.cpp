@@ -65,6 +65,7 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true, kernel.vnni}));
+  pm.addPass(createTernVectorizeTransposesPass({kernel.vectorBits}));
   pm.addPass(createTernVectorizeRowsPass({kernel.vectorBits}));
   pm.addPass(createTernVectorizeReductionsPass({kernel.vectorBits, 4}));
   pm.addPass(createTernExternalizeWeightsPass());
@@ -85,7 +86,12 @@ static void addLLVMLowering(mlir::OpPassManager &pm) {
   pm.addPass(arith::createArithExpandOpsPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  // Register transposes (tern-vectorize-transposes) as one shuffle of the
+  // flattened tile: a few byte permutes instead of an element at a time.
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.vectorTransposeLowering = vector::VectorTransposeLowering::Shuffle1D;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  pm.addPass(createUBToLLVMConversionPass()); // the shuffles' poison operands
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());

@@ -48,6 +48,10 @@ Value saturate(OpBuilder &b, Location loc, Value v, Type origInt) {
   Value r = math::RoundEvenOp::create(b, loc, v);
   r = arith::MaximumFOp::create(b, loc, r, constantScalar(b, loc, f, lo));
   r = arith::MinimumFOp::create(b, loc, r, constantScalar(b, loc, f, hi));
+  // In range now: through i32 (not convertScalar's i64, which would halve
+  // the lanes of the vectorized body).
+  if (w < 32)
+    return arith::TruncIOp::create(b, loc, signless(origInt), arith::FPToSIOp::create(b, loc, b.getI32Type(), r));
   return convertScalar(b, loc, r, f, origInt);
 }
 

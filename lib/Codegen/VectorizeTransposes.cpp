@@ -1,0 +1,347 @@
+//===- VectorizeTransposes.cpp - elementwise ops that transpose, in tiles ===//
+//
+// An elementwise linalg.generic that writes its output along one dim while
+// its main input runs along another (the [positions, channels] result of
+// a convolution computed as a matmul, written back as NCHW together with
+// its scale, bias, activation and quantization) reads that input with a
+// stride in its innermost loop: LLVM gathers it one element at a time.
+//
+// Such an op becomes tiles of L x L (L = vector-bits / the widest element):
+// for each of the tile's L output positions along the output's innermost
+// dim, the body is computed on a vector of L elements read contiguously
+// along the input's innermost dim; the L result vectors, a tile
+// [output inner][input inner], are transposed in registers
+// (vector.transpose, lowered to byte shuffles) and stored as L contiguous
+// vectors of the output. Partial tiles at the edges are masked.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+#include "VectorBody.h"
+#include "lib/Codegen/EntryBuffers.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace tern {
+#define GEN_PASS_DEF_TERNVECTORIZETRANSPOSESPASS
+#include "passes/Passes.h.inc"
+} // namespace tern
+
+using namespace mlir;
+
+namespace {
+
+/// How an input is read in a tile whose vectors run along loop `p` and
+/// whose rows are positions along the output's innermost loop `inner`.
+enum class Read {
+  Vector,    ///< along p, contiguous (reads p as its last dim, not inner)
+  PerRow,    ///< one value per row (reads inner as its last dim, not p)
+  Broadcast, ///< one value per tile (reads neither)
+  Transposed, ///< in the output's layout (inner last, p elsewhere): the tile
+              ///< loaded along inner and transposed in registers
+};
+
+bool reads(AffineMap map, unsigned d) {
+  return llvm::any_of(map.getResults(), [&](AffineExpr e) { return e.isFunctionOfDim(d); });
+}
+
+/// The number of trailing dims of `type` of size 1 that `map` reads at 0
+/// (a per-channel scale [C, 1, 1]): the input is read as if they were not
+/// there.
+unsigned trailingUnits(MemRefType type, AffineMap map) {
+  unsigned n = 0;
+  while (n + 1 < map.getNumResults()) {
+    unsigned i = map.getNumResults() - 1 - n;
+    auto c = dyn_cast<AffineConstantExpr>(map.getResult(i));
+    if (!c || c.getValue() != 0 || type.getDimSize(i) != 1)
+      break;
+    ++n;
+  }
+  return n;
+}
+
+/// Does `map` read loop `d` as its last result (past trailing unit dims)?
+bool readsLast(MemRefType type, AffineMap map, unsigned d) {
+  unsigned units = trailingUnits(type, map);
+  if (map.getNumResults() <= units)
+    return false;
+  auto last = dyn_cast<AffineDimExpr>(map.getResult(map.getNumResults() - 1 - units));
+  return last && last.getPosition() == d;
+}
+
+struct Plan {
+  unsigned p = 0, inner = 0;
+  int64_t lanes = 0;
+  SmallVector<Read> inputs;
+};
+
+std::optional<Plan> match(linalg::GenericOp op, int64_t vectorBits) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 0 ||
+      op.getNumLoops() < 2 || op.hasIndexSemantics() || !tern::vectorizableBody(op))
+    return std::nullopt;
+  OpOperand *out = op.getDpsInitOperand(0);
+  auto outType = dyn_cast<MemRefType>(out->get().getType());
+  if (!outType || !outType.hasStaticShape() || !op.getMatchingIndexingMap(out).isIdentity() ||
+      !tern::hasUnitInnerStride(out->get()))
+    return std::nullopt;
+  Plan plan;
+  plan.inner = op.getNumLoops() - 1;
+  // The transposed input: runs along some p != inner with unit stride and
+  // reads inner elsewhere.
+  std::optional<unsigned> p;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(in);
+    auto last = map.getNumResults() ? dyn_cast<AffineDimExpr>(map.getResults().back()) : AffineDimExpr(nullptr);
+    if (last && last.getPosition() != plan.inner && reads(map, plan.inner) && tern::hasUnitInnerStride(in->get()) &&
+        outType.getDimSize(last.getPosition()) > 1) {
+      p = last.getPosition();
+      break;
+    }
+  }
+  if (!p)
+    return std::nullopt;
+  plan.p = *p;
+  int64_t bits = 8;
+  auto widen = [&](Type t) {
+    if (!t.isIntOrFloat() || t.getIntOrFloatBitWidth() < 8 || t.getIntOrFloatBitWidth() > 32)
+      return false;
+    bits = std::max<int64_t>(bits, t.getIntOrFloatBitWidth());
+    return true;
+  };
+  if (!widen(outType.getElementType()))
+    return std::nullopt;
+  for (Operation &inner : op.getBlock()->without_terminator())
+    for (Type t : inner.getResultTypes())
+      if (!widen(t))
+        return std::nullopt;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    auto t = dyn_cast<MemRefType>(in->get().getType());
+    AffineMap map = op.getMatchingIndexingMap(in);
+    if (!t || !widen(t.getElementType()) || map.getNumSymbols() != 0 ||
+        !llvm::all_of(map.getResults(), [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
+      return std::nullopt;
+    bool rp = reads(map, plan.p), ri = reads(map, plan.inner);
+    if (rp && readsLast(t, map, plan.p))
+      plan.inputs.push_back(Read::Vector); // along p; the transposed input reads inner too
+    else if (!rp && ri && readsLast(t, map, plan.inner) && trailingUnits(t, map) == 0)
+      plan.inputs.push_back(Read::PerRow);
+    else if (!rp && !ri)
+      plan.inputs.push_back(Read::Broadcast);
+    else if (rp && ri && readsLast(t, map, plan.inner) && trailingUnits(t, map) == 0 &&
+             tern::hasUnitInnerStride(in->get()) &&
+             llvm::any_of(map.getResults(), [&](AffineExpr e) { return e == getAffineDimExpr(plan.p, op.getContext()); }))
+      plan.inputs.push_back(Read::Transposed);
+    else
+      return std::nullopt;
+    // Vectors: contiguous along p, the trailing unit dims dropped.
+    if (plan.inputs.back() == Read::Vector &&
+        (!tern::hasUnitInnerStride(in->get()) || (trailingUnits(t, map) && !t.getLayout().isIdentity())))
+      return std::nullopt;
+  }
+  plan.lanes = vectorBits / bits;
+  if (plan.lanes < 4)
+    return std::nullopt;
+  return plan;
+}
+
+class Rewriter {
+public:
+  Rewriter(linalg::GenericOp op, const Plan &plan) : op(op), plan(plan), b(op), loc(op.getLoc()) {}
+
+  void rewrite() {
+    // Inputs read as vectors past trailing unit dims: collapsed views and
+    // maps without those dims.
+    for (auto [in, how] : llvm::zip(op.getDpsInputOperands(), plan.inputs)) {
+      Value v = in->get();
+      AffineMap map = op.getMatchingIndexingMap(in);
+      auto t = cast<MemRefType>(v.getType());
+      unsigned units = how == Read::Vector ? trailingUnits(t, map) : 0;
+      if (units) {
+        unsigned rank = t.getRank();
+        SmallVector<ReassociationIndices> groups;
+        for (unsigned i = 0; i + units + 1 < rank; ++i)
+          groups.push_back({(int64_t)i});
+        ReassociationIndices last;
+        for (unsigned i = rank - units - 1; i < rank; ++i)
+          last.push_back(i);
+        groups.push_back(last);
+        v = memref::CollapseShapeOp::create(b, loc, v, groups);
+        map = map.dropResults(llvm::to_vector(llvm::seq<int64_t>(rank - units, rank)));
+      }
+      operands.push_back(v);
+      maps.push_back(map);
+    }
+    auto outType = cast<MemRefType>(op.getDpsInitOperand(0)->get().getType());
+    ArrayRef<int64_t> shape = outType.getShape();
+    int64_t lanes = plan.lanes, pSize = shape[plan.p], iSize = shape[plan.inner];
+    SmallVector<unsigned> outer;
+    for (unsigned d = 0; d < op.getNumLoops(); ++d)
+      if (d != plan.p && d != plan.inner)
+        outer.push_back(d);
+    auto body = [&](ArrayRef<Value> outerIvs) {
+      SmallVector<Value> at(op.getNumLoops());
+      for (auto [d, iv] : llvm::zip(outer, outerIvs))
+        at[d] = iv;
+      int64_t pFull = pSize - pSize % lanes, iFull = iSize - iSize % lanes;
+      // Tiles along p, then the partial one; in each, tiles along inner.
+      auto alongInner = [&](Value p0, int64_t pLen) {
+        if (iFull > 0)
+          loop(0, iFull, [&](Value i0) { tile(at, p0, i0, pLen, lanes); });
+        if (iSize % lanes)
+          tile(at, p0, index(iFull), pLen, iSize % lanes);
+      };
+      if (pFull > 0)
+        loop(0, pFull, [&](Value p0) { alongInner(p0, lanes); });
+      if (pSize % lanes)
+        alongInner(index(pFull), pSize % lanes);
+    };
+    if (outer.empty()) {
+      body({});
+    } else {
+      SmallVector<Value> lbs, ubs, steps;
+      for (unsigned d : outer) {
+        lbs.push_back(index(0));
+        ubs.push_back(index(shape[d]));
+        steps.push_back(index(1));
+      }
+      scf::ParallelOp::create(b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location, ValueRange ivs) {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        body(SmallVector<Value>(ivs.begin(), ivs.end()));
+      });
+    }
+    op.erase();
+  }
+
+private:
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  void loop(int64_t from, int64_t to, function_ref<void(Value)> fn) {
+    scf::ForOp::create(b, loc, index(from), index(to), index(plan.lanes), ValueRange{},
+                       [&](OpBuilder &nb, Location, Value iv, ValueRange) {
+                         OpBuilder::InsertionGuard g(b);
+                         b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                         fn(iv);
+                         scf::YieldOp::create(b, loc);
+                       });
+  }
+
+  SmallVector<Value> indices(AffineMap map, ArrayRef<Value> at) {
+    SmallVector<Value> idx;
+    for (AffineExpr e : map.getResults()) {
+      if (auto c = dyn_cast<AffineConstantExpr>(e))
+        idx.push_back(index(c.getValue()));
+      else
+        idx.push_back(at[cast<AffineDimExpr>(e).getPosition()]);
+    }
+    return idx;
+  }
+
+  /// One tile: p in [p0, p0 + pLen), inner in [i0, i0 + iLen).
+  void tile(SmallVector<Value> at, Value p0, Value i0, int64_t pLen, int64_t iLen) {
+    int64_t lanes = plan.lanes;
+    auto maskOf = [&](int64_t len) -> Value {
+      if (len == lanes)
+        return Value();
+      return vector::ConstantMaskOp::create(b, loc, VectorType::get({lanes}, b.getI1Type()), ArrayRef<int64_t>{len});
+    };
+    Value pMask = maskOf(pLen), iMask = maskOf(iLen);
+    Value out = op.getDpsInitOperand(0)->get();
+    Type outElem = getElementTypeOrSelf(out.getType());
+    auto tileType = VectorType::get({lanes, lanes}, outElem);
+    Value t = arith::ConstantOp::create(b, loc, tileType, b.getZeroAttr(tileType));
+    at[plan.p] = p0;
+    // Inputs that read neither p nor inner: once per tile.
+    IRMapping perTile;
+    for (auto [i, in] : llvm::enumerate(op.getDpsInputOperands())) {
+      if (plan.inputs[i] != Read::Broadcast)
+        continue;
+      Value v = memref::LoadOp::create(b, loc, operands[i], indices(maps[i], at));
+      perTile.map(op.getMatchingBlockArgument(in), vector::BroadcastOp::create(b, loc, VectorType::get({lanes}, v.getType()), v));
+    }
+    // Inputs in the output's layout: L vectors along inner, transposed.
+    DenseMap<unsigned, Value> transposed;
+    for (auto [k, how] : llvm::enumerate(plan.inputs)) {
+      if (how != Read::Transposed)
+        continue;
+      Type elem = getElementTypeOrSelf(operands[k].getType());
+      auto vt = VectorType::get({lanes}, elem);
+      auto tt = VectorType::get({lanes, lanes}, elem);
+      Value tile = arith::ConstantOp::create(b, loc, tt, b.getZeroAttr(tt));
+      SmallVector<Value> pos = at;
+      pos[plan.inner] = i0;
+      for (int64_t j = 0; j < pLen; ++j) {
+        pos[plan.p] = j ? Value(arith::AddIOp::create(b, loc, p0, index(j))) : p0;
+        SmallVector<Value> idx = indices(maps[k], pos);
+        Value v = iMask ? vector::MaskedLoadOp::create(b, loc, vt, operands[k], idx, iMask,
+                                                      arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt)))
+                        : vector::LoadOp::create(b, loc, vt, operands[k], idx).getResult();
+        tile = vector::InsertOp::create(b, loc, v, tile, ArrayRef<int64_t>{j});
+      }
+      transposed[k] = vector::TransposeOp::create(b, loc, tile, ArrayRef<int64_t>{1, 0});
+    }
+    for (int64_t i = 0; i < iLen; ++i) {
+      at[plan.inner] = i ? Value(arith::AddIOp::create(b, loc, i0, index(i))) : i0;
+      IRMapping map = perTile;
+      for (auto [k, tile] : transposed)
+        map.map(op.getMatchingBlockArgument(op.getDpsInputOperand(k)),
+                vector::ExtractOp::create(b, loc, tile, ArrayRef<int64_t>{i}));
+      for (auto [k, in] : llvm::enumerate(op.getDpsInputOperands())) {
+        Read how = plan.inputs[k];
+        SmallVector<Value> idx = indices(maps[k], at);
+        Type elem = getElementTypeOrSelf(operands[k].getType());
+        auto vt = VectorType::get({lanes}, elem);
+        Value v;
+        if (how == Read::Vector)
+          v = pMask ? vector::MaskedLoadOp::create(b, loc, vt, operands[k], idx, pMask,
+                                                  arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt)))
+                    : vector::LoadOp::create(b, loc, vt, operands[k], idx).getResult();
+        else if (how == Read::PerRow)
+          v = vector::BroadcastOp::create(b, loc, vt, memref::LoadOp::create(b, loc, operands[k], idx));
+        else
+          continue; // per tile or transposed: mapped already
+        map.map(op.getMatchingBlockArgument(in), v);
+      }
+      Value row = tern::vectorizeBody(b, loc, op, map, lanes);
+      t = vector::InsertOp::create(b, loc, row, t, ArrayRef<int64_t>{i});
+    }
+    // [inner][p] -> [p][inner]: row j is output row p0 + j along inner.
+    Value tt = vector::TransposeOp::create(b, loc, t, ArrayRef<int64_t>{1, 0});
+    at[plan.inner] = i0;
+    for (int64_t j = 0; j < pLen; ++j) {
+      at[plan.p] = j ? Value(arith::AddIOp::create(b, loc, p0, index(j))) : p0;
+      Value col = vector::ExtractOp::create(b, loc, tt, ArrayRef<int64_t>{j});
+      SmallVector<Value> idx(at.begin(), at.end());
+      if (iMask)
+        vector::MaskedStoreOp::create(b, loc, out, idx, iMask, col);
+      else
+        vector::StoreOp::create(b, loc, col, out, idx);
+    }
+  }
+
+  linalg::GenericOp op;
+  const Plan &plan;
+  SmallVector<Value> operands; ///< the inputs as read (collapsed)
+  SmallVector<AffineMap> maps;
+  OpBuilder b;
+  Location loc;
+};
+
+struct VectorizeTransposesPass : tern::impl::TernVectorizeTransposesPassBase<VectorizeTransposesPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<std::pair<linalg::GenericOp, Plan>> todo;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (std::optional<Plan> plan = match(op, vectorBits))
+        todo.emplace_back(op, *plan);
+    });
+    for (auto &[op, plan] : todo)
+      Rewriter(op, plan).rewrite();
+  }
+};
+
+} // namespace

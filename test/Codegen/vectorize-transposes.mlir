@@ -1,0 +1,73 @@
+// RUN: tern-opt %s --tern-vectorize-transposes="vector-bits=128" --split-input-file | FileCheck %s
+
+// A convolution's [positions, channels] result written back as NCHW with
+// its scale per channel ([C, 1], read as a vector along channels), plus a
+// residual in the output's layout: tiles of 4 channels x 4 positions. Per
+// position the body runs on a vector along channels (the result read
+// contiguously, the residual's tile loaded along positions and transposed);
+// the result tile is transposed and stored along positions. 20 channels are
+// 5 whole tiles; 5 positions leave a tile of 1, masked.
+// CHECK-LABEL: func.func @back_to_nchw
+// CHECK: %[[SCALE:.+]] = memref.collapse_shape %arg1 {{\[\[}}0, 1]] : memref<20x1xf32> into memref<20xf32>
+// CHECK: scf.for %[[P:.+]] = %{{.+}} to %{{.+}} step %{{.+}} {
+// CHECK: scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %{{.+}} {
+// CHECK: vector.load %arg2[%{{.+}}, %[[P]], %[[I]]] : memref<1x20x5xi8>, vector<4xi8>
+// CHECK: %[[RES:.+]] = vector.transpose %{{.+}}, [1, 0] : vector<4x4xi8> to vector<4x4xi8>
+// CHECK: vector.extract %[[RES]][0]
+// CHECK: vector.load %arg0[%[[I]], %[[P]]] : memref<5x20xi32>, vector<4xi32>
+// CHECK: vector.load %[[SCALE]][%[[P]]] : memref<20xf32>, vector<4xf32>
+// CHECK: arith.mulf {{.+}} : vector<4xf32>
+// CHECK: %[[T:.+]] = vector.transpose %{{.+}}, [1, 0] : vector<4x4xi8> to vector<4x4xi8>
+// CHECK: %[[ROW:.+]] = vector.extract %[[T]][0] : vector<4xi8> from vector<4x4xi8>
+// CHECK: vector.store %[[ROW]], %arg3[%{{.+}}, %[[P]], %[[I]]] : memref<1x20x5xi8>, vector<4xi8>
+// CHECK: vector.constant_mask [1] : vector<4xi1>
+// CHECK: vector.maskedstore %arg3
+// CHECK-NOT: linalg.generic
+func.func @back_to_nchw(%c: memref<5x20xi32>, %scale: memref<20x1xf32>, %res: memref<1x20x5xi8>, %out: memref<1x20x5xi8>) {
+  linalg.generic {indexing_maps = [affine_map<(n, f, w) -> (w, f)>, affine_map<(n, f, w) -> (f, 0)>,
+                                   affine_map<(n, f, w) -> (n, f, w)>, affine_map<(n, f, w) -> (n, f, w)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%c, %scale, %res : memref<5x20xi32>, memref<20x1xf32>, memref<1x20x5xi8>) outs(%out : memref<1x20x5xi8>) {
+  ^bb0(%x: i32, %s: f32, %r: i8, %o: i8):
+    %f = arith.sitofp %x : i32 to f32
+    %m = arith.mulf %f, %s : f32
+    %rf = arith.sitofp %r : i8 to f32
+    %a = arith.addf %m, %rf : f32
+    %i = arith.fptosi %a : f32 to i32
+    %t = arith.trunci %i : i32 to i8
+    linalg.yield %t : i8
+  }
+  return
+}
+
+// -----
+
+// Must not fire: no input runs along another dim (a plain elementwise op),
+// a dynamic shape, and an input transposed with a stride along its last
+// dim.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: vector.transpose
+func.func @left_alone(%a: memref<8x8xf32>, %b: memref<8x8xf32>, %d: memref<?x8xf32>, %e: memref<8x?xf32>,
+                      %s: memref<8x8xf32, strided<[16, 2]>>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<8x8xf32>) outs(%b : memref<8x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.mulf %x, %x : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (j, i)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%e : memref<8x?xf32>) outs(%d : memref<?x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (j, i)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<8x8xf32, strided<[16, 2]>>) outs(%b : memref<8x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
