@@ -424,9 +424,10 @@ def TernVectorizeReductionsPass : Pass<"tern-vectorize-reductions"> {
     reduced across lanes (vector.reduction) and combined into the output
     element. Float sums and products are reassociated.
 
-    Reductions along an outer loop (the innermost loop parallel), ops with
-    index semantics, i1 elements, or inputs that read the innermost loop in
-    another position are left as they are.
+    Reductions along an outer loop (the innermost loop parallel), rows
+    shorter than one vector, ops with index semantics, i1 elements, or
+    inputs that read the innermost loop in another position are left as
+    they are.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"512", "Vector register width in bits">,

@@ -164,6 +164,11 @@ std::optional<Combiner> match(linalg::GenericOp op, int64_t vectorBits, int64_t 
   lanes = vectorBits / bits;
   if (lanes < 2)
     return std::nullopt;
+  // Rows shorter than a vector (a 7x7 pooling window's rows of 7) would be
+  // one masked vector each: left to LLVM.
+  int64_t length = op.getStaticLoopRanges()[inner];
+  if (!ShapedType::isDynamic(length) && length < lanes)
+    return std::nullopt;
   return combiner;
 }
 

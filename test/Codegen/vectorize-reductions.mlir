@@ -129,3 +129,21 @@ func.func @left_alone(%x: memref<8x64xf32>, %cols: memref<64xf32>, %rows: memref
   }
   return
 }
+
+// -----
+
+// Must not fire: rows of 3, shorter than one vector of 4 (a pooling
+// window's rows): left to LLVM.
+// CHECK-LABEL: func.func @short_rows
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @short_rows(%x: memref<8x3x3xf32>, %out: memref<8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, j, k)>, affine_map<(i, j, k) -> (i)>],
+                  iterator_types = ["parallel", "reduction", "reduction"]}
+      ins(%x : memref<8x3x3xf32>) outs(%out : memref<8xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %a = arith.addf %acc, %in : f32
+    linalg.yield %a : f32
+  }
+  return
+}
