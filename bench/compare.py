@@ -39,6 +39,9 @@ CONFIGS = [
     # same file ONNX Runtime runs.
     ("resnet50.int8-qdq", "resnet50.int8-qdq.onnx", "[1,3,224,224]", 1, 1),
     ("gpt2-124m.int8-dynamic", "gpt2-124m.int8-dynamic.onnx", "[1,128]", 1, 128),
+    ("gpt2-124m.int8-dynamic", "gpt2-124m.int8-dynamic.onnx", "[1,1]", 1, 1),
+    ("llama-tiny.int4", "llama-tiny.int4-matmulnbits.onnx", "[1,128]", 1, 128),
+    ("llama-tiny.int4", "llama-tiny.int4-matmulnbits.onnx", "[1,1]", 1, 1),
 ]
 
 

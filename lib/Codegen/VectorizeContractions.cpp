@@ -66,7 +66,34 @@ struct Contraction {
   /// widened to i32, or as bytes for dot-product instructions.
   bool bytes = false;
   bool aUnsigned = false, bUnsigned = false;
+  /// B is block-quantized: each weight is q * scale + offset, q an unsigned
+  /// byte of B, scale and offset per block of `block` k and per column
+  /// ([k / block, n] constants): MatMulNBits' weights. All three are packed;
+  /// the kernel dequantizes in registers.
+  bool dequant = false;
+  Value scale, offset;
+  int64_t block = 0;
 };
+
+/// The body of a block-dequantized contraction: out + x * (uitofp(q) * s +
+/// z) with x, q, s, z the four inputs in order (any operand order).
+bool isDequantBody(Block *body) {
+  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+  if (!yield || body->getNumArguments() != 5 || body->getOperations().size() != 6)
+    return false;
+  Value x = body->getArgument(0), q = body->getArgument(1), sc = body->getArgument(2), z = body->getArgument(3),
+        acc = body->getArgument(4);
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  Value product = add ? tern::patterns::otherOperand(add, acc) : Value();
+  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : arith::MulFOp();
+  Value w = mul ? tern::patterns::otherOperand(mul, x) : Value();
+  auto wAdd = w ? w.getDefiningOp<arith::AddFOp>() : arith::AddFOp();
+  Value scaled = wAdd ? tern::patterns::otherOperand(wAdd, z) : Value();
+  auto wMul = scaled ? scaled.getDefiningOp<arith::MulFOp>() : arith::MulFOp();
+  Value converted = wMul ? tern::patterns::otherOperand(wMul, sc) : Value();
+  auto cvt = converted ? converted.getDefiningOp<arith::UIToFPOp>() : arith::UIToFPOp();
+  return cvt && cvt.getIn() == q && q.getType().isInteger(8) && x.getType().isF32();
+}
 
 /// The element types the kernels compute in: f32 (FMAs) and i32 (integer
 /// multiply-adds, the integer matmuls and convolutions of quantized models
@@ -93,11 +120,17 @@ bool readablePerVector(Value mem, AffineMap map, unsigned last) {
   return d && d.getPosition() == last && tern::hasUnitInnerStride(mem);
 }
 
+std::optional<Contraction> analyzeMaps(linalg::LinalgOp op, Contraction c);
+std::optional<Contraction> matchDequantContraction(linalg::LinalgOp op);
+
 /// Matches out += in0 * in1 on f32 or i32 buffers: C[batch.., m.., n] with
 /// B reading n, A not.
 std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() < 1)
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 || op.getNumReductionLoops() < 1)
+    return std::nullopt;
+  if (op.getNumDpsInputs() == 4)
+    return matchDequantContraction(op);
+  if (op.getNumDpsInputs() != 2)
     return std::nullopt;
   Type elem = getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType());
   if (!isKernelElement(elem))
@@ -143,13 +176,18 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
     return std::nullopt;
   }
 
+  return analyzeMaps(op, c);
+}
+
+/// The loop dims of contraction `op` (inputs A and B first) into `c`.
+std::optional<Contraction> analyzeMaps(linalg::LinalgOp op, Contraction c) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   c.a = op.getDpsInputOperand(0)->get();
   c.b = op.getDpsInputOperand(1)->get();
   c.c = op.getDpsInitOperand(0)->get();
   c.aMap = maps[0];
   c.bMap = maps[1];
-  c.cMap = maps[2];
+  c.cMap = maps.back();
   // A is read one element at a time: any map (a convolution's window).
   if (c.aMap.getNumSymbols() != 0 || !c.bMap.isProjectedPermutation(/*allowZeroInResults=*/true) ||
       !c.cMap.isProjectedPermutation() || c.cMap.getNumResults() < 2)
@@ -195,6 +233,39 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   if (!tern::hasUnitInnerStride(c.c))
     return std::nullopt;
   return c;
+}
+
+/// A float contraction whose B is block-dequantized in the body (see
+/// Contraction::dequant): B a [k, n] byte matrix, the scales and offsets
+/// read at (k floordiv block, n).
+std::optional<Contraction> matchDequantContraction(linalg::LinalgOp op) {
+  if (!isDequantBody(op.getBlock()) || !isa<MemRefType>(op.getDpsInitOperand(0)->get().getType()) ||
+      !getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType()).isF32())
+    return std::nullopt;
+  for (OpOperand *in : op.getDpsInputOperands())
+    if (!isa<MemRefType>(in->get().getType()))
+      return std::nullopt;
+  Contraction c;
+  c.dequant = true;
+  c.scale = op.getDpsInputOperand(2)->get();
+  c.offset = op.getDpsInputOperand(3)->get();
+  std::optional<Contraction> r = analyzeMaps(op, c);
+  if (!r || r->bTransposed || r->ks.size() != 1 || !r->batch.empty())
+    return std::nullopt;
+  // Scales and offsets at (k floordiv block, n).
+  MLIRContext *ctx = op.getContext();
+  for (unsigned i : {2u, 3u}) {
+    AffineMap map = op.getMatchingIndexingMap(op.getDpsInputOperand(i));
+    if (map.getNumResults() != 2 || map.getResult(1) != getAffineDimExpr(r->n, ctx))
+      return std::nullopt;
+    auto div = dyn_cast<AffineBinaryOpExpr>(map.getResult(0));
+    auto blockSize = div ? dyn_cast<AffineConstantExpr>(div.getRHS()) : AffineConstantExpr(nullptr);
+    if (!div || div.getKind() != AffineExprKind::FloorDiv || div.getLHS() != getAffineDimExpr(r->ks[0], ctx) ||
+        !blockSize || (r->block && r->block != blockSize.getValue()))
+      return std::nullopt;
+    r->block = blockSize.getValue();
+  }
+  return r;
 }
 
 /// The raw bytes of a constant global's elements: a view of its blob, or
@@ -244,10 +315,20 @@ public:
 
   /// The packed global's type and name, or nothing if B is not a constant.
   std::optional<std::pair<MemRefType, StringAttr>> pack(const Contraction &c, int64_t width, Packing how) {
+    return pack(c.b, c.bTransposed, c.bUnsigned, width, how);
+  }
+
+  /// Packs constant matrix `b` ([k, n], or [n, k...] when `transposed`);
+  /// `isUnsigned` says how bytes widen.
+  std::optional<std::pair<MemRefType, StringAttr>> pack(Value matrix, bool transposed, bool isUnsigned, int64_t width,
+                                                        Packing how) {
+    struct {
+      bool bTransposed, bUnsigned;
+    } c{transposed, isUnsigned};
     // The global, maybe reshaped (a convolution's weights collapsed to a
     // matrix): the same contiguous data, read with B's 2-D shape.
-    auto bType = cast<MemRefType>(c.b.getType());
-    Value base = c.b;
+    auto bType = cast<MemRefType>(matrix.getType());
+    Value base = matrix;
     while (Operation *def = base.getDefiningOp()) {
       if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
         base = collapse.getSrc();
@@ -269,8 +350,9 @@ public:
     auto global = symbols.lookup<memref::GlobalOp>(get.getName());
     std::vector<char> storage;
     std::optional<ArrayRef<char>> src = constantBytes(global, storage);
-    int64_t elemBytes = how == Packing::Move ? 4 : 1;
-    if (!src || global.getType().getElementTypeBitWidth() != elemBytes * 8)
+    int64_t bits = global.getType().getElementTypeBitWidth();
+    int64_t elemBytes = how == Packing::Move ? bits / 8 : 1;
+    if (!src || bits != elemBytes * 8 || (how == Packing::Move && bits != 32 && bits != 8))
       return std::nullopt;
     int64_t n = n0, k = bType.getNumElements() / n;
     int64_t panels = (n + width - 1) / width;
@@ -295,7 +377,7 @@ public:
           const char *e = at(kk, p * width + r);
           switch (how) {
           case Packing::Move:
-            std::memcpy(out + ((p * k + kk) * width + r) * 4, e, 4);
+            std::memcpy(out + ((p * k + kk) * width + r) * elemBytes, e, elemBytes);
             break;
           case Packing::Widen: {
             int32_t v = c.bUnsigned ? (int32_t)(uint8_t)*e : (int32_t)(int8_t)*e;
@@ -527,6 +609,12 @@ public:
       : b(b), loc(loc), c(c), vl(vl), vectors(vectors), packedB(packedB), dotIntrinsic(dotIntrinsic), init(init),
         epilogue(epilogue), vecType(VectorType::get({vl}, getElementTypeOrSelf(c.c.getType()))) {}
 
+  /// B's packed block scales and offsets (c.dequant).
+  void setDequantization(Value scale, Value offset) {
+    packedScale = scale;
+    packedOffset = offset;
+  }
+
   /// Replaces the contraction, whose loop sizes are `sizes`.
   void build(ArrayRef<Value> sizes, int64_t rows) {
     Value zero = index(0), one = index(1), width = index(vl * vectors);
@@ -704,7 +792,17 @@ private:
           for (int64_t v = 0; v < vectors; ++v) {
             SmallVector<Value> pos(kpos);
             pos[c.n] = colIdx[v];
-            if (packedB)
+            if (c.dequant) {
+              // q * scale + offset of q's block, in registers.
+              SmallVector<Value> at{panelIndex, flatK, index(v * vl)};
+              Value q = vector::LoadOp::create(b, loc, VectorType::get({vl}, b.getI8Type()), packedB, at);
+              Value qf = arith::UIToFPOp::create(b, loc, vecType, q);
+              Value blk = arith::DivUIOp::create(b, loc, flatK, index(c.block));
+              SmallVector<Value> blockAt{panelIndex, blk, index(v * vl)};
+              Value sv = vector::LoadOp::create(b, loc, vecType, packedScale, blockAt);
+              Value zv = vector::LoadOp::create(b, loc, vecType, packedOffset, blockAt);
+              bv.push_back(vector::FMAOp::create(b, loc, qf, sv, zv));
+            } else if (packedB)
               bv.push_back(vector::LoadOp::create(b, loc, vecType, packedB,
                                                   ValueRange{panelIndex, flatK, index(v * vl)}));
             else
@@ -863,6 +961,7 @@ private:
   const Contraction &c;
   int64_t vl, vectors;
   Value packedB, panelIndex;
+  Value packedScale, packedOffset; ///< c.dequant: B's packed block scales and offsets
   std::string dotIntrinsic;
   SmallVector<Value> sizes;
   const Init &init;
@@ -906,10 +1005,16 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       // compile time and each element of A as it is read.
       bool dot = c.bytes && vnni && c.aUnsigned && !c.bUnsigned && c.ks.size() == 1 && readsAlongK(c);
       Packing how = !c.bytes ? Packing::Move : dot ? Packing::Groups4 : Packing::Widen;
-      std::optional<std::pair<MemRefType, StringAttr>> packed;
-      if (packWeights || c.bytes)
+      std::optional<std::pair<MemRefType, StringAttr>> packed, scales, offsets;
+      if (packWeights || c.bytes || c.dequant)
         packed = packer.pack(c, vl * vectors, how);
-      if ((c.bTransposed || c.bytes) && !packed)
+      if (c.dequant) {
+        scales = packer.pack(c.scale, false, false, vl * vectors, Packing::Move);
+        offsets = packer.pack(c.offset, false, false, vl * vectors, Packing::Move);
+        if (!scales || !offsets)
+          continue;
+      }
+      if ((c.bTransposed || c.bytes || c.dequant) && !packed)
         continue;
       // With an epilogue, the kernel goes where the epilogue was: only views,
       // allocations (of the epilogue's output, say) and fills of other
@@ -925,7 +1030,11 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
         sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
       Init init = initOf(op, c);
       std::string intrinsic = dot ? ("llvm.x86.avx512.vpdpbusd." + Twine(vectorBits)).str() : "";
-      KernelBuilder(b, loc, c, vl, vectors, packedB, intrinsic, init, epilogue).build(sizes, rows);
+      KernelBuilder kernel(b, loc, c, vl, vectors, packedB, intrinsic, init, epilogue);
+      if (c.dequant)
+        kernel.setDequantization(memref::GetGlobalOp::create(b, loc, scales->first, scales->second.getValue()),
+                                 memref::GetGlobalOp::create(b, loc, offsets->first, offsets->second.getValue()));
+      kernel.build(sizes, rows);
       if (init.setter)
         init.setter->erase();
       if (epilogue) {

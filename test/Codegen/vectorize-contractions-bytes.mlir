@@ -130,3 +130,51 @@ func.func @left_alone(%a: memref<4x8xi8>, %b: memref<8x16xi8>, %c: memref<4x16xi
   }
   return
 }
+
+// -----
+
+// Block-dequantized weights (MatMulNBits): B one unsigned byte per weight,
+// a scale and an offset per block of 4 k and column. All three are packed
+// into panels; per k the kernel loads the bytes, converts them and applies
+// the block's scale and offset with one FMA, then the usual FMAs.
+// WIDEN: memref.global "private" constant @q_packed8 : memref<3x6x8xi8>
+// WIDEN: memref.global "private" constant @sc_packed8 : memref<3x2x8xf32>
+// WIDEN: memref.global "private" constant @zo_packed8 : memref<3x2x8xf32>
+// WIDEN-LABEL: func.func @dequantized
+// WIDEN: scf.for %[[K:.+]] = %c0 to %c6 step %c1 iter_args
+// WIDEN: %[[Q:.+]] = vector.load %{{.+}}[%{{.+}}, %[[K]], %c0] : memref<3x6x8xi8>, vector<4xi8>
+// WIDEN: %[[QF:.+]] = arith.uitofp %[[Q]] : vector<4xi8> to vector<4xf32>
+// WIDEN: %[[B:.+]] = arith.divui %[[K]], %c4 : index
+// WIDEN: %[[S:.+]] = vector.load %{{.+}}[%{{.+}}, %[[B]], %c0] : memref<3x2x8xf32>, vector<4xf32>
+// WIDEN: %[[Z:.+]] = vector.load %{{.+}}[%{{.+}}, %[[B]], %c0] : memref<3x2x8xf32>, vector<4xf32>
+// WIDEN: %[[W:.+]] = vector.fma %[[QF]], %[[S]], %[[Z]] : vector<4xf32>
+// WIDEN: vector.fma %{{.+}}, %[[W]], %{{.+}} : vector<4xf32>
+// WIDEN-NOT: linalg.generic
+// VNNI-LABEL: func.func @dequantized
+// VNNI: vector.fma
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#s = affine_map<(m, n, k) -> (k floordiv 4, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+memref.global "private" constant @q : memref<6x20xi8> = dense<3>
+memref.global "private" constant @sc : memref<2x20xf32> = dense<0.5>
+memref.global "private" constant @zo : memref<2x20xf32> = dense<-4.0>
+func.func @dequantized(%a: memref<10x6xf32>) -> memref<10x20xf32> {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.get_global @q : memref<6x20xi8>
+  %sc = memref.get_global @sc : memref<2x20xf32>
+  %zo = memref.get_global @zo : memref<2x20xf32>
+  %c = memref.alloc() : memref<10x20xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<10x20xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %q, %sc, %zo : memref<10x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%c : memref<10x20xf32>) {
+  ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
+    %yf = arith.uitofp %y : i8 to f32
+    %ys = arith.mulf %yf, %s : f32
+    %w = arith.addf %ys, %z : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return %c : memref<10x20xf32>
+}

@@ -599,6 +599,106 @@ LogicalResult lowerQLinearConv(Operation *op, ValueRange o, ConversionPatternRew
   return success();
 }
 
+/// MatMulNBits with constant weights, scales and zero points: the n-bit
+/// values unpacked at compile time, one per byte, as Q [k, n], with the
+/// scale S and offset Z = -zero * scale of each block as [blocks, n]; the
+/// product is a contraction whose body dequantizes each weight as it is
+/// read: out += a * (Q * S + Z). tern-vectorize-contractions packs Q, S
+/// and Z into panels and dequantizes in registers: the weights stay bytes
+/// (a quarter of f32) and no float weight matrix is ever written.
+std::optional<Value> constantNBits(OpBuilder &b, Location loc, MatMulNBitsOp mm, Value a, Value packed, Value scales,
+                                   Value zp, RankedTensorType resultType) {
+  int64_t k = mm.getK(), n = mm.getN(), bits = mm.getBits(), bs = mm.getBlockSize();
+  int64_t blocks = llvm::divideCeil(k, bs), perByte = 8 / bits, mask = (1 << bits) - 1;
+  auto at = cast<RankedTensorType>(a.getType());
+  if (mm.getGIdx() || at.getRank() < 2 || at.getDimSize(at.getRank() - 1) != k ||
+      !resultType.getElementType().isF32() || bs <= 0)
+    return std::nullopt;
+  std::optional<std::vector<double>> q = constantInts(packed, IntegerType::get(b.getContext(), 8, IntegerType::Unsigned));
+  auto sc = scales.getDefiningOp<arith::ConstantOp>();
+  std::optional<std::vector<double>> sv = sc ? constantElements(sc.getValue(), false) : std::nullopt;
+  std::optional<std::vector<double>> zv;
+  bool zpFloat = false;
+  if (zp) {
+    auto zc = zp.getDefiningOp<arith::ConstantOp>();
+    if (!zc)
+      return std::nullopt;
+    zpFloat = isa<FloatType>(elementTypeOf(mm.getZeroPoints()));
+    zv = constantElements(zc.getValue(), !zpFloat);
+    if (!zv)
+      return std::nullopt;
+  }
+  int64_t bytesPerBlock = llvm::divideCeil(bs, perByte), zpBytes = llvm::divideCeil(blocks, perByte);
+  if (!q || !sv || (int64_t)q->size() < n * blocks * bytesPerBlock || (int64_t)sv->size() < n * blocks ||
+      (zv && (int64_t)zv->size() < (zpFloat ? n * blocks : n * zpBytes)))
+    return std::nullopt;
+  std::vector<uint8_t> values(k * n);
+  std::vector<float> scale(blocks * n), offset(blocks * n);
+  for (int64_t col = 0; col < n; ++col) {
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      double zero = 1 << (bits - 1);
+      if (zv && zpFloat)
+        zero = (*zv)[col * blocks + blk];
+      else if (zv)
+        zero = ((int64_t)(*zv)[col * zpBytes + blk / perByte] >> ((blk % perByte) * bits)) & mask;
+      float s = (float)(*sv)[col * blocks + blk];
+      scale[blk * n + col] = s;
+      offset[blk * n + col] = (float)(-zero * s);
+    }
+    for (int64_t kk = 0; kk < k; ++kk) {
+      int64_t blk = kk / bs, within = kk % bs;
+      int64_t byte = (int64_t)(*q)[(col * blocks + blk) * bytesPerBlock + within / perByte];
+      values[kk * n + col] = (uint8_t)((byte >> ((within % perByte) * bits)) & mask);
+    }
+  }
+  MLIRContext *ctx = b.getContext();
+  auto blob = [&](RankedTensorType type, const void *data, size_t size, StringRef name) -> Value {
+    ArrayRef<char> bytes(static_cast<const char *>(data), size);
+    if (type.getNumElements() <= 64)
+      return arith::ConstantOp::create(b, loc, DenseElementsAttr::getFromRawBuffer(type, bytes));
+    return arith::ConstantOp::create(
+        b, loc, DenseResourceElementsAttr::get(type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64)));
+  };
+  Value qc = blob(RankedTensorType::get({k, n}, b.getI8Type()), values.data(), values.size(), "nbits_values");
+  Value scaleC = blob(RankedTensorType::get({blocks, n}, b.getF32Type()), scale.data(), scale.size() * 4, "nbits_scales");
+  Value offsetC = blob(RankedTensorType::get({blocks, n}, b.getF32Type()), offset.data(), offset.size() * 4, "nbits_offsets");
+  // A as [m, k].
+  int64_t r = at.getRank();
+  Value a2 = a;
+  SmallVector<OpFoldResult> aDims = dimsOf(b, loc, a);
+  if (r > 2) {
+    int64_t m = 1;
+    for (int64_t i = 0; i < r - 1; ++i)
+      m = (m == ShapedType::kDynamic || at.isDynamicDim(i)) ? ShapedType::kDynamic : m * at.getDimSize(i);
+    a2 = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({m, k}, at.getElementType()), a,
+                                         ArrayRef<ReassociationIndices>{llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}});
+  }
+  Type f = b.getF32Type();
+  auto accType = RankedTensorType::get({cast<RankedTensorType>(a2.getType()).getDimSize(0), n}, f);
+  SmallVector<OpFoldResult> accDims{dimsOf(b, loc, a2)[0], b.getIndexAttr(n)};
+  Value init = filledTensor(b, loc, accType, accDims, constantScalar(b, loc, f, 0));
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx), d2 = getAffineDimExpr(2, ctx);
+  AffineMap blockMap = AffineMap::get(3, 0, {d2.floorDiv(bs), d1}, ctx);
+  Value acc = linalg::GenericOp::create(
+                  b, loc, TypeRange{accType}, ValueRange{a2, qc, scaleC, offsetC}, ValueRange{init},
+                  SmallVector<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx), AffineMap::get(3, 0, {d2, d1}, ctx),
+                                         blockMap, blockMap, AffineMap::get(3, 0, {d0, d1}, ctx)},
+                  SmallVector<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::parallel,
+                                                   utils::IteratorType::reduction},
+                  [](OpBuilder &nb, Location l, ValueRange v) {
+                    Value w = arith::UIToFPOp::create(nb, l, nb.getF32Type(), v[1]);
+                    w = arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, w, v[2]), v[3]);
+                    Value p = arith::MulFOp::create(nb, l, v[0], w);
+                    linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, v[4], p).getResult());
+                  })
+                  .getResult(0);
+  if (r == 2)
+    return acc;
+  SmallVector<OpFoldResult> outDims(aDims.begin(), aDims.end() - 1);
+  outDims.push_back(b.getIndexAttr(n));
+  return expandShape(b, loc, acc, resultType, {llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}}, outDims);
+}
+
 LogicalResult lowerMatMulNBits(Operation *op, ValueRange o, ConversionPatternRewriter &rw) {
   auto mm = cast<MatMulNBitsOp>(op);
   Location loc = op->getLoc();
@@ -614,6 +714,13 @@ LogicalResult lowerMatMulNBits(Operation *op, ValueRange o, ConversionPatternRew
   Value zp = mm.getZeroPoints() ? o[next++] : Value();
   Value bias = mm.getBias() ? o[next + (mm.getGIdx() ? 1 : 0)] : Value();
   Value packed = o[1], scales = o[2];
+  if (std::optional<Value> y = constantNBits(rw, loc, mm, o[0], packed, scales, zp, resultType)) {
+    Value r = *y;
+    if (bias)
+      r = AddOp::create(rw, loc, resultType, r, bias);
+    rw.replaceOp(op, r);
+    return success();
+  }
   auto scalesType = cast<RankedTensorType>(scales.getType());
   Type zpOrig = origElem(mm.getZeroPoints());
   auto wType = RankedTensorType::get({k, n}, f);
