@@ -20,6 +20,12 @@ struct GraphPipelineOptions {
   bool foldConstantTransposes = true;
   /// Fuse written-out GELU and normalization chains.
   bool fuse = true;
+  /// Weight-only quantization of constant matmul weights (0: none; 4:
+  /// int4, tern-quantize-weights) in groups of `groupSize` along k, except
+  /// the ops named (node names or op types) in `quantizeExclude`.
+  int64_t weightBits = 0;
+  int64_t groupSize = 32;
+  std::vector<std::string> quantizeExclude;
 };
 
 /// The passes `ternc --emit=tern` runs on an imported module; `tern-opt

@@ -274,6 +274,30 @@ def TernApproximateMathPass : Pass<"tern-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def TernQuantizeWeightsPass : Pass<"tern-quantize-weights", "mlir::func::FuncOp"> {
+  let summary = "Quantizes constant matmul weights to 4 bits (weight-only post-training quantization)";
+  let description = [{
+    What `ternc --quantize=int4-weight --group-size G` runs. Every
+    `matmul(a, W)` and `gemm(a, W, c)` (no transA, alpha 1, beta 1) whose W
+    is a constant f32 matrix of at least `min-elements` elements becomes a
+    `matmul_nbits` with W quantized per column in groups of `group-size`
+    along k, symmetric: s = c max |w| / 7 with c in [0.7, 1] of least squared
+    error, q = clamp(round(w / s), -8, 7) + 8
+    (MatMulNBits' implied zero point 8), two values per byte; a Gemm's bias
+    of [n] becomes its bias, any other is added after. The activations stay
+    f32 and the kernel dequantizes the weights in registers. Ops listed in
+    `exclude` (ONNX node names, or op types such as Gemm) stay float, as do
+    run-time weights and matrices below `min-elements`.
+  }];
+  let options = [
+    Option<"bits", "bits", "int64_t", /*default=*/"4", "Bits per weight (4)">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"32", "Weights per scale along k (a power of 2 >= 16)">,
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"4096", "Smaller weight matrices stay float">,
+    ListOption<"exclude", "exclude", "std::string", "Node names or op types to leave in float">,
+  ];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
 def TernIntegerQDQPass : Pass<"tern-integer-qdq", "mlir::func::FuncOp"> {
   let summary = "Runs QDQ convolutions on their integers";
   let description = [{

@@ -17,6 +17,13 @@ void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &opt
     pm.addNestedPass<mlir::func::FuncOp>(createTernInferShapesPass());
   if (options.foldConstantTransposes)
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldConstantTransposesPass());
+  if (options.weightBits) {
+    TernQuantizeWeightsPassOptions quantize;
+    quantize.bits = options.weightBits;
+    quantize.groupSize = options.groupSize;
+    quantize.exclude.assign(options.quantizeExclude.begin(), options.quantizeExclude.end());
+    pm.addNestedPass<mlir::func::FuncOp>(createTernQuantizeWeightsPass(quantize));
+  }
   if (options.fuse) {
     pm.addNestedPass<mlir::func::FuncOp>(createTernIntegerQDQPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldWeightDequantizationPass());

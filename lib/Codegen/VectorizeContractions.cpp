@@ -305,6 +305,8 @@ enum class Packing {
   Move,    ///< 32-bit elements moved into panels
   Widen,   ///< bytes widened to i32 (signed or not as the contraction says)
   Groups4, ///< bytes in groups of 4 along k: [panels][k / 4][columns][4]
+  Nibbles, ///< values below 16, two per byte: [panels][k][columns / 2], byte r
+           ///< holding column r (low half) and column r + columns / 2 (high)
 };
 
 /// Packs constant B ([k, n], or [n, k...] when transposed) into panels
@@ -366,6 +368,14 @@ public:
       elem = IntegerType::get(module.getContext(), 32);
     if (how == Packing::Groups4)
       shape = {panels, (k + 3) / 4, width * 4};
+    if (how == Packing::Nibbles) {
+      if (width % 2)
+        return std::nullopt;
+      for (char e : src->take_front(n * k))
+        if ((uint8_t)e >= 16)
+          return std::nullopt;
+      shape = {panels, k, width / 2};
+    }
     int64_t outBytes = elem.getIntOrFloatBitWidth() / 8, count = panels * shape[1] * shape[2];
     // Written straight into the new global's blob, zero-padded.
     AsmResourceBlob blob = HeapAsmResourceBlob::allocate(count * outBytes, 64);
@@ -387,11 +397,16 @@ public:
           case Packing::Groups4:
             out[((p * shape[1] + kk / 4) * width + r) * 4 + kk % 4] = *e;
             break;
+          case Packing::Nibbles: {
+            char &byte = out[(p * k + kk) * (width / 2) + r % (width / 2)];
+            byte = (char)(r < width / 2 ? (byte & 0xF0) | *e : (byte & 0x0F) | (*e << 4));
+            break;
+          }
           }
         }
     auto type = MemRefType::get(shape, elem);
     auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
-    static const char *layout[] = {"", "_i32", "_dot4"};
+    static const char *layout[] = {"", "_i32", "_dot4", "_nibbles"};
     std::string name =
         (global.getSymName() + "_packed" + layout[(int)how] + (c.bTransposed ? "_t" : "") +
          (how == Packing::Move ? "" : "_") + Twine(width))
@@ -609,10 +624,12 @@ public:
       : b(b), loc(loc), c(c), vl(vl), vectors(vectors), packedB(packedB), dotIntrinsic(dotIntrinsic), init(init),
         epilogue(epilogue), vecType(VectorType::get({vl}, getElementTypeOrSelf(c.c.getType()))) {}
 
-  /// B's packed block scales and offsets (c.dequant).
-  void setDequantization(Value scale, Value offset) {
+  /// B's packed block scales and offsets (c.dequant); `halves`: B is
+  /// packed as nibbles (Packing::Nibbles).
+  void setDequantization(Value scale, Value offset, bool halves) {
     packedScale = scale;
     packedOffset = offset;
+    nibbles = halves;
   }
 
   /// Replaces the contraction, whose loop sizes are `sizes`.
@@ -794,8 +811,20 @@ private:
             pos[c.n] = colIdx[v];
             if (c.dequant) {
               // q * scale + offset of q's block, in registers.
-              SmallVector<Value> at{panelIndex, flatK, index(v * vl)};
-              Value q = vector::LoadOp::create(b, loc, VectorType::get({vl}, b.getI8Type()), packedB, at);
+              auto bytes = VectorType::get({vl}, b.getI8Type());
+              Value q;
+              if (nibbles) {
+                // Vector v < vectors / 2 is the low halves of bytes
+                // [v * vl, (v + 1) * vl), the one vectors / 2 above it
+                // their high halves.
+                int64_t half = vectors / 2, g = v % half;
+                q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, flatK, index(g * vl)});
+                Value four = arith::ConstantOp::create(b, loc, bytes, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(v < half ? 15 : 4).getValue()));
+                q = v < half ? Value(arith::AndIOp::create(b, loc, q, four)) : Value(arith::ShRUIOp::create(b, loc, q, four));
+              } else {
+                SmallVector<Value> at{panelIndex, flatK, index(v * vl)};
+                q = vector::LoadOp::create(b, loc, bytes, packedB, at);
+              }
               Value qf = arith::UIToFPOp::create(b, loc, vecType, q);
               Value blk = arith::DivUIOp::create(b, loc, flatK, index(c.block));
               SmallVector<Value> blockAt{panelIndex, blk, index(v * vl)};
@@ -962,6 +991,7 @@ private:
   int64_t vl, vectors;
   Value packedB, panelIndex;
   Value packedScale, packedOffset; ///< c.dequant: B's packed block scales and offsets
+  bool nibbles = false;
   std::string dotIntrinsic;
   SmallVector<Value> sizes;
   const Init &init;
@@ -1006,7 +1036,11 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       bool dot = c.bytes && vnni && c.aUnsigned && !c.bUnsigned && c.ks.size() == 1 && readsAlongK(c);
       Packing how = !c.bytes ? Packing::Move : dot ? Packing::Groups4 : Packing::Widen;
       std::optional<std::pair<MemRefType, StringAttr>> packed, scales, offsets;
-      if (packWeights || c.bytes || c.dequant)
+      // Dequantized 4-bit weights: two per byte where they fit.
+      bool nibbles = false;
+      if (c.dequant && vectors % 2 == 0 && (packed = packer.pack(c, vl * vectors, Packing::Nibbles)))
+        nibbles = true;
+      else if (packWeights || c.bytes || c.dequant)
         packed = packer.pack(c, vl * vectors, how);
       if (c.dequant) {
         scales = packer.pack(c.scale, false, false, vl * vectors, Packing::Move);
@@ -1033,7 +1067,8 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       KernelBuilder kernel(b, loc, c, vl, vectors, packedB, intrinsic, init, epilogue);
       if (c.dequant)
         kernel.setDequantization(memref::GetGlobalOp::create(b, loc, scales->first, scales->second.getValue()),
-                                 memref::GetGlobalOp::create(b, loc, offsets->first, offsets->second.getValue()));
+                                 memref::GetGlobalOp::create(b, loc, offsets->first, offsets->second.getValue()),
+                                 nibbles);
       kernel.build(sizes, rows);
       if (init.setter)
         init.setter->erase();

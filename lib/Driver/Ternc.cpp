@@ -76,6 +76,17 @@ struct TerncOptions {
                               cl::init(false), cl::cat(category)};
   cl::opt<bool> verbose{"v", cl::desc("Report progress and timings on stderr"), cl::init(false),
                         cl::cat(category)};
+  cl::opt<std::string> quantize{
+      "quantize",
+      cl::desc("Post-training quantization: int4-weight (constant matmul weights to 4 bits, activations "
+               "float; see --group-size)"),
+      cl::value_desc("int4-weight"), cl::init(""), cl::cat(category)};
+  cl::opt<int64_t> groupSize{"group-size", cl::desc("Weights per scale along k for --quantize=int4-weight "
+                                                    "(32, 64 or 128; default 32)"),
+                             cl::init(32), cl::cat(category)};
+  cl::list<std::string> quantizeExclude{
+      "quantize-exclude", cl::desc("ONNX node names or op types (MatMul, Gemm) to leave in float"),
+      cl::CommaSeparated, cl::value_desc("NAME,..."), cl::cat(category)};
 };
 
 /// Parses "NAME=1x128" into the options' pinned shapes.
@@ -176,7 +187,21 @@ int tern::terncMain(int argc, char **argv) {
 
   if (!opts.noGraphPasses) {
     mlir::PassManager pm(&context);
-    buildGraphPipeline(pm, GraphPipelineOptions());
+    GraphPipelineOptions graph;
+    if (opts.quantize == "int4-weight") {
+      graph.weightBits = 4;
+    } else if (!opts.quantize.empty()) {
+      errs() << "ternc: error: --quantize=" << opts.quantize
+             << " is not supported (supported: int4-weight)\n";
+      return 1;
+    }
+    if (opts.groupSize != 32 && opts.groupSize != 64 && opts.groupSize != 128) {
+      errs() << "ternc: error: --group-size must be 32, 64 or 128, got " << opts.groupSize << "\n";
+      return 1;
+    }
+    graph.groupSize = opts.groupSize;
+    graph.quantizeExclude.assign(opts.quantizeExclude.begin(), opts.quantizeExclude.end());
+    buildGraphPipeline(pm, graph);
     if (failed(pm.run(**module)))
       return 1;
     if (opts.verbose)

@@ -133,22 +133,29 @@ func.func @left_alone(%a: memref<4x8xi8>, %b: memref<8x16xi8>, %c: memref<4x16xi
 
 // -----
 
-// Block-dequantized weights (MatMulNBits): B one unsigned byte per weight,
+// Block-dequantized weights (MatMulNBits): B one unsigned value per byte,
 // a scale and an offset per block of 4 k and column. All three are packed
-// into panels; per k the kernel loads the bytes, converts them and applies
-// the block's scale and offset with one FMA, then the usual FMAs.
-// WIDEN: memref.global "private" constant @q_packed8 : memref<3x6x8xi8>
+// into panels; per k the kernel loads the weights, converts them and
+// applies the block's scale and offset with one FMA, then the usual FMAs.
+// Values below 16 (4-bit weights) are packed two per byte: byte r of a
+// panel's row holds column r (low half) and r + 4 (high half).
+// WIDEN: memref.global "private" constant @q_packed_nibbles_8 : memref<3x6x4xi8>
+// WIDEN: memref.global "private" constant @q8_packed8 : memref<3x6x8xi8>
 // WIDEN: memref.global "private" constant @sc_packed8 : memref<3x2x8xf32>
 // WIDEN: memref.global "private" constant @zo_packed8 : memref<3x2x8xf32>
 // WIDEN-LABEL: func.func @dequantized
 // WIDEN: scf.for %[[K:.+]] = %c0 to %c6 step %c1 iter_args
-// WIDEN: %[[Q:.+]] = vector.load %{{.+}}[%{{.+}}, %[[K]], %c0] : memref<3x6x8xi8>, vector<4xi8>
-// WIDEN: %[[QF:.+]] = arith.uitofp %[[Q]] : vector<4xi8> to vector<4xf32>
+// WIDEN: %[[Q:.+]] = vector.load %{{.+}}[%{{.+}}, %[[K]], %c0] : memref<3x6x4xi8>, vector<4xi8>
+// WIDEN: %[[LO:.+]] = arith.andi %[[Q]], %{{.+}} : vector<4xi8>
+// WIDEN: %[[QF:.+]] = arith.uitofp %[[LO]] : vector<4xi8> to vector<4xf32>
 // WIDEN: %[[B:.+]] = arith.divui %[[K]], %c4 : index
 // WIDEN: %[[S:.+]] = vector.load %{{.+}}[%{{.+}}, %[[B]], %c0] : memref<3x2x8xf32>, vector<4xf32>
 // WIDEN: %[[Z:.+]] = vector.load %{{.+}}[%{{.+}}, %[[B]], %c0] : memref<3x2x8xf32>, vector<4xf32>
 // WIDEN: %[[W:.+]] = vector.fma %[[QF]], %[[S]], %[[Z]] : vector<4xf32>
+// WIDEN: arith.shrui %{{.+}}, %{{.+}} : vector<4xi8>
 // WIDEN: vector.fma %{{.+}}, %[[W]], %{{.+}} : vector<4xf32>
+// 8-bit values stay one per byte.
+// WIDEN: vector.load %{{.+}} : memref<3x6x8xi8>, vector<4xi8>
 // WIDEN-NOT: linalg.generic
 // VNNI-LABEL: func.func @dequantized
 // VNNI: vector.fma
@@ -157,11 +164,13 @@ func.func @left_alone(%a: memref<4x8xi8>, %b: memref<8x16xi8>, %c: memref<4x16xi
 #s = affine_map<(m, n, k) -> (k floordiv 4, n)>
 #c = affine_map<(m, n, k) -> (m, n)>
 memref.global "private" constant @q : memref<6x20xi8> = dense<3>
+memref.global "private" constant @q8 : memref<6x20xi8> = dense<20>
 memref.global "private" constant @sc : memref<2x20xf32> = dense<0.5>
 memref.global "private" constant @zo : memref<2x20xf32> = dense<-4.0>
-func.func @dequantized(%a: memref<10x6xf32>) -> memref<10x20xf32> {
+func.func @dequantized(%a: memref<10x6xf32>) -> (memref<10x20xf32>, memref<10x20xf32>) {
   %zero = arith.constant 0.0 : f32
   %q = memref.get_global @q : memref<6x20xi8>
+  %q8 = memref.get_global @q8 : memref<6x20xi8>
   %sc = memref.get_global @sc : memref<2x20xf32>
   %zo = memref.get_global @zo : memref<2x20xf32>
   %c = memref.alloc() : memref<10x20xf32>
@@ -176,5 +185,17 @@ func.func @dequantized(%a: memref<10x6xf32>) -> memref<10x20xf32> {
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
   }
-  return %c : memref<10x20xf32>
+  %d = memref.alloc() : memref<10x20xf32>
+  linalg.fill ins(%zero : f32) outs(%d : memref<10x20xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %q8, %sc, %zo : memref<10x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%d : memref<10x20xf32>) {
+  ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
+    %yf = arith.uitofp %y : i8 to f32
+    %ys = arith.mulf %yf, %s : f32
+    %w = arith.addf %ys, %z : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return %c, %d : memref<10x20xf32>, memref<10x20xf32>
 }

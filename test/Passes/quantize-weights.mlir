@@ -1,0 +1,52 @@
+// RUN: tern-opt %s --tern-quantize-weights="group-size=16 min-elements=32" --split-input-file | FileCheck %s
+// RUN: tern-opt %s --tern-quantize-weights="group-size=16 min-elements=32 exclude=Gemm,keep" --split-input-file | FileCheck %s --check-prefix=EXCLUDE
+
+// A MatMul with constant weights [16, 2]: column 0 is 0..15 (max 15: scale
+// 15/7 or a clipped one), column 1 all zero (scale 1, q = 8). One group of
+// 16 along k; two 4-bit values per byte: [n, blocks, 8] bytes.
+// CHECK-LABEL: func.func @matmul
+// CHECK: %[[W:.+]] = tern.constant dense_resource<int4_weights> : tensor<2x1x8xui8>
+// CHECK: %[[S:.+]] = tern.constant dense_resource<int4_scales> : tensor<2xf32>
+// CHECK: tern.matmul_nbits %arg0, %[[W]], %[[S]] {block_size = 16 : i64, k = 16 : i64, n = 2 : i64}
+// CHECK-NOT: tern.matmul %
+// EXCLUDE-LABEL: func.func @matmul
+// EXCLUDE: tern.matmul_nbits
+func.func @matmul(%a: tensor<3x16xf32>) -> tensor<3x2xf32> {
+  %w = tern.constant dense<[[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0], [5.0, 0.0], [6.0, 0.0], [7.0, 0.0],
+                            [8.0, 0.0], [9.0, 0.0], [10.0, 0.0], [11.0, 0.0], [12.0, 0.0], [13.0, 0.0], [14.0, 0.0], [15.0, 0.0]]> : tensor<16x2xf32>
+  %y = tern.matmul %a, %w : (tensor<3x16xf32>, tensor<16x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+// Gemm with transposed weights [n, k] and a bias of [n]: the bias goes into
+// MatMulNBits.
+// CHECK-LABEL: func.func @gemm
+// CHECK: tern.matmul_nbits %arg0, %{{.+}}, %{{.+}} bias %arg1 {block_size = 16 : i64, k = 32 : i64, n = 2 : i64}
+// EXCLUDE-LABEL: func.func @gemm
+// EXCLUDE-NOT: tern.matmul_nbits
+// EXCLUDE: tern.gemm
+func.func @gemm(%a: tensor<3x32xf32>, %bias: tensor<2xf32>) -> tensor<3x2xf32> {
+  %w = tern.constant dense<0.5> : tensor<2x32xf32>
+  %y = tern.gemm %a, %w, %bias {trans_b = true} : (tensor<3x32xf32>, tensor<2x32xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+// Must not fire: run-time weights, alpha != 1, a weight matrix below
+// min-elements, and integer weights.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: tern.matmul_nbits
+func.func @left_alone(%a: tensor<3x16xf32>, %b: tensor<16x2xf32>, %ai: tensor<3x16xi32>)
+    -> (tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x1xf32>, tensor<3x2xi32>) {
+  %x = tern.matmul %a, %b : (tensor<3x16xf32>, tensor<16x2xf32>) -> tensor<3x2xf32>
+  %w = tern.constant dense<0.5> : tensor<16x2xf32>
+  %y = tern.gemm %a, %w {alpha = 2.0 : f32} : (tensor<3x16xf32>, tensor<16x2xf32>) -> tensor<3x2xf32>
+  %small = tern.constant dense<0.5> : tensor<16x1xf32>
+  %z = tern.matmul %a, %small : (tensor<3x16xf32>, tensor<16x1xf32>) -> tensor<3x1xf32>
+  %wi = tern.constant dense<1> : tensor<16x2xi32>
+  %i = tern.matmul %ai, %wi : (tensor<3x16xi32>, tensor<16x2xi32>) -> tensor<3x2xi32>
+  return %x, %y, %z, %i : tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x1xf32>, tensor<3x2xi32>
+}
