@@ -803,35 +803,12 @@ private:
         }
       }
     SmallVector<Value> results = dotIntrinsic.empty() ? SmallVector<Value>() : dotReduce(rowAt, accs);
-    if (dotIntrinsic.empty())
-      results = reduce(at, 0, accs, Value(), [&](ArrayRef<Value> kpos, Value flatK, ValueRange iter) {
+    auto step = [&](ArrayRef<Value> kpos, Value flatK, ValueRange iter) {
           SmallVector<Value> bv;
           for (int64_t v = 0; v < vectors; ++v) {
             SmallVector<Value> pos(kpos);
             pos[c.n] = colIdx[v];
-            if (c.dequant) {
-              // q * scale + offset of q's block, in registers.
-              auto bytes = VectorType::get({vl}, b.getI8Type());
-              Value q;
-              if (nibbles) {
-                // Vector v < vectors / 2 is the low halves of bytes
-                // [v * vl, (v + 1) * vl), the one vectors / 2 above it
-                // their high halves.
-                int64_t half = vectors / 2, g = v % half;
-                q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, flatK, index(g * vl)});
-                Value four = arith::ConstantOp::create(b, loc, bytes, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(v < half ? 15 : 4).getValue()));
-                q = v < half ? Value(arith::AndIOp::create(b, loc, q, four)) : Value(arith::ShRUIOp::create(b, loc, q, four));
-              } else {
-                SmallVector<Value> at{panelIndex, flatK, index(v * vl)};
-                q = vector::LoadOp::create(b, loc, bytes, packedB, at);
-              }
-              Value qf = arith::UIToFPOp::create(b, loc, vecType, q);
-              Value blk = arith::DivUIOp::create(b, loc, flatK, index(c.block));
-              SmallVector<Value> blockAt{panelIndex, blk, index(v * vl)};
-              Value sv = vector::LoadOp::create(b, loc, vecType, packedScale, blockAt);
-              Value zv = vector::LoadOp::create(b, loc, vecType, packedOffset, blockAt);
-              bv.push_back(vector::FMAOp::create(b, loc, qf, sv, zv));
-            } else if (packedB)
+            if (packedB)
               bv.push_back(vector::LoadOp::create(b, loc, vecType, packedB,
                                                   ValueRange{panelIndex, flatK, index(v * vl)}));
             else
@@ -856,7 +833,11 @@ private:
             }
           }
           return next;
-        });
+        };
+    if (c.dequant)
+      results = blockReduce(rowAt, accs);
+    else if (dotIntrinsic.empty())
+      results = reduce(at, 0, accs, Value(), step);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < vectors; ++v) {
         SmallVector<Value> pos = rowAt[r];
@@ -868,6 +849,99 @@ private:
         if (epilogue)
           applyEpilogue(acc, cIdx, masks, v);
       }
+  }
+
+  /// The reduction of a block-dequantized B (c.dequant, one reduction dim
+  /// of static size). Within a block of c.block k every weight is q * s + z
+  /// with the block's s and z per column, so
+  ///
+  ///   sum_k a_k (q_k s + z) = s * sum_k a_k q_k + z * sum_k a_k:
+  ///
+  /// per k the kernel multiplies A's value by the raw q (converted to
+  /// float) into block accumulators and sums A; at the end of the block two
+  /// FMAs per accumulator apply the block's scale and offset. A last partial
+  /// block if k % c.block. One row of up to 4 vectors interleaves 4 chains
+  /// of k (its few accumulators would wait on each FMA's latency).
+  SmallVector<Value> blockReduce(ArrayRef<SmallVector<Value>> rowAt, SmallVector<Value> accs) {
+    unsigned d = c.ks[0];
+    int64_t k = *getConstantIntValue(sizes[d]), bs = c.block, rowCount = rowAt.size();
+    auto bytes = VectorType::get({vl}, b.getI8Type());
+    int64_t per = accs.size(); // rows x vectors
+    int64_t chains = rowCount == 1 && vectors <= 4 && bs % 4 == 0 ? 4 : 1;
+    Value zero = arith::ConstantOp::create(b, loc, vecType, b.getZeroAttr(vecType));
+    // One k: block accumulators `it` (chain-major: [chain][row][vector])
+    // and A's sums (per chain and row, after them).
+    auto stepAt = [&](Value flatK, ValueRange it, int64_t chain, SmallVector<Value> &next) {
+      SmallVector<Value> qf;
+      for (int64_t v = 0; v < vectors; ++v) {
+        Value q;
+        if (nibbles) {
+          int64_t half = vectors / 2, g = v % half;
+          q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, flatK, index(g * vl)});
+          Value four = arith::ConstantOp::create(
+              b, loc, bytes, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(v < half ? 15 : 4).getValue()));
+          q = v < half ? Value(arith::AndIOp::create(b, loc, q, four)) : Value(arith::ShRUIOp::create(b, loc, q, four));
+        } else {
+          q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, flatK, index(v * vl)});
+        }
+        qf.push_back(arith::UIToFPOp::create(b, loc, vecType, q));
+      }
+      for (int64_t r = 0; r < rowCount; ++r) {
+        SmallVector<Value> pos = rowAt[r];
+        pos[d] = flatK;
+        Value a = memref::LoadOp::create(b, loc, c.a, indices(c.aMap, pos));
+        Value av = vector::BroadcastOp::create(b, loc, vecType, a);
+        for (int64_t v = 0; v < vectors; ++v)
+          next[chain * per + r * vectors + v] = vector::FMAOp::create(b, loc, av, qf[v], it[chain * per + r * vectors + v]);
+        int64_t sumAt = chains * per + chain * rowCount + r;
+        next[sumAt] = arith::AddFOp::create(b, loc, it[sumAt], av);
+      }
+    };
+    auto block = [&](Value blk, int64_t length, ValueRange total) {
+      int64_t ways = length % chains == 0 ? chains : 1;
+      SmallVector<Value> init(chains * per + chains * rowCount, zero);
+      Value base = arith::MulIOp::create(b, loc, blk, index(bs));
+      auto inner = scf::ForOp::create(b, loc, index(0), index(length), index(ways), init,
+                                      [&](OpBuilder &nb, Location, Value kk, ValueRange it) {
+                                        OpBuilder::InsertionGuard g(b);
+                                        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                                        SmallVector<Value> next(it.begin(), it.end());
+                                        for (int64_t j = 0; j < ways; ++j) {
+                                          Value at = j ? Value(arith::AddIOp::create(b, loc, kk, index(j))) : kk;
+                                          stepAt(arith::AddIOp::create(b, loc, base, at), it, j, next);
+                                        }
+                                        scf::YieldOp::create(b, loc, next);
+                                      });
+      // Chains summed, then total += s * block + z * sum(a).
+      SmallVector<Value> out(total.begin(), total.end());
+      for (int64_t v = 0; v < vectors; ++v) {
+        SmallVector<Value> blockAt{panelIndex, blk, index(v * vl)};
+        Value sv = vector::LoadOp::create(b, loc, vecType, packedScale, blockAt);
+        Value zv = vector::LoadOp::create(b, loc, vecType, packedOffset, blockAt);
+        for (int64_t r = 0; r < rowCount; ++r) {
+          Value acc = inner.getResult(r * vectors + v), sum = inner.getResult(chains * per + r);
+          for (int64_t j = 1; j < chains; ++j) {
+            acc = arith::AddFOp::create(b, loc, acc, inner.getResult(j * per + r * vectors + v));
+            sum = arith::AddFOp::create(b, loc, sum, inner.getResult(chains * per + j * rowCount + r));
+          }
+          Value t = vector::FMAOp::create(b, loc, acc, sv, out[r * vectors + v]);
+          out[r * vectors + v] = vector::FMAOp::create(b, loc, sum, zv, t);
+        }
+      }
+      return out;
+    };
+    if (k >= bs) {
+      auto loop = scf::ForOp::create(b, loc, index(0), index(k / bs), index(1), accs,
+                                     [&](OpBuilder &nb, Location, Value blk, ValueRange it) {
+                                       OpBuilder::InsertionGuard g(b);
+                                       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                                       scf::YieldOp::create(b, loc, block(blk, bs, it));
+                                     });
+      accs = SmallVector<Value>(loop.getResults());
+    }
+    if (k % bs)
+      accs = block(index(k / bs), k % bs, accs);
+    return accs;
   }
 
   /// The reduction on dot-product instructions (c.bytes, u8 A x s8 B, one
@@ -1038,13 +1112,25 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       std::optional<std::pair<MemRefType, StringAttr>> packed, scales, offsets;
       // Dequantized 4-bit weights: two per byte where they fit.
       bool nibbles = false;
-      if (c.dequant && vectors % 2 == 0 && (packed = packer.pack(c, vl * vectors, Packing::Nibbles)))
+      // Fewer rows than the kernel's (decoding one token): each k step's
+      // fixed cost (A's broadcast, the loop, the block's scales) is spread
+      // over panels twice as wide.
+      int64_t vecs = vectors;
+      if (c.dequant) {
+        SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+        int64_t m = 1;
+        for (unsigned d : c.ms)
+          m = ShapedType::isDynamic(ranges[d]) || ShapedType::isDynamic(m) ? ShapedType::kDynamic : m * ranges[d];
+        if (!ShapedType::isDynamic(m) && m < rows)
+          vecs = 2 * vectors;
+      }
+      if (c.dequant && vecs % 2 == 0 && (packed = packer.pack(c, vl * vecs, Packing::Nibbles)))
         nibbles = true;
       else if (packWeights || c.bytes || c.dequant)
-        packed = packer.pack(c, vl * vectors, how);
+        packed = packer.pack(c, vl * vecs, how);
       if (c.dequant) {
-        scales = packer.pack(c.scale, false, false, vl * vectors, Packing::Move);
-        offsets = packer.pack(c.offset, false, false, vl * vectors, Packing::Move);
+        scales = packer.pack(c.scale, false, false, vl * vecs, Packing::Move);
+        offsets = packer.pack(c.offset, false, false, vl * vecs, Packing::Move);
         if (!scales || !offsets)
           continue;
       }
@@ -1064,7 +1150,7 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
         sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
       Init init = initOf(op, c);
       std::string intrinsic = dot ? ("llvm.x86.avx512.vpdpbusd." + Twine(vectorBits)).str() : "";
-      KernelBuilder kernel(b, loc, c, vl, vectors, packedB, intrinsic, init, epilogue);
+      KernelBuilder kernel(b, loc, c, vl, vecs, packedB, intrinsic, init, epilogue);
       if (c.dequant)
         kernel.setDequantization(memref::GetGlobalOp::create(b, loc, scales->first, scales->second.getValue()),
                                  memref::GetGlobalOp::create(b, loc, offsets->first, offsets->second.getValue()),

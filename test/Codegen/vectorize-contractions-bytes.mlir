@@ -134,9 +134,11 @@ func.func @left_alone(%a: memref<4x8xi8>, %b: memref<8x16xi8>, %c: memref<4x16xi
 // -----
 
 // Block-dequantized weights (MatMulNBits): B one unsigned value per byte,
-// a scale and an offset per block of 4 k and column. All three are packed
-// into panels; per k the kernel loads the weights, converts them and
-// applies the block's scale and offset with one FMA, then the usual FMAs.
+// a scale s and an offset z per block of 4 k and column, all three packed
+// into panels. Within a block, sum a (q s + z) = s sum a q + z sum a: per k
+// the kernel loads the weights, converts them and multiplies them with A's
+// value into block accumulators, and sums A; at the block's end two FMAs
+// apply its s and z. k = 6: a block of 4, then a partial one of 2.
 // Values below 16 (4-bit weights) are packed two per byte: byte r of a
 // panel's row holds column r (low half) and r + 4 (high half).
 // WIDEN: memref.global "private" constant @q_packed_nibbles_8 : memref<3x6x4xi8>
@@ -144,16 +146,18 @@ func.func @left_alone(%a: memref<4x8xi8>, %b: memref<8x16xi8>, %c: memref<4x16xi
 // WIDEN: memref.global "private" constant @sc_packed8 : memref<3x2x8xf32>
 // WIDEN: memref.global "private" constant @zo_packed8 : memref<3x2x8xf32>
 // WIDEN-LABEL: func.func @dequantized
-// WIDEN: scf.for %[[K:.+]] = %c0 to %c6 step %c1 iter_args
+// WIDEN: scf.for %[[K:.+]] = %c0 to %c4 step %c1 iter_args
 // WIDEN: %[[Q:.+]] = vector.load %{{.+}}[%{{.+}}, %[[K]], %c0] : memref<3x6x4xi8>, vector<4xi8>
 // WIDEN: %[[LO:.+]] = arith.andi %[[Q]], %{{.+}} : vector<4xi8>
 // WIDEN: %[[QF:.+]] = arith.uitofp %[[LO]] : vector<4xi8> to vector<4xf32>
-// WIDEN: %[[B:.+]] = arith.divui %[[K]], %c4 : index
-// WIDEN: %[[S:.+]] = vector.load %{{.+}}[%{{.+}}, %[[B]], %c0] : memref<3x2x8xf32>, vector<4xf32>
-// WIDEN: %[[Z:.+]] = vector.load %{{.+}}[%{{.+}}, %[[B]], %c0] : memref<3x2x8xf32>, vector<4xf32>
-// WIDEN: %[[W:.+]] = vector.fma %[[QF]], %[[S]], %[[Z]] : vector<4xf32>
 // WIDEN: arith.shrui %{{.+}}, %{{.+}} : vector<4xi8>
-// WIDEN: vector.fma %{{.+}}, %[[W]], %{{.+}} : vector<4xf32>
+// WIDEN: vector.fma %{{.+}}, %[[QF]], %{{.+}} : vector<4xf32>
+// WIDEN: arith.addf {{.+}} : vector<4xf32>
+// WIDEN: %[[S:.+]] = vector.load %{{.+}} : memref<3x2x8xf32>, vector<4xf32>
+// WIDEN: %[[Z:.+]] = vector.load %{{.+}} : memref<3x2x8xf32>, vector<4xf32>
+// WIDEN: %[[T:.+]] = vector.fma %{{.+}}, %[[S]], %{{.+}} : vector<4xf32>
+// WIDEN: vector.fma %{{.+}}, %[[Z]], %[[T]] : vector<4xf32>
+// WIDEN: scf.for %{{.+}} = %c0 to %c2 step %c1 iter_args
 // 8-bit values stay one per byte.
 // WIDEN: vector.load %{{.+}} : memref<3x6x8xi8>, vector<4xi8>
 // WIDEN-NOT: linalg.generic
