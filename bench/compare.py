@@ -42,6 +42,9 @@ CONFIGS = [
     ("gpt2-124m.int8-dynamic", "gpt2-124m.int8-dynamic.onnx", "[1,1]", 1, 1),
     ("llama-tiny.int4", "llama-tiny.int4-matmulnbits.onnx", "[1,128]", 1, 128),
     ("llama-tiny.int4", "llama-tiny.int4-matmulnbits.onnx", "[1,1]", 1, 1),
+    # Quantized by tern (ternc --quantize=int4-weight) against ONNX Runtime
+    # running the float model.
+    ("gpt2-124m.tern-int4", "gpt2-124m.onnx", "[1,1]", 1, 1, ["--quantize=int4-weight"]),
 ]
 
 
@@ -74,7 +77,8 @@ def main():
     print("| model | input | threads | ONNX Runtime ms | tern ms | ratio (ORT / tern) |")
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="tern-bench-") as work:
-        for name, file, label, batch, seq in CONFIGS:
+        for name, file, label, batch, seq, *extra in CONFIGS:
+            ternc_args = extra[0] if extra else []
             if wanted and name not in wanted:
                 continue
             model = find_model(args.build, file)
@@ -87,7 +91,7 @@ def main():
             feeds = ["--input=%s=%s" % (n, p) for n, p, _ in inputs]
             pins = ["--input-shape=%s=%s" % (n, "x".join(map(str, d)) if d else "scalar") for n, _, d in inputs]
             lib = os.path.join(case, "model.so")
-            c = subprocess.run([os.path.join(args.build, "bin", "ternc"), model, "-o", lib] + pins,
+            c = subprocess.run([os.path.join(args.build, "bin", "ternc"), model, "-o", lib] + pins + ternc_args,
                                capture_output=True, text=True)
             if c.returncode != 0:
                 print("| %s | %s | | | compile failed: %s | |" % (name, label, c.stderr.strip()[:120]))

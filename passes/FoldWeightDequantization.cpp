@@ -4,10 +4,11 @@
 // (DequantizeLinear of constants, per tensor, per output channel or per
 // block). Computed per run, the float weights are a value the matmul and
 // convolution kernels cannot pack, and those fall back to scalar loops
-// (resnet50.int8-qdq ran 20x slower than the float model). Until the
-// integer kernels of the quantization work read int8 weights directly,
-// such a DequantizeLinear becomes the f32 constant it computes: the
-// weights are packed like any float weights, at 4x the size of the int8.
+// (resnet50.int8-qdq ran 20x slower than the float model). The QDQ
+// convolutions that tern-integer-qdq (run first) turns into integer ones
+// keep their int8 weights; for the rest (grouped convolutions, Gemm and
+// MatMul on dequantized weights) such a DequantizeLinear becomes the f32
+// constant it computes: packed like any float weights, at 4x the size.
 //
 //===----------------------------------------------------------------------===//
 

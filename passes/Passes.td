@@ -196,7 +196,7 @@ def TernInterchangeForVectorizationPass : Pass<"tern-interchange-for-vectorizati
 }
 
 def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::ModuleOp"> {
-  let summary = "Turns f32 and i32 matmuls on buffers into register-blocked vector kernels";
+  let summary = "Turns f32, i32, 8-bit and block-dequantized matmuls on buffers into register-blocked vector kernels";
   let description = [{
     Matches linalg ops on f32 or i32 buffers that compute C += A * B (the
     body a multiply-add; i32 for quantized models' integer matmuls, their
@@ -240,6 +240,23 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     the kernel streams through; the original global goes when nothing else
     reads it. A transposed constant B ([n, k...]: Gemm's transB, convolution
     filters [F, C, KH, KW]) is packed the same way, k flattened.
+
+    Byte contractions (i32 C, out + ext(a) * ext(b) with i8 A and B, the
+    8-bit matmuls of quantized models) need a constant B: with `vnni`, u8 A
+    read along its one reduction dim with unit stride and s8 B, B is packed
+    in groups of 4 bytes along k ([panels][k/4][columns x 4]) and each step
+    is one vpdpbusd per vector (llvm.call_intrinsic), A's 4 bytes broadcast
+    as an i32, the k % 4 tail read masked; otherwise B is packed widened to
+    i32 and each byte of A widened as read.
+
+    Block-dequantized contractions (f32 C, out + a * (uitofp(q) * s + z),
+    q [k, n] bytes, s and z [k / block, n]: MatMulNBits' weights) need all
+    three constant; they are packed into panels, q two values per byte when
+    all are below 16. Per block the kernel loads the block's s and z once;
+    several rows share each k's dequantization (q * s + z), one row instead
+    accumulates a * q and sum(a) and applies s and z at the block's end
+    (two FMAs) over 4 interleaved chains of k; with fewer rows than `rows`,
+    panels are twice as wide.
 
     Contractions on other element types, with C strided along n, with a
     run-time B strided along n or with several reduction dims, or whose A
@@ -325,10 +342,10 @@ def TernFoldWeightDequantizationPass : Pass<"tern-fold-weight-dequantization", "
     QDQ model's int8 weights and int32 biases, per tensor, per axis or per
     block) becomes the f32 constant it computes. Computed at run time, the
     dequantized weights would be values the matmul and convolution kernels
-    cannot pack, which then run as scalar loops. (Integer kernels that read
-    int8 weights directly are the quantization work still to come; until
-    then the weights take 4x the space of the int8 ones.) DequantizeLinear
-    of values computed at run time (activations) is left.
+    cannot pack, which then run as scalar loops. (The convolutions that
+    tern-integer-qdq, run before it, makes integer keep their int8 weights;
+    the others take 4x the space of the int8 ones.) DequantizeLinear of
+    values computed at run time (activations) is left.
   }];
   let dependentDialects = ["::tern::TernDialect"];
 }

@@ -20,6 +20,19 @@
 // [F, C, KH, KW] with k = (c, kh, kw)) is packed the same.
 // Any other B must run along n with unit stride.
 //
+// Integer contractions: i32 C from i32 operands (integer multiply-adds), or
+// from bytes widened in the body (out += ext(a) * ext(b), the 8-bit matmuls
+// of quantized models) with a constant B: with VNNI (option vnni) and u8 A
+// running along k, B is packed in groups of 4 bytes along k and the kernel
+// runs on vpdpbusd, A's 4 bytes broadcast as one i32; otherwise B is packed
+// widened to i32 and A widened as read.
+//
+// Block-dequantized contractions (out += a * (uitofp(q) * s + z), q bytes
+// [k, n], s and z per block of k and column: MatMulNBits' weights): q, s and
+// z are packed into panels (q two per byte when below 16) and the kernel
+// multiplies A by the converted q into block accumulators, applying each
+// block's s and z once at its end.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
@@ -852,25 +865,32 @@ private:
   }
 
   /// The reduction of a block-dequantized B (c.dequant, one reduction dim
-  /// of static size). Within a block of c.block k every weight is q * s + z
-  /// with the block's s and z per column, so
+  /// of static size), block by block (c.block k; a last partial block if
+  /// k % c.block), each weight q * s + z with the block's s and z per
+  /// column, loaded once per block. Several rows share each k's
+  /// dequantization (one FMA per vector) and then an FMA per row. One row
+  /// factors the scale out instead:
   ///
   ///   sum_k a_k (q_k s + z) = s * sum_k a_k q_k + z * sum_k a_k:
   ///
-  /// per k the kernel multiplies A's value by the raw q (converted to
-  /// float) into block accumulators and sums A; at the end of the block two
-  /// FMAs per accumulator apply the block's scale and offset. A last partial
-  /// block if k % c.block. One row of up to 4 vectors interleaves 4 chains
-  /// of k (its few accumulators would wait on each FMA's latency).
+  /// per k it multiplies A's value by the raw q (converted to float) into
+  /// block accumulators and sums A; at the end of the block two FMAs per
+  /// accumulator apply s and z. It interleaves 4 chains of k (its few
+  /// accumulators would wait on each FMA's latency).
   SmallVector<Value> blockReduce(ArrayRef<SmallVector<Value>> rowAt, SmallVector<Value> accs) {
     unsigned d = c.ks[0];
     int64_t k = *getConstantIntValue(sizes[d]), bs = c.block, rowCount = rowAt.size();
     auto bytes = VectorType::get({vl}, b.getI8Type());
     int64_t per = accs.size(); // rows x vectors
-    int64_t chains = rowCount == 1 && vectors <= 4 && bs % 4 == 0 ? 4 : 1;
+    int64_t chains = rowCount == 1 && vectors <= 4 && bs % 4 == 0 ? 4 : 1; // only when factored
     Value zero = arith::ConstantOp::create(b, loc, vecType, b.getZeroAttr(vecType));
     // One k: block accumulators `it` (chain-major: [chain][row][vector])
     // and A's sums (per chain and row, after them).
+    // Several rows share each k's dequantization (q * s + z once, then an
+    // FMA per row); one row factors the scale out instead (two FMAs per
+    // block, not one per k).
+    bool factored = rowCount == 1;
+    SmallVector<Value> sv, zv; // the block's, when not factored
     auto stepAt = [&](Value flatK, ValueRange it, int64_t chain, SmallVector<Value> &next) {
       SmallVector<Value> qf;
       for (int64_t v = 0; v < vectors; ++v) {
@@ -885,6 +905,8 @@ private:
           q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, flatK, index(v * vl)});
         }
         qf.push_back(arith::UIToFPOp::create(b, loc, vecType, q));
+        if (!factored)
+          qf.back() = vector::FMAOp::create(b, loc, qf.back(), sv[v], zv[v]);
       }
       for (int64_t r = 0; r < rowCount; ++r) {
         SmallVector<Value> pos = rowAt[r];
@@ -893,13 +915,27 @@ private:
         Value av = vector::BroadcastOp::create(b, loc, vecType, a);
         for (int64_t v = 0; v < vectors; ++v)
           next[chain * per + r * vectors + v] = vector::FMAOp::create(b, loc, av, qf[v], it[chain * per + r * vectors + v]);
-        int64_t sumAt = chains * per + chain * rowCount + r;
-        next[sumAt] = arith::AddFOp::create(b, loc, it[sumAt], av);
+        if (factored) {
+          int64_t sumAt = chains * per + chain * rowCount + r;
+          next[sumAt] = arith::AddFOp::create(b, loc, it[sumAt], av);
+        }
       }
     };
     auto block = [&](Value blk, int64_t length, ValueRange total) {
       int64_t ways = length % chains == 0 ? chains : 1;
-      SmallVector<Value> init(chains * per + chains * rowCount, zero);
+      SmallVector<Value> init(chains * per + (factored ? chains * rowCount : 0), zero);
+      if (!factored) {
+        // Accumulate straight into the totals, the weights dequantized.
+        for (int64_t i = 0; i < per; ++i)
+          init[i] = total[i];
+        sv.clear();
+        zv.clear();
+        for (int64_t v = 0; v < vectors; ++v) {
+          SmallVector<Value> blockAt{panelIndex, blk, index(v * vl)};
+          sv.push_back(vector::LoadOp::create(b, loc, vecType, packedScale, blockAt));
+          zv.push_back(vector::LoadOp::create(b, loc, vecType, packedOffset, blockAt));
+        }
+      }
       Value base = arith::MulIOp::create(b, loc, blk, index(bs));
       auto inner = scf::ForOp::create(b, loc, index(0), index(length), index(ways), init,
                                       [&](OpBuilder &nb, Location, Value kk, ValueRange it) {
@@ -912,6 +948,13 @@ private:
                                         }
                                         scf::YieldOp::create(b, loc, next);
                                       });
+      if (!factored) {
+        SmallVector<Value> out(inner.getResults().take_front(per));
+        for (int64_t j = 1; j < chains; ++j)
+          for (int64_t i = 0; i < per; ++i)
+            out[i] = arith::AddFOp::create(b, loc, out[i], inner.getResult(j * per + i));
+        return out;
+      }
       // Chains summed, then total += s * block + z * sum(a).
       SmallVector<Value> out(total.begin(), total.end());
       for (int64_t v = 0; v < vectors; ++v) {

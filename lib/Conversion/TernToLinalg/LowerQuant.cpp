@@ -2,11 +2,19 @@
 //
 // Quantize/dequantize are elementwise generics whose scale and zero point
 // are read per tensor, per axis or per block through the indexing maps.
-// Integer matmuls and convolutions subtract the zero points in i32 and
-// build tern.matmul / tern.conv on i32, which the conversion then lowers
-// like any other; the QLinear ops requantize the i32 result. MatMulNBits
-// unpacks its n-bit weights into a float matrix first. (Fused low-bit
-// kernels that never materialize these are the quantization issue's work.)
+//
+// 8-bit integer matmuls and convolutions with constant weights (MatMulInteger,
+// QLinearMatMul, ConvInteger, QLinearConv) become a product of the raw bytes
+// as u8 x s8 summed in i32 (byteMatmul; a convolution gathers its windows
+// into rows first, byteConv) with the zero points applied after the sum;
+// tern-vectorize-contractions runs it on VNNI dot products where the target
+// has them. Other integer matmuls subtract the zero points in i32 and build
+// tern.matmul / tern.conv on i32. The QLinear ops requantize the i32 result.
+//
+// MatMulNBits with constant weights unpacks them at compile time, one
+// value per byte plus a scale and offset per block, into a contraction that
+// dequantizes each weight in its body (constantNBits); the kernel does that
+// in registers. With run-time weights it unpacks a float matrix per run.
 //
 //===----------------------------------------------------------------------===//
 
