@@ -20,9 +20,10 @@ struct GraphPipelineOptions {
   bool foldConstantTransposes = true;
   /// Fuse written-out GELU and normalization chains.
   bool fuse = true;
-  /// Weight-only quantization of constant matmul weights (0: none; 4:
-  /// int4, tern-quantize-weights) in groups of `groupSize` along k, except
-  /// the ops named (node names or op types) in `quantizeExclude`.
+  /// Quantization of constant matmul weights (tern-quantize-weights; 0:
+  /// none, 4: int4 weight-only in groups of `groupSize` along k, 8: int8
+  /// weights with dynamic int8 activations), except the ops named (node
+  /// names or op types) in `quantizeExclude`.
   int64_t weightBits = 0;
   int64_t groupSize = 32;
   std::vector<std::string> quantizeExclude;

@@ -292,7 +292,7 @@ def TernApproximateMathPass : Pass<"tern-approximate-math"> {
 }
 
 def TernQuantizeWeightsPass : Pass<"tern-quantize-weights", "mlir::func::FuncOp"> {
-  let summary = "Quantizes constant matmul weights to 4 bits (weight-only post-training quantization)";
+  let summary = "Quantizes constant matmul weights: 4-bit weight-only, or int8 with dynamic activations";
   let description = [{
     What `ternc --quantize=int4-weight --group-size G` runs. Every
     `matmul(a, W)` and `gemm(a, W, c)` (no transA, alpha 1, beta 1) whose W
@@ -305,9 +305,15 @@ def TernQuantizeWeightsPass : Pass<"tern-quantize-weights", "mlir::func::FuncOp"
     f32 and the kernel dequantizes the weights in registers. Ops listed in
     `exclude` (ONNX node names, or op types such as Gemm) stay float, as do
     run-time weights and matrices below `min-elements`.
+
+    With bits=8 (`ternc --quantize=int8-dynamic`), W becomes int8 per column
+    (s = max |w| / 127) and the op `cast(matmul_integer(q, Wq, zq)) *
+    (sa * s) (+ c)` with (q, sa, zq) = dynamic_quantize_linear(a): the
+    activations quantized per tensor at run time, the product on 8-bit
+    kernels.
   }];
   let options = [
-    Option<"bits", "bits", "int64_t", /*default=*/"4", "Bits per weight (4)">,
+    Option<"bits", "bits", "int64_t", /*default=*/"4", "4: int4 weights; 8: int8 weights, dynamic int8 activations">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"32", "Weights per scale along k (a power of 2 >= 16)">,
     Option<"minElements", "min-elements", "int64_t", /*default=*/"4096", "Smaller weight matrices stay float">,
     ListOption<"exclude", "exclude", "std::string", "Node names or op types to leave in float">,

@@ -1,4 +1,4 @@
-//===- QuantizeWeights.cpp - weight-only 4-bit post-training quantization ===//
+//===- QuantizeWeights.cpp - post-training quantization of matmul weights -===//
 //
 // `ternc --quantize=int4-weight --group-size G`: every MatMul and Gemm whose
 // weights are a constant float matrix becomes a MatMulNBits with those
@@ -9,6 +9,13 @@
 // clipped scales (0.7 to 0.95 of it).
 // The activations stay float; the kernel dequantizes the weights in
 // registers (what LLM decoding, bound by reading the weights, gains from).
+//
+// `ternc --quantize=int8-dynamic` (bits 8): the weights int8 per column,
+// symmetric (s = max |w| / 127), the activations quantized at run time per
+// tensor (DynamicQuantizeLinear, uint8) and the product an 8-bit
+// MatMulInteger, scaled back by both scales: what ONNX Runtime's
+// quantize_dynamic writes, here run on the VNNI kernel.
+//
 // Ops named in `exclude` (by ONNX node name or op type) stay float.
 //
 //===----------------------------------------------------------------------===//
@@ -119,10 +126,59 @@ std::optional<Quantized> quantize(PatternRewriter &rw, Location loc, Value w, bo
 }
 
 struct QuantizeOptions {
+  int64_t bits;
   int64_t group;
   int64_t minElements;
   ArrayRef<std::string> exclude;
 };
+
+/// int8-dynamic: W [k, n] (or [n, k] when `transposed`) as int8 per column,
+/// symmetric: s[n] = max |w| / 127; a quantized at run time
+/// (DynamicQuantizeLinear, uint8 per tensor) and the product an 8-bit
+/// MatMulInteger (u8 x s8, the VNNI kernel), scaled back by a's scale times
+/// s[n]. `bias` (any shape that broadcasts) is added after.
+std::optional<Value> dynamicInt8(PatternRewriter &rw, Location loc, Value a, Value w, bool transposed, Value bias,
+                                 RankedTensorType type) {
+  auto wType = dyn_cast<RankedTensorType>(w.getType());
+  auto aType = dyn_cast<RankedTensorType>(a.getType());
+  if (!wType || !aType || wType.getRank() != 2 || !wType.hasStaticShape() || !wType.getElementType().isF32() ||
+      !aType.getElementType().isF32())
+    return std::nullopt;
+  std::optional<std::vector<double>> values = constantValues(w);
+  if (!values)
+    return std::nullopt;
+  int64_t k = wType.getDimSize(transposed ? 1 : 0), n = wType.getDimSize(transposed ? 0 : 1);
+  auto at = [&](int64_t kk, int64_t col) { return (*values)[transposed ? col * k + kk : kk * n + col]; };
+  std::vector<int8_t> q(k * n);
+  std::vector<float> scales(n);
+  for (int64_t col = 0; col < n; ++col) {
+    double amax = 0;
+    for (int64_t kk = 0; kk < k; ++kk)
+      amax = std::max(amax, std::abs(at(kk, col)));
+    float s = amax > 0 ? (float)(amax / 127.0) : 1.0f;
+    scales[col] = s;
+    for (int64_t kk = 0; kk < k; ++kk)
+      q[kk * n + col] = (int8_t)std::clamp<int64_t>((int64_t)std::nearbyint(at(kk, col) / s), -127, 127);
+  }
+  MLIRContext *ctx = rw.getContext();
+  auto qType = RankedTensorType::get({k, n}, IntegerType::get(ctx, 8));
+  ArrayRef<char> qBytes(reinterpret_cast<const char *>(q.data()), q.size());
+  Value wq = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseResourceElementsAttr::get(
+                                             qType, "int8_weights", HeapAsmResourceBlob::allocateAndCopyWithAlign(qBytes, 64))));
+  auto sType = RankedTensorType::get({n}, rw.getF32Type());
+  Value sw = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(sType, ArrayRef<float>(scales))));
+  auto u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  auto dq = DynamicQuantizeLinearOp::create(rw, loc, RankedTensorType::get(aType.getShape(), u8),
+                                            RankedTensorType::get({}, rw.getF32Type()), RankedTensorType::get({}, u8), a);
+  auto accType = RankedTensorType::get(type.getShape(), rw.getI32Type());
+  Value acc = MatMulIntegerOp::create(rw, loc, accType, dq.getOutput(), wq, dq.getZeroPoint(), Value());
+  Value y = CastOp::create(rw, loc, type, acc, TypeAttr::get(rw.getF32Type()));
+  Value scale = MulOp::create(rw, loc, sType, dq.getScale(), sw);
+  y = MulOp::create(rw, loc, type, y, scale);
+  if (bias)
+    y = AddOp::create(rw, loc, type, y, bias);
+  return y;
+}
 
 Value nbits(PatternRewriter &rw, Location loc, Type result, Value a, const Quantized &q, Value bias, int64_t k,
             int64_t n, int64_t group) {
@@ -138,6 +194,14 @@ struct QuantizeMatMul : OpRewritePattern<MatMulOp> {
     if (!bType || !aType || aType.getRank() < 2 || bType.getRank() != 2 ||
         bType.getNumElements() < options.minElements || excluded(op, options.exclude))
       return failure();
+    if (options.bits == 8) {
+      std::optional<Value> y =
+          dynamicInt8(rw, op.getLoc(), op.getA(), op.getB(), false, Value(), cast<RankedTensorType>(op.getType()));
+      if (!y)
+        return failure();
+      rw.replaceOp(op, *y);
+      return success();
+    }
     std::optional<Quantized> q = quantize(rw, op.getLoc(), op.getB(), false, options.group);
     if (!q)
       return failure();
@@ -160,6 +224,13 @@ struct QuantizeGemm : OpRewritePattern<GemmOp> {
       return failure();
     bool tb = op.getTransB();
     int64_t k = bType.getDimSize(tb ? 1 : 0), n = bType.getDimSize(tb ? 0 : 1);
+    if (options.bits == 8) {
+      std::optional<Value> y = dynamicInt8(rw, op.getLoc(), op.getA(), op.getB(), tb, op.getC(), type);
+      if (!y)
+        return failure();
+      rw.replaceOp(op, *y);
+      return success();
+    }
     std::optional<Quantized> q = quantize(rw, op.getLoc(), op.getB(), tb, options.group);
     if (!q)
       return failure();
@@ -180,8 +251,8 @@ struct QuantizeGemm : OpRewritePattern<GemmOp> {
 struct QuantizeWeightsPass : tern::impl::TernQuantizeWeightsPassBase<QuantizeWeightsPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (bits != 4) {
-      getOperation().emitError("tern-quantize-weights: only bits=4 (int4 weights) is supported");
+    if (bits != 4 && bits != 8) {
+      getOperation().emitError("tern-quantize-weights: bits must be 4 (int4 weights) or 8 (int8 dynamic)");
       return signalPassFailure();
     }
     if (groupSize < 16 || (groupSize & (groupSize - 1)) != 0) {
@@ -189,7 +260,7 @@ struct QuantizeWeightsPass : tern::impl::TernQuantizeWeightsPassBase<QuantizeWei
       return signalPassFailure();
     }
     std::vector<std::string> ex(exclude.begin(), exclude.end());
-    QuantizeOptions options{groupSize, minElements, ex};
+    QuantizeOptions options{bits, groupSize, minElements, ex};
     RewritePatternSet patterns(&getContext());
     patterns.add<QuantizeMatMul, QuantizeGemm>(&getContext(), options);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -79,8 +79,9 @@ struct TerncOptions {
   cl::opt<std::string> quantize{
       "quantize",
       cl::desc("Post-training quantization: int4-weight (constant matmul weights to 4 bits, activations "
-               "float; see --group-size)"),
-      cl::value_desc("int4-weight"), cl::init(""), cl::cat(category)};
+               "float; see --group-size), int8-dynamic (weights int8 per column, activations quantized "
+               "per tensor at run time)"),
+      cl::value_desc("int4-weight|int8-dynamic"), cl::init(""), cl::cat(category)};
   cl::opt<int64_t> groupSize{"group-size", cl::desc("Weights per scale along k for --quantize=int4-weight "
                                                     "(32, 64 or 128; default 32)"),
                              cl::init(32), cl::cat(category)};
@@ -190,9 +191,11 @@ int tern::terncMain(int argc, char **argv) {
     GraphPipelineOptions graph;
     if (opts.quantize == "int4-weight") {
       graph.weightBits = 4;
+    } else if (opts.quantize == "int8-dynamic") {
+      graph.weightBits = 8;
     } else if (!opts.quantize.empty()) {
       errs() << "ternc: error: --quantize=" << opts.quantize
-             << " is not supported (supported: int4-weight)\n";
+             << " is not supported (supported: int4-weight, int8-dynamic)\n";
       return 1;
     }
     if (opts.groupSize != 32 && opts.groupSize != 64 && opts.groupSize != 128) {

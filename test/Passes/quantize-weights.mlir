@@ -1,5 +1,6 @@
 // RUN: tern-opt %s --tern-quantize-weights="group-size=16 min-elements=32" --split-input-file | FileCheck %s
 // RUN: tern-opt %s --tern-quantize-weights="group-size=16 min-elements=32 exclude=Gemm,keep" --split-input-file | FileCheck %s --check-prefix=EXCLUDE
+// RUN: tern-opt %s --tern-quantize-weights="bits=8 min-elements=32" --split-input-file | FileCheck %s --check-prefix=INT8
 
 // A MatMul with constant weights [16, 2]: column 0 is 0..15 (max 15: scale
 // 15/7 or a clipped one), column 1 all zero (scale 1, q = 8). One group of
@@ -11,6 +12,18 @@
 // CHECK-NOT: tern.matmul %
 // EXCLUDE-LABEL: func.func @matmul
 // EXCLUDE: tern.matmul_nbits
+//
+// bits=8: int8 weights per column (column 0 scale 15/127, column 1 all 0:
+// scale 1), the activations quantized at run time, an 8-bit integer matmul,
+// its result scaled by the activations' scale times the weights'.
+// INT8-LABEL: func.func @matmul
+// INT8-DAG: %[[W:.+]] = tern.constant dense_resource<int8_weights> : tensor<16x2xi8>
+// INT8-DAG: %[[SW:.+]] = tern.constant dense<[0.11811024, 1.000000e+00]> : tensor<2xf32>
+// INT8: %[[Q:.+]], %[[SA:.+]], %[[ZA:.+]] = tern.dynamic_quantize_linear %arg0
+// INT8: %[[ACC:.+]] = tern.matmul_integer %[[Q]], %[[W]] a_zero_point %[[ZA]]
+// INT8: %[[F:.+]] = tern.cast %[[ACC]] {to = f32}
+// INT8: %[[S:.+]] = tern.mul %[[SA]], %[[SW]]
+// INT8: tern.mul %[[F]], %[[S]]
 func.func @matmul(%a: tensor<3x16xf32>) -> tensor<3x2xf32> {
   %w = tern.constant dense<[[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0], [5.0, 0.0], [6.0, 0.0], [7.0, 0.0],
                             [8.0, 0.0], [9.0, 0.0], [10.0, 0.0], [11.0, 0.0], [12.0, 0.0], [13.0, 0.0], [14.0, 0.0], [15.0, 0.0]]> : tensor<16x2xf32>
@@ -27,6 +40,9 @@ func.func @matmul(%a: tensor<3x16xf32>) -> tensor<3x2xf32> {
 // EXCLUDE-LABEL: func.func @gemm
 // EXCLUDE-NOT: tern.matmul_nbits
 // EXCLUDE: tern.gemm
+// INT8-LABEL: func.func @gemm
+// INT8: tern.matmul_integer {{.+}} -> tensor<3x2xi32>
+// INT8: tern.add %{{.+}}, %arg1
 func.func @gemm(%a: tensor<3x32xf32>, %bias: tensor<2xf32>) -> tensor<3x2xf32> {
   %w = tern.constant dense<0.5> : tensor<2x32xf32>
   %y = tern.gemm %a, %w, %bias {trans_b = true} : (tensor<3x32xf32>, tensor<2x32xf32>, tensor<2xf32>) -> tensor<3x2xf32>
@@ -39,6 +55,8 @@ func.func @gemm(%a: tensor<3x32xf32>, %bias: tensor<2xf32>) -> tensor<3x2xf32> {
 // min-elements, and integer weights.
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: tern.matmul_nbits
+// INT8-LABEL: func.func @left_alone
+// INT8-NOT: tern.matmul_integer
 func.func @left_alone(%a: tensor<3x16xf32>, %b: tensor<16x2xf32>, %ai: tensor<3x16xi32>)
     -> (tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x1xf32>, tensor<3x2xi32>) {
   %x = tern.matmul %a, %b : (tensor<3x16xf32>, tensor<16x2xf32>) -> tensor<3x2xf32>
