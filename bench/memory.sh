@@ -4,6 +4,7 @@
 # the planned activation arena (the peak memory of a run's temporaries, its
 # outputs aside), as a Markdown table.
 #   bench/memory.sh [BUILD]        (default build/; graph-only models from BUILD/models)
+# A model's arguments are input shapes, or ternc flags (--quantize=...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -21,7 +22,9 @@ model() { # NAME FILE SHAPES...
   local name=$1 file=$2
   shift 2
   local args=()
-  for s in "$@"; do args+=(--input-shape "$s"); done
+  for s in "$@"; do
+    if [[ $s == --* ]]; then args+=("$s"); else args+=(--input-shape "$s"); fi # ternc flags pass through
+  done
   [[ -f $file ]] || { echo "| $name | (missing: $file) | | | | | |"; return; }
   /usr/bin/time -f "%e %M" -o "$work/time" "$build/bin/ternc" "$file" -o "$work/$name.so" -v "${args[@]}" \
     2> "$work/log" || { echo "| $name | $* | failed | | | | |"; return; }
@@ -43,3 +46,5 @@ model llama-tiny $shared/llama-tiny.onnx input_ids=1x128
 model resnet50.int8-qdq "$build/models/resnet50.int8-qdq.onnx" input=1x3x224x224
 model gpt2-124m.int8-dynamic "$build/models/gpt2-124m.int8-dynamic.onnx" input_ids=1x128
 model llama-tiny.int4 $shared/llama-tiny.int4-matmulnbits.onnx input_ids=1x128
+model gpt2-124m-seq1.tern-int4 "$build/models/gpt2-124m.onnx" --quantize=int4-weight input_ids=1x1
+model gpt2-124m.tern-int8 "$build/models/gpt2-124m.onnx" --quantize=int8-dynamic input_ids=1x128
