@@ -1,6 +1,7 @@
 //===- VectorBody.cpp - a linalg body computed on vectors -----------------===//
 
 #include "VectorBody.h"
+#include "lib/Codegen/EntryBuffers.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -26,6 +27,59 @@ bool vectorizableBody(linalg::GenericOp op) {
         return false;
   }
   return true;
+}
+
+Along along(AffineMap map, unsigned d) {
+  Along a = Along::No;
+  for (auto [i, e] : llvm::enumerate(map.getResults())) {
+    if (!e.isFunctionOfDim(d))
+      continue;
+    auto dim = dyn_cast<AffineDimExpr>(e);
+    if (!dim || i + 1 != map.getNumResults())
+      return Along::Other;
+    a = Along::Last;
+  }
+  return a;
+}
+
+std::optional<int64_t> rowOperandBits(linalg::GenericOp op, unsigned inner, int64_t maxBits) {
+  int64_t bits = 8;
+  for (OpOperand &o : op->getOpOperands()) {
+    auto t = dyn_cast<MemRefType>(o.get().getType());
+    // i1 buffers hold a byte per element, a vector of i1 a bit per lane.
+    if (!t || !t.getElementType().isIntOrFloat() || t.getElementType().getIntOrFloatBitWidth() > maxBits ||
+        t.getElementType().getIntOrFloatBitWidth() < 8)
+      return std::nullopt;
+    bits = std::max<int64_t>(bits, t.getElementType().getIntOrFloatBitWidth());
+    if (op.isDpsInit(&o))
+      continue;
+    AffineMap map = op.getMatchingIndexingMap(&o);
+    if (map.getNumSymbols() != 0 ||
+        !llvm::all_of(map.getResults(), [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
+      return std::nullopt;
+    Along a = along(map, inner);
+    if (a == Along::Other || (a == Along::Last && !hasUnitInnerStride(o.get())))
+      return std::nullopt;
+  }
+  return bits;
+}
+
+Value loadVector(OpBuilder &b, Location loc, VectorType type, Value mem, ValueRange idx, Value mask) {
+  if (!mask)
+    return vector::LoadOp::create(b, loc, type, mem, idx);
+  Value zeros = arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type));
+  return vector::MaskedLoadOp::create(b, loc, type, mem, idx, mask, zeros);
+}
+
+SmallVector<Value> mapIndices(OpBuilder &b, Location loc, AffineMap map, ArrayRef<Value> at) {
+  SmallVector<Value> idx;
+  for (AffineExpr e : map.getResults()) {
+    if (auto c = dyn_cast<AffineConstantExpr>(e))
+      idx.push_back(arith::ConstantIndexOp::create(b, loc, c.getValue()));
+    else
+      idx.push_back(at[cast<AffineDimExpr>(e).getPosition()]);
+  }
+  return idx;
 }
 
 Value vectorizeBody(OpBuilder &b, Location loc, linalg::GenericOp op, IRMapping &map, int64_t lanes) {

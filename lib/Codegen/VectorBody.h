@@ -26,6 +26,28 @@ bool vectorizableBody(mlir::linalg::GenericOp op);
 mlir::Value vectorizeBody(mlir::OpBuilder &b, mlir::Location loc, mlir::linalg::GenericOp op,
                           mlir::IRMapping &map, int64_t lanes);
 
+/// How an indexing map reads loop `d`: not at all, only as its last
+/// result (a plain dim), or otherwise.
+enum class Along { No, Last, Other };
+Along along(mlir::AffineMap map, unsigned d);
+
+/// The widest element (in bits) of `op`'s operands when each is a memref of
+/// 8- to `maxBits`-bit elements and each input reads loop `inner` as its
+/// last dim with unit stride or not at all, through plain dims and
+/// constants (what the row-wise vectorizers load as vectors or broadcast);
+/// nothing otherwise.
+std::optional<int64_t> rowOperandBits(mlir::linalg::GenericOp op, unsigned inner, int64_t maxBits);
+
+/// The indices `map` reads at loop position `at` (a value per loop; the
+/// map's results plain dims or constants).
+llvm::SmallVector<mlir::Value> mapIndices(mlir::OpBuilder &b, mlir::Location loc, mlir::AffineMap map,
+                                          llvm::ArrayRef<mlir::Value> at);
+
+/// A vector of `type` from `mem` at `idx`: masked by `mask` (zeros in the
+/// lanes masked off) when it is not null.
+mlir::Value loadVector(mlir::OpBuilder &b, mlir::Location loc, mlir::VectorType type, mlir::Value mem,
+                       mlir::ValueRange idx, mlir::Value mask);
+
 } // namespace tern
 
 #endif

@@ -95,20 +95,8 @@ std::optional<Combiner> combinerOf(Operation *op) {
   return std::nullopt;
 }
 
-/// Does `map` read loop `d`, and if so only as its last result?
-enum class Along { No, Last, Other };
-Along along(AffineMap map, unsigned d) {
-  Along a = Along::No;
-  for (auto [i, e] : llvm::enumerate(map.getResults())) {
-    if (!e.isFunctionOfDim(d))
-      continue;
-    auto dim = dyn_cast<AffineDimExpr>(e);
-    if (!dim || i + 1 != map.getNumResults())
-      return Along::Other;
-    a = Along::Last;
-  }
-  return a;
-}
+using tern::Along;
+using tern::along;
 
 /// The combining op of `op` when it is a reduction along its innermost
 /// loop that this pass rewrites; `lanes` is set to the vector length.
@@ -144,24 +132,10 @@ std::optional<Combiner> match(linalg::GenericOp op, int64_t vectorBits, int64_t 
       if (!t.isIntOrFloat() || t.getIntOrFloatBitWidth() < 8)
         return std::nullopt;
   }
-  int64_t bits = 8;
-  for (OpOperand &o : op->getOpOperands()) {
-    auto t = dyn_cast<MemRefType>(o.get().getType());
-    if (!t || !t.getElementType().isIntOrFloat() || t.getElementType().getIntOrFloatBitWidth() > 64 ||
-        t.getElementType().getIntOrFloatBitWidth() < 8)
-      return std::nullopt;
-    bits = std::max<int64_t>(bits, t.getElementType().getIntOrFloatBitWidth());
-    if (&o == out)
-      continue;
-    AffineMap map = op.getMatchingIndexingMap(&o);
-    if (map.getNumSymbols() != 0 ||
-        !llvm::all_of(map.getResults(), [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
-      return std::nullopt;
-    Along a = along(map, inner);
-    if (a == Along::Other || (a == Along::Last && !tern::hasUnitInnerStride(o.get())))
-      return std::nullopt;
-  }
-  lanes = vectorBits / bits;
+  std::optional<int64_t> bits = tern::rowOperandBits(op, inner, 64);
+  if (!bits)
+    return std::nullopt;
+  lanes = vectorBits / *bits;
   if (lanes < 2)
     return std::nullopt;
   // Rows shorter than a vector (a 7x7 pooling window's rows of 7) would be
@@ -221,17 +195,9 @@ private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
   SmallVector<Value> indices(AffineMap map, ArrayRef<Value> ivs, Value j) {
-    unsigned inner = op.getNumLoops() - 1;
-    SmallVector<Value> idx;
-    for (AffineExpr e : map.getResults()) {
-      if (auto c = dyn_cast<AffineConstantExpr>(e))
-        idx.push_back(index(c.getValue()));
-      else if (unsigned d = cast<AffineDimExpr>(e).getPosition(); d == inner)
-        idx.push_back(j);
-      else
-        idx.push_back(ivs[d]);
-    }
-    return idx;
+    SmallVector<Value> at(ivs);
+    at[op.getNumLoops() - 1] = j;
+    return tern::mapIndices(b, loc, map, at);
   }
 
   /// The body on the vectors at row position `j` combined into `acc`
@@ -245,9 +211,7 @@ private:
         continue;
       auto vt = VectorType::get({lanes}, getElementTypeOrSelf(in->get().getType()));
       SmallVector<Value> idx = indices(m, ivs, j);
-      Value v = mask ? vector::MaskedLoadOp::create(b, loc, vt, in->get(), idx, mask,
-                                                    arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt)))
-                     : vector::LoadOp::create(b, loc, vt, in->get(), idx).getResult();
+      Value v = tern::loadVector(b, loc, vt, in->get(), idx, mask);
       map.map(op.getMatchingBlockArgument(in), v);
     }
     map.map(op.getMatchingBlockArgument(op.getDpsInitOperand(0)), acc);

@@ -31,20 +31,8 @@ using namespace mlir;
 
 namespace {
 
-/// Does `map` read loop `d`, and if so only as its last result?
-enum class Along { No, Last, Other };
-Along along(AffineMap map, unsigned d) {
-  Along a = Along::No;
-  for (auto [i, e] : llvm::enumerate(map.getResults())) {
-    if (!e.isFunctionOfDim(d))
-      continue;
-    auto dim = dyn_cast<AffineDimExpr>(e);
-    if (!dim || i + 1 != map.getNumResults())
-      return Along::Other;
-    a = Along::Last;
-  }
-  return a;
-}
+using tern::Along;
+using tern::along;
 
 /// The row length of `op` when it is an elementwise op this pass rewrites.
 std::optional<int64_t> rowLength(linalg::GenericOp op, int64_t vectorBits, int64_t &lanes) {
@@ -57,25 +45,10 @@ std::optional<int64_t> rowLength(linalg::GenericOp op, int64_t vectorBits, int64
       outType.isDynamicDim(outType.getRank() - 1))
     return std::nullopt;
   unsigned inner = op.getNumLoops() - 1;
-  int64_t bits = 8;
-  for (OpOperand &o : op->getOpOperands()) {
-    auto t = dyn_cast<MemRefType>(o.get().getType());
-    // i1 buffers hold a byte per element, a vector of i1 a bit per lane.
-    if (!t || !t.getElementType().isIntOrFloat() || t.getElementType().getIntOrFloatBitWidth() > 32 ||
-        t.getElementType().getIntOrFloatBitWidth() < 8)
-      return std::nullopt;
-    bits = std::max<int64_t>(bits, t.getElementType().getIntOrFloatBitWidth());
-    if (&o == out)
-      continue;
-    AffineMap map = op.getMatchingIndexingMap(&o);
-    if (map.getNumSymbols() != 0 ||
-        !llvm::all_of(map.getResults(), [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
-      return std::nullopt;
-    Along a = along(map, inner);
-    if (a == Along::Other || (a == Along::Last && !tern::hasUnitInnerStride(o.get())))
-      return std::nullopt;
-  }
-  lanes = vectorBits / bits;
+  std::optional<int64_t> bits = tern::rowOperandBits(op, inner, 32);
+  if (!bits)
+    return std::nullopt;
+  lanes = vectorBits / *bits;
   int64_t length = outType.getShape().back();
   // Rows of whole vectors are left to LLVM, which vectorizes them itself,
   // unless some input is one value per row (a depthwise convolution's
@@ -106,16 +79,9 @@ void rewrite(linalg::GenericOp op, int64_t length, int64_t lanes) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
     auto indices = [&](AffineMap map, Value j) {
-      SmallVector<Value> idx;
-      for (AffineExpr e : map.getResults()) {
-        if (auto c = dyn_cast<AffineConstantExpr>(e))
-          idx.push_back(index(c.getValue()));
-        else if (unsigned d = cast<AffineDimExpr>(e).getPosition(); d == inner)
-          idx.push_back(j);
-        else
-          idx.push_back(ivs[d]);
-      }
-      return idx;
+      SmallVector<Value> at(ivs.begin(), ivs.end());
+      at.push_back(j); // the innermost loop
+      return tern::mapIndices(b, loc, map, at);
     };
     // Inputs that do not run along the row: one value per row.
     IRMapping perRow;
@@ -139,9 +105,7 @@ void rewrite(linalg::GenericOp op, int64_t length, int64_t lanes) {
           continue;
         auto vt = VectorType::get({lanes}, getElementTypeOrSelf(in->get().getType()));
         SmallVector<Value> idx = indices(m, at);
-        Value v = mask ? vector::MaskedLoadOp::create(b, loc, vt, in->get(), idx, mask,
-                                                      arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt)))
-                       : vector::LoadOp::create(b, loc, vt, in->get(), idx).getResult();
+        Value v = tern::loadVector(b, loc, vt, in->get(), idx, mask);
         map.map(op.getMatchingBlockArgument(in), v);
       }
       Value result = tern::vectorizeBody(b, loc, op, map, lanes);

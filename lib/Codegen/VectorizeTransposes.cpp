@@ -230,16 +230,7 @@ private:
                        });
   }
 
-  SmallVector<Value> indices(AffineMap map, ArrayRef<Value> at) {
-    SmallVector<Value> idx;
-    for (AffineExpr e : map.getResults()) {
-      if (auto c = dyn_cast<AffineConstantExpr>(e))
-        idx.push_back(index(c.getValue()));
-      else
-        idx.push_back(at[cast<AffineDimExpr>(e).getPosition()]);
-    }
-    return idx;
-  }
+  SmallVector<Value> indices(AffineMap map, ArrayRef<Value> at) { return tern::mapIndices(b, loc, map, at); }
 
   /// One tile: p in [p0, p0 + pLen), inner in [i0, i0 + iLen).
   void tile(SmallVector<Value> at, Value p0, Value i0, int64_t pLen, int64_t iLen) {
@@ -277,9 +268,7 @@ private:
       for (int64_t j = 0; j < pLen; ++j) {
         pos[plan.p] = j ? Value(arith::AddIOp::create(b, loc, p0, index(j))) : p0;
         SmallVector<Value> idx = indices(maps[k], pos);
-        Value v = iMask ? vector::MaskedLoadOp::create(b, loc, vt, operands[k], idx, iMask,
-                                                      arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt)))
-                        : vector::LoadOp::create(b, loc, vt, operands[k], idx).getResult();
+        Value v = tern::loadVector(b, loc, vt, operands[k], idx, iMask);
         tile = vector::InsertOp::create(b, loc, v, tile, ArrayRef<int64_t>{j});
       }
       transposed[k] = vector::TransposeOp::create(b, loc, tile, ArrayRef<int64_t>{1, 0});
@@ -297,9 +286,7 @@ private:
         auto vt = VectorType::get({lanes}, elem);
         Value v;
         if (how == Read::Vector)
-          v = pMask ? vector::MaskedLoadOp::create(b, loc, vt, operands[k], idx, pMask,
-                                                  arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt)))
-                    : vector::LoadOp::create(b, loc, vt, operands[k], idx).getResult();
+          v = tern::loadVector(b, loc, vt, operands[k], idx, pMask);
         else if (how == Read::PerRow)
           v = vector::BroadcastOp::create(b, loc, vt, memref::LoadOp::create(b, loc, operands[k], idx));
         else
