@@ -19,7 +19,6 @@
 
 #include "dialects/Tern/TernOps.h"
 
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -46,10 +45,7 @@ std::optional<std::vector<float>> floats(Value v, int64_t n) {
 ConstantOp constantOf(PatternRewriter &rw, Location loc, RankedTensorType type, ArrayRef<float> values,
                       StringRef name) {
   ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float));
-  if (values.size() <= 64)
-    return ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, bytes)));
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(std::max_align_t));
-  return ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseResourceElementsAttr::get(type, name, std::move(blob))));
+  return ConstantOp::create(rw, loc, constantAttr(type, bytes, name));
 }
 
 struct FoldBatchNormalization : OpRewritePattern<BatchNormalizationOp> {

@@ -17,7 +17,6 @@
 
 #include "dialects/Tern/TernOps.h"
 
-#include "mlir/IR/DialectResourceBlobManager.h"
 
 namespace tern {
 #define GEN_PASS_DEF_TERNFOLDWEIGHTDEQUANTIZATIONPASS
@@ -78,13 +77,7 @@ struct FoldWeightDequantizationPass
       }
       b.setInsertionPoint(op);
       ArrayRef<char> bytes(reinterpret_cast<const char *>(out.data()), out.size() * sizeof(float));
-      Attribute value;
-      if (out.size() <= 16)
-        value = DenseElementsAttr::getFromRawBuffer(type, bytes);
-      else
-        value = DenseResourceElementsAttr::get(
-            type, "dequantized", HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(std::max_align_t)));
-      auto folded = ConstantOp::create(b, op.getLoc(), cast<ElementsAttr>(value));
+      auto folded = ConstantOp::create(b, op.getLoc(), constantAttr(type, bytes, "dequantized", 16));
       op.replaceAllUsesWith(folded.getResult());
       op.erase();
     }

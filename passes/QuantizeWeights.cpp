@@ -25,7 +25,6 @@
 
 #include "dialects/Tern/TernOps.h"
 
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace tern {
@@ -118,10 +117,8 @@ std::optional<Quantized> quantize(PatternRewriter &rw, Location loc, Value w, bo
   auto scalesType = RankedTensorType::get({n * blocks}, rw.getF32Type());
   ArrayRef<char> pBytes(reinterpret_cast<const char *>(packed.data()), packed.size());
   ArrayRef<char> sBytes(reinterpret_cast<const char *>(scales.data()), scales.size() * 4);
-  Value p = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseResourceElementsAttr::get(
-                                            packedType, "int4_weights", HeapAsmResourceBlob::allocateAndCopyWithAlign(pBytes, 64))));
-  Value s = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseResourceElementsAttr::get(
-                                            scalesType, "int4_scales", HeapAsmResourceBlob::allocateAndCopyWithAlign(sBytes, 64))));
+  Value p = ConstantOp::create(rw, loc, constantAttr(packedType, pBytes, "int4_weights", /*denseLimit=*/0));
+  Value s = ConstantOp::create(rw, loc, constantAttr(scalesType, sBytes, "int4_scales", /*denseLimit=*/0));
   return Quantized{p, s};
 }
 
@@ -163,8 +160,7 @@ std::optional<Value> dynamicInt8(PatternRewriter &rw, Location loc, Value a, Val
   MLIRContext *ctx = rw.getContext();
   auto qType = RankedTensorType::get({k, n}, IntegerType::get(ctx, 8));
   ArrayRef<char> qBytes(reinterpret_cast<const char *>(q.data()), q.size());
-  Value wq = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseResourceElementsAttr::get(
-                                             qType, "int8_weights", HeapAsmResourceBlob::allocateAndCopyWithAlign(qBytes, 64))));
+  Value wq = ConstantOp::create(rw, loc, constantAttr(qType, qBytes, "int8_weights", /*denseLimit=*/0));
   auto sType = RankedTensorType::get({n}, rw.getF32Type());
   Value sw = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(sType, ArrayRef<float>(scales))));
   auto u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);

@@ -316,6 +316,12 @@ SmallVector<Attribute> broadcastElements(DenseElementsAttr a, ArrayRef<int64_t> 
 
 namespace tern {
 
+ElementsAttr constantAttr(ShapedType type, ArrayRef<char> bytes, StringRef name, int64_t denseLimit) {
+  if (type.getNumElements() <= denseLimit)
+    return DenseElementsAttr::getFromRawBuffer(type, bytes);
+  return DenseResourceElementsAttr::get(type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
+}
+
 std::optional<std::vector<double>> constantElements(Attribute value, bool isUnsigned) {
   auto typed = dyn_cast_or_null<TypedAttr>(value);
   auto type = typed ? dyn_cast<ShapedType>(typed.getType()) : ShapedType();

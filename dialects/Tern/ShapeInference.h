@@ -138,6 +138,13 @@ mlir::FailureOr<int64_t> normalizeAxis(std::optional<mlir::Location> loc, int64_
 /// size: for passes that fold weights, not for shape folding.
 std::optional<std::vector<double>> constantElements(mlir::Attribute value, bool isUnsigned);
 
+/// A constant of `type` holding `bytes` (its elements in order, native
+/// layout): dense up to `denseLimit` elements (readable in printed IR),
+/// else a resource blob named `name`, 64-byte aligned (weights that the
+/// kernels pack or read as vectors).
+mlir::ElementsAttr constantAttr(mlir::ShapedType type, llvm::ArrayRef<char> bytes, llvm::StringRef name,
+                                int64_t denseLimit = 64);
+
 /// The largest constant (in elements) that folding creates or reads.
 constexpr int64_t kFoldElementLimit = 1 << 16;
 

@@ -22,7 +22,6 @@
 #include "dialects/Tern/TernOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 
 namespace tern::lowering {
 namespace {
@@ -195,13 +194,7 @@ std::optional<Value> constantShift(OpBuilder &b, Location loc, Value x, Type xOr
     out[i] = (int32_t)((*xs)[i] - zs[zs.size() == 1 ? 0 : (i / inner) % zs.size()]);
   auto type = RankedTensorType::get(t.getShape(), b.getI32Type());
   ArrayRef<char> bytes(reinterpret_cast<const char *>(out.data()), out.size() * sizeof(int32_t));
-  TypedAttr value;
-  if (out.size() <= 64)
-    value = DenseElementsAttr::getFromRawBuffer(type, bytes);
-  else
-    value = DenseResourceElementsAttr::get(
-        type, "shifted", HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(int32_t)));
-  return arith::ConstantOp::create(b, loc, value).getResult();
+  return arith::ConstantOp::create(b, loc, cast<TypedAttr>(constantAttr(type, bytes, "shifted"))).getResult();
 }
 
 Value shiftToI32(OpBuilder &b, Location loc, Value x, Type xOrig, Value zp, Type zpOrig, int64_t zpAxis) {
@@ -258,10 +251,7 @@ Value alongAxis(OpBuilder &b, Location loc, Value p, int64_t rank, int64_t axis)
 Value i32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<int32_t> values, StringRef name) {
   auto type = RankedTensorType::get(shape, b.getI32Type());
   ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(int32_t));
-  if (values.size() <= 64)
-    return arith::ConstantOp::create(b, loc, DenseElementsAttr::getFromRawBuffer(type, bytes));
-  return arith::ConstantOp::create(
-      b, loc, DenseResourceElementsAttr::get(type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 4)));
+  return arith::ConstantOp::create(b, loc, cast<TypedAttr>(constantAttr(type, bytes, name)));
 }
 
 /// A one-element zero point (rank 0, or [1]) as a rank-0 i32 tensor plus
@@ -338,12 +328,7 @@ std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig,
   auto i8 = b.getI8Type(), i32 = b.getI32Type();
   auto bType = RankedTensorType::get({k, n}, i8);
   ArrayRef<char> bBytes(reinterpret_cast<const char *>(shifted.data()), shifted.size());
-  TypedAttr bAttr;
-  if (shifted.size() <= 64)
-    bAttr = DenseElementsAttr::getFromRawBuffer(bType, bBytes);
-  else
-    bAttr = DenseResourceElementsAttr::get(bType, "bytes", HeapAsmResourceBlob::allocateAndCopyWithAlign(bBytes, 64));
-  Value bConst = arith::ConstantOp::create(b, loc, bAttr);
+  Value bConst = arith::ConstantOp::create(b, loc, cast<TypedAttr>(constantAttr(bType, bBytes, "bytes")));
   // A as [m, k] u8.
   SmallVector<OpFoldResult> aDims = dimsOf(b, loc, a);
   int64_t r = at.getRank();
@@ -662,10 +647,7 @@ std::optional<Value> constantNBits(OpBuilder &b, Location loc, MatMulNBitsOp mm,
   MLIRContext *ctx = b.getContext();
   auto blob = [&](RankedTensorType type, const void *data, size_t size, StringRef name) -> Value {
     ArrayRef<char> bytes(static_cast<const char *>(data), size);
-    if (type.getNumElements() <= 64)
-      return arith::ConstantOp::create(b, loc, DenseElementsAttr::getFromRawBuffer(type, bytes));
-    return arith::ConstantOp::create(
-        b, loc, DenseResourceElementsAttr::get(type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64)));
+    return arith::ConstantOp::create(b, loc, cast<TypedAttr>(constantAttr(type, bytes, name)));
   };
   Value qc = blob(RankedTensorType::get({k, n}, b.getI8Type()), values.data(), values.size(), "nbits_values");
   Value scaleC = blob(RankedTensorType::get({blocks, n}, b.getF32Type()), scale.data(), scale.size() * 4, "nbits_scales");

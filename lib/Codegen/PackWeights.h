@@ -1,0 +1,54 @@
+//===- PackWeights.h - constant matmul weights packed into panels -*- C++ -*-===//
+//
+// tern-vectorize-contractions' kernels stream a constant B panel by panel:
+// the weights are rewritten at compile time, into new globals, in the order
+// and element form the kernel reads (see Packing).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERN_CODEGEN_PACKWEIGHTS_H
+#define TERN_CODEGEN_PACKWEIGHTS_H
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace tern {
+
+/// How B is packed for the kernel.
+enum class Packing {
+  Move,    ///< 32-bit elements moved into panels
+  Widen,   ///< bytes widened to i32 (signed or not as the contraction says)
+  Groups4, ///< bytes in groups of 4 along k: [panels][k / 4][columns][4]
+  Nibbles, ///< values below 16, two per byte: [panels][k][columns / 2], byte r
+           ///< holding column r (low half) and column r + columns / 2 (high)
+};
+
+/// Packs constant matrices ([k, n], or [n, k...] when transposed) into
+/// panels [ceil(n / width)][k][width] (or the Packing's variant),
+/// zero-padded: one new global per matrix, width, orientation and layout.
+class WeightPacker {
+public:
+  explicit WeightPacker(mlir::ModuleOp module) : module(module), symbols(module) {}
+
+  /// The packed global's type and name, or nothing if `matrix` is not a
+  /// (reshaped) constant global whose elements suit `how` (`isUnsigned`:
+  /// how bytes widen).
+  std::optional<std::pair<mlir::MemRefType, mlir::StringAttr>> pack(mlir::Value matrix, bool transposed,
+                                                                    bool isUnsigned, int64_t width, Packing how);
+
+  /// Erases the globals that were packed and are no longer read.
+  void eraseUnused();
+
+private:
+  mlir::ModuleOp module;
+  mlir::SymbolTable symbols;
+  llvm::DenseMap<std::tuple<mlir::Attribute, int64_t, int64_t, int>, std::pair<mlir::MemRefType, mlir::StringAttr>>
+      cache;
+  llvm::SetVector<mlir::StringAttr> packedNames;
+};
+
+} // namespace tern
+
+#endif
