@@ -7,7 +7,9 @@ ONNX Runtime (bench/ort-run.js) and tern (tern-run) each time the median and
 minimum of N runs after W warm-up runs (at least 500 after 50 for models
 ONNX Runtime runs in under a millisecond). Prints a Markdown table of
 milliseconds and the ratio ONNX Runtime / tern (above 1: tern is faster), and
-with --png draws it as a bar chart (needs python3-matplotlib).
+with --png draws it as a bar chart (needs python3-matplotlib). Variants
+tern compiles from the same model (pruned by --sparsity=2:4) also get a
+second table against tern's own dense run of that model and input.
 
   bench/compare.py --build build [--models digits-mlp,gpt2-124m] [--threads 1,2] [--runs 10]
 """
@@ -46,6 +48,9 @@ CONFIGS = [
     # running the float model.
     ("gpt2-124m.tern-int4", "gpt2-124m.onnx", "[1,1]", 1, 1, ["--quantize=int4-weight"]),
     ("gpt2-124m.tern-int8", "gpt2-124m.onnx", "[1,128]", 1, 128, ["--quantize=int8-dynamic"]),
+    # Pruned by tern (ternc --sparsity=2:4); also compared with the dense
+    # model's row in tern (the last field).
+    ("gpt2-124m.tern-2:4", "gpt2-124m.onnx", "[1,1]", 1, 1, ["--sparsity=2:4"], "gpt2-124m"),
 ]
 
 
@@ -75,11 +80,14 @@ def main():
     wanted = set(filter(None, args.models.split(",")))
     threads = [int(t) for t in args.threads.split(",")]
     rows = []
+    tern_ms = {}  # (name, input, threads) -> tern's median
+    variants = []  # (name, dense name, input, threads): tern against tern
     print("| model | input | threads | ONNX Runtime ms | tern ms | ratio (ORT / tern) |")
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="tern-bench-") as work:
         for name, file, label, batch, seq, *extra in CONFIGS:
             ternc_args = extra[0] if extra else []
+            against = extra[1] if len(extra) > 1 else None
             if wanted and name not in wanted:
                 continue
             model = find_model(args.build, file)
@@ -115,9 +123,21 @@ def main():
                     continue
                 ratio = ort["median_ms"] / tern["median_ms"]
                 rows.append((name, label, t, ort["median_ms"], tern["median_ms"], ratio))
+                tern_ms[(name, label, t)] = tern["median_ms"]
+                if against:
+                    variants.append((name, against, label, t))
                 ms = lambda v: "%.3f" % v if v < 1 else "%.2f" % v
                 print("| %s | %s | %d | %s | %s | %.2fx |" % (name, label, t, ms(ort["median_ms"]),
                                                              ms(tern["median_ms"]), ratio), flush=True)
+    if variants:
+        print()
+        print("| model | input | threads | tern dense ms | tern ms | ratio (dense / this) |")
+        print("|---|---|---|---|---|---|")
+        for name, dense, label, t in variants:
+            base = tern_ms.get((dense, label, t))
+            if base:
+                mine = tern_ms[(name, label, t)]
+                print("| %s | %s | %d | %.2f | %.2f | %.2fx |" % (name, label, t, base, mine, base / mine))
     if args.png and rows:
         import matplotlib
         matplotlib.use("Agg")

@@ -27,6 +27,10 @@ struct GraphPipelineOptions {
   int64_t weightBits = 0;
   int64_t groupSize = 32;
   std::vector<std::string> quantizeExclude;
+  /// Prune constant matmul and conv weights to 2:4 (tern-prune-weights),
+  /// except the ops named in `sparsityExclude`.
+  bool sparsity24 = false;
+  std::vector<std::string> sparsityExclude;
 };
 
 /// The passes `ternc --emit=tern` runs on an imported module; `tern-opt
@@ -48,6 +52,7 @@ struct KernelShape {
   int64_t rows = 8;         ///< rows of C per kernel
   int64_t vectors = 2;      ///< vector registers across a row of C
   bool vnni = false;        ///< x86 u8 x s8 dot products (vpdpbusd) at vectorBits
+  bool permute = false;     ///< x86 lane permutes (vpermps) at vectorBits: the 2:4-sparse kernel
 };
 
 /// The kernel shape for a target with the given LLVM feature string

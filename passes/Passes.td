@@ -258,6 +258,18 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     (two FMAs) over 4 interleaved chains of k; with fewer rows than `rows`,
     panels are twice as wide.
 
+    2:4-sparse constant B (f32 with at most 2 non-zeros in every 4
+    consecutive k of each column: tern-prune-weights' output or a model
+    pruned before export), with `sparse` (x86 with vpermps at vector-bits),
+    fewer rows than `rows` (decoding one token: bound by reading the
+    weights), one reduction dim along which A runs with unit stride: B is
+    packed as its non-zeros, two rows per group of 4 k, and their 2-bit
+    positions (half the bytes of dense B, plus 1/16).
+    Per group the kernel broadcasts A's 4 values to each 128-bit lane and
+    picks each lane's two with vpermps (llvm.call_intrinsic) before the two
+    FMAs; one row keeps the two slots' sums apart (two chains); the k % 4
+    tail is read masked.
+
     Contractions on other element types, with C strided along n, with a
     run-time B strided along n or with several reduction dims, or whose A
     reads n, are left as they are.
@@ -270,7 +282,9 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
            "Apply the elementwise op that follows to the accumulators before storing">,
     Option<"vnni", "vnni", "bool", /*default=*/"false",
-           "The target has x86 VNNI (vpdpbusd) at vector-bits: u8 x s8 byte matmuls use it">
+           "The target has x86 VNNI (vpdpbusd) at vector-bits: u8 x s8 byte matmuls use it">,
+    Option<"sparse", "sparse", "bool", /*default=*/"false",
+           "The target has x86 vpermps at vector-bits (256 or 512): 2:4-sparse constant B uses the sparse kernel">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
@@ -317,6 +331,28 @@ def TernQuantizeWeightsPass : Pass<"tern-quantize-weights", "mlir::func::FuncOp"
     Option<"groupSize", "group-size", "int64_t", /*default=*/"32", "Weights per scale along k (a power of 2 >= 16)">,
     Option<"minElements", "min-elements", "int64_t", /*default=*/"4096", "Smaller weight matrices stay float">,
     ListOption<"exclude", "exclude", "std::string", "Node names or op types to leave in float">,
+  ];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
+def TernPruneWeightsPass : Pass<"tern-prune-weights", "mlir::func::FuncOp"> {
+  let summary = "Prunes constant matmul and conv weights to the 2:4 sparsity pattern";
+  let description = [{
+    What `ternc --sparsity=2:4` runs. In the constant f32 weights of every
+    `matmul` (B [k, n]), `gemm` (B, or B [n, k] with transB) and `conv`
+    (filters [f, c, kh, kw], k = (c, kh, kw)) of at least `min-elements`
+    elements, each group of 4 consecutive weights along k keeps its 2 of
+    largest magnitude and the other 2 become 0 (magnitude pruning, 50%
+    sparsity). The pruned weights are a new constant; a weight also read by
+    other ops keeps its values there. Ops listed in `exclude` (ONNX node
+    names, or op types such as MatMul) and run-time weights are left dense.
+    tern-vectorize-contractions runs constant weights with this pattern on a
+    kernel that stores and reads only the non-zeros.
+  }];
+  let options = [
+    Option<"pattern", "pattern", "std::string", /*default=*/"\"2:4\"", "The sparsity pattern (2:4)">,
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"4096", "Smaller weights stay dense">,
+    ListOption<"exclude", "exclude", "std::string", "Node names or op types to leave dense">,
   ];
   let dependentDialects = ["::tern::TernDialect"];
 }

@@ -57,6 +57,30 @@ inline std::optional<std::vector<double>> constantValues(mlir::Value v) {
   return constantElements(c.getValue(), c.getType().getElementType().isUnsignedInteger());
 }
 
+/// The ONNX node name an op was imported from (its location's name), or "".
+inline llvm::StringRef nodeName(mlir::Operation *op) {
+  mlir::Location loc = op->getLoc();
+  if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc))
+    for (mlir::Location l : fused.getLocations())
+      if (auto name = mlir::dyn_cast<mlir::NameLoc>(l))
+        return name.getName().getValue();
+  if (auto name = mlir::dyn_cast<mlir::NameLoc>(loc))
+    return name.getName().getValue();
+  return "";
+}
+
+/// Is `op` excluded by node name or ONNX op type (the tern op's name
+/// matched case-insensitively without underscores: "MatMul" ~ matmul)?
+inline bool excluded(mlir::Operation *op, llvm::ArrayRef<std::string> exclude) {
+  llvm::StringRef name = nodeName(op);
+  std::string type = op->getName().stripDialect().str();
+  llvm::erase(type, '_');
+  for (const std::string &e : exclude)
+    if ((!name.empty() && e == name) || llvm::StringRef(e).equals_insensitive(type))
+      return true;
+  return false;
+}
+
 } // namespace tern::patterns
 
 #endif // TERN_PASSES_PATTERNUTILS_H

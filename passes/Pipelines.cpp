@@ -17,6 +17,11 @@ void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &opt
     pm.addNestedPass<mlir::func::FuncOp>(createTernInferShapesPass());
   if (options.foldConstantTransposes)
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldConstantTransposesPass());
+  if (options.sparsity24) {
+    TernPruneWeightsPassOptions prune;
+    prune.exclude.assign(options.sparsityExclude.begin(), options.sparsityExclude.end());
+    pm.addNestedPass<mlir::func::FuncOp>(createTernPruneWeightsPass(prune));
+  }
   if (options.weightBits) {
     TernQuantizeWeightsPassOptions quantize;
     quantize.bits = options.weightBits;

@@ -38,30 +38,6 @@ using namespace tern::patterns;
 
 namespace {
 
-/// The ONNX node name an op was imported from (its location's name), or "".
-StringRef nodeName(Operation *op) {
-  Location loc = op->getLoc();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location l : fused.getLocations())
-      if (auto name = dyn_cast<NameLoc>(l))
-        return name.getName().getValue();
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().getValue();
-  return "";
-}
-
-/// Is `op` excluded by node name or ONNX op type (the tern op's name
-/// matched case-insensitively without underscores: "MatMul" ~ matmul)?
-bool excluded(Operation *op, ArrayRef<std::string> exclude) {
-  StringRef name = nodeName(op);
-  std::string type = op->getName().stripDialect().str();
-  llvm::erase(type, '_');
-  for (const std::string &e : exclude)
-    if ((!name.empty() && e == name) || StringRef(e).equals_insensitive(type))
-      return true;
-  return false;
-}
-
 /// The 4-bit quantization of a constant weight matrix for MatMulNBits.
 struct Quantized {
   Value packed, scales;

@@ -322,6 +322,25 @@ ElementsAttr constantAttr(ShapedType type, ArrayRef<char> bytes, StringRef name,
   return DenseResourceElementsAttr::get(type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
 }
 
+std::optional<std::vector<float>> constantFloats(Attribute value) {
+  auto typed = dyn_cast_or_null<TypedAttr>(value);
+  auto type = typed ? dyn_cast<ShapedType>(typed.getType()) : ShapedType();
+  if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+    return std::nullopt;
+  int64_t n = type.getNumElements();
+  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    auto values = dense.getValues<float>();
+    return std::vector<float>(values.begin(), values.end());
+  }
+  auto res = dyn_cast<DenseResourceElementsAttr>(value);
+  AsmResourceBlob *blob = res ? res.getRawHandle().getBlob() : nullptr;
+  if (!blob || (int64_t)blob->getData().size() != n * 4)
+    return std::nullopt;
+  std::vector<float> out(n);
+  std::memcpy(out.data(), blob->getData().data(), n * 4);
+  return out;
+}
+
 std::optional<std::vector<double>> constantElements(Attribute value, bool isUnsigned) {
   auto typed = dyn_cast_or_null<TypedAttr>(value);
   auto type = typed ? dyn_cast<ShapedType>(typed.getType()) : ShapedType();

@@ -138,6 +138,11 @@ mlir::FailureOr<int64_t> normalizeAxis(std::optional<mlir::Location> loc, int64_
 /// size: for passes that fold weights, not for shape folding.
 std::optional<std::vector<double>> constantElements(mlir::Attribute value, bool isUnsigned);
 
+/// The elements of an f32 constant (dense or a resource blob) as floats,
+/// read without conversion (weights the graph passes rewrite); nothing for
+/// other element types.
+std::optional<std::vector<float>> constantFloats(mlir::Attribute value);
+
 /// A constant of `type` holding `bytes` (its elements in order, native
 /// layout): dense up to `denseLimit` elements (readable in printed IR),
 /// else a resource blob named `name`, 64-byte aligned (weights that the

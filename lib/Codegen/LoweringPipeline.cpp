@@ -28,9 +28,9 @@ KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
   if (arch == "aarch64")
     return {128, 8, 2}; // 32 NEON registers: 16 accumulators
   if (has("avx512f"))
-    return {512, 8, 2, has("avx512vnni")}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast
+    return {512, 8, 2, has("avx512vnni"), true}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast
   if (has("avx2") || has("avx"))
-    return {256, 4, 2, has("avxvnni")}; // 16 ymm; AVX-VNNI: vpdpbusd on ymm
+    return {256, 4, 2, has("avxvnni"), has("avx2")}; // 16 ymm; AVX-VNNI: vpdpbusd on ymm
   return {128, 4, 2, false};
 }
 
@@ -64,7 +64,8 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
   // where its producer now writes in place) a self-copy, which folds away.
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true, kernel.vnni}));
+  pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true, kernel.vnni,
+                                                      kernel.permute}));
   pm.addPass(createTernVectorizeTransposesPass({kernel.vectorBits}));
   pm.addPass(createTernVectorizeRowsPass({kernel.vectorBits}));
   pm.addPass(createTernVectorizeReductionsPass({kernel.vectorBits, 4}));

@@ -45,12 +45,10 @@ std::optional<ArrayRef<char>> constantBytes(memref::GlobalOp global, std::vector
 
 } // namespace
 
-/// Packs constant matrix `b` ([k, n], or [n, k...] when `transposed`);
-/// `isUnsigned` says how bytes widen.
-std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix, bool transposed, bool isUnsigned, int64_t width,
-                                                      Packing how) {
-  // The global, maybe reshaped (a convolution's weights collapsed to a
-  // matrix): the same contiguous data, read with B's 2-D shape.
+/// The constant global behind `matrix` (maybe reshaped: a convolution's
+/// weights collapsed to a matrix, the same contiguous data read with B's
+/// 2-D shape), or nothing.
+std::optional<WeightPacker::Source> WeightPacker::source(Value matrix, bool transposed) {
   auto bType = cast<MemRefType>(matrix.getType());
   Value base = matrix;
   while (Operation *def = base.getDefiningOp()) {
@@ -65,26 +63,43 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
   if (!get || bType.getRank() < 2 || (!transposed && bType.getRank() != 2) || !bType.hasStaticShape() ||
       !bType.getLayout().isIdentity() || !get.getType().getLayout().isIdentity())
     return std::nullopt;
+  Source s;
+  s.global = symbols.lookup<memref::GlobalOp>(get.getName());
+  s.n = bType.getDimSize(transposed ? 0 : 1);
+  s.k = bType.getNumElements() / s.n;
+  std::optional<ArrayRef<char>> data = constantBytes(s.global, s.storage);
+  if (!data)
+    return std::nullopt;
+  s.data = *data;
+  // Moved, not copied: `data` may point into `storage`.
+  return std::optional<Source>(std::move(s));
+}
+
+/// Packs constant matrix `b` ([k, n], or [n, k...] when `transposed`);
+/// `isUnsigned` says how bytes widen.
+std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix, bool transposed, bool isUnsigned, int64_t width,
+                                                      Packing how) {
+  std::optional<Source> s = source(matrix, transposed);
+  if (!s)
+    return std::nullopt;
+  memref::GlobalOp global = s->global;
   // One packing per global, panel width, orientation, n and layout.
-  int64_t n0 = bType.getDimSize(transposed ? 0 : 1);
-  auto key = std::make_tuple(Attribute(get.getNameAttr().getAttr()), n0, width,
+  int64_t n = s->n, k = s->k;
+  auto key = std::make_tuple(Attribute(global.getSymNameAttr()), n, width,
                              (int)how * 4 + (transposed ? 2 : 0) + (isUnsigned ? 1 : 0));
   if (auto it = cache.find(key); it != cache.end())
     return it->second;
-  auto global = symbols.lookup<memref::GlobalOp>(get.getName());
-  std::vector<char> storage;
-  std::optional<ArrayRef<char>> src = constantBytes(global, storage);
+  std::optional<ArrayRef<char>> src = s->data;
   int64_t bits = global.getType().getElementTypeBitWidth();
   int64_t elemBytes = how == Packing::Move ? bits / 8 : 1;
-  if (!src || bits != elemBytes * 8 || (how == Packing::Move && bits != 32 && bits != 8))
+  if (bits != elemBytes * 8 || (how == Packing::Move && bits != 32 && bits != 8))
     return std::nullopt;
-  int64_t n = n0, k = bType.getNumElements() / n;
   int64_t panels = (n + width - 1) / width;
   // Element (kk, col) of B, as its bytes.
   auto at = [&](int64_t kk, int64_t col) {
     return src->data() + (transposed ? col * k + kk : kk * n + col) * elemBytes;
   };
-  Type elem = get.getType().getElementType();
+  Type elem = global.getType().getElementType();
   SmallVector<int64_t> shape{panels, k, width};
   if (how == Packing::Widen)
     elem = IntegerType::get(module.getContext(), 32);
@@ -126,21 +141,85 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
         }
         }
       }
-  auto type = MemRefType::get(shape, elem);
-  auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
   static const char *layout[] = {"", "_i32", "_dot4", "_nibbles"};
   std::string name =
       (global.getSymName() + "_packed" + layout[(int)how] + (transposed ? "_t" : "") +
        (how == Packing::Move ? "" : "_") + Twine(width))
           .str();
+  auto result = addGlobal(global, name, MemRefType::get(shape, elem), std::move(blob));
+  return cache[key] = result;
+}
+
+/// A new constant global `name` of `type` holding `blob`, beside `original`
+/// (which is erased if it ends up unread).
+std::pair<MemRefType, StringAttr> WeightPacker::addGlobal(memref::GlobalOp original, StringRef name, MemRefType type,
+                                                          AsmResourceBlob blob) {
+  auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
   auto attr = DenseResourceElementsAttr::get(tensorType, name, std::move(blob));
   OpBuilder b(module.getBodyRegion());
-  b.setInsertionPoint(global);
-  auto packedGlobal = memref::GlobalOp::create(b, global.getLoc(), name, b.getStringAttr("private"), type, attr,
+  b.setInsertionPoint(original);
+  auto packedGlobal = memref::GlobalOp::create(b, original.getLoc(), name, b.getStringAttr("private"), type, attr,
                                                /*constant=*/true, b.getI64IntegerAttr(64));
   StringAttr sym = symbols.insert(packedGlobal);
-  packedNames.insert(global.getSymNameAttr());
-  return cache[key] = std::make_pair(type, sym);
+  packedNames.insert(original.getSymNameAttr());
+  return {type, sym};
+}
+
+std::optional<SparsePanels> WeightPacker::packSparse24(Value matrix, bool transposed, int64_t vl, int64_t vectors) {
+  std::optional<Source> s = source(matrix, transposed);
+  if (!s || vectors % 2 || !s->global.getType().getElementType().isF32())
+    return std::nullopt;
+  int64_t n = s->n, k = s->k, width = vl * vectors;
+  auto key = std::make_tuple(Attribute(s->global.getSymNameAttr()), n, width, -1 - (transposed ? 1 : 0));
+  if (auto it = cache.find(key); it != cache.end()) {
+    auto idx = cache.find(std::make_tuple(Attribute(s->global.getSymNameAttr()), n, width, -3 - (transposed ? 1 : 0)));
+    return SparsePanels{it->second.first, it->second.second, idx->second.first, idx->second.second};
+  }
+  const float *w = reinterpret_cast<const float *>(s->data.data());
+  auto at = [&](int64_t kk, int64_t col) { return w[transposed ? col * k + kk : kk * n + col]; };
+  int64_t panels = (n + width - 1) / width, groups = (k + 3) / 4;
+  // Every group of 4 along k holds at most 2 non-zeros, in every column.
+  for (int64_t col = 0; col < n; ++col)
+    for (int64_t g = 0; g < groups; ++g) {
+      int nonZeros = 0;
+      for (int64_t kk = g * 4; kk < std::min(k, g * 4 + 4); ++kk)
+        nonZeros += at(kk, col) != 0.0f;
+      if (nonZeros > 2)
+        return std::nullopt;
+    }
+  // values [panels][groups * 2][width] (slot s of group g at row 2g + s);
+  // indices [panels][groups][width / 2]: byte q * vl + l holds the 2-bit
+  // positions of vectors 2q (bits 0-3, slots 0 and 1) and 2q + 1 (bits 4-7)
+  // at lane l. Empty slots hold 0 at position 0.
+  AsmResourceBlob values = HeapAsmResourceBlob::allocate(panels * groups * 2 * width * 4, 64);
+  AsmResourceBlob indices = HeapAsmResourceBlob::allocate(panels * groups * (width / 2), 64);
+  float *vOut = reinterpret_cast<float *>(values.getMutableData().data());
+  uint8_t *iOut = reinterpret_cast<uint8_t *>(indices.getMutableData().data());
+  std::memset(vOut, 0, panels * groups * 2 * width * 4);
+  std::memset(iOut, 0, panels * groups * (width / 2));
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t r = 0; r < width && p * width + r < n; ++r) {
+        int slot = 0;
+        for (int64_t i = 0; i < 4 && g * 4 + i < k; ++i) {
+          float x = at(g * 4 + i, p * width + r);
+          if (x == 0.0f)
+            continue;
+          vOut[((p * groups + g) * 2 + slot) * width + r] = x;
+          int64_t v = r / vl, lane = r % vl;
+          iOut[(p * groups + g) * (width / 2) + (v / 2) * vl + lane] |= (uint8_t)(i << (4 * (v % 2) + 2 * slot));
+          ++slot;
+        }
+      }
+  std::string base = (s->global.getSymName() + "_sparse24" + (transposed ? "_t_" : "_") + Twine(width)).str();
+  MLIRContext *ctx = module.getContext();
+  auto v = addGlobal(s->global, base + "_values", MemRefType::get({panels, groups * 2, width}, Float32Type::get(ctx)),
+                     std::move(values));
+  auto i = addGlobal(s->global, base + "_indices", MemRefType::get({panels, groups, width / 2}, IntegerType::get(ctx, 8)),
+                     std::move(indices));
+  cache[key] = v;
+  cache[std::make_tuple(Attribute(s->global.getSymNameAttr()), n, width, -3 - (transposed ? 1 : 0))] = i;
+  return SparsePanels{v.first, v.second, i.first, i.second};
 }
 
 /// Erases the globals that were packed and are no longer read.

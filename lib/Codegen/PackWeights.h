@@ -10,6 +10,7 @@
 #define TERN_CODEGEN_PACKWEIGHTS_H
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/SetVector.h"
@@ -25,6 +26,15 @@ enum class Packing {
            ///< holding column r (low half) and column r + columns / 2 (high)
 };
 
+/// A 2:4-sparse B packed for the sparse kernel: the non-zeros and their
+/// positions (see WeightPacker::packSparse24).
+struct SparsePanels {
+  mlir::MemRefType valuesType;
+  mlir::StringAttr values;
+  mlir::MemRefType indicesType;
+  mlir::StringAttr indices;
+};
+
 /// Packs constant matrices ([k, n], or [n, k...] when transposed) into
 /// panels [ceil(n / width)][k][width] (or the Packing's variant),
 /// zero-padded: one new global per matrix, width, orientation and layout.
@@ -38,10 +48,28 @@ public:
   std::optional<std::pair<mlir::MemRefType, mlir::StringAttr>> pack(mlir::Value matrix, bool transposed,
                                                                     bool isUnsigned, int64_t width, Packing how);
 
+  /// A constant f32 matrix with at most 2 non-zeros in every 4 along k
+  /// (2:4 sparse), packed for a kernel of `vectors` (even) vectors of `vl`
+  /// lanes: per panel and group of 4 k, two rows of values (each column's
+  /// non-zeros, in order, 0 where it has fewer) and the 2-bit position of
+  /// each within its group, 4 to a byte (vectors 2q and 2q + 1 share the
+  /// bytes of pair q); nothing if `matrix` is not such a constant.
+  std::optional<SparsePanels> packSparse24(mlir::Value matrix, bool transposed, int64_t vl, int64_t vectors);
+
   /// Erases the globals that were packed and are no longer read.
   void eraseUnused();
 
 private:
+  struct Source {
+    mlir::memref::GlobalOp global;
+    int64_t k = 0, n = 0;
+    llvm::ArrayRef<char> data;
+    std::vector<char> storage;
+  };
+  std::optional<Source> source(mlir::Value matrix, bool transposed);
+  std::pair<mlir::MemRefType, mlir::StringAttr> addGlobal(mlir::memref::GlobalOp original, llvm::StringRef name,
+                                                          mlir::MemRefType type, mlir::AsmResourceBlob blob);
+
   mlir::ModuleOp module;
   mlir::SymbolTable symbols;
   llvm::DenseMap<std::tuple<mlir::Attribute, int64_t, int64_t, int>, std::pair<mlir::MemRefType, mlir::StringAttr>>

@@ -88,6 +88,14 @@ struct TerncOptions {
   cl::list<std::string> quantizeExclude{
       "quantize-exclude", cl::desc("ONNX node names or op types (MatMul, Gemm) to leave in float"),
       cl::CommaSeparated, cl::value_desc("NAME,..."), cl::cat(category)};
+  cl::opt<std::string> sparsity{
+      "sparsity",
+      cl::desc("Prune constant MatMul, Gemm and Conv weights by magnitude: 2:4 (2 of every 4 along k "
+               "kept; stored packed, run by kernels that skip the zeros)"),
+      cl::value_desc("2:4"), cl::init(""), cl::cat(category)};
+  cl::list<std::string> sparsityExclude{
+      "sparsity-exclude", cl::desc("ONNX node names or op types (MatMul, Gemm, Conv) to leave dense"),
+      cl::CommaSeparated, cl::value_desc("NAME,..."), cl::cat(category)};
 };
 
 /// Parses "NAME=1x128" into the options' pinned shapes.
@@ -202,6 +210,13 @@ int tern::terncMain(int argc, char **argv) {
       errs() << "ternc: error: --group-size must be 32, 64 or 128, got " << opts.groupSize << "\n";
       return 1;
     }
+    if (opts.sparsity == "2:4") {
+      graph.sparsity24 = true;
+    } else if (!opts.sparsity.empty()) {
+      errs() << "ternc: error: --sparsity=" << opts.sparsity << " is not supported (supported: 2:4)\n";
+      return 1;
+    }
+    graph.sparsityExclude.assign(opts.sparsityExclude.begin(), opts.sparsityExclude.end());
     graph.groupSize = opts.groupSize;
     graph.quantizeExclude.assign(opts.quantizeExclude.begin(), opts.quantizeExclude.end());
     buildGraphPipeline(pm, graph);
