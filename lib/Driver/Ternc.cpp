@@ -88,6 +88,11 @@ struct TerncOptions {
   cl::list<std::string> quantizeExclude{
       "quantize-exclude", cl::desc("ONNX node names or op types (MatMul, Gemm) to leave in float"),
       cl::CommaSeparated, cl::value_desc("NAME,..."), cl::cat(category)};
+  cl::opt<bool> exposeIntermediates{
+      "expose-intermediates",
+      cl::desc("Also return every float tensor the graph computes, named after it (for "
+               "tern-run --compare-to-float)"),
+      cl::init(false), cl::cat(category)};
   cl::opt<std::string> sparsity{
       "sparsity",
       cl::desc("Prune constant MatMul, Gemm and Conv weights by magnitude: 2:4 (2 of every 4 along k "
@@ -163,6 +168,7 @@ int tern::terncMain(int argc, char **argv) {
                               "  ternc model.onnx --emit=tern      # the imported IR\n");
 
   ImportOptions importOptions;
+  importOptions.exposeIntermediates = opts.exposeIntermediates;
   for (const std::string &spec : opts.inputShapes)
     if (failed(parseInputShape(spec, importOptions)))
       return 1;

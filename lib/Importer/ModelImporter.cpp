@@ -8,6 +8,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -272,10 +273,32 @@ FailureOr<OwningOpRef<ModuleOp>> ModelImporter::run() {
     }
     results.push_back(v);
   }
+  SmallVector<std::string> resultNames;
+  for (const onnx::ValueInfoProto &out : graph.output())
+    resultNames.push_back(out.name());
+  if (options.exposeIntermediates) {
+    // The intermediates first, in graph order, then the graph outputs: the
+    // results follow the graph.
+    llvm::DenseSet<Value> returned(results.begin(), results.end());
+    SmallVector<Value> exposed;
+    SmallVector<std::string> exposedNames;
+    for (const onnx::NodeProto &node : graph.node())
+      for (const std::string &name : node.output()) {
+        Value v = name.empty() ? Value() : values.lookup(name);
+        auto type = v ? dyn_cast<RankedTensorType>(v.getType()) : RankedTensorType();
+        if (!type || !isa<FloatType>(type.getElementType()) || v.getDefiningOp<ConstantOp>() ||
+            isa<BlockArgument>(v) || !returned.insert(v).second)
+          continue;
+        exposed.push_back(v);
+        exposedNames.push_back(name);
+      }
+    results.insert(results.begin(), exposed.begin(), exposed.end());
+    resultNames.insert(resultNames.begin(), exposedNames.begin(), exposedNames.end());
+  }
   func::ReturnOp::create(builder, UnknownLoc::get(&ctx), results);
   func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
-  for (auto [i, out] : llvm::enumerate(graph.output()))
-    func.setResultAttr(i, "tern.name", builder.getStringAttr(out.name()));
+  for (auto [i, name] : llvm::enumerate(resultNames))
+    func.setResultAttr(i, "tern.name", builder.getStringAttr(name));
   eraseDeadOps(func);
 
   if (failed(mlir::verify(*module)))

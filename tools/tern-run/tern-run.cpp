@@ -4,6 +4,8 @@
 //   tern-run model.so --input NAME=FILE.npy|FILE.pb ... [--output-dir DIR]
 //   tern-run model.so --benchmark [--warmup W] [--runs N] [--threads T] [--json]
 //   tern-run model.onnx ...        (compiles with ternc first)
+//   tern-run model.onnx --compare-to-float --ternc-arg=--quantize=int8-dynamic
+//                                  (layer by layer against the float build)
 //
 // Exit status: 0 when every output matches (or nothing was compared), 1 when
 // one does not, 2 on an error. Links only tern's runtime: no LLVM, no MLIR.
@@ -41,13 +43,17 @@ struct Options {
   int warmup = 3, runs = 10, threads = 0;
   std::vector<std::string> terncArgs;
   std::string ternc;
+  bool compareToFloat = false;
+  double snrThreshold = 20;
 };
 
 int usage() {
   std::fprintf(stderr,
                "usage: tern-run MODEL.so|MODEL.onnx [--data DIR] [--input NAME=FILE]... [--output-dir DIR]\n"
                "                [--rtol R] [--atol A] [--benchmark [--warmup W] [--runs N] [--json]]\n"
-               "                [--threads T] [--ternc PATH] [--ternc-arg ARG]... [--input-shape NAME=DIMS]...\n");
+               "                [--threads T] [--ternc PATH] [--ternc-arg ARG]... [--input-shape NAME=DIMS]...\n"
+               "       tern-run MODEL.onnx --compare-to-float --ternc-arg ARG... [--snr-threshold DB]\n"
+               "                [--data DIR | --input NAME=FILE...]\n");
   return 2;
 }
 
@@ -60,8 +66,8 @@ bool endsWith(const std::string &s, const std::string &suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-/// Compiles an .onnx model to a temporary library with ternc.
-std::string compileFirst(const Options &o, std::string &tmpDir) {
+/// Compiles `o.model` to a temporary library with ternc and `args`.
+std::string compile(const Options &o, const std::vector<std::string> &extra, std::string &tmpDir) {
   char dirTemplate[] = "/tmp/tern-run-XXXXXX";
   if (!mkdtemp(dirTemplate))
     die("cannot create a temporary directory");
@@ -82,7 +88,7 @@ std::string compileFirst(const Options &o, std::string &tmpDir) {
       ternc = "ternc";
   }
   std::vector<std::string> args{ternc, o.model, "-o", lib};
-  args.insert(args.end(), o.terncArgs.begin(), o.terncArgs.end());
+  args.insert(args.end(), extra.begin(), extra.end());
   pid_t pid = fork();
   if (pid == 0) {
     std::vector<char *> argv;
@@ -99,6 +105,9 @@ std::string compileFirst(const Options &o, std::string &tmpDir) {
     die("compiling " + o.model + " failed");
   return lib;
 }
+
+/// Compiles an .onnx model to a temporary library with ternc.
+std::string compileFirst(const Options &o, std::string &tmpDir) { return compile(o, o.terncArgs, tmpDir); }
 
 void removeDir(const std::string &dir) {
   if (dir.empty())
@@ -187,7 +196,207 @@ bool compare(const std::string &name, const tern_tensor &got, const HostTensor &
   return true;
 }
 
+/// What inputs that neither --data nor --input gives become.
+enum class Fill { None, Zeros, Random };
+
+/// The model's inputs: from the data folder by position (its expected
+/// outputs into `expected`), then --input by name; the others as `fill`
+/// says (dynamic dims as 1): zeros (benchmarks) or seeded values (floats in
+/// [-1, 1), integers in [0, 32): token ids of any vocabulary).
+void loadInputs(const Options &o, const std::vector<tern_tensor_info> &inInfo, Fill fill,
+                std::vector<HostTensor> &inputs, std::vector<HostTensor> &expected) {
+  size_t numIn = inInfo.size();
+  inputs.assign(numIn, HostTensor());
+  std::vector<bool> given(numIn, false);
+  std::string error;
+  if (!o.dataDir.empty()) {
+    std::vector<std::string> files = numberedFiles(o.dataDir, "input");
+    if (files.size() != numIn)
+      die(o.dataDir + " has " + std::to_string(files.size()) + " inputs, the model takes " + std::to_string(numIn));
+    for (size_t i = 0; i < numIn; ++i) {
+      if (!tern::tools::readTensorProto(files[i], inputs[i], error))
+        die(error);
+      given[i] = true;
+    }
+    for (const std::string &f : numberedFiles(o.dataDir, "output")) {
+      HostTensor t;
+      if (!tern::tools::readTensorProto(f, t, error))
+        die(error);
+      expected.push_back(std::move(t));
+    }
+  }
+  for (auto &[name, file] : o.inputs) {
+    size_t i = 0;
+    while (i < numIn && name != inInfo[i].name)
+      ++i;
+    if (i == numIn)
+      die("the model has no input named '" + name + "'");
+    if (!tern::tools::readTensorFile(file, inputs[i], error))
+      die(error);
+    given[i] = true;
+  }
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&]() {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(state >> 33);
+  };
+  for (size_t i = 0; i < numIn; ++i) {
+    if (given[i])
+      continue;
+    if (fill == Fill::None)
+      die("no value for input '" + std::string(inInfo[i].name) + "' (use --data or --input)");
+    HostTensor &t = inputs[i];
+    t.dtype = inInfo[i].dtype;
+    t.dims.assign(inInfo[i].dims, inInfo[i].dims + inInfo[i].rank);
+    for (int64_t &d : t.dims)
+      d = d < 0 ? 1 : d;
+    size_t size = tern_dtype_size(t.dtype);
+    t.data.assign(t.count() * size, 0);
+    if (fill != Fill::Random)
+      continue;
+    for (size_t e = 0; e < t.count(); ++e) {
+      char *p = t.data.data() + e * size;
+      if (t.dtype == TERN_FLOAT) {
+        float v = (float)(next() % 65536) / 32768.0f - 1.0f;
+        std::memcpy(p, &v, 4);
+      } else if (t.dtype == TERN_INT64) {
+        int64_t v = next() % 32;
+        std::memcpy(p, &v, 8);
+      } else if (t.dtype == TERN_INT32) {
+        int32_t v = next() % 32;
+        std::memcpy(p, &v, 4);
+      } else if (size == 1) {
+        *p = (char)(t.dtype == TERN_BOOL ? next() % 2 : next() % 32);
+      }
+    }
+  }
+  // ONNX's older test data store bfloat16 tensors as uint16.
+  for (size_t i = 0; i < numIn; ++i)
+    if (inputs[i].dtype == TERN_UINT16 && inInfo[i].dtype == TERN_BFLOAT16)
+      inputs[i].dtype = TERN_BFLOAT16;
+}
+
 } // namespace
+
+/// `--compare-to-float`: the model compiled with the given ternc flags
+/// (quantized, pruned) and without them, both exposing every float tensor
+/// (ternc --expose-intermediates), run on the same inputs; prints, for each
+/// tensor both compute, in graph order, the relative error ||q - f|| / ||f||
+/// and the signal-to-noise ratio 10 log10(sum f^2 / sum (q - f)^2), and names
+/// the first below `snrThreshold` dB. Exit 1 when one is, else 0.
+int compareToFloat(Options &o) {
+  if (!endsWith(o.model, ".onnx") && !endsWith(o.model, ".onnxtext"))
+    die("--compare-to-float compiles the model twice: give the .onnx file");
+  // The float build: the same flags without those that change the weights.
+  std::vector<std::string> floatArgs{"--expose-intermediates"}, variantArgs{"--expose-intermediates"};
+  std::string changes;
+  for (const std::string &a : o.terncArgs) {
+    variantArgs.push_back(a);
+    bool weights = a.rfind("--quantize", 0) == 0 || a.rfind("--group-size", 0) == 0 || a.rfind("--sparsity", 0) == 0;
+    if (weights)
+      changes += (changes.empty() ? "" : " ") + a;
+    else
+      floatArgs.push_back(a);
+  }
+  if (changes.empty())
+    die("--compare-to-float needs the flags that quantize or prune (--ternc-arg=--quantize=..., "
+        "--ternc-arg=--sparsity=2:4)");
+  std::string floatDir, variantDir;
+  std::string floatLib = compile(o, floatArgs, floatDir);
+  std::string variantLib = compile(o, variantArgs, variantDir);
+  auto cleanup = [&]() {
+    removeDir(floatDir);
+    removeDir(variantDir);
+  };
+  tern_options options{};
+  options.num_threads = o.threads;
+  tern_model *models[2] = {nullptr, nullptr};
+  for (int m = 0; m < 2; ++m)
+    if (tern_model_open((m ? variantLib : floatLib).c_str(), &options, &models[m]) != TERN_OK) {
+      std::string message = tern_last_error();
+      cleanup();
+      die(message);
+    }
+  size_t numIn = tern_model_num_inputs(models[0]);
+  std::vector<tern_tensor_info> inInfo(numIn);
+  for (size_t i = 0; i < numIn; ++i)
+    tern_model_input_info(models[0], i, &inInfo[i]);
+  std::vector<HostTensor> inputs, expected;
+  loadInputs(o, inInfo, Fill::Random, inputs, expected);
+  std::vector<tern_tensor> in(numIn);
+  for (size_t i = 0; i < numIn; ++i)
+    in[i] = inputs[i].view();
+  std::vector<tern_tensor> outs[2];
+  std::vector<std::string> names[2];
+  for (int m = 0; m < 2; ++m) {
+    size_t numOut = tern_model_num_outputs(models[m]);
+    outs[m].assign(numOut, tern_tensor{});
+    for (size_t i = 0; i < numOut; ++i) {
+      tern_tensor_info info;
+      tern_model_output_info(models[m], i, &info);
+      names[m].push_back(info.name);
+    }
+    if (tern_model_run(models[m], in.data(), numIn, outs[m].data(), numOut) != TERN_OK) {
+      std::string message = tern_last_error();
+      cleanup();
+      die(message);
+    }
+  }
+  std::map<std::string, size_t> floatIndex;
+  for (size_t i = 0; i < names[0].size(); ++i)
+    floatIndex[names[0][i]] = i;
+  std::printf("%s with %s against its float build, same inputs (SNR threshold %g dB):\n", o.model.c_str(),
+              changes.c_str(), o.snrThreshold);
+  std::printf("%-48s %-16s %12s %10s\n", "tensor", "shape", "rel error", "SNR dB");
+  std::string first;
+  double firstSnr = 0, firstRel = 0;
+  size_t compared = 0;
+  // In graph order (ternc --expose-intermediates returns the intermediates
+  // first, the graph outputs last).
+  for (size_t i = 0; i < names[1].size(); ++i) {
+    auto it = floatIndex.find(names[1][i]);
+    if (it == floatIndex.end())
+      continue;
+    const tern_tensor &q = outs[1][i], &f = outs[0][it->second];
+    if (!isFloat(q.dtype) || q.dtype != f.dtype || q.rank != f.rank || !std::equal(q.dims, q.dims + q.rank, f.dims))
+      continue;
+    size_t n = 1;
+    std::string shape;
+    for (int32_t d = 0; d < q.rank; ++d) {
+      n *= q.dims[d];
+      shape += (d ? "x" : "") + std::to_string(q.dims[d]);
+    }
+    double signal = 0, noise = 0;
+    for (size_t e = 0; e < n; ++e) {
+      double a = tern::tools::elementAsDouble(q.dtype, q.data, e), b = tern::tools::elementAsDouble(f.dtype, f.data, e);
+      signal += b * b;
+      noise += (a - b) * (a - b);
+    }
+    double rel = signal > 0 ? std::sqrt(noise / signal) : (noise > 0 ? INFINITY : 0);
+    double snr = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
+    bool bad = std::isnan(snr) || snr < o.snrThreshold;
+    std::printf("%-48s %-16s %12.3g %10.1f%s\n", names[1][i].c_str(), ("[" + shape + "]").c_str(), rel, snr,
+                bad && first.empty() ? "  <- first below the threshold" : "");
+    if (bad && first.empty()) {
+      first = names[1][i];
+      firstSnr = snr;
+      firstRel = rel;
+    }
+    ++compared;
+  }
+  if (first.empty())
+    std::printf("%zu tensors compared: every one at or above %g dB\n", compared, o.snrThreshold);
+  else
+    std::printf("%zu tensors compared: first below %g dB: %s (SNR %.1f dB, relative error %.3g)\n", compared,
+                o.snrThreshold, first.c_str(), firstSnr, firstRel);
+  for (int m = 0; m < 2; ++m) {
+    for (auto &t : outs[m])
+      tern_tensor_release(&t);
+    tern_model_close(models[m]);
+  }
+  cleanup();
+  return first.empty() ? 0 : 1;
+}
 
 int main(int argc, char **argv) {
   Options o;
@@ -219,6 +428,8 @@ int main(int argc, char **argv) {
     else if (key == "--threads") o.threads = std::atoi(value().c_str());
     else if (key == "--ternc") o.ternc = value();
     else if (key == "--ternc-arg") o.terncArgs.push_back(value());
+    else if (key == "--compare-to-float") o.compareToFloat = true;
+    else if (key == "--snr-threshold") o.snrThreshold = std::atof(value().c_str());
     else if (key == "--input-shape") o.terncArgs.push_back("--input-shape=" + value());
     else if (key == "-h" || key == "--help") return usage(), 0;
     else if (a[0] == '-') die("unknown option " + a);
@@ -227,6 +438,8 @@ int main(int argc, char **argv) {
   }
   if (o.model.empty())
     return usage();
+  if (o.compareToFloat)
+    return compareToFloat(o);
 
   std::string tmpDir, library = o.model;
   if (endsWith(o.model, ".onnx") || endsWith(o.model, ".onnxtext"))
@@ -246,53 +459,8 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < numOut; ++i)
     tern_model_output_info(model, i, &outInfo[i]);
 
-  // Inputs: from the data folder by position, then --input by name; else
-  // (benchmarks) zeros of the declared shape, dynamic dims as 1.
-  std::vector<HostTensor> inputs(numIn);
-  std::vector<bool> given(numIn, false);
-  std::vector<HostTensor> expected;
-  std::string error;
-  if (!o.dataDir.empty()) {
-    std::vector<std::string> files = numberedFiles(o.dataDir, "input");
-    if (files.size() != numIn)
-      die(o.dataDir + " has " + std::to_string(files.size()) + " inputs, the model takes " + std::to_string(numIn));
-    for (size_t i = 0; i < numIn; ++i) {
-      if (!tern::tools::readTensorProto(files[i], inputs[i], error))
-        die(error);
-      given[i] = true;
-    }
-    for (const std::string &f : numberedFiles(o.dataDir, "output")) {
-      HostTensor t;
-      if (!tern::tools::readTensorProto(f, t, error))
-        die(error);
-      expected.push_back(std::move(t));
-    }
-  }
-  for (auto &[name, file] : o.inputs) {
-    size_t i = 0;
-    while (i < numIn && name != inInfo[i].name)
-      ++i;
-    if (i == numIn)
-      die("the model has no input named '" + name + "'");
-    if (!tern::tools::readTensorFile(file, inputs[i], error))
-      die(error);
-    given[i] = true;
-  }
-  for (size_t i = 0; i < numIn; ++i) {
-    if (given[i])
-      continue;
-    if (!o.benchmark)
-      die("no value for input '" + std::string(inInfo[i].name) + "' (use --data or --input)");
-    inputs[i].dtype = inInfo[i].dtype;
-    inputs[i].dims.assign(inInfo[i].dims, inInfo[i].dims + inInfo[i].rank);
-    for (int64_t &d : inputs[i].dims)
-      d = d < 0 ? 1 : d;
-    inputs[i].data.assign(inputs[i].count() * tern_dtype_size(inputs[i].dtype), 0);
-  }
-  // ONNX's older test data store bfloat16 tensors as uint16.
-  for (size_t i = 0; i < numIn; ++i)
-    if (inputs[i].dtype == TERN_UINT16 && inInfo[i].dtype == TERN_BFLOAT16)
-      inputs[i].dtype = TERN_BFLOAT16;
+  std::vector<HostTensor> inputs, expected;
+  loadInputs(o, inInfo, o.benchmark ? Fill::Zeros : Fill::None, inputs, expected);
   for (size_t i = 0; i < expected.size() && i < numOut; ++i)
     if (expected[i].dtype == TERN_UINT16 && outInfo[i].dtype == TERN_BFLOAT16)
       expected[i].dtype = TERN_BFLOAT16;
@@ -349,6 +517,7 @@ int main(int argc, char **argv) {
         status = 1;
   }
   if (!o.outputDir.empty()) {
+    std::string error;
     mkdir(o.outputDir.c_str(), 0755);
     for (size_t i = 0; i < numOut; ++i) {
       std::string name = outInfo[i].name;

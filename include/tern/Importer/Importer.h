@@ -24,6 +24,13 @@ struct ImportOptions {
   /// Constants up to this many bytes become dense attributes that folding
   /// can read; larger ones become resource blobs over the mapped file.
   int64_t inlineConstantBytes = 4096;
+  /// Also return every float tensor a node computes (not constants) as a
+  /// graph output named after it, in graph order before the graph's own
+  /// outputs: for comparing a
+  /// quantized or pruned build with the float one layer by layer
+  /// (`tern-run --compare-to-float`). Fusions that need those tensors
+  /// only once do not fire.
+  bool exposeIntermediates = false;
 };
 
 /// Imports the model at `path` (`.onnxtext` is parsed as text). Errors are
