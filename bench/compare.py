@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "test", "models"))
@@ -48,6 +50,10 @@ CONFIGS = [
     # running the float model.
     ("gpt2-124m.tern-int4", "gpt2-124m.onnx", "[1,1]", 1, 1, ["--quantize=int4-weight"]),
     ("gpt2-124m.tern-int8", "gpt2-124m.onnx", "[1,128]", 1, 128, ["--quantize=int8-dynamic"]),
+    # Static int8, calibrated on 8 seeded inputs ({calibration}: a folder of
+    # them, written beside the model's inputs).
+    ("resnet50.tern-int8", "resnet50.onnx", "[1,3,224,224]", 1, 1,
+     ["--quantize=int8", "--calibration-data={calibration}"], "resnet50"),
     # Pruned by tern (ternc --sparsity=2:4); also compared with the dense
     # model's row in tern (the last field).
     ("gpt2-124m.tern-2:4", "gpt2-124m.onnx", "[1,1]", 1, 1, ["--sparsity=2:4"], "gpt2-124m"),
@@ -97,6 +103,15 @@ def main():
             case = os.path.join(work, "%s-%d-%d" % (name, batch, seq))
             os.makedirs(case)
             inputs = make_inputs(model, batch, seq, case)
+            if any("{calibration}" in a for a in ternc_args):
+                calibration = os.path.join(case, "calibration")
+                os.makedirs(calibration)
+                samples = [make_inputs(model, batch, seq, os.path.join(case, "sample%d" % i), seed=i + 1)
+                           for i in range(8)]
+                for k, (n, _, _) in enumerate(inputs):
+                    np.save(os.path.join(calibration, n + ".npy"),
+                            np.concatenate([np.load(s[k][1]) for s in samples]))
+                ternc_args = [a.replace("{calibration}", calibration) for a in ternc_args]
             feeds = ["--input=%s=%s" % (n, p) for n, p, _ in inputs]
             pins = ["--input-shape=%s=%s" % (n, "x".join(map(str, d)) if d else "scalar") for n, _, d in inputs]
             lib = os.path.join(case, "model.so")
@@ -131,7 +146,7 @@ def main():
                                                              ms(tern["median_ms"]), ratio), flush=True)
     if variants:
         print()
-        print("| model | input | threads | tern dense ms | tern ms | ratio (dense / this) |")
+        print("| model | input | threads | tern, model as given ms | tern ms | ratio (as given / this) |")
         print("|---|---|---|---|---|---|")
         for name, dense, label, t in variants:
             base = tern_ms.get((dense, label, t))

@@ -12,6 +12,11 @@ namespace tern {
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 
+/// The calibrated range of an op's activation input, [lo, hi] as an
+/// array<f32> (set by ternc's calibration, read by tern-quantize-weights
+/// with calibrated=true).
+constexpr llvm::StringLiteral kActivationRangeAttr = "tern.activation_range";
+
 /// Options of the graph-level pipeline that runs after import.
 struct GraphPipelineOptions {
   /// Re-infer shapes and fold shape arithmetic.
@@ -25,6 +30,9 @@ struct GraphPipelineOptions {
   /// weights with dynamic int8 activations), except the ops named (node
   /// names or op types) in `quantizeExclude`.
   int64_t weightBits = 0;
+  /// With weightBits 8: activations quantized at the scales of their
+  /// calibrated ranges (kActivationRangeAttr), not at run time.
+  bool calibrated = false;
   int64_t groupSize = 32;
   std::vector<std::string> quantizeExclude;
   /// Prune constant matmul and conv weights to 2:4 (tern-prune-weights),
@@ -34,8 +42,13 @@ struct GraphPipelineOptions {
 };
 
 /// The passes `ternc --emit=tern` runs on an imported module; `tern-opt
-/// --tern-graph-pipeline` runs the same.
+/// --tern-graph-pipeline` runs the same. It is the preparation (shapes,
+/// constant transposes, pruning), after which ternc calibrates activation
+/// ranges for static quantization, then the optimization (quantization,
+/// fusion, sinking).
 void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &options);
+void buildGraphPreparation(mlir::OpPassManager &pm, const GraphPipelineOptions &options);
+void buildGraphOptimization(mlir::OpPassManager &pm, const GraphPipelineOptions &options);
 
 /// How far the lowering goes.
 enum class LoweringStage {

@@ -325,9 +325,22 @@ def TernQuantizeWeightsPass : Pass<"tern-quantize-weights", "mlir::func::FuncOp"
     (sa * s) (+ c)` with (q, sa, zq) = dynamic_quantize_linear(a): the
     activations quantized per tensor at run time, the product on 8-bit
     kernels.
+
+    With `calibrated` (bits 8; `ternc --quantize=int8 --calibration-data
+    DIR`), ops carry their activation's calibrated range as
+    `tern.activation_range = array<f32: lo, hi>` and are quantized
+    statically: the activation uint8 at s = (hi' - lo') / 255, z =
+    round(-lo' / s) ([lo', hi'] the range widened to hold 0), a constant
+    scale instead of DynamicQuantizeLinear; convolutions of one group on
+    one image with static shapes too: filters int8
+    per output channel, `conv(dequantize_linear(quantize_linear(x)),
+    dequantize_linear(wq))`, which tern-integer-qdq runs on the integers.
+    Ops without a range stay float.
   }];
   let options = [
     Option<"bits", "bits", "int64_t", /*default=*/"4", "4: int4 weights; 8: int8 weights, dynamic int8 activations">,
+    Option<"calibrated", "calibrated", "bool", /*default=*/"false",
+           "bits 8: activations at the scales of their calibrated ranges (tern.activation_range)">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"32", "Weights per scale along k (a power of 2 >= 16)">,
     Option<"minElements", "min-elements", "int64_t", /*default=*/"4096", "Smaller weight matrices stay float">,
     ListOption<"exclude", "exclude", "std::string", "Node names or op types to leave in float">,

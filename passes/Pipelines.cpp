@@ -13,6 +13,11 @@ namespace {
 } // namespace
 
 void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &options) {
+  buildGraphPreparation(pm, options);
+  buildGraphOptimization(pm, options);
+}
+
+void buildGraphPreparation(mlir::OpPassManager &pm, const GraphPipelineOptions &options) {
   if (options.inferShapes)
     pm.addNestedPass<mlir::func::FuncOp>(createTernInferShapesPass());
   if (options.foldConstantTransposes)
@@ -22,10 +27,14 @@ void buildGraphPipeline(mlir::OpPassManager &pm, const GraphPipelineOptions &opt
     prune.exclude.assign(options.sparsityExclude.begin(), options.sparsityExclude.end());
     pm.addNestedPass<mlir::func::FuncOp>(createTernPruneWeightsPass(prune));
   }
+}
+
+void buildGraphOptimization(mlir::OpPassManager &pm, const GraphPipelineOptions &options) {
   if (options.weightBits) {
     TernQuantizeWeightsPassOptions quantize;
     quantize.bits = options.weightBits;
     quantize.groupSize = options.groupSize;
+    quantize.calibrated = options.calibrated;
     quantize.exclude.assign(options.quantizeExclude.begin(), options.quantizeExclude.end());
     pm.addNestedPass<mlir::func::FuncOp>(createTernQuantizeWeightsPass(quantize));
   }

@@ -16,6 +16,12 @@
 // MatMulInteger, scaled back by both scales: what ONNX Runtime's
 // quantize_dynamic writes, here run on the VNNI kernel.
 //
+// `ternc --quantize=int8 --calibration-data DIR` (bits 8, calibrated): the
+// activations' ranges were measured on the calibration samples (ternc's
+// calibration sets tern.activation_range on each op); each is quantized to
+// uint8 at its constant scale and zero point, and convolutions too (int8
+// filters per output channel, as a QDQ convolution for tern-integer-qdq).
+//
 // Ops named in `exclude` (by ONNX node name or op type) stay float.
 //
 //===----------------------------------------------------------------------===//
@@ -103,19 +109,50 @@ struct QuantizeOptions {
   int64_t group;
   int64_t minElements;
   ArrayRef<std::string> exclude;
+  /// bits 8: activations at the scale of each op's calibrated range
+  /// (tern.activation_range), not quantized at run time.
+  bool calibrated;
 };
 
-/// int8-dynamic: W [k, n] (or [n, k] when `transposed`) as int8 per column,
-/// symmetric: s[n] = max |w| / 127; a quantized at run time
-/// (DynamicQuantizeLinear, uint8 per tensor) and the product an 8-bit
-/// MatMulInteger (u8 x s8, the VNNI kernel), scaled back by a's scale times
-/// s[n]. `bias` (any shape that broadcasts) is added after.
-std::optional<Value> dynamicInt8(PatternRewriter &rw, Location loc, Value a, Value w, bool transposed, Value bias,
-                                 RankedTensorType type) {
+/// A calibrated activation range as uint8 with a zero point: the range
+/// widened to hold 0, s = (hi - lo) / 255, z = round(-lo / s).
+struct ActivationScale {
+  float scale;
+  uint8_t zeroPoint;
+};
+
+std::optional<ActivationScale> calibratedScale(Operation *op) {
+  auto range = op->getAttrOfType<DenseF32ArrayAttr>(kActivationRangeAttr);
+  if (!range || range.size() != 2 || !std::isfinite(range[0]) || !std::isfinite(range[1]))
+    return std::nullopt;
+  double lo = std::min<double>(range[0], 0.0), hi = std::max<double>(range[1], 0.0);
+  if (hi - lo < 1e-30)
+    hi = lo + 1e-30;
+  double s = (hi - lo) / 255.0;
+  return ActivationScale{(float)s, (uint8_t)std::clamp<double>(std::nearbyint(-lo / s), 0, 255)};
+}
+
+/// `x` quantized to uint8 at a constant scale and zero point.
+Value quantizeStatic(PatternRewriter &rw, Location loc, Value x, ActivationScale as, Value &scale, Value &zeroPoint) {
+  auto u8 = IntegerType::get(rw.getContext(), 8, IntegerType::Unsigned);
+  auto f32Scalar = RankedTensorType::get({}, rw.getF32Type());
+  auto u8Scalar = RankedTensorType::get({}, u8);
+  scale = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(f32Scalar, ArrayRef<float>(as.scale))));
+  zeroPoint = ConstantOp::create(
+      rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(u8Scalar, APInt(8, as.zeroPoint))));
+  auto type = cast<RankedTensorType>(x.getType());
+  return QuantizeLinearOp::create(rw, loc, RankedTensorType::get(type.getShape(), u8), x, scale, zeroPoint,
+                                  TypeAttr::get(u8), rw.getI64IntegerAttr(1), rw.getI64IntegerAttr(0),
+                                  rw.getBoolAttr(true));
+}
+
+/// The int8 weights of matrix `w` ([k, n], or [n, k] when `transposed`)
+/// per column, symmetric: s[n] = max |w| / 127, q = round(w / s) as
+/// [k, n]; nothing unless `w` is a constant f32 matrix.
+std::optional<std::pair<Value, std::vector<float>>> int8Columns(PatternRewriter &rw, Location loc, Value w,
+                                                                 bool transposed) {
   auto wType = dyn_cast<RankedTensorType>(w.getType());
-  auto aType = dyn_cast<RankedTensorType>(a.getType());
-  if (!wType || !aType || wType.getRank() != 2 || !wType.hasStaticShape() || !wType.getElementType().isF32() ||
-      !aType.getElementType().isF32())
+  if (!wType || wType.getRank() != 2 || !wType.hasStaticShape() || !wType.getElementType().isF32())
     return std::nullopt;
   std::optional<std::vector<double>> values = constantValues(w);
   if (!values)
@@ -133,19 +170,48 @@ std::optional<Value> dynamicInt8(PatternRewriter &rw, Location loc, Value a, Val
     for (int64_t kk = 0; kk < k; ++kk)
       q[kk * n + col] = (int8_t)std::clamp<int64_t>((int64_t)std::nearbyint(at(kk, col) / s), -127, 127);
   }
-  MLIRContext *ctx = rw.getContext();
-  auto qType = RankedTensorType::get({k, n}, IntegerType::get(ctx, 8));
+  auto qType = RankedTensorType::get({k, n}, IntegerType::get(rw.getContext(), 8));
   ArrayRef<char> qBytes(reinterpret_cast<const char *>(q.data()), q.size());
   Value wq = ConstantOp::create(rw, loc, constantAttr(qType, qBytes, "int8_weights", /*denseLimit=*/0));
-  auto sType = RankedTensorType::get({n}, rw.getF32Type());
-  Value sw = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(sType, ArrayRef<float>(scales))));
+  return std::make_pair(wq, std::move(scales));
+}
+
+/// int8 weights per column (see int8Columns) and uint8 activations: the
+/// product an 8-bit MatMulInteger (u8 x s8, the VNNI kernel), scaled back by
+/// a's scale times s[n]; `bias` (any shape that broadcasts) added after.
+/// int8-dynamic quantizes a per tensor at run time (DynamicQuantizeLinear),
+/// what ONNX Runtime's quantize_dynamic writes; with `calibrated`, at the
+/// constant scale of its calibrated range.
+std::optional<Value> int8MatMul(PatternRewriter &rw, Location loc, Value a, Value w, bool transposed, Value bias,
+                                RankedTensorType type, std::optional<ActivationScale> calibrated) {
+  auto aType = dyn_cast<RankedTensorType>(a.getType());
+  if (!aType || !aType.getElementType().isF32())
+    return std::nullopt;
+  std::optional<std::pair<Value, std::vector<float>>> wq = int8Columns(rw, loc, w, transposed);
+  if (!wq)
+    return std::nullopt;
+  MLIRContext *ctx = rw.getContext();
+  auto sType = RankedTensorType::get({(int64_t)wq->second.size()}, rw.getF32Type());
   auto u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
-  auto dq = DynamicQuantizeLinearOp::create(rw, loc, RankedTensorType::get(aType.getShape(), u8),
-                                            RankedTensorType::get({}, rw.getF32Type()), RankedTensorType::get({}, u8), a);
   auto accType = RankedTensorType::get(type.getShape(), rw.getI32Type());
-  Value acc = MatMulIntegerOp::create(rw, loc, accType, dq.getOutput(), wq, dq.getZeroPoint(), Value());
-  Value y = CastOp::create(rw, loc, type, acc, TypeAttr::get(rw.getF32Type()));
-  Value scale = MulOp::create(rw, loc, sType, dq.getScale(), sw);
+  auto toFloat = [&](Value acc) { return CastOp::create(rw, loc, type, acc, TypeAttr::get(rw.getF32Type())); };
+  Value y, scale;
+  if (calibrated) {
+    Value sa, za;
+    Value aq = quantizeStatic(rw, loc, a, *calibrated, sa, za);
+    y = toFloat(MatMulIntegerOp::create(rw, loc, accType, aq, wq->first, za, Value()));
+    // sa * s[n] folded at compile time.
+    std::vector<float> product(wq->second);
+    for (float &p : product)
+      p *= calibrated->scale;
+    scale = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(sType, ArrayRef<float>(product))));
+  } else {
+    auto dq = DynamicQuantizeLinearOp::create(rw, loc, RankedTensorType::get(aType.getShape(), u8),
+                                              RankedTensorType::get({}, rw.getF32Type()), RankedTensorType::get({}, u8), a);
+    y = toFloat(MatMulIntegerOp::create(rw, loc, accType, dq.getOutput(), wq->first, dq.getZeroPoint(), Value()));
+    Value sw = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(sType, ArrayRef<float>(wq->second))));
+    scale = MulOp::create(rw, loc, sType, dq.getScale(), sw);
+  }
   y = MulOp::create(rw, loc, type, y, scale);
   if (bias)
     y = AddOp::create(rw, loc, type, y, bias);
@@ -167,8 +233,11 @@ struct QuantizeMatMul : OpRewritePattern<MatMulOp> {
         bType.getNumElements() < options.minElements || excluded(op, options.exclude))
       return failure();
     if (options.bits == 8) {
+      std::optional<ActivationScale> as = calibratedScale(op);
+      if (options.calibrated && !as)
+        return failure();
       std::optional<Value> y =
-          dynamicInt8(rw, op.getLoc(), op.getA(), op.getB(), false, Value(), cast<RankedTensorType>(op.getType()));
+          int8MatMul(rw, op.getLoc(), op.getA(), op.getB(), false, Value(), cast<RankedTensorType>(op.getType()), as);
       if (!y)
         return failure();
       rw.replaceOp(op, *y);
@@ -197,7 +266,10 @@ struct QuantizeGemm : OpRewritePattern<GemmOp> {
     bool tb = op.getTransB();
     int64_t k = bType.getDimSize(tb ? 1 : 0), n = bType.getDimSize(tb ? 0 : 1);
     if (options.bits == 8) {
-      std::optional<Value> y = dynamicInt8(rw, op.getLoc(), op.getA(), op.getB(), tb, op.getC(), type);
+      std::optional<ActivationScale> as = calibratedScale(op);
+      if (options.calibrated && !as)
+        return failure();
+      std::optional<Value> y = int8MatMul(rw, op.getLoc(), op.getA(), op.getB(), tb, op.getC(), type, as);
       if (!y)
         return failure();
       rw.replaceOp(op, *y);
@@ -220,6 +292,64 @@ struct QuantizeGemm : OpRewritePattern<GemmOp> {
   QuantizeOptions options;
 };
 
+/// Static int8 convolutions (one group, one image, static shapes): filters
+/// int8 per output channel (symmetric,
+/// s[f] = max |w[f]| / 127), the input uint8 at its calibrated scale, as
+/// conv(dequantize(quantize(x)), dequantize(wq)) for tern-integer-qdq to
+/// run on the integers.
+struct QuantizeConv : OpRewritePattern<ConvOp> {
+  QuantizeConv(MLIRContext *ctx, QuantizeOptions options) : OpRewritePattern(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(ConvOp op, PatternRewriter &rw) const override {
+    auto wType = dyn_cast<RankedTensorType>(op.getW().getType());
+    auto xType = dyn_cast<RankedTensorType>(op.getX().getType());
+    std::optional<ActivationScale> as = calibratedScale(op);
+    // What the integer convolution kernel runs: one group, one image,
+    // static shapes (others would only gain a quantize-dequantize pair).
+    if (!options.calibrated || !as || !wType || !xType || !wType.hasStaticShape() || !xType.hasStaticShape() ||
+        xType.getDimSize(0) != 1 || op.getGroup() != 1 || !wType.getElementType().isF32() ||
+        !xType.getElementType().isF32() || wType.getNumElements() < options.minElements ||
+        excluded(op, options.exclude))
+      return failure();
+    std::optional<std::vector<double>> w = constantValues(op.getW());
+    if (!w)
+      return failure();
+    Location loc = op.getLoc();
+    int64_t f = wType.getDimSize(0), per = wType.getNumElements() / f;
+    std::vector<int8_t> q(w->size());
+    std::vector<float> scales(f);
+    for (int64_t i = 0; i < f; ++i) {
+      double amax = 0;
+      for (int64_t j = 0; j < per; ++j)
+        amax = std::max(amax, std::abs((*w)[i * per + j]));
+      float s = amax > 0 ? (float)(amax / 127.0) : 1.0f;
+      scales[i] = s;
+      for (int64_t j = 0; j < per; ++j)
+        q[i * per + j] = (int8_t)std::clamp<int64_t>((int64_t)std::nearbyint((*w)[i * per + j] / s), -127, 127);
+    }
+    auto i8 = IntegerType::get(rw.getContext(), 8);
+    auto qType = RankedTensorType::get(wType.getShape(), i8);
+    ArrayRef<char> qBytes(reinterpret_cast<const char *>(q.data()), q.size());
+    Value wq = ConstantOp::create(rw, loc, constantAttr(qType, qBytes, "int8_filters", /*denseLimit=*/0));
+    auto sType = RankedTensorType::get({f}, rw.getF32Type());
+    Value sw = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(sType, ArrayRef<float>(scales))));
+    std::vector<int8_t> zeros(f, 0);
+    Value zw = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(RankedTensorType::get({f}, i8),
+                                                                                         ArrayRef<int8_t>(zeros))));
+    Value sx, zx;
+    Value xq = quantizeStatic(rw, loc, op.getX(), *as, sx, zx);
+    Value x = DequantizeLinearOp::create(rw, loc, xType, xq, sx, zx, rw.getI64IntegerAttr(1), rw.getI64IntegerAttr(0));
+    Value wd = DequantizeLinearOp::create(rw, loc, wType, wq, sw, zw, rw.getI64IntegerAttr(0), rw.getI64IntegerAttr(0));
+    rw.modifyOpInPlace(op, [&] {
+      op.getXMutable().assign(x);
+      op.getWMutable().assign(wd);
+      op->removeAttr(kActivationRangeAttr);
+    });
+    return success();
+  }
+  QuantizeOptions options;
+};
+
 struct QuantizeWeightsPass : tern::impl::TernQuantizeWeightsPassBase<QuantizeWeightsPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -232,9 +362,13 @@ struct QuantizeWeightsPass : tern::impl::TernQuantizeWeightsPassBase<QuantizeWei
       return signalPassFailure();
     }
     std::vector<std::string> ex(exclude.begin(), exclude.end());
-    QuantizeOptions options{bits, groupSize, minElements, ex};
+    QuantizeOptions options{bits, groupSize, minElements, ex, calibrated};
+    if (calibrated && bits != 8) {
+      getOperation().emitError("tern-quantize-weights: calibrated needs bits=8");
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    patterns.add<QuantizeMatMul, QuantizeGemm>(&getContext(), options);
+    patterns.add<QuantizeMatMul, QuantizeGemm, QuantizeConv>(&getContext(), options);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -2,6 +2,7 @@
 
 #include "tern/Codegen/Codegen.h"
 #include "tern/Driver/Driver.h"
+#include "lib/Driver/Calibration.h"
 #include "tern/Importer/Importer.h"
 
 #include "passes/Passes.h"
@@ -78,10 +79,24 @@ struct TerncOptions {
                         cl::cat(category)};
   cl::opt<std::string> quantize{
       "quantize",
-      cl::desc("Post-training quantization: int4-weight (constant matmul weights to 4 bits, activations "
-               "float; see --group-size), int8-dynamic (weights int8 per column, activations quantized "
-               "per tensor at run time)"),
-      cl::value_desc("int4-weight|int8-dynamic"), cl::init(""), cl::cat(category)};
+      cl::desc("Post-training quantization: int8 (weights int8 per column or filter, activations uint8 at "
+               "scales calibrated on --calibration-data), int8-dynamic (activations quantized per tensor "
+               "at run time), int4-weight (matmul weights to 4 bits, activations float; see --group-size)"),
+      cl::value_desc("int8|int8-dynamic|int4-weight"), cl::init(""), cl::cat(category)};
+  cl::opt<std::string> calibrationData{
+      "calibration-data",
+      cl::desc("--quantize=int8: calibration samples, one NAME.npy per input (first axis: samples) or ONNX "
+               "test-data folders (input_N.pb)"),
+      cl::value_desc("DIR"), cl::init(""), cl::cat(category)};
+  cl::opt<std::string> calibration{"calibration",
+                                   cl::desc("How activation ranges are calibrated: minmax (default) or percentile"),
+                                   cl::value_desc("minmax|percentile"), cl::init("minmax"), cl::cat(category)};
+  cl::opt<double> calibrationPercentile{"calibration-percentile",
+                                        cl::desc("--calibration=percentile: the share of values kept (default 99.99)"),
+                                        cl::init(99.99), cl::cat(category)};
+  cl::opt<int64_t> calibrationSamples{"calibration-samples",
+                                      cl::desc("Calibrate on at most this many samples (default: all)"),
+                                      cl::init(0), cl::cat(category)};
   cl::opt<int64_t> groupSize{"group-size", cl::desc("Weights per scale along k for --quantize=int4-weight "
                                                     "(32, 64 or 128; default 32)"),
                              cl::init(32), cl::cat(category)};
@@ -145,7 +160,8 @@ void printModule(mlir::ModuleOp module, raw_ostream &os, bool printWeights) {
   }
 }
 
-int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const std::function<double()> &seconds);
+int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const std::function<double()> &seconds,
+            StringRef output);
 
 } // namespace
 
@@ -207,9 +223,20 @@ int tern::terncMain(int argc, char **argv) {
       graph.weightBits = 4;
     } else if (opts.quantize == "int8-dynamic") {
       graph.weightBits = 8;
+    } else if (opts.quantize == "int8") {
+      graph.weightBits = 8;
+      graph.calibrated = true;
+      if (opts.calibrationData.empty()) {
+        errs() << "ternc: error: --quantize=int8 needs --calibration-data DIR (or --quantize=int8-dynamic)\n";
+        return 1;
+      }
     } else if (!opts.quantize.empty()) {
       errs() << "ternc: error: --quantize=" << opts.quantize
-             << " is not supported (supported: int4-weight, int8-dynamic)\n";
+             << " is not supported (supported: int8, int8-dynamic, int4-weight)\n";
+      return 1;
+    }
+    if (!opts.calibrationData.empty() && !graph.calibrated) {
+      errs() << "ternc: error: --calibration-data is for --quantize=int8\n";
       return 1;
     }
     if (opts.groupSize != 32 && opts.groupSize != 64 && opts.groupSize != 128) {
@@ -225,8 +252,30 @@ int tern::terncMain(int argc, char **argv) {
     graph.sparsityExclude.assign(opts.sparsityExclude.begin(), opts.sparsityExclude.end());
     graph.groupSize = opts.groupSize;
     graph.quantizeExclude.assign(opts.quantizeExclude.begin(), opts.quantizeExclude.end());
-    buildGraphPipeline(pm, graph);
+    buildGraphPreparation(pm, graph);
     if (failed(pm.run(**module)))
+      return 1;
+    if (graph.calibrated) {
+      CalibrationOptions calibrationOptions;
+      calibrationOptions.dataDir = opts.calibrationData;
+      calibrationOptions.method = opts.calibration;
+      calibrationOptions.percentile = opts.calibrationPercentile;
+      calibrationOptions.maxSamples = opts.calibrationSamples;
+      calibrationOptions.verbose = opts.verbose;
+      auto compileProbe = [&](mlir::ModuleOp probe, StringRef path) {
+        int status = compile(probe, Emit::So, opts, seconds, path);
+        // lld resets every command-line option when it links (it parses its
+        // own); the options of this run are read again.
+        cl::ResetAllOptionOccurrences();
+        cl::ParseCommandLineOptions(argc, argv, "ternc");
+        return mlir::success(status == 0);
+      };
+      if (failed(calibrateActivations(**module, calibrationOptions, graph, compileProbe)))
+        return 1;
+    }
+    mlir::PassManager optimize(&context);
+    buildGraphOptimization(optimize, graph);
+    if (failed(optimize.run(**module)))
       return 1;
     if (opts.verbose)
       errs() << formatv("ternc: graph passes done at {0:f2} s\n", seconds());
@@ -253,7 +302,7 @@ int tern::terncMain(int argc, char **argv) {
     out->keep();
     return 0;
   }
-  return compile(**module, emit, opts, seconds);
+  return compile(**module, emit, opts, seconds, opts.output);
 }
 
 namespace {
@@ -267,7 +316,8 @@ std::string sanitize(StringRef name) {
   return s;
 }
 
-int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const std::function<double()> &seconds) {
+int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const std::function<double()> &seconds,
+            StringRef output) {
   std::string error;
   FailureOr<tern::ModelInterface> iface = tern::describeModel(module);
   if (failed(iface))
@@ -295,7 +345,7 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
   if (opts.verbose)
     errs() << formatv("ternc: lowered to linalg at {0:f2} s\n", seconds());
   if (emit == Emit::Linalg) {
-    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(opts.output, &error);
+    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(output, &error);
     if (!out)
       return errs() << "ternc: error: " << error << "\n", 1;
     printModule(module, out->os(), opts.printWeights);
@@ -319,14 +369,14 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
     errs() << formatv("ternc: lowered to the LLVM dialect at {0:f2} s (weights {1} bytes, arena {2} bytes)\n",
                       seconds(), weights.size(), arena);
 
-  std::string stem = sys::path::stem(opts.output == "-" ? StringRef(opts.input) : StringRef(opts.output)).str();
+  std::string stem = sys::path::stem(output == "-" ? StringRef(opts.input) : output).str();
   tern::LibraryOptions lib;
   lib.modelName = opts.modelName.empty() ? stem : opts.modelName.getValue();
   if (emit == Emit::Obj)
     lib.symbol = sanitize(lib.modelName) + "_tern_model_abi";
   bool external = opts.weights == Weights::External ||
                   (opts.weights == Weights::Auto && (int64_t)weights.size() > tern::kEmbeddedWeightsLimit);
-  SmallString<256> weightsPath(opts.output);
+  SmallString<256> weightsPath(output);
   sys::path::replace_extension(weightsPath, "weights");
   if (external && (emit == Emit::So || emit == Emit::Obj))
     lib.weightsFile = sys::path::filename(weightsPath).str();
@@ -342,7 +392,7 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
   if (opts.verbose)
     errs() << formatv("ternc: LLVM optimized at {0:f2} s\n", seconds());
   if (emit == Emit::LLVM) {
-    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(opts.output, &error);
+    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(output, &error);
     if (!out)
       return errs() << "ternc: error: " << error << "\n", 1;
     llvmModule->print(out->os(), nullptr);
@@ -357,12 +407,12 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
     out->keep();
   }
   if (emit == Emit::Asm || emit == Emit::Obj) {
-    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(opts.output, &error);
+    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(output, &error);
     if (!out || !tern::emitMachineCode(*llvmModule, **tm, emit == Emit::Asm, out->os(), error))
       return errs() << "ternc: error: " << error << "\n", 1;
     out->keep();
     if (emit == Emit::Obj) {
-      SmallString<256> headerPath(opts.output);
+      SmallString<256> headerPath(output);
       sys::path::replace_extension(headerPath, "h");
       std::unique_ptr<ToolOutputFile> header = mlir::openOutputFile(headerPath, &error);
       if (!header)
@@ -384,14 +434,14 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
       return errs() << "ternc: error: " << error << "\n", 1;
     obj->keep();
   }
-  bool linked = tern::linkSharedLibrary(objectPath, opts.output, **tm, error);
+  bool linked = tern::linkSharedLibrary(objectPath, output, **tm, error);
   sys::fs::remove(objectPath);
   if (!linked) {
     errs() << "ternc: error: " << error << "\n";
     return 1;
   }
   if (opts.verbose)
-    errs() << formatv("ternc: wrote {0} at {1:f2} s\n", opts.output, seconds());
+    errs() << formatv("ternc: wrote {0} at {1:f2} s\n", output, seconds());
   return 0;
 }
 

@@ -24,10 +24,12 @@ NP_TYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 5: np.int16, 6: np.int32, 7:
             10: np.float16, 11: np.float64}
 
 
-def make_inputs(model_path, batch, seq, work):
+def make_inputs(model_path, batch, seq, work, seed=0):
+    """Seeded inputs for the model (`seed` varies them: calibration samples)."""
     graph = onnx.load(model_path, load_external_data=False).graph
     inits = {i.name for i in graph.initializer}
-    rng = np.random.default_rng(zlib.crc32(os.path.basename(model_path).encode()))
+    rng = np.random.default_rng(zlib.crc32(os.path.basename(model_path).encode()) + seed)
+    os.makedirs(work, exist_ok=True)
     inputs = []
     for info in graph.input:
         if info.name in inits:

@@ -287,12 +287,14 @@ void loadInputs(const Options &o, const std::vector<tern_tensor_info> &inInfo, F
 int compareToFloat(Options &o) {
   if (!endsWith(o.model, ".onnx") && !endsWith(o.model, ".onnxtext"))
     die("--compare-to-float compiles the model twice: give the .onnx file");
-  // The float build: the same flags without those that change the weights.
+  // The float build: the same flags without those that change the weights
+  // (and their calibration).
   std::vector<std::string> floatArgs{"--expose-intermediates"}, variantArgs{"--expose-intermediates"};
   std::string changes;
   for (const std::string &a : o.terncArgs) {
     variantArgs.push_back(a);
-    bool weights = a.rfind("--quantize", 0) == 0 || a.rfind("--group-size", 0) == 0 || a.rfind("--sparsity", 0) == 0;
+    bool weights = a.rfind("--quantize", 0) == 0 || a.rfind("--group-size", 0) == 0 ||
+                   a.rfind("--sparsity", 0) == 0 || a.rfind("--calibration", 0) == 0;
     if (weights)
       changes += (changes.empty() ? "" : " ") + a;
     else
