@@ -38,6 +38,9 @@ struct GraphPipelineOptions {
   /// Prune constant matmul and conv weights to 2:4 (tern-prune-weights),
   /// except the ops named in `sparsityExclude`.
   bool sparsity24 = false;
+  /// Or block pruning (tern-prune-weights pattern=block) of this share of
+  /// rows per 32 columns (0: none).
+  double blockSparsity = 0;
   std::vector<std::string> sparsityExclude;
 };
 
@@ -66,6 +69,7 @@ struct KernelShape {
   int64_t vectors = 2;      ///< vector registers across a row of C
   bool vnni = false;        ///< x86 u8 x s8 dot products (vpdpbusd) at vectorBits
   bool permute = false;     ///< x86 lane permutes (vpermps) at vectorBits: the 2:4-sparse kernel
+  bool usdot = false;       ///< AArch64 u8 x s8 dot products (usdot, FEAT_I8MM) on 128-bit vectors
 };
 
 /// The kernel shape for a target with the given LLVM feature string

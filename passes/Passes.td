@@ -246,7 +246,8 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     read along its one reduction dim with unit stride and s8 B, B is packed
     in groups of 4 bytes along k ([panels][k/4][columns x 4]) and each step
     is one vpdpbusd per vector (llvm.call_intrinsic), A's 4 bytes broadcast
-    as an i32, the k % 4 tail read masked; otherwise B is packed widened to
+    as an i32, the k % 4 tail read masked (with `usdot`, AArch64's usdot on
+    128-bit vectors, the same instruction shape); otherwise B is packed widened to
     i32 and each byte of A widened as read.
 
     Block-dequantized contractions (f32 C, out + a * (uitofp(q) * s + z),
@@ -284,7 +285,9 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     Option<"vnni", "vnni", "bool", /*default=*/"false",
            "The target has x86 VNNI (vpdpbusd) at vector-bits: u8 x s8 byte matmuls use it">,
     Option<"sparse", "sparse", "bool", /*default=*/"false",
-           "The target has x86 vpermps at vector-bits (256 or 512): 2:4-sparse constant B uses the sparse kernel">
+           "The target has x86 vpermps at vector-bits (256 or 512): 2:4-sparse constant B uses the sparse kernel">,
+    Option<"usdot", "usdot", "bool", /*default=*/"false",
+           "The target has AArch64's usdot (FEAT_I8MM; vector-bits 128): u8 x s8 byte matmuls use it">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
@@ -361,9 +364,18 @@ def TernPruneWeightsPass : Pass<"tern-prune-weights", "mlir::func::FuncOp"> {
     names, or op types such as MatMul) and run-time weights are left dense.
     tern-vectorize-contractions runs constant weights with this pattern on a
     kernel that stores and reads only the non-zeros.
+
+    With pattern=block (`ternc --sparsity=block:R`), MatMul and Gemm
+    weights are pruned in blocks of one k row by `block-columns` columns:
+    in each group of columns the floor(R k) rows of least L2 norm there
+    become 0. tern-vectorize-contractions stores each panel's remaining
+    rows (and their k) and skips the others, at any number of rows.
   }];
   let options = [
-    Option<"pattern", "pattern", "std::string", /*default=*/"\"2:4\"", "The sparsity pattern (2:4)">,
+    Option<"pattern", "pattern", "std::string", /*default=*/"\"2:4\"", "The sparsity pattern: 2:4 or block">,
+    Option<"ratio", "ratio", "double", /*default=*/"0.5", "pattern=block: the share of rows zeroed per block of columns">,
+    Option<"blockColumns", "block-columns", "int64_t", /*default=*/"32",
+           "pattern=block: columns per block (a multiple of the kernels' panel widths)">,
     Option<"minElements", "min-elements", "int64_t", /*default=*/"4096", "Smaller weights stay dense">,
     ListOption<"exclude", "exclude", "std::string", "Node names or op types to leave dense">,
   ];

@@ -22,8 +22,12 @@ void buildGraphPreparation(mlir::OpPassManager &pm, const GraphPipelineOptions &
     pm.addNestedPass<mlir::func::FuncOp>(createTernInferShapesPass());
   if (options.foldConstantTransposes)
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldConstantTransposesPass());
-  if (options.sparsity24) {
+  if (options.sparsity24 || options.blockSparsity > 0) {
     TernPruneWeightsPassOptions prune;
+    if (options.blockSparsity > 0) {
+      prune.pattern = "block";
+      prune.ratio = options.blockSparsity;
+    }
     prune.exclude.assign(options.sparsityExclude.begin(), options.sparsityExclude.end());
     pm.addNestedPass<mlir::func::FuncOp>(createTernPruneWeightsPass(prune));
   }

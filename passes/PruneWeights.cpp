@@ -14,6 +14,12 @@
 // tern-vectorize-contractions). Models pruned this way before export get
 // the same kernels without this pass.
 //
+// `ternc --sparsity=block:R` (pattern block): in MatMul and Gemm weights,
+// per group of 32 columns, the fraction R of k rows of least L2 norm over
+// those columns become 0 (blocks of 1 x 32): the code generator stores each
+// kernel panel's remaining rows only and skips the others, at any number of
+// rows of A.
+//
 // Ops named in `exclude` (ONNX node names or op types), run-time weights and
 // matrices below `min-elements` stay dense. Each pruned weight is a new
 // constant: a weight also read elsewhere (an embedding table shared with
@@ -66,12 +72,45 @@ int64_t prune24(std::vector<float> &w, int64_t k, int64_t n, bool transposed) {
   return zeroed;
 }
 
+/// Prunes `w` ([k, n], or [n, k] when `transposed`) in blocks of one k row
+/// by `columns` columns: in each group of `columns` columns the rows of
+/// least L2 norm there become 0, floor(ratio * k) of them (the later row on
+/// ties). Returns the number of weights set to 0.
+int64_t pruneBlocks(std::vector<float> &w, int64_t k, int64_t n, bool transposed, double ratio, int64_t columns) {
+  auto at = [&](int64_t kk, int64_t col) -> float & { return w[transposed ? col * k + kk : kk * n + col]; };
+  int64_t drop = (int64_t)(ratio * k), zeroed = 0;
+  std::vector<std::pair<double, int64_t>> norms(k);
+  for (int64_t c0 = 0; c0 < n; c0 += columns) {
+    int64_t c1 = std::min(n, c0 + columns);
+    for (int64_t kk = 0; kk < k; ++kk) {
+      double sum = 0;
+      for (int64_t col = c0; col < c1; ++col)
+        sum += (double)at(kk, col) * at(kk, col);
+      norms[kk] = {sum, kk};
+    }
+    // Smallest first; on equal norms the later row goes first.
+    std::sort(norms.begin(), norms.end(), [](auto x, auto y) { return x.first < y.first || (x.first == y.first && x.second > y.second); });
+    for (int64_t i = 0; i < drop; ++i)
+      for (int64_t col = c0; col < c1; ++col)
+        if (at(norms[i].second, col) != 0.0f) {
+          at(norms[i].second, col) = 0.0f;
+          ++zeroed;
+        }
+  }
+  return zeroed;
+}
+
 struct PruneWeightsPass : tern::impl::TernPruneWeightsPassBase<PruneWeightsPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    if (pattern != "2:4") {
-      getOperation().emitError("tern-prune-weights: pattern must be 2:4, got '") << pattern << "'";
+    bool blocks = pattern == "block";
+    if (pattern != "2:4" && !blocks) {
+      getOperation().emitError("tern-prune-weights: pattern must be 2:4 or block, got '") << pattern << "'";
+      return signalPassFailure();
+    }
+    if (blocks && (!(ratio > 0 && ratio < 1) || blockColumns < 1)) {
+      getOperation().emitError("tern-prune-weights: block pruning needs 0 < ratio < 1 and block-columns >= 1");
       return signalPassFailure();
     }
     std::vector<std::string> ex(exclude.begin(), exclude.end());
@@ -87,7 +126,7 @@ struct PruneWeightsPass : tern::impl::TernPruneWeightsPassBase<PruneWeightsPass>
         candidates.push_back({op, &mm.getBMutable(), false});
       else if (auto gemm = dyn_cast<GemmOp>(op))
         candidates.push_back({op, &gemm.getBMutable(), gemm.getTransB()});
-      else if (auto conv = dyn_cast<ConvOp>(op))
+      else if (auto conv = dyn_cast<ConvOp>(op); conv && !blocks)
         candidates.push_back({op, &conv.getWMutable(), true});
     });
     for (auto [op, weight, transposed] : candidates) {
@@ -104,11 +143,12 @@ struct PruneWeightsPass : tern::impl::TernPruneWeightsPassBase<PruneWeightsPass>
         continue;
       int64_t n = type.getDimSize(transposed ? 0 : type.getRank() - 1);
       int64_t k = type.getNumElements() / n;
-      if (!prune24(*w, k, n, transposed))
-        continue; // already 2:4
+      if (!(blocks ? pruneBlocks(*w, k, n, transposed, ratio, blockColumns) : prune24(*w, k, n, transposed)))
+        continue; // already pruned
       OpBuilder b(op);
       ArrayRef<char> bytes(reinterpret_cast<const char *>(w->data()), w->size() * 4);
-      Value pruned = ConstantOp::create(b, c.getLoc(), constantAttr(type, bytes, "pruned_2_4_weights"));
+      Value pruned =
+          ConstantOp::create(b, c.getLoc(), constantAttr(type, bytes, blocks ? "pruned_block_weights" : "pruned_2_4_weights"));
       weight->set(pruned);
       if (c->use_empty())
         c->erase();

@@ -222,6 +222,62 @@ std::optional<SparsePanels> WeightPacker::packSparse24(Value matrix, bool transp
   return SparsePanels{v.first, v.second, i.first, i.second};
 }
 
+std::optional<RowSparsePanels> WeightPacker::packRowSparse(Value matrix, bool transposed, int64_t width,
+                                                          double maxShare) {
+  std::optional<Source> s = source(matrix, transposed);
+  if (!s || !s->global.getType().getElementType().isF32())
+    return std::nullopt;
+  int64_t n = s->n, k = s->k, panels = (n + width - 1) / width;
+  Attribute name = s->global.getSymNameAttr();
+  auto valuesKey = std::make_tuple(name, n, width, -5 - (transposed ? 1 : 0));
+  auto indicesKey = std::make_tuple(name, n, width, -7 - (transposed ? 1 : 0));
+  if (auto it = cache.find(valuesKey); it != cache.end()) {
+    auto idx = cache.find(indicesKey)->second;
+    return RowSparsePanels{it->second.first, it->second.second, idx.first, idx.second, it->second.first.getDimSize(1)};
+  }
+  const float *w = reinterpret_cast<const float *>(s->data.data());
+  auto at = [&](int64_t kk, int64_t col) { return w[transposed ? col * k + kk : kk * n + col]; };
+  // The non-zero rows of each panel.
+  std::vector<std::vector<int32_t>> rows(panels);
+  int64_t kept = 0;
+  for (int64_t p = 0; p < panels; ++p) {
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t col = p * width; col < std::min(n, (p + 1) * width); ++col)
+        if (at(kk, col) != 0.0f) {
+          rows[p].push_back((int32_t)kk);
+          break;
+        }
+    kept = std::max<int64_t>(kept, rows[p].size());
+    if (kept > maxShare * k)
+      return std::nullopt;
+  }
+  kept = std::max<int64_t>(kept, 1);
+  AsmResourceBlob values = HeapAsmResourceBlob::allocate(panels * kept * width * 4, 64);
+  AsmResourceBlob indices = HeapAsmResourceBlob::allocate(panels * kept * 4, 64);
+  float *vOut = reinterpret_cast<float *>(values.getMutableData().data());
+  int32_t *iOut = reinterpret_cast<int32_t *>(indices.getMutableData().data());
+  std::memset(vOut, 0, panels * kept * width * 4);
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t j = 0; j < kept; ++j) {
+      // Padding rows: zeros, read at the panel's first kept k (or 0).
+      bool real = j < (int64_t)rows[p].size();
+      int32_t kk = real ? rows[p][j] : (rows[p].empty() ? 0 : rows[p][0]);
+      iOut[p * kept + j] = kk;
+      if (real)
+        for (int64_t r = 0; r < width && p * width + r < n; ++r)
+          vOut[(p * kept + j) * width + r] = at(kk, p * width + r);
+    }
+  std::string base = (s->global.getSymName() + "_rows" + (transposed ? "_t_" : "_") + Twine(width)).str();
+  MLIRContext *ctx = module.getContext();
+  auto v = addGlobal(s->global, base + "_values", MemRefType::get({panels, kept, width}, Float32Type::get(ctx)),
+                     std::move(values));
+  auto i = addGlobal(s->global, base + "_indices", MemRefType::get({panels, kept}, IntegerType::get(ctx, 32)),
+                     std::move(indices));
+  cache[valuesKey] = v;
+  cache[indicesKey] = i;
+  return RowSparsePanels{v.first, v.second, i.first, i.second, kept};
+}
+
 /// Erases the globals that were packed and are no longer read.
 void WeightPacker::eraseUnused() {
   // Reads of globals and reshapes left unused (pure ops: the contractions

@@ -35,6 +35,16 @@ struct SparsePanels {
   mlir::StringAttr indices;
 };
 
+/// A B whose panels each have few non-zero rows, packed for the kernel
+/// that skips the others (see WeightPacker::packRowSparse).
+struct RowSparsePanels {
+  mlir::MemRefType valuesType;
+  mlir::StringAttr values;
+  mlir::MemRefType indicesType;
+  mlir::StringAttr indices;
+  int64_t rows = 0; ///< rows kept per panel
+};
+
 /// Packs constant matrices ([k, n], or [n, k...] when transposed) into
 /// panels [ceil(n / width)][k][width] (or the Packing's variant),
 /// zero-padded: one new global per matrix, width, orientation and layout.
@@ -55,6 +65,13 @@ public:
   /// each within its group, 4 to a byte (vectors 2q and 2q + 1 share the
   /// bytes of pair q); nothing if `matrix` is not such a constant.
   std::optional<SparsePanels> packSparse24(mlir::Value matrix, bool transposed, int64_t vl, int64_t vectors);
+
+  /// A constant f32 matrix whose panels of `width` columns each have at
+  /// most `maxShare` of their k rows non-zero (block-pruned weights),
+  /// packed as those rows only: values [panels][kept][width] and their k
+  /// [panels][kept] (i32), kept the largest count over the panels (shorter
+  /// panels padded with zero rows); nothing otherwise.
+  std::optional<RowSparsePanels> packRowSparse(mlir::Value matrix, bool transposed, int64_t width, double maxShare);
 
   /// Erases the globals that were packed and are no longer read.
   void eraseUnused();

@@ -24,8 +24,8 @@
 // from bytes widened in the body (out += ext(a) * ext(b), the 8-bit matmuls
 // of quantized models) with a constant B: with VNNI (option vnni) and u8 A
 // running along k, B is packed in groups of 4 bytes along k and the kernel
-// runs on vpdpbusd, A's 4 bytes broadcast as one i32; otherwise B is packed
-// widened to i32 and A widened as read.
+// runs on vpdpbusd (AArch64: usdot with FEAT_I8MM), A's 4 bytes broadcast
+// as one i32; otherwise B is packed widened to i32 and A widened as read.
 //
 // Block-dequantized contractions (out += a * (uitofp(q) * s + z), q bytes
 // [k, n], s and z per block of k and column: MatMulNBits' weights): q, s and
@@ -474,6 +474,13 @@ public:
     permuteIntrinsic = permute.str();
   }
 
+  /// B was block-pruned: `packedB` holds each panel's `kept` non-zero rows,
+  /// `indices` ([panels][kept] i32) their k.
+  void setRowSparse(Value indices, int64_t kept) {
+    rowIndices = indices;
+    keptRows = kept;
+  }
+
   /// Replaces the contraction, whose loop sizes are `sizes`.
   void build(ArrayRef<Value> sizes, int64_t rows) {
     Value zero = index(0), one = index(1), width = index(vl * vectors);
@@ -680,7 +687,20 @@ private:
       results = blockReduce(rowAt, accs);
     else if (sparseValues)
       results = sparseReduce(rowAt, accs);
-    else if (dotIntrinsic.empty())
+    else if (rowIndices) {
+      // Block-pruned B: only the panel's non-zero rows, their k read from
+      // the packed indices.
+      auto loop = scf::ForOp::create(b, loc, index(0), index(keptRows), index(1), accs,
+                                     [&](OpBuilder &nb, Location, Value j, ValueRange iter) {
+                                       OpBuilder::InsertionGuard guard(b);
+                                       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                                       Value kk = memref::LoadOp::create(b, loc, rowIndices, ValueRange{panelIndex, j});
+                                       SmallVector<Value> kpos = at;
+                                       kpos[c.ks[0]] = arith::IndexCastOp::create(b, loc, b.getIndexType(), kk);
+                                       scf::YieldOp::create(b, loc, step(kpos, j, iter));
+                                     });
+      results = SmallVector<Value>(loop.getResults());
+    } else if (dotIntrinsic.empty())
       results = reduce(at, 0, accs, Value(), step);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < vectors; ++v) {
@@ -1027,6 +1047,8 @@ private:
   Value packedB, panelIndex;
   Value packedScale, packedOffset; ///< c.dequant: B's packed block scales and offsets
   Value sparseValues, sparseIndices; ///< a 2:4-sparse B's packed values and positions
+  Value rowIndices;                  ///< a block-pruned B's kept rows per panel
+  int64_t keptRows = 0;
   std::string permuteIntrinsic;
   bool nibbles = false;
   std::string dotIntrinsic;
@@ -1070,7 +1092,9 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       // Bytes: u8 x s8 along a k that A stores contiguously go to the dot
       // product instructions; other byte contractions widen B to i32 at
       // compile time and each element of A as it is read.
-      bool dot = c.bytes && vnni && c.aUnsigned && !c.bUnsigned && c.ks.size() == 1 && readsAlongK(c);
+      // (AArch64's usdot takes the same u8 x s8 groups of 4 on 128 bits.)
+      bool dotUnits = vnni || (usdot && vectorBits == 128);
+      bool dot = c.bytes && dotUnits && c.aUnsigned && !c.bUnsigned && c.ks.size() == 1 && readsAlongK(c);
       Packing how = !c.bytes ? Packing::Move : dot ? Packing::Groups4 : Packing::Widen;
       std::optional<std::pair<MemRefType, StringAttr>> packed, scales, offsets;
       // Dequantized 4-bit weights: two per byte where they fit.
@@ -1095,7 +1119,15 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
           c.ks.size() == 1 && getElementTypeOrSelf(c.c.getType()).isF32() && readsAlongK(c) &&
           !ShapedType::isDynamic(ranges[c.ks[0]]))
         sparsePanels = packer.packSparse24(c.b, c.bTransposed, vl, vectors);
-      if (sparsePanels)
+      // Panels with few non-zero rows (block-pruned weights): those rows
+      // only, at any number of rows of A.
+      std::optional<tern::RowSparsePanels> rowSparse;
+      if (!sparsePanels && packWeights && !c.bytes && !c.dequant && c.ks.size() == 1 &&
+          getElementTypeOrSelf(c.c.getType()).isF32())
+        rowSparse = packer.packRowSparse(c.b, c.bTransposed, vl * vecs, 0.75);
+      if (rowSparse)
+        packed = std::make_pair(rowSparse->valuesType, rowSparse->values);
+      else if (sparsePanels)
         ; // packed above
       else if (c.dequant && vecs % 2 == 0 && (packed = packer.pack(c.b, c.bTransposed, c.bUnsigned, vl * vecs, Packing::Nibbles)))
         nibbles = true;
@@ -1122,12 +1154,18 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       for (Range r : op.createLoopRanges(b, loc))
         sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
       Init init = initOf(op, c);
-      std::string intrinsic = dot ? ("llvm.x86.avx512.vpdpbusd." + Twine(vectorBits)).str() : "";
+      std::string intrinsic = !dot                           ? ""
+                              : usdot && vectorBits == 128 ? "llvm.aarch64.neon.usdot.v4i32.v16i8"
+                                                           : ("llvm.x86.avx512.vpdpbusd." + Twine(vectorBits)).str();
       KernelBuilder kernel(b, loc, c, vl, vecs, packedB, intrinsic, init, epilogue);
       if (c.dequant)
         kernel.setDequantization(memref::GetGlobalOp::create(b, loc, scales->first, scales->second.getValue()),
                                  memref::GetGlobalOp::create(b, loc, offsets->first, offsets->second.getValue()),
                                  nibbles);
+      if (rowSparse)
+        kernel.setRowSparse(
+            memref::GetGlobalOp::create(b, loc, rowSparse->indicesType, rowSparse->indices.getValue()),
+            rowSparse->rows);
       if (sparsePanels)
         kernel.setSparse(
             memref::GetGlobalOp::create(b, loc, sparsePanels->valuesType, sparsePanels->values.getValue()),

@@ -110,9 +110,10 @@ struct TerncOptions {
       cl::init(false), cl::cat(category)};
   cl::opt<std::string> sparsity{
       "sparsity",
-      cl::desc("Prune constant MatMul, Gemm and Conv weights by magnitude: 2:4 (2 of every 4 along k "
-               "kept; stored packed, run by kernels that skip the zeros)"),
-      cl::value_desc("2:4"), cl::init(""), cl::cat(category)};
+      cl::desc("Prune constant weights by magnitude: 2:4 (MatMul, Gemm and Conv: 2 of every 4 along k "
+               "kept, stored packed), block:R (MatMul and Gemm: the share R of k rows of least norm zeroed "
+               "per 32 columns, skipped by the kernels)"),
+      cl::value_desc("2:4|block:R"), cl::init(""), cl::cat(category)};
   cl::list<std::string> sparsityExclude{
       "sparsity-exclude", cl::desc("ONNX node names or op types (MatMul, Gemm, Conv) to leave dense"),
       cl::CommaSeparated, cl::value_desc("NAME,..."), cl::cat(category)};
@@ -243,10 +244,16 @@ int tern::terncMain(int argc, char **argv) {
       errs() << "ternc: error: --group-size must be 32, 64 or 128, got " << opts.groupSize << "\n";
       return 1;
     }
-    if (opts.sparsity == "2:4") {
+    StringRef sparsity = opts.sparsity;
+    double blockRatio = 0;
+    if (sparsity == "2:4") {
       graph.sparsity24 = true;
+    } else if (sparsity.consume_front("block:") && !sparsity.getAsDouble(blockRatio) && blockRatio > 0 &&
+               blockRatio < 1) {
+      graph.blockSparsity = blockRatio;
     } else if (!opts.sparsity.empty()) {
-      errs() << "ternc: error: --sparsity=" << opts.sparsity << " is not supported (supported: 2:4)\n";
+      errs() << "ternc: error: --sparsity=" << opts.sparsity
+             << " is not supported (supported: 2:4, block:R with 0 < R < 1)\n";
       return 1;
     }
     graph.sparsityExclude.assign(opts.sparsityExclude.begin(), opts.sparsityExclude.end());

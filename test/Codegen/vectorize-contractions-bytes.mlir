@@ -1,5 +1,6 @@
 // RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=512 rows=4 vectors=2 vnni=true" --canonicalize --split-input-file | FileCheck %s --check-prefix=VNNI
 // RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=128 rows=4 vectors=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=WIDEN
+// RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=128 rows=4 vectors=2 usdot=true" --canonicalize --split-input-file | FileCheck %s --check-prefix=USDOT
 
 // A u8 x s8 matmul with constant weights (the integer matmuls of quantized
 // models): k = 6 is not a multiple of 4 and n = 20 leaves a partial panel.
@@ -23,6 +24,10 @@
 // Without it, B is packed widened to i32 at compile time and each byte of
 // A is widened as it is read: the i32 kernel.
 // WIDEN: memref.global "private" constant @w_packed_i32_8 : memref<3x6x8xi32>
+// AArch64 with FEAT_I8MM: usdot, the same u8 x s8 groups of 4 on 128 bits.
+// USDOT: memref.global "private" constant @w_packed_dot4_8 : memref<3x2x32xi8>
+// USDOT-LABEL: func.func @bytes
+// USDOT: llvm.call_intrinsic "llvm.aarch64.neon.usdot.v4i32.v16i8"({{.+}}) : (vector<4xi32>, vector<16xi8>, vector<16xi8>) -> vector<4xi32>
 // WIDEN-LABEL: func.func @bytes
 // WIDEN: memref.load %arg0{{.+}} : memref<10x6xi8>
 // WIDEN: arith.extui {{.+}} : i8 to i32

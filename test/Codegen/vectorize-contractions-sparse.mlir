@@ -73,8 +73,8 @@ func.func @one_row(%a: memref<1x6xf32>) -> memref<1x20xf32> {
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
 #c = affine_map<(m, n, k) -> (m, n)>
-memref.global "private" constant @w3 : memref<4x4xf32> = dense<[[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]>
-memref.global "private" constant @w2 : memref<4x4xf32> = dense<[[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]>
+memref.global "private" constant @w3 : memref<4x4xf32> = dense<[[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]>
+memref.global "private" constant @w2 : memref<4x4xf32> = dense<[[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]>
 func.func @dense(%a: memref<1x4xf32>, %a16: memref<16x4xf32>) -> (memref<1x4xf32>, memref<16x4xf32>) {
   %zero = arith.constant 0.0 : f32
   %w3 = memref.get_global @w3 : memref<4x4xf32>
@@ -98,4 +98,49 @@ func.func @dense(%a: memref<1x4xf32>, %a16: memref<16x4xf32>) -> (memref<1x4xf32
     linalg.yield %s : f32
   }
   return %c, %c16 : memref<1x4xf32>, memref<16x4xf32>
+}
+
+// -----
+
+// Block-pruned B (rows 1, 3, 5 and 6 zero across the panel: 4 of 8 rows
+// left, at most 3/4 needed): the panel's remaining rows are packed with
+// their k, and the kernel (any number of rows of A) loops over those only,
+// reading A at each stored k.
+// CHECK-DAG: memref.global "private" constant @wr_rows_32_values : memref<1x4x32xf32>
+// CHECK-DAG: memref.global "private" constant @wr_rows_32_indices : memref<1x4xi32>
+// CHECK-LABEL: func.func @block_rows
+// CHECK-DAG: %[[V:.+]] = memref.get_global @wr_rows_32_values
+// CHECK-DAG: %[[I:.+]] = memref.get_global @wr_rows_32_indices
+// CHECK: scf.for %[[J:.+]] = %c0 to %c4 step %c1
+// CHECK: %[[K32:.+]] = memref.load %[[I]][%c0, %[[J]]] : memref<1x4xi32>
+// CHECK: %[[K:.+]] = arith.index_cast %[[K32]] : i32 to index
+// CHECK: vector.load %[[V]][%c0, %[[J]], %c0] : memref<1x4x32xf32>, vector<16xf32>
+// CHECK: memref.load %arg0[{{.+}}, %[[K]]] : memref<16x8xf32>
+// CHECK: vector.fma
+// CHECK-NOT: @wr_packed
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+memref.global "private" constant @wr : memref<8x20xf32> = dense<[
+    [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]]>
+func.func @block_rows(%a: memref<16x8xf32>) -> memref<16x20xf32> {
+  %zero = arith.constant 0.0 : f32
+  %w = memref.get_global @wr : memref<8x20xf32>
+  %c = memref.alloc() : memref<16x20xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<16x20xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<16x8xf32>, memref<8x20xf32>) outs(%c : memref<16x20xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return %c : memref<16x20xf32>
 }

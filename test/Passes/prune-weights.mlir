@@ -1,6 +1,8 @@
 // RUN: tern-opt %s --tern-prune-weights="min-elements=8" --split-input-file | FileCheck %s
 // RUN: tern-opt %s --tern-prune-weights="min-elements=8 exclude=keep_me,Conv" --split-input-file | FileCheck %s --check-prefix=EXCLUDE
 // RUN: not tern-opt %s --tern-prune-weights="pattern=1:4" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: tern-opt %s --tern-prune-weights="pattern=block ratio=0.5 block-columns=1 min-elements=8" --split-input-file | FileCheck %s --check-prefix=BLOCK
+// RUN: not tern-opt %s --tern-prune-weights="pattern=block ratio=1.5" 2>&1 | FileCheck %s --check-prefix=BAD-RATIO
 
 // MatMul's B [k, n] is pruned down each column: in every group of 4 along k
 // the 2 largest |w| stay (the first of equal ones); k = 6 ends with a group
@@ -8,6 +10,10 @@
 // CHECK-LABEL: func.func @matmul
 // CHECK: %[[W:.+]] = tern.constant dense<{{\[}}[4.000000e+00, 0.000000e+00], [-5.000000e+00, 0.000000e+00], [0.000000e+00, 2.000000e+00], [0.000000e+00, 2.000000e+00], [1.000000e+00, 7.000000e+00], [1.000000e+00, 8.000000e+00]]>
 // CHECK: tern.matmul %arg0, %[[W]]
+// Block pruning, blocks of one column here: in each column the 3 rows
+// (half of 6) of least magnitude become 0, the later row first on ties.
+// BLOCK-LABEL: func.func @matmul
+// BLOCK: tern.constant dense<{{\[}}[4.000000e+00, 0.000000e+00], [-5.000000e+00, 0.000000e+00], [1.000000e+00, 2.000000e+00], [0.000000e+00, 0.000000e+00], [0.000000e+00, 7.000000e+00], [0.000000e+00, 8.000000e+00]]>
 func.func @matmul(%a: tensor<3x6xf32>) -> tensor<3x2xf32> {
   %w = tern.constant dense<[[4.0, 1.0], [-5.0, 1.0], [1.0, 2.0], [-0.5, 2.0], [1.0, 7.0], [1.0, 8.0]]> : tensor<6x2xf32>
   %y = tern.matmul %a, %w : (tensor<3x6xf32>, tensor<6x2xf32>) -> tensor<3x2xf32>
@@ -32,7 +38,10 @@ func.func @gemm_shared(%a: tensor<3x4xf32>) -> (tensor<3x2xf32>, tensor<2x4xf32>
 
 // -----
 
-// Conv filters [f, c, kh, kw]: k = (c, kh, kw) flattened, pruned per filter.
+// Conv filters [f, c, kh, kw]: k = (c, kh, kw) flattened, pruned per filter
+// (2:4 only: block pruning leaves convolutions).
+// BLOCK-LABEL: func.func @conv
+// BLOCK: tern.constant dense<{{\[}}{{\[}}{{\[}}[1.000000e+00, 2.000000e+00], [-3.000000e+00, 5.000000e-01]]
 // CHECK-LABEL: func.func @conv
 // CHECK: %[[W:.+]] = tern.constant dense<{{\[}}{{\[}}{{\[}}[0.000000e+00, 2.000000e+00], [-3.000000e+00, 0.000000e+00]], {{\[}}[5.000000e+00, 0.000000e+00], [0.000000e+00, 8.000000e+00]]]]>
 // CHECK: tern.conv %arg0, %[[W]]
@@ -71,4 +80,5 @@ func.func @not_pruned(%a: tensor<3x4xf32>, %b: tensor<4x2xf32>) -> (tensor<3x2xf
   %y3 = tern.matmul %a, %named : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32> loc("keep_me")
   return %y0, %y1, %y2, %y3 : tensor<3x2xf32>, tensor<3x1xf32>, tensor<3x2xf32>, tensor<3x2xf32>
 }
-// BAD: tern-prune-weights: pattern must be 2:4, got '1:4'
+// BAD: tern-prune-weights: pattern must be 2:4 or block, got '1:4'
+// BAD-RATIO: tern-prune-weights: block pruning needs 0 < ratio < 1 and block-columns >= 1
