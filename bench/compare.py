@@ -57,6 +57,10 @@ CONFIGS = [
     # Pruned by tern (ternc --sparsity=2:4); also compared with the dense
     # model's row in tern (the last field).
     ("gpt2-124m.tern-2:4", "gpt2-124m.onnx", "[1,1]", 1, 1, ["--sparsity=2:4"], "gpt2-124m"),
+    # The QDQ model's float LM head (a MatMul of its dequantized int8
+    # embedding) run on those bytes by --quantize=int8-dynamic.
+    ("gpt2-124m.int8-dynamic.tern-int8", "gpt2-124m.int8-dynamic.onnx", "[1,128]", 1, 128,
+     ["--quantize=int8-dynamic"], "gpt2-124m.int8-dynamic"),
     ("gpt2-124m.tern-block50", "gpt2-124m.onnx", "[1,128]", 1, 128, ["--sparsity=block:0.5"], "gpt2-124m"),
 ]
 

@@ -22,6 +22,9 @@
 // uint8 at its constant scale and zero point, and convolutions too (int8
 // filters per output channel, as a QDQ convolution for tern-integer-qdq).
 //
+// With bits 8, a MatMul whose weights the model itself dequantizes from a
+// constant 8-bit matrix (per tensor or per column) runs on those bytes.
+//
 // Ops named in `exclude` (by ONNX node name or op type) stay float.
 //
 //===----------------------------------------------------------------------===//
@@ -176,22 +179,56 @@ std::optional<std::pair<Value, std::vector<float>>> int8Columns(PatternRewriter 
   return std::make_pair(wq, std::move(scales));
 }
 
-/// int8 weights per column (see int8Columns) and uint8 activations: the
-/// product an 8-bit MatMulInteger (u8 x s8, the VNNI kernel), scaled back by
-/// a's scale times s[n]; `bias` (any shape that broadcasts) added after.
-/// int8-dynamic quantizes a per tensor at run time (DynamicQuantizeLinear),
-/// what ONNX Runtime's quantize_dynamic writes; with `calibrated`, at the
-/// constant scale of its calibrated range.
+/// Weights already 8-bit in the model: `w` = DequantizeLinear(q, s, z) of a
+/// constant [k, n] matrix q of int8 or uint8, s and z per tensor or per
+/// column (axis 1), as the LM head of a QDQ model dequantizes its int8
+/// embedding. Returns q, z (or null) and s per column.
+std::optional<std::tuple<Value, Value, std::vector<float>>> existingInt8(Value w) {
+  auto dq = w.getDefiningOp<DequantizeLinearOp>();
+  if (!dq || dq.getBlockSize() != 0 || !dq.getInput().getDefiningOp<ConstantOp>())
+    return std::nullopt;
+  auto qType = cast<RankedTensorType>(dq.getInput().getType());
+  if (qType.getRank() != 2 || !qType.hasStaticShape() || qType.getElementTypeBitWidth() != 8)
+    return std::nullopt;
+  int64_t n = qType.getDimSize(1), axis = dq.getAxis() < 0 ? dq.getAxis() + 2 : dq.getAxis();
+  std::optional<std::vector<double>> scales = constantValues(dq.getScale());
+  if (!scales || (scales->size() != 1 && (axis != 1 || (int64_t)scales->size() != n)))
+    return std::nullopt;
+  if (Value z = dq.getZeroPoint()) {
+    std::optional<std::vector<double>> zeros = constantValues(z);
+    if (!zeros || (zeros->size() != 1 && (axis != 1 || (int64_t)zeros->size() != n)))
+      return std::nullopt;
+  }
+  std::vector<float> perColumn(n);
+  for (int64_t c = 0; c < n; ++c)
+    perColumn[c] = (float)(*scales)[scales->size() == 1 ? 0 : c];
+  return std::make_tuple(dq.getInput(), dq.getZeroPoint(), std::move(perColumn));
+}
+
+/// int8 weights per column (see int8Columns; or the model's own 8-bit
+/// weights, see existingInt8) and uint8 activations: the product an 8-bit
+/// MatMulInteger (u8 x s8, the VNNI kernel), scaled back by a's scale times
+/// s[n]; `bias` (any shape that broadcasts) added after. int8-dynamic
+/// quantizes a per tensor at run time (DynamicQuantizeLinear), what ONNX
+/// Runtime's quantize_dynamic writes; with `calibrated`, at the constant
+/// scale of its calibrated range.
 std::optional<Value> int8MatMul(PatternRewriter &rw, Location loc, Value a, Value w, bool transposed, Value bias,
                                 RankedTensorType type, std::optional<ActivationScale> calibrated) {
   auto aType = dyn_cast<RankedTensorType>(a.getType());
   if (!aType || !aType.getElementType().isF32())
     return std::nullopt;
-  std::optional<std::pair<Value, std::vector<float>>> wq = int8Columns(rw, loc, w, transposed);
-  if (!wq)
+  Value wq, wz;
+  std::vector<float> ws;
+  if (auto existing = transposed ? std::nullopt : existingInt8(w)) {
+    std::tie(wq, wz, ws) = *existing;
+  } else if (auto columns = int8Columns(rw, loc, w, transposed)) {
+    wq = columns->first;
+    ws = std::move(columns->second);
+  } else {
     return std::nullopt;
+  }
   MLIRContext *ctx = rw.getContext();
-  auto sType = RankedTensorType::get({(int64_t)wq->second.size()}, rw.getF32Type());
+  auto sType = RankedTensorType::get({(int64_t)ws.size()}, rw.getF32Type());
   auto u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
   auto accType = RankedTensorType::get(type.getShape(), rw.getI32Type());
   auto toFloat = [&](Value acc) { return CastOp::create(rw, loc, type, acc, TypeAttr::get(rw.getF32Type())); };
@@ -199,17 +236,17 @@ std::optional<Value> int8MatMul(PatternRewriter &rw, Location loc, Value a, Valu
   if (calibrated) {
     Value sa, za;
     Value aq = quantizeStatic(rw, loc, a, *calibrated, sa, za);
-    y = toFloat(MatMulIntegerOp::create(rw, loc, accType, aq, wq->first, za, Value()));
+    y = toFloat(MatMulIntegerOp::create(rw, loc, accType, aq, wq, za, wz));
     // sa * s[n] folded at compile time.
-    std::vector<float> product(wq->second);
+    std::vector<float> product(ws);
     for (float &p : product)
       p *= calibrated->scale;
     scale = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(sType, ArrayRef<float>(product))));
   } else {
     auto dq = DynamicQuantizeLinearOp::create(rw, loc, RankedTensorType::get(aType.getShape(), u8),
                                               RankedTensorType::get({}, rw.getF32Type()), RankedTensorType::get({}, u8), a);
-    y = toFloat(MatMulIntegerOp::create(rw, loc, accType, dq.getOutput(), wq->first, dq.getZeroPoint(), Value()));
-    Value sw = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(sType, ArrayRef<float>(wq->second))));
+    y = toFloat(MatMulIntegerOp::create(rw, loc, accType, dq.getOutput(), wq, dq.getZeroPoint(), wz));
+    Value sw = ConstantOp::create(rw, loc, cast<ElementsAttr>(DenseElementsAttr::get(sType, ArrayRef<float>(ws))));
     scale = MulOp::create(rw, loc, sType, dq.getScale(), sw);
   }
   y = MulOp::create(rw, loc, type, y, scale);

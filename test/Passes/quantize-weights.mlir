@@ -51,6 +51,30 @@ func.func @gemm(%a: tensor<3x32xf32>, %bias: tensor<2xf32>) -> tensor<3x2xf32> {
 
 // -----
 
+// Weights the model dequantizes itself from constant 8-bit bytes (a QDQ
+// model's LM head): bits=8 runs the matmul on those bytes, their zero point
+// as B's and their scale per column, not requantized; 4 bits leaves it.
+// CHECK-LABEL: func.func @dequantized_weights
+// CHECK-NOT: tern.matmul_nbits
+// INT8-LABEL: func.func @dequantized_weights
+// INT8-DAG: %[[Q:.+]] = tern.constant dense<3> : tensor<32x2xui8>
+// INT8-DAG: %[[Z:.+]] = tern.constant dense<128> : tensor<ui8>
+// INT8-DAG: %[[S:.+]] = tern.constant dense<2.500000e-01> : tensor<2xf32>
+// INT8: %[[A:.+]], %[[SA:.+]], %[[ZA:.+]] = tern.dynamic_quantize_linear %arg0
+// INT8: tern.matmul_integer %[[A]], %[[Q]] a_zero_point %[[ZA]] b_zero_point %[[Z]]
+// INT8: tern.mul %[[SA]], %[[S]]
+// INT8-NOT: tern.dequantize_linear
+func.func @dequantized_weights(%a: tensor<3x32xf32>) -> tensor<3x2xf32> {
+  %q = tern.constant dense<3> : tensor<32x2xui8>
+  %s = tern.constant dense<0.25> : tensor<f32>
+  %z = tern.constant dense<128> : tensor<ui8>
+  %w = tern.dequantize_linear %q, %s, %z {axis = 1 : i64} : (tensor<32x2xui8>, tensor<f32>, tensor<ui8>) -> tensor<32x2xf32>
+  %y = tern.matmul %a, %w : (tensor<3x32xf32>, tensor<32x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
 // Must not fire: run-time weights, alpha != 1, a weight matrix below
 // min-elements, and integer weights.
 // CHECK-LABEL: func.func @left_alone
