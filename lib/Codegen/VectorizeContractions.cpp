@@ -854,7 +854,6 @@ private:
     int64_t rowCount = rowAt.size(), per = accs.size();
     auto byteVec = VectorType::get({vl}, b.getI8Type());
     auto idxVec = VectorType::get({vl}, b.getI32Type());
-    auto quad = VectorType::get({4}, b.getF32Type());
     SmallVector<int64_t> repeat;
     for (int64_t i = 0; i < vl; ++i)
       repeat.push_back(i % 4);
@@ -887,13 +886,7 @@ private:
         SmallVector<Value> at = rowPos;
         at[d] = kk;
         SmallVector<Value> idx = indices(c.aMap, at);
-        Value four;
-        if (tail) {
-          Value pad = arith::ConstantOp::create(b, loc, b.getF32Type(), b.getF32FloatAttr(0));
-          four = vector::TransferReadOp::create(b, loc, quad, c.a, idx, pad, ArrayRef<bool>{false});
-        } else {
-          four = vector::LoadOp::create(b, loc, quad, c.a, idx);
-        }
+        Value four = readFour(b.getF32Type(), idx, tail);
         Value a = vector::ShuffleOp::create(b, loc, four, four, repeat);
         for (int64_t v = 0; v < vectors; ++v)
           for (int64_t slot = 0; slot < 2; ++slot) {
@@ -906,17 +899,7 @@ private:
       }
       return next;
     };
-    if (k >= 4) {
-      auto loop = scf::ForOp::create(b, loc, index(0), index(k / 4), index(1), accs,
-                                     [&](OpBuilder &nb, Location, Value g, ValueRange iter) {
-                                       OpBuilder::InsertionGuard guard(b);
-                                       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-                                       scf::YieldOp::create(b, loc, step(g, iter, false));
-                                     });
-      accs = SmallVector<Value>(loop.getResults());
-    }
-    if (k % 4)
-      accs = step(index(k / 4), accs, true);
+    accs = byGroupsOf4(k, accs, step);
     if (split) {
       for (int64_t i = 0; i < per; ++i)
         accs[i] = arith::AddFOp::create(b, loc, accs[i], accs[per + i]);
@@ -935,7 +918,6 @@ private:
     unsigned d = c.ks[0];
     int64_t k = *getConstantIntValue(sizes[d]);
     auto bytesType = VectorType::get({vl * 4}, b.getI8Type());
-    auto quad = VectorType::get({4}, b.getI8Type());
     auto step = [&](Value k4, ValueRange iter, bool tail) {
       Value kk = arith::MulIOp::create(b, loc, k4, index(4));
       SmallVector<Value> bv;
@@ -946,13 +928,7 @@ private:
         SmallVector<Value> pos = rowPos;
         pos[d] = kk;
         SmallVector<Value> idx = indices(c.aMap, pos);
-        Value four;
-        if (tail) {
-          Value pad = arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0);
-          four = vector::TransferReadOp::create(b, loc, quad, c.a, idx, pad, ArrayRef<bool>{false});
-        } else {
-          four = vector::LoadOp::create(b, loc, quad, c.a, idx);
-        }
+        Value four = readFour(b.getI8Type(), idx, tail);
         Value word = vector::ExtractOp::create(
             b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), four), ArrayRef<int64_t>{0});
         Value av = vector::BitCastOp::create(b, loc, bytesType, vector::BroadcastOp::create(b, loc, vecType, word));
@@ -963,18 +939,36 @@ private:
       }
       return next;
     };
+    return byGroupsOf4(k, accs, step);
+  }
+
+  /// Runs `step` (group of 4 k, accumulators, whether it is the partial
+  /// last group) over k / 4 groups in a loop, then once more for a last
+  /// partial group.
+  SmallVector<Value> byGroupsOf4(int64_t k, SmallVector<Value> accs,
+                                 function_ref<SmallVector<Value>(Value, ValueRange, bool)> step) {
     if (k >= 4) {
       auto loop = scf::ForOp::create(b, loc, index(0), index(k / 4), index(1), accs,
-                                     [&](OpBuilder &nb, Location, Value k4, ValueRange iter) {
+                                     [&](OpBuilder &nb, Location, Value g, ValueRange iter) {
                                        OpBuilder::InsertionGuard guard(b);
                                        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-                                       scf::YieldOp::create(b, loc, step(k4, iter, false));
+                                       scf::YieldOp::create(b, loc, step(g, iter, false));
                                      });
       accs = SmallVector<Value>(loop.getResults());
     }
     if (k % 4)
       accs = step(index(k / 4), accs, true);
     return accs;
+  }
+
+  /// A's 4 consecutive elements of type `elem` at `idx` (along k), those
+  /// past the end of a partial last group read as 0.
+  Value readFour(Type elem, ValueRange idx, bool tail) {
+    auto quad = VectorType::get({4}, elem);
+    if (!tail)
+      return vector::LoadOp::create(b, loc, quad, c.a, idx);
+    Value pad = arith::ConstantOp::create(b, loc, elem, b.getZeroAttr(elem));
+    return vector::TransferReadOp::create(b, loc, quad, c.a, idx, pad, ArrayRef<bool>{false});
   }
 
   /// A vector of `mem` at `idx`, masked on the last panel.
