@@ -70,6 +70,7 @@ struct KernelShape {
   bool vnni = false;        ///< x86 u8 x s8 dot products (vpdpbusd) at vectorBits
   bool permute = false;     ///< x86 lane permutes (vpermps) at vectorBits: the 2:4-sparse kernel
   bool usdot = false;       ///< AArch64 u8 x s8 dot products (usdot, FEAT_I8MM) on 128-bit vectors
+  bool pmaddwd = false;     ///< x86 i16 pair multiply-adds (pmaddwd) at vectorBits: bytes without VNNI
 };
 
 /// The kernel shape for a target with the given LLVM feature string

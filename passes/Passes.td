@@ -247,7 +247,10 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     in groups of 4 bytes along k ([panels][k/4][columns x 4]) and each step
     is one vpdpbusd per vector (llvm.call_intrinsic), A's 4 bytes broadcast
     as an i32, the k % 4 tail read masked (with `usdot`, AArch64's usdot on
-    128-bit vectors, the same instruction shape); otherwise B is packed widened to
+    128-bit vectors, the same instruction shape); with `pmaddwd` instead
+    (x86 without VNNI) B is packed widened to i16 pairs along k and each
+    step is one pmaddwd per vector, A's 2 bytes widened and broadcast as an
+    i32, the products added to the accumulators; otherwise B is packed widened to
     i32 and each byte of A widened as read.
 
     Block-dequantized contractions (f32 C, out + a * (uitofp(q) * s + z),
@@ -287,7 +290,9 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     Option<"sparse", "sparse", "bool", /*default=*/"false",
            "The target has x86 vpermps at vector-bits (256 or 512): 2:4-sparse constant B uses the sparse kernel">,
     Option<"usdot", "usdot", "bool", /*default=*/"false",
-           "The target has AArch64's usdot (FEAT_I8MM; vector-bits 128): u8 x s8 byte matmuls use it">
+           "The target has AArch64's usdot (FEAT_I8MM; vector-bits 128): u8 x s8 byte matmuls use it">,
+    Option<"pmaddwd", "pmaddwd", "bool", /*default=*/"false",
+           "The target has x86's pmaddwd at vector-bits: byte matmuls without dot products use i16 pairs">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",

@@ -28,10 +28,11 @@ KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
   if (arch == "aarch64")
     return {128, 8, 2, false, false, has("i8mm")}; // 32 NEON registers: 16 accumulators
   if (has("avx512f"))
-    return {512, 8, 2, has("avx512vnni"), true}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast
+    return {512, 8, 2, has("avx512vnni"), true, false,
+            has("avx512bw")}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast
   if (has("avx2") || has("avx"))
-    return {256, 4, 2, has("avxvnni"), has("avx2")}; // 16 ymm; AVX-VNNI: vpdpbusd on ymm
-  return {128, 4, 2, false};
+    return {256, 4, 2, has("avxvnni"), has("avx2"), false, has("avx2")}; // 16 ymm; AVX-VNNI: vpdpbusd on ymm
+  return {128, 4, 2, false, false, false, arch == "x86_64"}; // SSE2
 }
 
 void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &options) {
@@ -65,7 +66,7 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true, kernel.vnni,
-                                                      kernel.permute, kernel.usdot}));
+                                                      kernel.permute, kernel.usdot, kernel.pmaddwd}));
   pm.addPass(createTernVectorizeTransposesPass({kernel.vectorBits}));
   pm.addPass(createTernVectorizeRowsPass({kernel.vectorBits}));
   pm.addPass(createTernVectorizeReductionsPass({kernel.vectorBits, 4}));

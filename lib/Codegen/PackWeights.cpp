@@ -105,6 +105,10 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
     elem = IntegerType::get(module.getContext(), 32);
   if (how == Packing::Groups4)
     shape = {panels, (k + 3) / 4, width * 4};
+  if (how == Packing::Pairs2) {
+    elem = IntegerType::get(module.getContext(), 16);
+    shape = {panels, (k + 1) / 2, width * 2};
+  }
   if (how == Packing::Nibbles) {
     if (width % 2)
       return std::nullopt;
@@ -134,6 +138,11 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
         case Packing::Groups4:
           out[((p * shape[1] + kk / 4) * width + r) * 4 + kk % 4] = *e;
           break;
+        case Packing::Pairs2: {
+          int16_t v = isUnsigned ? (int16_t)(uint8_t)*e : (int16_t)(int8_t)*e;
+          std::memcpy(out + (((p * shape[1] + kk / 2) * width + r) * 2 + kk % 2) * 2, &v, 2);
+          break;
+        }
         case Packing::Nibbles: {
           char &byte = out[(p * k + kk) * (width / 2) + r % (width / 2)];
           byte = (char)(r < width / 2 ? (byte & 0xF0) | *e : (byte & 0x0F) | (*e << 4));
@@ -141,7 +150,7 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
         }
         }
       }
-  static const char *layout[] = {"", "_i32", "_dot4", "_nibbles"};
+  static const char *layout[] = {"", "_i32", "_dot4", "_nibbles", "_pairs"};
   std::string name =
       (global.getSymName() + "_packed" + layout[(int)how] + (transposed ? "_t" : "") +
        (how == Packing::Move ? "" : "_") + Twine(width))

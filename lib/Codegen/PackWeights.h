@@ -24,6 +24,7 @@ enum class Packing {
   Groups4, ///< bytes in groups of 4 along k: [panels][k / 4][columns][4]
   Nibbles, ///< values below 16, two per byte: [panels][k][columns / 2], byte r
            ///< holding column r (low half) and column r + columns / 2 (high)
+  Pairs2,  ///< bytes widened to i16 in pairs along k: [panels][k / 2][columns][2]
 };
 
 /// A 2:4-sparse B packed for the sparse kernel: the non-zeros and their

@@ -25,7 +25,8 @@
 // of quantized models) with a constant B: with VNNI (option vnni) and u8 A
 // running along k, B is packed in groups of 4 bytes along k and the kernel
 // runs on vpdpbusd (AArch64: usdot with FEAT_I8MM), A's 4 bytes broadcast
-// as one i32; otherwise B is packed widened to i32 and A widened as read.
+// as one i32; on x86 without VNNI, B is packed as i16 pairs along k for
+// pmaddwd; otherwise B is packed widened to i32 and A widened as read.
 //
 // Block-dequantized contractions (out += a * (uitofp(q) * s + z), q bytes
 // [k, n], s and z per block of k and column: MatMulNBits' weights): q, s and
@@ -474,6 +475,10 @@ public:
     permuteIntrinsic = permute.str();
   }
 
+  /// B is packed as i16 pairs (Packing::Pairs2) for `intrinsic`, x86's
+  /// pmaddwd at the vector width.
+  void setPairs(StringRef intrinsic) { maddIntrinsic = intrinsic.str(); }
+
   /// B was block-pruned: `packedB` holds each panel's `kept` non-zero rows,
   /// `indices` ([panels][kept] i32) their k.
   void setRowSparse(Value indices, int64_t kept) {
@@ -687,6 +692,8 @@ private:
       results = blockReduce(rowAt, accs);
     else if (sparseValues)
       results = sparseReduce(rowAt, accs);
+    else if (!maddIntrinsic.empty())
+      results = pairReduce(rowAt, accs);
     else if (rowIndices) {
       // Block-pruned B: only the panel's non-zero rows, their k read from
       // the packed indices.
@@ -886,7 +893,7 @@ private:
         SmallVector<Value> at = rowPos;
         at[d] = kk;
         SmallVector<Value> idx = indices(c.aMap, at);
-        Value four = readFour(b.getF32Type(), idx, tail);
+        Value four = readGroup(b.getF32Type(), 4, idx, tail);
         Value a = vector::ShuffleOp::create(b, loc, four, four, repeat);
         for (int64_t v = 0; v < vectors; ++v)
           for (int64_t slot = 0; slot < 2; ++slot) {
@@ -899,7 +906,7 @@ private:
       }
       return next;
     };
-    accs = byGroupsOf4(k, accs, step);
+    accs = byGroups(k, 4, accs, step);
     if (split) {
       for (int64_t i = 0; i < per; ++i)
         accs[i] = arith::AddFOp::create(b, loc, accs[i], accs[per + i]);
@@ -928,7 +935,7 @@ private:
         SmallVector<Value> pos = rowPos;
         pos[d] = kk;
         SmallVector<Value> idx = indices(c.aMap, pos);
-        Value four = readFour(b.getI8Type(), idx, tail);
+        Value four = readGroup(b.getI8Type(), 4, idx, tail);
         Value word = vector::ExtractOp::create(
             b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), four), ArrayRef<int64_t>{0});
         Value av = vector::BitCastOp::create(b, loc, bytesType, vector::BroadcastOp::create(b, loc, vecType, word));
@@ -939,16 +946,56 @@ private:
       }
       return next;
     };
-    return byGroupsOf4(k, accs, step);
+    return byGroups(k, 4, accs, step);
   }
 
-  /// Runs `step` (group of 4 k, accumulators, whether it is the partial
-  /// last group) over k / 4 groups in a loop, then once more for a last
-  /// partial group.
-  SmallVector<Value> byGroupsOf4(int64_t k, SmallVector<Value> accs,
-                                 function_ref<SmallVector<Value>(Value, ValueRange, bool)> step) {
-    if (k >= 4) {
-      auto loop = scf::ForOp::create(b, loc, index(0), index(k / 4), index(1), accs,
+  /// The reduction on 16-bit multiply-adds (c.bytes without dot-product
+  /// units, A running along its one reduction dim with unit stride; B packed
+  /// as i16 pairs along k, Packing::Pairs2): per 2 k, each row's 2 bytes of A
+  /// are widened to i16 and broadcast as one i32, and pmaddwd multiplies
+  /// them with the panel's 2 x VL values of B per vector, summing each
+  /// lane's 2 products into i32 (exact: bytes times bytes fit i16 pairs
+  /// summed in i32), added to the accumulators. A last odd k is read
+  /// masked.
+  SmallVector<Value> pairReduce(ArrayRef<SmallVector<Value>> rowAt, SmallVector<Value> accs) {
+    unsigned d = c.ks[0];
+    int64_t k = *getConstantIntValue(sizes[d]);
+    auto halves = VectorType::get({vl * 2}, b.getI16Type());
+    auto pair16 = VectorType::get({2}, b.getI16Type());
+    auto step = [&](Value k2, ValueRange iter, bool tail) {
+      Value kk = arith::MulIOp::create(b, loc, k2, index(2));
+      SmallVector<Value> bv;
+      for (int64_t v = 0; v < vectors; ++v)
+        bv.push_back(vector::LoadOp::create(b, loc, halves, packedB, ValueRange{panelIndex, k2, index(v * vl * 2)}));
+      SmallVector<Value> next;
+      for (auto [r, rowPos] : llvm::enumerate(rowAt)) {
+        SmallVector<Value> pos = rowPos;
+        pos[d] = kk;
+        Value two = readGroup(b.getI8Type(), 2, indices(c.aMap, pos), tail);
+        two = c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, pair16, two))
+                          : Value(arith::ExtSIOp::create(b, loc, pair16, two));
+        Value word = vector::ExtractOp::create(
+            b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), two), ArrayRef<int64_t>{0});
+        Value av = vector::BitCastOp::create(b, loc, halves, vector::BroadcastOp::create(b, loc, vecType, word));
+        for (int64_t v = 0; v < vectors; ++v) {
+          Value products = LLVM::CallIntrinsicOp::create(b, loc, vecType, b.getStringAttr(maddIntrinsic),
+                                                         ValueRange{av, bv[v]})
+                               .getResult(0);
+          next.push_back(arith::AddIOp::create(b, loc, iter[r * vectors + v], products));
+        }
+      }
+      return next;
+    };
+    return byGroups(k, 2, accs, step);
+  }
+
+  /// Runs `step` (group of `size` k, accumulators, whether it is the
+  /// partial last group) over k / size groups in a loop, then once more for
+  /// a last partial group.
+  SmallVector<Value> byGroups(int64_t k, int64_t size, SmallVector<Value> accs,
+                              function_ref<SmallVector<Value>(Value, ValueRange, bool)> step) {
+    if (k >= size) {
+      auto loop = scf::ForOp::create(b, loc, index(0), index(k / size), index(1), accs,
                                      [&](OpBuilder &nb, Location, Value g, ValueRange iter) {
                                        OpBuilder::InsertionGuard guard(b);
                                        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
@@ -956,15 +1003,15 @@ private:
                                      });
       accs = SmallVector<Value>(loop.getResults());
     }
-    if (k % 4)
-      accs = step(index(k / 4), accs, true);
+    if (k % size)
+      accs = step(index(k / size), accs, true);
     return accs;
   }
 
-  /// A's 4 consecutive elements of type `elem` at `idx` (along k), those
+  /// A's `n` consecutive elements of type `elem` at `idx` (along k), those
   /// past the end of a partial last group read as 0.
-  Value readFour(Type elem, ValueRange idx, bool tail) {
-    auto quad = VectorType::get({4}, elem);
+  Value readGroup(Type elem, int64_t n, ValueRange idx, bool tail) {
+    auto quad = VectorType::get({n}, elem);
     if (!tail)
       return vector::LoadOp::create(b, loc, quad, c.a, idx);
     Value pad = arith::ConstantOp::create(b, loc, elem, b.getZeroAttr(elem));
@@ -1042,6 +1089,7 @@ private:
   Value packedScale, packedOffset; ///< c.dequant: B's packed block scales and offsets
   Value sparseValues, sparseIndices; ///< a 2:4-sparse B's packed values and positions
   Value rowIndices;                  ///< a block-pruned B's kept rows per panel
+  std::string maddIntrinsic;         ///< B packed as i16 pairs for pmaddwd
   int64_t keptRows = 0;
   std::string permuteIntrinsic;
   bool nibbles = false;
@@ -1089,7 +1137,10 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       // (AArch64's usdot takes the same u8 x s8 groups of 4 on 128 bits.)
       bool dotUnits = vnni || (usdot && vectorBits == 128);
       bool dot = c.bytes && dotUnits && c.aUnsigned && !c.bUnsigned && c.ks.size() == 1 && readsAlongK(c);
-      Packing how = !c.bytes ? Packing::Move : dot ? Packing::Groups4 : Packing::Widen;
+      // Without dot products, x86 multiplies bytes widened to i16 pairs
+      // (pmaddwd: 2 products per i32 lane) rather than widened to i32.
+      bool pairs = c.bytes && !dot && pmaddwd && c.ks.size() == 1 && readsAlongK(c);
+      Packing how = !c.bytes ? Packing::Move : dot ? Packing::Groups4 : pairs ? Packing::Pairs2 : Packing::Widen;
       std::optional<std::pair<MemRefType, StringAttr>> packed, scales, offsets;
       // Dequantized 4-bit weights: two per byte where they fit.
       bool nibbles = false;
@@ -1156,6 +1207,10 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
         kernel.setDequantization(memref::GetGlobalOp::create(b, loc, scales->first, scales->second.getValue()),
                                  memref::GetGlobalOp::create(b, loc, offsets->first, offsets->second.getValue()),
                                  nibbles);
+      if (pairs)
+        kernel.setPairs(vectorBits == 512   ? "llvm.x86.avx512.pmaddw.d.512"
+                        : vectorBits == 256 ? "llvm.x86.avx2.pmadd.wd"
+                                            : "llvm.x86.sse2.pmadd.wd");
       if (rowSparse)
         kernel.setRowSparse(
             memref::GetGlobalOp::create(b, loc, rowSparse->indicesType, rowSparse->indices.getValue()),

@@ -1,6 +1,7 @@
 // RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=512 rows=4 vectors=2 vnni=true" --canonicalize --split-input-file | FileCheck %s --check-prefix=VNNI
 // RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=128 rows=4 vectors=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=WIDEN
 // RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=128 rows=4 vectors=2 usdot=true" --canonicalize --split-input-file | FileCheck %s --check-prefix=USDOT
+// RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=512 rows=4 vectors=2 pmaddwd=true" --canonicalize --split-input-file | FileCheck %s --check-prefix=PAIRS
 
 // A u8 x s8 matmul with constant weights (the integer matmuls of quantized
 // models): k = 6 is not a multiple of 4 and n = 20 leaves a partial panel.
@@ -24,6 +25,16 @@
 // Without it, B is packed widened to i32 at compile time and each byte of
 // A is widened as it is read: the i32 kernel.
 // WIDEN: memref.global "private" constant @w_packed_i32_8 : memref<3x6x8xi32>
+// x86 without dot products: B packed as i16 pairs along k ([panels][k/2][32 x 2]),
+// A's 2 bytes widened to i16 and broadcast as one i32, one pmaddwd per
+// vector (2 products per i32 lane) added to the accumulators; the last
+// (odd) k read masked.
+// PAIRS: memref.global "private" constant @w_packed_pairs_32 : memref<1x3x64xi16>
+// PAIRS-LABEL: func.func @bytes
+// PAIRS: %[[A2:.+]] = vector.load %arg0{{.+}} : memref<10x6xi8>, vector<2xi8>
+// PAIRS: arith.extui %[[A2]] : vector<2xi8> to vector<2xi16>
+// PAIRS: %[[P:.+]] = llvm.call_intrinsic "llvm.x86.avx512.pmaddw.d.512"({{.+}}) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>
+// PAIRS: arith.addi {{.+}}, %[[P]] : vector<16xi32>
 // AArch64 with FEAT_I8MM: usdot, the same u8 x s8 groups of 4 on 128 bits.
 // USDOT: memref.global "private" constant @w_packed_dot4_8 : memref<3x2x32xi8>
 // USDOT-LABEL: func.func @bytes
