@@ -457,18 +457,8 @@ private:
       }
       return out;
     };
-    if (k >= bs) {
-      auto loop = scf::ForOp::create(b, loc, index(0), index(k / bs), index(1), accs,
-                                     [&](OpBuilder &nb, Location, Value blk, ValueRange it) {
-                                       OpBuilder::InsertionGuard g(b);
-                                       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-                                       scf::YieldOp::create(b, loc, block(blk, bs, it));
-                                     });
-      accs = SmallVector<Value>(loop.getResults());
-    }
-    if (k % bs)
-      accs = block(index(k / bs), k % bs, accs);
-    return accs;
+    return byGroups(k, bs, accs,
+                    [&](Value blk, ValueRange it, bool tail) { return block(blk, tail ? k % bs : bs, it); });
   }
 
   /// The reduction of a 2:4-sparse B (one reduction dim of static size, A
