@@ -7,6 +7,9 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <optional>
+#include <string>
+
 namespace tern {
 
 #define GEN_PASS_DECL
@@ -77,16 +80,35 @@ struct KernelShape {
 /// ("+avx512f,+avx2,..."), architecture "x86_64" or "aarch64".
 KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features);
 
+/// An NVIDIA GPU to compile the model's kernels for (ternc --target=nvptx).
+struct GPUTarget {
+  std::string chip = "sm_90";    ///< sm_80, sm_90, sm_90a...
+  std::string features;          ///< the PTX version, e.g. "+ptx80"
+  std::string format = "isa";    ///< "isa": PTX the driver compiles at load; "bin": a cubin (needs ptxas)
+  std::string toolkit;           ///< the CUDA toolkit ptxas and libdevice come from ("": none)
+  int optLevel = 3;
+};
+
+/// The PTX features a chip needs from LLVM's NVPTX backend (sm_90: PTX 8.0).
+std::string ptxFeaturesFor(llvm::StringRef chip);
+
 struct LoweringOptions {
   LoweringStage from = LoweringStage::Tern;
   LoweringStage to = LoweringStage::LLVMDialect;
   KernelShape kernel;
+  /// When set, the model runs on this GPU: the Buffers and LLVMDialect
+  /// stages follow the GPU pipeline (lib/Codegen/GPU) instead of the CPU's.
+  std::optional<GPUTarget> gpu;
 };
 
 /// tern -> linalg -> bufferization -> LLVM dialect: what `ternc` runs after
 /// the graph pipeline; `tern-opt --tern-lower-to-linalg` and
 /// `--tern-lower-to-llvm` run the same.
 void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &options);
+
+/// The GPU pipeline's first steps after the Buffers stage: linalg to loops,
+/// each top-level loop nest of @main a gpu.launch (tern-map-to-gpu).
+void buildGPULaunches(mlir::OpPassManager &pm);
 
 /// Registers every tern pass and pipeline with the global registry.
 void registerAllPasses();

@@ -82,8 +82,49 @@ def TernExternalizeWeightsPass : Pass<"tern-externalize-weights", "mlir::ModuleO
     `memref.view %weights[offset]` of a new last argument instead. The
     compiler driver writes the blob into the library or beside it; the runtime
     passes its address (embedded or memory-mapped) at every call.
+
+    With `all-constants` (the GPU pipeline, where the model's code cannot
+    read the host's memory) every constant global goes into the blob, small
+    dense constants included.
   }];
+  let options = [
+    Option<"allConstants", "all-constants", "bool", /*default=*/"false",
+           "Also move small (non-resource) constant globals into the blob">
+  ];
   let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+def TernMapToGPUPass : Pass<"tern-map-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Runs @main's loops on the GPU: one gpu.launch per top-level loop nest";
+  let description = [{
+    For the NVPTX target, after linalg has become loops. Appends the
+    `__runtime` argument (the runtime's hooks, which on a GPU model carry
+    the CUDA layer) to `@main`, whose buffers are then all device memory.
+    Each top-level scf.parallel becomes a gpu.launch of one thread per
+    iteration: the iteration space is linearized (the last dim fastest, so
+    neighbouring threads touch neighbouring elements), split in blocks of
+    `block-size` threads, and each thread recovers its indices and runs the
+    loop body (its inner sequential loops, a reduction's, included). Runs
+    of other top-level ops that read or write memory (loop nests with no
+    parallel dim, a 0-d tensor's loads, arithmetic and stores) run in one
+    one-thread launch each. Allocations, deallocations, the return, views
+    and index arithmetic stay on the host (and end a run when they allocate
+    or free). Fails, naming the op, when a value computed from tensor data
+    is needed on the host (a shape read from a tensor's contents).
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c100) step (%c1, %c1) { BODY }
+    // becomes
+    gpu.launch blocks(%bx, ...) in (%g = %c2, ...) threads(%tx, ...) in (%t = %c256, ...) {
+      %id = bx * 256 + tx;  if %id < 400 { %i = %id / 100; %j = %id % 100; BODY }
+    }
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256", "Threads per block">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def TernPlanMemoryPass : Pass<"tern-plan-memory", "mlir::ModuleOp"> {

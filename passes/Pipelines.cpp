@@ -3,6 +3,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/CommandLine.h"
 #include "mlir/Transforms/Passes.h"
 
 namespace tern {
@@ -53,6 +54,17 @@ void buildGraphOptimization(mlir::OpPassManager &pm, const GraphPipelineOptions 
   pm.addNestedPass<mlir::func::FuncOp>(createTernSinkConstantComputationsPass());
 }
 
+namespace {
+struct GPUPipelineOptions : mlir::PassPipelineOptions<GPUPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("The GPU (sm_80, sm_90...)"), llvm::cl::init("sm_90")};
+  Option<std::string> format{*this, "format", llvm::cl::desc("isa (PTX) or bin (a cubin, needs ptxas)"),
+                             llvm::cl::init("isa")};
+  Option<bool> loops{*this, "launches-only",
+                     llvm::cl::desc("Stop after tern-map-to-gpu: the launches in @main, before outlining"),
+                     llvm::cl::init(false)};
+};
+} // namespace
+
 void registerAllPasses() {
   registerTernPasses();
   mlir::PassPipelineRegistration<>(
@@ -67,6 +79,20 @@ void registerAllPasses() {
   mlir::PassPipelineRegistration<>(
       "tern-lower-to-llvm", "Lowers tern to the LLVM dialect, as ternc does before code generation",
       [](mlir::OpPassManager &pm) { buildLoweringPipeline(pm, {LoweringStage::Tern, LoweringStage::LLVMDialect, {}}); });
+  mlir::PassPipelineRegistration<GPUPipelineOptions>(
+      "tern-lower-to-nvvm",
+      "Lowers tern to NVVM kernels in PTX and their host code in the LLVM dialect, as ternc --target=nvptx",
+      [](mlir::OpPassManager &pm, const GPUPipelineOptions &options) {
+        GPUTarget gpu;
+        gpu.chip = options.chip;
+        gpu.format = options.format;
+        LoweringOptions lowering{LoweringStage::Tern, LoweringStage::LLVMDialect, {}, gpu};
+        if (options.loops)
+          lowering.to = LoweringStage::Buffers;
+        buildLoweringPipeline(pm, lowering);
+        if (options.loops)
+          buildGPULaunches(pm);
+      });
 }
 
 } // namespace tern

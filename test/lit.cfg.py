@@ -36,3 +36,7 @@ if os.path.isfile(os.path.join(config.tern_obj_root, "aarch64", "bin", "tern-run
         os.path.isfile("/usr/bin/qemu-aarch64") and os.path.isdir("/usr/aarch64-linux-gnu"):
     config.available_features.add("aarch64-qemu")
 config.substitutions.append(("%qemu_aarch64", "qemu-aarch64 -L /usr/aarch64-linux-gnu"))
+# The GPU target's cubins need ptxas; its host side runs on a stand-in driver.
+if os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+    config.available_features.add("cuda-toolkit")
+config.substitutions.append(("%fake_cuda", os.path.join(config.tern_obj_root, "lib", "libtern-fake-cuda.so")))

@@ -2,6 +2,7 @@
 
 #include "tern/Codegen/Codegen.h"
 #include "tern/tern_abi.h"
+#include "lib/Codegen/GPU/GPUHost.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
@@ -28,6 +29,20 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Conversion/GPUCommon/GPUToLLVM.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -185,6 +200,22 @@ void registerCodegenDialects(DialectRegistry &registry) {
   linalg::registerValueBoundsOpInterfaceExternalModels(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  // The NVPTX target (lib/Codegen/GPU): kernels to NVVM and PTX, the host's
+  // launches to runtime calls.
+  registry.insert<gpu::GPUDialect, NVVM::NVVMDialect>();
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerGPUDialectTranslation(registry);
+  registerNVVMDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+  NVVM::registerConvertGpuToNVVMInterface(registry);
+  registerConvertNVVMToLLVMInterface(registry);
+  gpu::registerConvertGpuToLLVMInterface(registry);
+  arith::registerConvertArithToLLVMInterface(registry);
+  cf::registerConvertControlFlowToLLVMInterface(registry);
+  registerConvertFuncToLLVMInterface(registry);
+  registerConvertMemRefToLLVMInterface(registry);
+  registerConvertMathToLLVMInterface(registry);
+  ub::registerConvertUBToLLVMInterface(registry);
 }
 
 //===-- weights ----------------------------------------------------------===//
@@ -200,11 +231,38 @@ std::vector<char> takeWeights(ModuleOp module) {
     auto offset = global->getAttrOfType<IntegerAttr>("tern.weight_offset");
     if (!offset)
       continue;
-    auto init = cast<DenseResourceElementsAttr>(*global.getInitialValue());
-    if (AsmResourceBlob *data = init.getRawHandle().getBlob()) {
-      ArrayRef<char> bytes = data->getData();
-      std::memcpy(blob.data() + offset.getInt(), bytes.data(),
-                  std::min<size_t>(bytes.size(), blob.size() - offset.getInt()));
+    char *dst = blob.data() + offset.getInt();
+    size_t room = blob.size() - offset.getInt();
+    if (auto init = dyn_cast<DenseResourceElementsAttr>(*global.getInitialValue())) {
+      if (AsmResourceBlob *data = init.getRawHandle().getBlob()) {
+        ArrayRef<char> bytes = data->getData();
+        std::memcpy(dst, bytes.data(), std::min<size_t>(bytes.size(), room));
+      }
+    } else if (auto dense = dyn_cast<DenseElementsAttr>(*global.getInitialValue())) {
+      // A small constant (tern-externalize-weights all-constants): element
+      // by element when splat or i1 (stored a byte each), else its raw data.
+      Type e = dense.getElementType();
+      size_t esize = e.isIndex() ? 8 : (e.getIntOrFloatBitWidth() + 7) / 8;
+      if (!dense.isSplat() && !e.isInteger(1)) {
+        ArrayRef<char> raw = dense.getRawData();
+        std::memcpy(dst, raw.data(), std::min<size_t>(raw.size(), room));
+      } else if (isa<FloatType>(e)) {
+        size_t i = 0;
+        for (const APFloat &v : dense.getValues<APFloat>()) {
+          APInt bits = v.bitcastToAPInt();
+          if ((i + 1) * esize <= room)
+            std::memcpy(dst + i * esize, bits.getRawData(), esize);
+          ++i;
+        }
+      } else {
+        size_t i = 0;
+        for (const APInt &v : dense.getValues<APInt>()) {
+          APInt bits = e.isInteger(1) ? v.zext(8) : v;
+          if ((i + 1) * esize <= room)
+            std::memcpy(dst + i * esize, bits.getRawData(), esize);
+          ++i;
+        }
+      }
     }
     done.push_back(global);
   }
@@ -272,6 +330,13 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext 
     return nullptr;
 
   lowerTaskCalls(*m, main);
+  if (!options.gpuArch.empty()) {
+    std::string error;
+    if (!lowerGPURuntimeCalls(*m, main, error)) {
+      module.emitError(error);
+      return nullptr;
+    }
+  }
   llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
   llvm::PointerType *ptr = llvm::PointerType::getUnqual(ctx);
 
@@ -346,11 +411,17 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext 
     weightsPtr = g;
   }
   std::string targetDesc = tm.getTargetTriple().str() + " " + tm.getTargetCPU().str();
-  auto *modelType = llvm::StructType::get(ctx, {i64, ptr, i64, i64, ptr, ptr, ptr, i64, ptr, i64, ptr, ptr});
+  if (!options.gpuArch.empty())
+    targetDesc += " + nvptx64-nvidia-cuda " + options.gpuArch;
+  llvm::Constant *deviceArch =
+      options.gpuArch.empty() ? llvm::ConstantPointerNull::get(ptr) : cstr(options.gpuArch);
+  auto *modelType =
+      llvm::StructType::get(ctx, {i64, ptr, i64, i64, ptr, ptr, ptr, i64, ptr, i64, ptr, ptr, i64, ptr});
   auto *desc = llvm::ConstantStruct::get(
       modelType, {i64c(TERN_ABI_VERSION), cstr(options.modelName), i64c(iface.inputs.size()), i64c(iface.outputs.size()),
                   tensors(iface.inputs, "tern.inputs"), tensors(iface.outputs, "tern.outputs"), weightsPtr,
-                  i64c(weights.size()), weightsFile, i64c(arenaSize), entry, cstr(targetDesc)});
+                  i64c(weights.size()), weightsFile, i64c(arenaSize), entry, cstr(targetDesc),
+                  i64c(options.gpuArch.empty() ? TERN_DEVICE_CPU : TERN_DEVICE_CUDA), deviceArch});
   auto *g = new llvm::GlobalVariable(*m, modelType, true, llvm::GlobalValue::ExternalLinkage, desc, options.symbol);
   g->setVisibility(llvm::GlobalValue::DefaultVisibility);
   return m;

@@ -17,6 +17,8 @@ using namespace mlir;
 namespace {
 
 struct ExternalizeWeightsPass : tern::impl::TernExternalizeWeightsPassBase<ExternalizeWeightsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     FailureOr<func::FuncOp> main = tern::entryFunction(module);
@@ -30,8 +32,10 @@ struct ExternalizeWeightsPass : tern::impl::TernExternalizeWeightsPassBase<Exter
     int64_t size = 0;
     llvm::StringMap<int64_t> offsets;
     for (auto global : module.getOps<memref::GlobalOp>()) {
-      auto init = dyn_cast_or_null<DenseResourceElementsAttr>(global.getInitialValueAttr());
-      if (!init || !global.getConstant())
+      Attribute init = global.getInitialValueAttr();
+      bool moved = isa_and_nonnull<DenseResourceElementsAttr>(init) ||
+                   (allConstants && isa_and_nonnull<DenseElementsAttr>(init));
+      if (!moved || !global.getConstant())
         continue;
       MemRefType type = global.getType();
       int64_t bytes = tern::bufferBytes(type);

@@ -15,6 +15,9 @@ namespace tern {
 
 static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel);
 static void addLLVMLowering(mlir::OpPassManager &pm);
+// The GPU's (GPU/GPUPipeline.cpp).
+void addGPUBufferization(mlir::OpPassManager &pm);
+void addGPULowering(mlir::OpPassManager &pm, const GPUTarget &gpu);
 
 KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
   // The last of "+f" and "-f" wins (the user's -mattr follows the host's).
@@ -43,10 +46,18 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }
-  if (runs(LoweringStage::Buffers))
-    addBufferization(pm, options.kernel);
-  if (runs(LoweringStage::LLVMDialect))
-    addLLVMLowering(pm);
+  if (runs(LoweringStage::Buffers)) {
+    if (options.gpu)
+      addGPUBufferization(pm);
+    else
+      addBufferization(pm, options.kernel);
+  }
+  if (runs(LoweringStage::LLVMDialect)) {
+    if (options.gpu)
+      addGPULowering(pm, *options.gpu);
+    else
+      addLLVMLowering(pm);
+  }
 }
 
 static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel) {

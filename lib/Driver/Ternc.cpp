@@ -14,6 +14,9 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/CodeGen/CommandFlags.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
@@ -31,7 +34,8 @@ using namespace llvm;
 
 namespace {
 
-enum class Emit { Auto, Tern, Linalg, LLVM, Asm, Obj, So };
+enum class Emit { Auto, Tern, Linalg, LLVM, Asm, Obj, So, PTX };
+enum class GPUBinary { Auto, PTX, Cubin };
 enum class Weights { Auto, Embed, External };
 
 struct TerncOptions {
@@ -48,10 +52,25 @@ struct TerncOptions {
                  clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
                  clEnumValN(Emit::Asm, "asm", "assembly"),
                  clEnumValN(Emit::Obj, "obj", "an object file (plus a C header beside it)"),
-                 clEnumValN(Emit::So, "so", "a shared library")),
+                 clEnumValN(Emit::So, "so", "a shared library"),
+                 clEnumValN(Emit::PTX, "ptx", "--target=nvptx: the kernels' PTX")),
       cl::cat(category)};
-  cl::opt<std::string> target{"target", cl::desc("Target architecture: x86_64 or aarch64 (default: the host)"),
+  cl::opt<std::string> target{"target",
+                              cl::desc("Target: x86_64 or aarch64 (default: the host), or nvptx (an NVIDIA GPU, "
+                                       "driven from the host; see --gpu-arch)"),
                               cl::init(""), cl::cat(category)};
+  cl::opt<std::string> gpuArch{"gpu-arch", cl::desc("--target=nvptx: the GPU, sm_80 or sm_90 (default sm_90)"),
+                               cl::init("sm_90"), cl::cat(category)};
+  cl::opt<GPUBinary> gpuBinary{
+      "gpu-binary", cl::desc("--target=nvptx: how kernels are stored (default: a cubin when ptxas is found)"),
+      cl::init(GPUBinary::Auto),
+      cl::values(clEnumValN(GPUBinary::PTX, "ptx", "PTX, compiled by the CUDA driver when the model loads"),
+                 clEnumValN(GPUBinary::Cubin, "cubin", "a cubin for --gpu-arch, by the CUDA toolkit's ptxas")),
+      cl::cat(category)};
+  cl::opt<std::string> cudaPath{"cuda-path",
+                                cl::desc("The CUDA toolkit whose ptxas makes cubins (default: $CUDA_PATH, "
+                                         "$CUDA_HOME or /usr/local/cuda; none is needed for PTX)"),
+                                cl::init(""), cl::cat(category)};
   cl::opt<unsigned> optLevel{"O", cl::desc("Optimization level 0-3 (default 3)"), cl::Prefix, cl::init(3),
                              cl::cat(category)};
   cl::opt<Weights> weights{
@@ -289,6 +308,10 @@ int tern::terncMain(int argc, char **argv) {
   }
 
   Emit emit = opts.emit;
+  if (emit == Emit::PTX && opts.target != "nvptx") {
+    errs() << "ternc: error: --emit=ptx is for --target=nvptx\n";
+    return 1;
+  }
   if (emit == Emit::Auto) {
     StringRef ext = sys::path::extension(opts.output);
     emit = ext == ".so" ? Emit::So : ext == ".o" ? Emit::Obj : ext == ".ll" ? Emit::LLVM
@@ -323,17 +346,80 @@ std::string sanitize(StringRef name) {
   return s;
 }
 
+/// The CUDA toolkit holding ptxas, or "" when none is found.
+std::string findCudaToolkit(const TerncOptions &opts) {
+  SmallVector<std::string> candidates;
+  if (!opts.cudaPath.empty()) {
+    candidates.push_back(opts.cudaPath); // that one only
+  } else {
+    for (const char *var : {"CUDA_PATH", "CUDA_HOME"})
+      if (const char *v = getenv(var); v && *v)
+        candidates.push_back(v);
+    candidates.push_back("/usr/local/cuda");
+  }
+  for (const std::string &dir : candidates)
+    if (sys::fs::can_execute(dir + "/bin/ptxas"))
+      return dir;
+  return "";
+}
+
+/// The GPU to compile for (--target=nvptx), or an error.
+FailureOr<std::optional<tern::GPUTarget>> gpuTarget(const TerncOptions &opts, Emit emit) {
+  if (opts.target != "nvptx")
+    return std::optional<tern::GPUTarget>();
+  StringRef arch = opts.gpuArch;
+  unsigned sm = 0;
+  if (!arch.starts_with("sm_") || arch.drop_front(3).take_while(isDigit).getAsInteger(10, sm) || sm < 70) {
+    errs() << "ternc: error: --gpu-arch=" << arch << " is not an NVIDIA GPU tern supports (sm_70 and newer, "
+           << "e.g. sm_80, sm_90)\n";
+    return failure();
+  }
+  tern::GPUTarget gpu;
+  gpu.chip = arch.str();
+  gpu.optLevel = static_cast<int>(std::min(opts.optLevel.getValue(), 3u));
+  std::string toolkit = findCudaToolkit(opts);
+  bool cubin = emit != Emit::PTX && (opts.gpuBinary == GPUBinary::Cubin ||
+                                     (opts.gpuBinary == GPUBinary::Auto && !toolkit.empty()));
+  if (cubin && toolkit.empty()) {
+    errs() << "ternc: error: --gpu-binary=cubin needs the CUDA toolkit's ptxas (none found; set --cuda-path)\n";
+    return failure();
+  }
+  gpu.format = cubin ? "bin" : "isa";
+  gpu.toolkit = toolkit;
+  return std::optional<tern::GPUTarget>(gpu);
+}
+
+/// Prints the PTX of every kernel module of a GPU model lowered with PTX.
+void printPTX(mlir::ModuleOp module, raw_ostream &os) {
+  module.walk([&](mlir::gpu::BinaryOp binary) {
+    for (mlir::Attribute a : binary.getObjects())
+      if (auto object = dyn_cast<mlir::gpu::ObjectAttr>(a))
+        os << "// kernel module @" << binary.getSymName() << "\n" << object.getObject().getValue() << "\n";
+  });
+}
+
 int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const std::function<double()> &seconds,
             StringRef output) {
   std::string error;
   FailureOr<tern::ModelInterface> iface = tern::describeModel(module);
   if (failed(iface))
     return 1;
+  FailureOr<std::optional<tern::GPUTarget>> gpu = gpuTarget(opts, emit);
+  if (failed(gpu))
+    return 1;
   std::string features;
   for (const std::string &f : codegen::getMAttrs())
     features += (features.empty() ? "" : ",") + f;
   tern::TargetSpec spec{opts.target, codegen::getMCPU(), features,
                         static_cast<int>(std::min(opts.optLevel.getValue(), 3u))};
+  if (*gpu) {
+    // The host code only sizes buffers and launches kernels: a baseline CPU
+    // of the host's architecture, so the library runs on any GPU machine's.
+    spec.arch = "";
+    if (spec.cpu.empty())
+      spec.cpu = llvm::Triple(sys::getDefaultTargetTriple()).getArch() == llvm::Triple::x86_64 ? "x86-64-v2"
+                                                                                               : "generic";
+  }
   auto tm = tern::createTargetMachine(spec, error);
   if (failed(tm)) {
     errs() << "ternc: error: " << error << "\n";
@@ -344,7 +430,7 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
   mlir::MLIRContext *ctx = module.getContext();
   auto run = [&](tern::LoweringStage from, tern::LoweringStage to) {
     mlir::PassManager pm(ctx);
-    tern::buildLoweringPipeline(pm, {from, to, kernel});
+    tern::buildLoweringPipeline(pm, {from, to, kernel, *gpu});
     return pm.run(module);
   };
   if (failed(run(tern::LoweringStage::Tern, tern::LoweringStage::Linalg)))
@@ -375,12 +461,22 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
   if (opts.verbose)
     errs() << formatv("ternc: lowered to the LLVM dialect at {0:f2} s (weights {1} bytes, arena {2} bytes)\n",
                       seconds(), weights.size(), arena);
+  if (emit == Emit::PTX) {
+    std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(output, &error);
+    if (!out)
+      return errs() << "ternc: error: " << error << "\n", 1;
+    printPTX(module, out->os());
+    out->keep();
+    return 0;
+  }
 
   std::string stem = sys::path::stem(output == "-" ? StringRef(opts.input) : output).str();
   tern::LibraryOptions lib;
   lib.modelName = opts.modelName.empty() ? stem : opts.modelName.getValue();
   if (emit == Emit::Obj)
     lib.symbol = sanitize(lib.modelName) + "_tern_model_abi";
+  if (*gpu)
+    lib.gpuArch = (*gpu)->chip;
   bool external = opts.weights == Weights::External ||
                   (opts.weights == Weights::Auto && (int64_t)weights.size() > tern::kEmbeddedWeightsLimit);
   SmallString<256> weightsPath(output);

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "tern/tern.h"
 #include "tern/tern_abi.h"
+#include "cuda.h"
 #include "threadpool.h"
 
 #include <dlfcn.h>
@@ -27,7 +28,11 @@
 
 static _Thread_local char last_error[1024];
 
-static tern_status fail(const char *fmt, ...) {
+/* Also cuda.c's (not exported from the shared library). */
+__attribute__((visibility("hidden"))) tern_status tern__fail(const char *fmt, ...);
+#define fail tern__fail
+
+tern_status tern__fail(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(last_error, sizeof last_error, fmt, ap);
@@ -85,6 +90,7 @@ struct tern_model {
   tern_abi_hooks hooks;
   pthread_mutex_t lock;  /* guards the free arenas */
   arena_node *free_arenas;
+  tern_cuda *cuda;       /* a GPU model's device (cuda.c), else NULL */
 };
 
 static int32_t default_threads(const tern_options *options) {
@@ -129,6 +135,9 @@ static tern_status open_abi(const tern_abi_model *abi, void *library, const char
   if (abi->abi_version != TERN_ABI_VERSION)
     return fail("the model was compiled for runtime ABI %lld, this runtime has %d",
                 (long long)abi->abi_version, TERN_ABI_VERSION);
+  if (abi->device != TERN_DEVICE_CPU && abi->device != TERN_DEVICE_CUDA)
+    return fail("model '%s' is for device kind %lld, which this runtime does not know", abi->name,
+                (long long)abi->device);
   tern_model *m = calloc(1, sizeof *m);
   if (!m)
     return fail("out of memory");
@@ -144,11 +153,18 @@ static tern_status open_abi(const tern_abi_model *abi, void *library, const char
   m->hooks.parallel_for = tern_pool_parallel_for;
   m->hooks.pool = m->pool;
   pthread_mutex_init(&m->lock, NULL);
-  if (map_weights(m, weights_dir) != TERN_OK) {
+  if (map_weights(m, weights_dir) != TERN_OK ||
+      (abi->device == TERN_DEVICE_CUDA && tern_cuda_open(abi, m->weights, &m->cuda) != TERN_OK)) {
+    if (m->mapping)
+      munmap(m->mapping, m->mapping_size);
     tern_pool_destroy(m->pool);
     pthread_mutex_destroy(&m->lock);
     free(m);
     return TERN_ERROR;
+  }
+  if (m->cuda) {
+    m->hooks.gpu = tern_cuda_table();
+    m->hooks.gpu_state = m->cuda;
   }
   *out = m;
   return TERN_OK;
@@ -196,6 +212,7 @@ void tern_model_close(tern_model *m) {
     free(a);
     a = next;
   }
+  tern_cuda_close(m->cuda);
   tern_pool_destroy(m->pool);
   if (m->mapping)
     munmap(m->mapping, m->mapping_size);
@@ -371,8 +388,23 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
   if (!args)
     return fail("out of memory");
   int64_t *results = args + slots;
-  void *arena = take_arena(m);
-  if (abi->arena_size && !arena) {
+  /* A GPU model runs on device copies of the inputs, its weights and arena
+   * on the device. */
+  void **data = calloc(num_inputs + 1, sizeof *data);
+  if (!data) {
+    free(args);
+    return fail("out of memory");
+  }
+  for (size_t i = 0; i < num_inputs; ++i)
+    data[i] = inputs[i].data;
+  if (m->cuda && tern_cuda_enter(m->cuda, inputs, num_inputs, data) != TERN_OK) {
+    free(data);
+    free(args);
+    return TERN_ERROR;
+  }
+  void *arena = m->cuda ? NULL : take_arena(m);
+  if (!m->cuda && abi->arena_size && !arena) {
+    free(data);
     free(args);
     return fail("cannot allocate %lld bytes of working memory", (long long)abi->arena_size);
   }
@@ -380,8 +412,8 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
   int64_t *s = args;
   for (size_t i = 0; i < num_inputs; ++i) {
     const tern_tensor *t = &inputs[i];
-    *s++ = (int64_t)(intptr_t)t->data;
-    *s++ = (int64_t)(intptr_t)t->data;
+    *s++ = (int64_t)(intptr_t)data[i];
+    *s++ = (int64_t)(intptr_t)data[i];
     *s++ = 0;
     for (int32_t d = 0; d < t->rank; ++d)
       *s++ = t->dims[d];
@@ -392,7 +424,8 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
     }
     s += t->rank;
   }
-  const void *buffers[3] = {m->weights, arena, &m->hooks};
+  const void *buffers[3] = {m->cuda ? tern_cuda_weights(m->cuda) : m->weights,
+                            m->cuda ? tern_cuda_arena(m->cuda) : arena, &m->hooks};
   int64_t sizes[3] = {abi->weights_size, abi->arena_size, (int64_t)sizeof m->hooks};
   for (int b = 0; b < 3; ++b) {
     *s++ = (int64_t)(intptr_t)buffers[b];
@@ -403,11 +436,15 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
   }
 
   abi->entry(args, results);
-  give_arena(m, arena);
+  tern_status status = TERN_OK;
+  if (m->cuda)
+    status = tern_cuda_leave(m->cuda, abi, results, data, num_inputs);
+  else
+    give_arena(m, arena);
+  free(data);
 
   /* Hand each output over: its buffer to the caller when it allocates
    * nothing, else a copy into the caller's buffer. */
-  tern_status status = TERN_OK;
   int64_t *r = results;
   for (size_t i = 0; i < num_outputs; ++i) {
     const tern_abi_tensor *want = &abi->outputs[i];

@@ -62,6 +62,7 @@ struct LibraryOptions {
   std::string symbol = "tern_model_abi"; // the exported descriptor
   std::string modelName;
   std::string weightsFile; // when non-empty, weights are external under this name
+  std::string gpuArch;     // when non-empty, a GPU model whose kernels are for this chip
 };
 
 /// Collects the weights blob from a module at the Buffers stage (constant

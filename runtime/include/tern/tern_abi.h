@@ -13,14 +13,16 @@
  * (the last three are 1-D byte buffers; the hooks buffer holds a
  * tern_abi_hooks), and writes one descriptor of the same form per output
  * into `results`. Output buffers are malloc'ed by the model; the caller
- * frees each output's `allocated` pointer once.
+ * frees each output's `allocated` pointer once. A GPU model (device ==
+ * TERN_DEVICE_CUDA) gets device pointers in every slot but the hooks and
+ * allocates its outputs through tern_abi_gpu.alloc.
  *===----------------------------------------------------------------------===*/
 #ifndef TERN_ABI_H
 #define TERN_ABI_H
 
 #include <stdint.h>
 
-#define TERN_ABI_VERSION 2
+#define TERN_ABI_VERSION 3
 
 typedef struct tern_abi_tensor {
   const char *name;
@@ -37,7 +39,27 @@ typedef struct tern_abi_hooks {
   void (*parallel_for)(void *pool, void (*task)(void *ctx, int64_t lo, int64_t hi), void *ctx, int64_t lo,
                        int64_t hi);
   void *pool;
+  const struct tern_abi_gpu *gpu; /* a GPU model's device layer (NULL for CPU models) */
+  void *gpu_state;                /* its first argument */
 } tern_abi_hooks;
+
+/* What a GPU model's host code calls (runtime/src/cuda.c). Every buffer
+ * the model sees (inputs, weights, arena, the outputs it allocates) is
+ * device memory. A failing call records the error in the state; later
+ * calls do nothing and the run returns that error. */
+typedef struct tern_abi_gpu {
+  /* The loaded module of a kernel image (a cubin, or NUL-terminated PTX),
+   * loaded once per model and cached by the image's address. */
+  void *(*module)(void *state, const void *image);
+  void *(*function)(void *state, void *module, const char *name);
+  void (*launch)(void *state, void *function, int64_t grid_x, int64_t grid_y, int64_t grid_z, int64_t block_x,
+                 int64_t block_y, int64_t block_z, int32_t shared_bytes, void **params);
+  void *(*alloc)(void *state, int64_t bytes);
+  void (*free)(void *state, void *ptr);
+} tern_abi_gpu;
+
+#define TERN_DEVICE_CPU 0
+#define TERN_DEVICE_CUDA 1
 
 typedef struct tern_abi_model {
   int64_t abi_version; /* TERN_ABI_VERSION */
@@ -52,6 +74,8 @@ typedef struct tern_abi_model {
   int64_t arena_size;       /* bytes of planned temporaries per run */
   void (*entry)(int64_t *args, int64_t *results);
   const char *target;       /* "triple cpu" it was compiled for */
+  int64_t device;           /* TERN_DEVICE_CPU, or TERN_DEVICE_CUDA: the entry runs on device buffers */
+  const char *device_arch;  /* the GPU it was compiled for ("sm_90"), or NULL */
 } tern_abi_model;
 
 #endif /* TERN_ABI_H */
