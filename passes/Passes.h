@@ -87,6 +87,9 @@ struct GPUTarget {
   std::string format = "isa";    ///< "isa": PTX the driver compiles at load; "bin": a cubin (needs ptxas)
   std::string toolkit;           ///< the CUDA toolkit ptxas and libdevice come from ("": none)
   int optLevel = 3;
+  /// Testing: run the launches on the host CPU as parallel loops (a CPU
+  /// model), to check the GPU pipeline's steps without a GPU.
+  bool emulate = false;
 };
 
 /// The PTX features a chip needs from LLVM's NVPTX backend (sm_90: PTX 8.0).

@@ -186,6 +186,19 @@ def TernOutlineParallelLoopsPass : Pass<"tern-outline-parallel-loops", "mlir::Mo
                            "::mlir::memref::MemRefDialect"];
 }
 
+def TernEmulateGPULaunchesPass : Pass<"tern-emulate-gpu-launches", "mlir::ModuleOp"> {
+  let summary = "Runs @main's gpu.launch ops on the host CPU, as parallel loops (testing the GPU pipeline)";
+  let description = [{
+    A check of the GPU pipeline's own steps on a machine without a GPU
+    (ternc --target=nvptx --emulate-gpu): each gpu.launch tern-map-to-gpu
+    made becomes an scf.parallel over its blocks and threads running its
+    body, and the `__runtime` argument it added to `@main` goes, so the
+    CPU's lowering takes over. Valid because tern's launches neither
+    synchronize their threads nor share memory.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
 def TernFuseElementwisePass : Pass<"tern-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuses elementwise linalg producers into all-parallel consumers";
   let description = [{

@@ -53,10 +53,15 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
       addBufferization(pm, options.kernel);
   }
   if (runs(LoweringStage::LLVMDialect)) {
-    if (options.gpu)
-      addGPULowering(pm, *options.gpu);
-    else
+    if (options.gpu && options.gpu->emulate) {
+      buildGPULaunches(pm);
+      pm.addPass(createTernEmulateGPULaunchesPass());
       addLLVMLowering(pm);
+    } else if (options.gpu) {
+      addGPULowering(pm, *options.gpu);
+    } else {
+      addLLVMLowering(pm);
+    }
   }
 }
 

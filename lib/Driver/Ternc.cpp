@@ -67,6 +67,10 @@ struct TerncOptions {
       cl::values(clEnumValN(GPUBinary::PTX, "ptx", "PTX, compiled by the CUDA driver when the model loads"),
                  clEnumValN(GPUBinary::Cubin, "cubin", "a cubin for --gpu-arch, by the CUDA toolkit's ptxas")),
       cl::cat(category)};
+  cl::opt<bool> emulateGPU{"emulate-gpu",
+                           cl::desc("--target=nvptx, for testing without a GPU: compile the GPU pipeline's "
+                                    "launches as host loops (a CPU library)"),
+                           cl::init(false), cl::Hidden, cl::cat(category)};
   cl::opt<std::string> cudaPath{"cuda-path",
                                 cl::desc("The CUDA toolkit whose ptxas makes cubins (default: $CUDA_PATH, "
                                          "$CUDA_HOME or /usr/local/cuda; none is needed for PTX)"),
@@ -386,6 +390,7 @@ FailureOr<std::optional<tern::GPUTarget>> gpuTarget(const TerncOptions &opts, Em
   }
   gpu.format = cubin ? "bin" : "isa";
   gpu.toolkit = toolkit;
+  gpu.emulate = opts.emulateGPU;
   return std::optional<tern::GPUTarget>(gpu);
 }
 
@@ -412,10 +417,11 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
     features += (features.empty() ? "" : ",") + f;
   tern::TargetSpec spec{opts.target, codegen::getMCPU(), features,
                         static_cast<int>(std::min(opts.optLevel.getValue(), 3u))};
-  if (*gpu) {
+  if (*gpu)
+    spec.arch = ""; // the host's
+  if (*gpu && !(*gpu)->emulate) {
     // The host code only sizes buffers and launches kernels: a baseline CPU
     // of the host's architecture, so the library runs on any GPU machine's.
-    spec.arch = "";
     if (spec.cpu.empty())
       spec.cpu = llvm::Triple(sys::getDefaultTargetTriple()).getArch() == llvm::Triple::x86_64 ? "x86-64-v2"
                                                                                                : "generic";
@@ -475,7 +481,7 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
   lib.modelName = opts.modelName.empty() ? stem : opts.modelName.getValue();
   if (emit == Emit::Obj)
     lib.symbol = sanitize(lib.modelName) + "_tern_model_abi";
-  if (*gpu)
+  if (*gpu && !(*gpu)->emulate)
     lib.gpuArch = (*gpu)->chip;
   bool external = opts.weights == Weights::External ||
                   (opts.weights == Weights::Auto && (int64_t)weights.size() > tern::kEmbeddedWeightsLimit);

@@ -103,3 +103,58 @@ func.func @main(%a: memref<i64>) -> memref<?xf32> {
   %out = memref.alloc(%n) : memref<?xf32>
   return %out : memref<?xf32>
 }
+
+// -----
+
+// A scalar read from an input (never written) used inside a later loop
+// nest is read again inside that launch (Trilu's k); the host keeps none.
+// CHECK-LABEL: func.func @main
+// CHECK-NOT: memref.load
+// CHECK: gpu.launch
+// CHECK-NEXT: %[[K:.*]] = memref.load %arg1[] : memref<i64>
+// CHECK: scf.if
+// CHECK: arith.cmpi sle, %{{.*}}, %[[K]] : i64
+// CHECK: gpu.terminator
+func.func @main(%a: memref<16xi64>, %k: memref<i64>) -> memref<16xi1> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %out = memref.alloc() : memref<16xi1>
+  %kv = memref.load %k[] : memref<i64>
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %x = memref.load %a[%i] : memref<16xi64>
+    %le = arith.cmpi sle, %x, %kv : i64
+    memref.store %le, %out[%i] : memref<16xi1>
+    scf.reduce
+  }
+  return %out : memref<16xi1>
+}
+
+// -----
+
+// Not re-read: a scalar of the arena (written by the model) stays in the
+// one-thread run that reads it, and the loop nest reads it from memory.
+// CHECK-LABEL: func.func @main
+// CHECK: gpu.launch
+// CHECK: memref.store
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK: memref.load %[[S:.*]][] : memref<f32>
+func.func @main(%a: memref<16xf32>, %arena: memref<?xi8>) -> memref<16xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %cst = arith.constant 2.0 : f32
+  %out = memref.alloc() : memref<16xf32>
+  %s = memref.view %arena[%c0][] : memref<?xi8> to memref<f32>
+  memref.store %cst, %s[] : memref<f32>
+  scf.parallel (%i) = (%c0) to (%c16) step (%c1) {
+    %x = memref.load %a[%i] : memref<16xf32>
+    %v = memref.load %s[] : memref<f32>
+    %y = arith.mulf %x, %v : f32
+    memref.store %y, %out[%i] : memref<16xf32>
+    scf.reduce
+  }
+  return %out : memref<16xf32>
+}

@@ -107,6 +107,8 @@ def check(model, args):
         run(ort + (["--no-optimize"] if args.ort_reference_semantics else []), "ONNX Runtime")
         pins = ["--input-shape=%s=%s" % (n, "x".join(map(str, d)) if d else "scalar") for n, _, d in inputs]
         for variant, extra in (("dynamic", []), ("pinned", pins)):
+            if args.only and variant != args.only:
+                continue
             lib = os.path.join(work, variant + ".so")
             out = os.path.join(work, variant)
             try:
@@ -136,6 +138,7 @@ def main():
     ap.add_argument("--rtol", type=float, default=1e-3)
     ap.add_argument("--atol", type=float, default=1e-4)
     ap.add_argument("--ternc-arg", action="append", default=[])
+    ap.add_argument("--only", choices=["dynamic", "pinned"], help="compile only with dynamic or pinned shapes")
     ap.add_argument("--runner", default="", help="command prefix for tern-run (e.g. qemu-aarch64 -L ...)")
     ap.add_argument("--tern-run", default="", help="tern-run binary (default: BUILD/bin/tern-run)")
     ap.add_argument("--quantized", action="store_true",

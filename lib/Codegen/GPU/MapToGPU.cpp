@@ -34,6 +34,28 @@ namespace {
 /// layer), which also returns them.
 bool isHostBufferOp(Operation &op) { return isa<memref::AllocOp, memref::DeallocOp, func::ReturnOp>(op); }
 
+/// The buffers (roots of views) that some op in `f` writes.
+DenseSet<Value> writtenBuffers(func::FuncOp f) {
+  DenseSet<Value> written;
+  f.walk([&](Operation *op) {
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects) {
+      if (!op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+        for (Value v : op->getOperands()) // unknown effects: may write
+          if (isa<MemRefType>(v.getType()))
+            written.insert(tern::rootBuffer(v));
+      return;
+    }
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (auto &e : list)
+      if (isa<MemoryEffects::Write>(e.getEffect()))
+        if (Value v = e.getValue(); v && isa<MemRefType>(v.getType()))
+          written.insert(tern::rootBuffer(v));
+  });
+  return written;
+}
+
 struct MapToGPUPass : tern::impl::TernMapToGPUPassBase<MapToGPUPass> {
   using Base::Base;
 
@@ -49,21 +71,38 @@ struct MapToGPUPass : tern::impl::TernMapToGPUPassBase<MapToGPUPass> {
     // load: a 0-d tensor's arithmetic) for one thread. Pure ops on host
     // values (views, index arithmetic) stay on the host and do not end a
     // run; allocation, deallocation and the return do.
+    //
+    // A scalar read from an argument of @main the model never writes (an
+    // input, the weights; not the arena), and pure arithmetic on such reads
+    // (Trilu's k), is re-read inside each launch that uses it instead.
     SmallVector<SmallVector<Operation *>> groups;
-    SmallVector<Operation *> run;
-    DenseSet<Value> onDevice;
+    SmallVector<Operation *> run, rereads;
+    DenseSet<Value> written = writtenBuffers(main);
+    DenseSet<Value> onDevice, reread;
     auto endRun = [&] {
       if (!run.empty())
         groups.push_back(std::move(run));
       run.clear();
     };
     for (Operation &op : main.getBody().front()) {
+      auto load = dyn_cast<memref::LoadOp>(op);
+      Value root = load ? tern::rootBuffer(load.getMemRef()) : Value();
+      bool readOnly = load && isa<BlockArgument>(root) && !written.contains(root);
+      bool fromReread = llvm::any_of(op.getOperands(), [&](Value v) { return reread.contains(v); });
       bool fromDevice = llvm::any_of(op.getOperands(), [&](Value v) { return onDevice.contains(v); });
+      if (readOnly || (fromReread && !fromDevice && op.getNumRegions() == 0 && isMemoryEffectFree(&op))) {
+        rereads.push_back(&op);
+        for (Value r : op.getResults())
+          reread.insert(r);
+        continue;
+      }
+      fromDevice |= fromReread;
       if (isHostBufferOp(op)) {
         if (fromDevice) {
           op.emitError("'") << op.getName()
                             << "' needs a value computed from tensor data on the host (a shape read from a "
-                               "tensor); the GPU target does not support that yet";
+                               "tensor); the GPU target does not support that yet: pin the input shapes "
+                               "(ternc --input-shape)";
           return signalPassFailure();
         }
         endRun();
@@ -106,6 +145,33 @@ struct MapToGPUPass : tern::impl::TernMapToGPUPassBase<MapToGPUPass> {
       else
         launchSingle(group);
     }
+    if (failed(rereadInLaunches(rereads)))
+      return signalPassFailure();
+  }
+
+  /// Clones the re-read ops into each launch using them (at its start, in
+  /// program order) and erases the originals; fails if the host still needs
+  /// one of them.
+  LogicalResult rereadInLaunches(ArrayRef<Operation *> rereads) {
+    for (Operation *op : llvm::reverse(rereads)) {
+      DenseMap<Operation *, Operation *> clones; // launch -> clone in it
+      for (OpOperand &use : llvm::make_early_inc_range(op->getUses())) {
+        auto launch = use.getOwner()->getParentOfType<gpu::LaunchOp>();
+        if (!launch)
+          return use.getOwner()->emitError("'")
+                 << use.getOwner()->getName()
+                 << "' needs a value computed from tensor data on the host; the GPU target does not support "
+                    "that yet";
+        Operation *&clone = clones[launch];
+        if (!clone) {
+          OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+          clone = b.clone(*op);
+        }
+        use.set(clone->getResult(cast<OpResult>(use.get()).getResultNumber()));
+      }
+      op->erase();
+    }
+    return success();
   }
 
   /// A launch of `grid` blocks of `block` threads (x only; null: 1) at the
