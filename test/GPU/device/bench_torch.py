@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""PyTorch eager baselines for run_bundle.py, on the GPU: prints one JSON
+object of medians in milliseconds (CUDA events, 20 runs after 5 warm-ups).
+
+  bench_torch.py gpt2 BATCH SEQ    GPT-2 124M (random weights), fp32 and fp16
+"""
+import json
+import sys
+
+import torch
+
+
+def time_ms(fn, warmup=5, runs=20):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(runs):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return sorted(times)[len(times) // 2]
+
+
+def gpt2(batch, seq):
+    from transformers import GPT2Config, GPT2LMHeadModel
+    model = GPT2LMHeadModel(GPT2Config()).eval().cuda()
+    ids = torch.randint(0, 50257, (batch, seq), device="cuda")
+    result = {}
+    with torch.no_grad():
+        result["fp32"] = time_ms(lambda: model(ids))
+        model = model.half()
+        result["fp16"] = time_ms(lambda: model(ids))
+    return result
+
+
+if __name__ == "__main__":
+    which, dims = sys.argv[1], [int(a) for a in sys.argv[2:]]
+    print(json.dumps({"gpt2": gpt2}[which](*dims)))

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Runs a bundle made by prepare.py on the GPU machine (numpy only; PyTorch
+for the baseline): each model against ONNX Runtime's and tern's CPU outputs,
+the conformance sample against its expected outputs, the benchmarks beside
+PyTorch eager. Prints one line per check and a summary; exit 1 when a check
+fails. Called by run.sh, from inside the bundle folder.
+
+Tolerances: float models as the CPU tests, |gpu - ref| <= 1e-4 + 1e-3 |ref|
+(the GPU kernels compute in fp32 with other summation orders); quantized
+models by cosine similarity >= 0.99 (a value on a rounding boundary of a
+dynamically quantized activation may land one step apart).
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+RTOL, ATOL, MIN_COSINE = 1e-3, 1e-4, 0.99
+
+
+def tern_run(args, timeout=120):
+    p = subprocess.run(["bin/tern-run"] + args, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, (p.stdout + p.stderr).strip()
+
+
+def compare(got, want, kind):
+    if got.shape != want.shape:
+        return False, "shape %s, expected %s" % (got.shape, want.shape)
+    g, w = got.astype(np.float64), want.astype(np.float64)
+    if kind == "quantized":
+        gv, wv = g.ravel(), w.ravel()
+        cos = float(gv @ wv / (np.linalg.norm(gv) * np.linalg.norm(wv) + 1e-30))
+        return cos >= MIN_COSINE, "cosine %.5f" % cos
+    err = np.abs(g - w)
+    bad = ~(err <= ATOL + RTOL * np.abs(w)) & ~(np.isnan(g) & np.isnan(w))
+    rel = float(np.linalg.norm((g - w).ravel()) / (np.linalg.norm(w.ravel()) + 1e-30))
+    msg = "max abs error %.3g, relative L2 %.2g" % (float(np.nanmax(err)) if err.size else 0.0, rel)
+    if bad.any():
+        return False, "%d of %d elements differ (%s)" % (int(bad.sum()), bad.size, msg)
+    return True, msg
+
+
+def main():
+    manifest = json.load(open("manifest.json"))
+    failures, lines = 0, []
+
+    def report(ok, what):
+        nonlocal failures
+        failures += not ok
+        line = "%s %s" % ("ok  " if ok else "FAIL", what)
+        lines.append(line)
+        print(line, flush=True)
+
+    for m in manifest["models"]:
+        name, out = m["name"], os.path.join("out", m["name"])
+        feeds = ["--input=%s=%s" % (k, v) for k, v in m["inputs"].items()]
+        start = time.time()
+        rc, log = tern_run(["models/%s.so" % name, "--output-dir", out] + feeds)
+        if rc != 0:
+            report(False, "%s: tern-run exit %d: %s" % (name, rc, log[-400:]))
+            continue
+        for ref in ("ort", "cpu"):
+            refdir = os.path.join("models", name, ref)
+            for f in sorted(os.listdir(refdir)):
+                ok, msg = compare(np.load(os.path.join(out, f)), np.load(os.path.join(refdir, f)), m["compare"])
+                report(ok, "%s: %s vs %s: %s" % (name, f[:-4], "ONNX Runtime" if ref == "ort" else "tern CPU", msg))
+        print("     (%s ran in %.1f s, first load included)" % (name, time.time() - start), flush=True)
+
+    passed = 0
+    for case in manifest["conformance"]:
+        rc, log = tern_run(["conformance/%s.so" % case, "--data", "conformance/%s" % case])
+        if rc == 0:
+            passed += 1
+        else:
+            report(False, "conformance %s: exit %d: %s" % (case, rc, log[-300:]))
+    report(passed == len(manifest["conformance"]),
+           "conformance: %d of %d node cases match" % (passed, len(manifest["conformance"])))
+
+    for b in manifest["benchmarks"]:
+        if not os.path.exists(b["weights"]):
+            subprocess.run("gunzip -c %s.gz > %s" % (b["weights"], b["weights"]), shell=True, check=True)
+        ids = os.path.join("out", b["name"] + "-ids.npy")
+        os.makedirs("out", exist_ok=True)
+        np.save(ids, np.random.default_rng(0).integers(0, 50257, b["inputs"]["input_ids"]).astype(np.int64))
+        rc, log = tern_run([b["library"], "--input=input_ids=" + ids, "--benchmark", "--warmup", "3",
+                            "--runs", "20", "--json"], timeout=300)
+        tern_ms = json.loads(log.splitlines()[-1]).get("median_ms") if rc == 0 else None
+        if rc != 0:
+            report(False, "%s benchmark: tern-run exit %d: %s" % (b["name"], rc, log[-400:]))
+        p = subprocess.run([sys.executable, "bench_torch.py", b["torch"]] + [str(d) for d in b["inputs"]["input_ids"]],
+                           capture_output=True, text=True, timeout=300)
+        torch = json.loads(p.stdout.splitlines()[-1]) if p.returncode == 0 else {}
+        if p.returncode != 0:
+            print("     PyTorch baseline failed: %s" % p.stderr[-400:])
+        line = "bench %s [%s]: tern %s ms" % (b["name"], "x".join(map(str, b["inputs"]["input_ids"])),
+                                              "%.3f" % tern_ms if tern_ms else "-")
+        for k, v in torch.items():
+            line += ", PyTorch %s %.3f ms" % (k, v)
+            if tern_ms:
+                line += " (%.2fx)" % (v / tern_ms)
+        lines.append(line)
+        print(line, flush=True)
+
+    print("\n== summary (%s)" % manifest["gpu_arch"])
+    for line in lines:
+        if not line.startswith("ok  ") or "conformance" in line:
+            print(line)
+    print("%d checks failed" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
