@@ -87,6 +87,9 @@ struct GPUTarget {
   std::string format = "isa";    ///< "isa": PTX the driver compiles at load; "bin": a cubin (needs ptxas)
   std::string toolkit;           ///< the CUDA toolkit ptxas and libdevice come from ("": none)
   int optLevel = 3;
+  /// The contractions' operand type: "fp32", or "fp16"/"bf16" (operands
+  /// narrowed, products and sums in f32: tern-lower-precision).
+  std::string precision = "fp32";
   /// Testing: run the launches on the host CPU as parallel loops (a CPU
   /// model), to check the GPU pipeline's steps without a GPU.
   bool emulate = false;

@@ -186,6 +186,27 @@ def TernOutlineParallelLoopsPass : Pass<"tern-outline-parallel-loops", "mlir::Mo
                            "::mlir::memref::MemRefDialect"];
 }
 
+def TernLowerPrecisionPass : Pass<"tern-lower-precision", "mlir::func::FuncOp"> {
+  let summary = "Runs float contractions on f16 or bf16 operands, accumulating in f32";
+  let description = [{
+    On linalg on tensors (ternc --target=nvptx --precision=fp16|bf16): every
+    contraction (a linalg op with a reduction dim whose body multiplies and
+    adds into its output: matmuls, convolutions, attention's products) with
+    f32 operands reads them in `type`: constant weights are converted at
+    compile time (half the bytes to store and read), other operands are
+    truncated by an elementwise op (which tern-fuse-elementwise merges into
+    their producer), and the body extends each operand to f32, so products
+    and sums stay f32, as does the result. Reductions without a product
+    (sums, maxima, normalization statistics) and integer contractions are
+    left alone.
+  }];
+  let options = [
+    Option<"type", "type", "std::string", /*default=*/"\"f16\"", "The operands' type: f16 or bf16">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def TernEmulateGPULaunchesPass : Pass<"tern-emulate-gpu-launches", "mlir::ModuleOp"> {
   let summary = "Runs @main's gpu.launch ops on the host CPU, as parallel loops (testing the GPU pipeline)";
   let description = [{

@@ -59,6 +59,8 @@ struct GPUPipelineOptions : mlir::PassPipelineOptions<GPUPipelineOptions> {
   Option<std::string> chip{*this, "chip", llvm::cl::desc("The GPU (sm_80, sm_90...)"), llvm::cl::init("sm_90")};
   Option<std::string> format{*this, "format", llvm::cl::desc("isa (PTX) or bin (a cubin, needs ptxas)"),
                              llvm::cl::init("isa")};
+  Option<std::string> precision{*this, "precision", llvm::cl::desc("fp32, fp16 or bf16 contraction operands"),
+                                llvm::cl::init("fp32")};
   Option<bool> loops{*this, "launches-only",
                      llvm::cl::desc("Stop after tern-map-to-gpu: the launches in @main, before outlining"),
                      llvm::cl::init(false)};
@@ -86,6 +88,7 @@ void registerAllPasses() {
         GPUTarget gpu;
         gpu.chip = options.chip;
         gpu.format = options.format;
+        gpu.precision = options.precision;
         LoweringOptions lowering{LoweringStage::Tern, LoweringStage::LLVMDialect, {}, gpu};
         if (options.loops)
           lowering.to = LoweringStage::Buffers;

@@ -16,7 +16,7 @@ namespace tern {
 static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel);
 static void addLLVMLowering(mlir::OpPassManager &pm);
 // The GPU's (GPU/GPUPipeline.cpp).
-void addGPUBufferization(mlir::OpPassManager &pm);
+void addGPUBufferization(mlir::OpPassManager &pm, const GPUTarget &gpu);
 void addGPULowering(mlir::OpPassManager &pm, const GPUTarget &gpu);
 
 KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
@@ -48,7 +48,7 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
   }
   if (runs(LoweringStage::Buffers)) {
     if (options.gpu)
-      addGPUBufferization(pm);
+      addGPUBufferization(pm, *options.gpu);
     else
       addBufferization(pm, options.kernel);
   }

@@ -67,6 +67,11 @@ struct TerncOptions {
       cl::values(clEnumValN(GPUBinary::PTX, "ptx", "PTX, compiled by the CUDA driver when the model loads"),
                  clEnumValN(GPUBinary::Cubin, "cubin", "a cubin for --gpu-arch, by the CUDA toolkit's ptxas")),
       cl::cat(category)};
+  cl::opt<std::string> precision{
+      "precision",
+      cl::desc("--target=nvptx: the operands of matmuls, convolutions and attention: fp32 (default), fp16 or "
+               "bf16 (weights converted at compile time; products and sums stay fp32)"),
+      cl::value_desc("fp32|fp16|bf16"), cl::init("fp32"), cl::cat(category)};
   cl::opt<bool> emulateGPU{"emulate-gpu",
                            cl::desc("--target=nvptx, for testing without a GPU: compile the GPU pipeline's "
                                     "launches as host loops (a CPU library)"),
@@ -369,8 +374,17 @@ std::string findCudaToolkit(const TerncOptions &opts) {
 
 /// The GPU to compile for (--target=nvptx), or an error.
 FailureOr<std::optional<tern::GPUTarget>> gpuTarget(const TerncOptions &opts, Emit emit) {
-  if (opts.target != "nvptx")
+  if (opts.precision != "fp32" && opts.precision != "fp16" && opts.precision != "bf16") {
+    errs() << "ternc: error: --precision=" << opts.precision << " is not supported (fp32, fp16, bf16)\n";
+    return failure();
+  }
+  if (opts.target != "nvptx") {
+    if (opts.precision != "fp32") {
+      errs() << "ternc: error: --precision=" << opts.precision << " is for --target=nvptx\n";
+      return failure();
+    }
     return std::optional<tern::GPUTarget>();
+  }
   StringRef arch = opts.gpuArch;
   unsigned sm = 0;
   if (!arch.starts_with("sm_") || arch.drop_front(3).take_while(isDigit).getAsInteger(10, sm) || sm < 70) {
@@ -391,6 +405,7 @@ FailureOr<std::optional<tern::GPUTarget>> gpuTarget(const TerncOptions &opts, Em
   gpu.format = cubin ? "bin" : "isa";
   gpu.toolkit = toolkit;
   gpu.emulate = opts.emulateGPU;
+  gpu.precision = opts.precision;
   return std::optional<tern::GPUTarget>(gpu);
 }
 

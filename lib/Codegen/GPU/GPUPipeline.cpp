@@ -37,8 +37,10 @@ std::string ptxFeaturesFor(llvm::StringRef chip) {
   return "+ptx70";
 }
 
-void addGPUBufferization(mlir::OpPassManager &pm) {
+void addGPUBufferization(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   using namespace mlir;
+  if (gpu.precision != "fp32")
+    pm.addNestedPass<func::FuncOp>(createTernLowerPrecisionPass({gpu.precision == "bf16" ? "bf16" : "f16"}));
   pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createTernDecomposePadsPass());
