@@ -207,6 +207,34 @@ def TernLowerPrecisionPass : Pass<"tern-lower-precision", "mlir::func::FuncOp"> 
                            "::mlir::tensor::TensorDialect"];
 }
 
+def TernLowerReductionsToLoopsPass : Pass<"tern-lower-reductions-to-loops", "mlir::func::FuncOp"> {
+  let summary = "Lowers linalg reductions to loops that accumulate in a register, not in memory";
+  let description = [{
+    The GPU pipeline's lowering of buffer-semantics linalg ops with reduction
+    dims (matmuls, convolutions, sums): an scf.parallel over the parallel
+    dims whose body loads the output element once, runs the reduction dims
+    as scf.for loops carrying the accumulator as an iteration argument, and
+    stores it once. convert-linalg-to-parallel-loops would load and store
+    the output in every reduction step (a GPU thread's matmul then moves
+    three values through memory per multiply-add, and LLVM cannot keep the
+    output in a register since it cannot prove the buffers apart). Ops with
+    several outputs, or whose output depends on a reduction dim, are left
+    to the upstream lowering.
+
+    With `rows` > 1, each iteration of the parallel loop computes that many
+    outputs along one parallel dim (of static extent divisible by `rows`)
+    that the largest input does not index: a matmul's thread then loads
+    each weight once for `rows` rows of activations, with `rows`
+    accumulators.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"1",
+           "Outputs per iteration along a dim the largest input does not use (1: one)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
 def TernEmulateGPULaunchesPass : Pass<"tern-emulate-gpu-launches", "mlir::ModuleOp"> {
   let summary = "Runs @main's gpu.launch ops on the host CPU, as parallel loops (testing the GPU pipeline)";
   let description = [{

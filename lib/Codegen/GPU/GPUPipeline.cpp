@@ -61,6 +61,9 @@ void buildGPULaunches(mlir::OpPassManager &pm) {
   using namespace mlir;
   pm.addPass(createTernLowerCopiesPass());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+  // Each thread of a contraction computes 8 rows: 8 accumulators in
+  // registers, each weight loaded once for them.
+  pm.addNestedPass<func::FuncOp>(createTernLowerReductionsToLoopsPass({/*rows=*/8}));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTernMapToGPUPass());

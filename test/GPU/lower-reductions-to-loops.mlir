@@ -1,0 +1,90 @@
+// RUN: tern-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tern-lower-reductions-to-loops))' | FileCheck %s
+// RUN: tern-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tern-lower-reductions-to-loops{rows=2}))' | FileCheck %s --check-prefix=ROWS
+
+// A matmul on buffers: one load and one store of each output element, the
+// k loop carrying the sum.
+// CHECK-LABEL: func.func @matmul
+// CHECK: scf.parallel (%[[I:.*]], %[[J:.*]]) =
+// CHECK: %[[INIT:.*]] = memref.load %arg2[%[[I]], %[[J]]]
+// CHECK: %[[SUM:.*]] = scf.for %[[K:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
+// CHECK-DAG: memref.load %arg0[%[[I]], %[[K]]]
+// CHECK-DAG: memref.load %arg1[%[[K]], %[[J]]]
+// CHECK: arith.mulf
+// CHECK: %[[NEXT:.*]] = arith.addf %[[ACC]], %{{.*}} : f32
+// CHECK: scf.yield %[[NEXT]] : f32
+// CHECK: memref.store %[[SUM]], %arg2[%[[I]], %[[J]]]
+// CHECK-NOT: linalg.
+// With rows=2, each iteration computes rows i and i+1 (the weight %arg1
+// does not use i): two accumulators, the weight loaded once per k.
+// ROWS-LABEL: func.func @matmul
+// ROWS: %[[C2:.*]] = arith.muli %{{.*}}, %c2 : index
+// ROWS: scf.parallel (%[[I:.*]], %[[J:.*]]) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %{{.*}}) step (%[[C2]], %{{.*}})
+// ROWS: %[[I1:.*]] = arith.addi %[[I]], %{{.*}} : index
+// ROWS: %[[INIT0:.*]] = memref.load %arg2[%[[I]], %[[J]]]
+// ROWS: %[[INIT1:.*]] = memref.load %arg2[%[[I1]], %[[J]]]
+// ROWS: %[[SUMS:.*]]:2 = scf.for %[[K:.*]] = {{.*}} iter_args(%[[A0:.*]] = %[[INIT0]], %[[A1:.*]] = %[[INIT1]]) -> (f32, f32) {
+// ROWS: memref.load %arg0[%[[I]], %[[K]]]
+// ROWS: %[[B:.*]] = memref.load %arg1[%[[K]], %[[J]]]
+// ROWS: arith.mulf %{{.*}}, %[[B]]
+// ROWS: memref.load %arg0[%[[I1]], %[[K]]]
+// ROWS-NOT: memref.load %arg1
+// ROWS: arith.mulf %{{.*}}, %[[B]]
+// ROWS: scf.yield
+// ROWS: memref.store %[[SUMS]]#0, %arg2[%[[I]], %[[J]]]
+// ROWS: memref.store %[[SUMS]]#1, %arg2[%[[I1]], %[[J]]]
+func.func @matmul(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>) {
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// Two reduction dims (a 2-D window sum, indices through affine maps):
+// nested loops, each carrying the accumulator.
+// CHECK-LABEL: func.func @window
+// CHECK: scf.parallel (%[[Y:.*]], %[[X:.*]]) =
+// CHECK: %[[R:.*]] = scf.for %[[KY:.*]] = {{.*}} iter_args(%[[A0:.*]] = %{{.*}}) -> (f32) {
+// CHECK: %[[R2:.*]] = scf.for %[[KX:.*]] = {{.*}} iter_args(%[[A1:.*]] = %[[A0]]) -> (f32) {
+// CHECK: affine.apply
+// CHECK: memref.load %arg0
+// CHECK: scf.yield
+// CHECK: scf.yield %[[R2]] : f32
+// CHECK: memref.store %[[R]], %arg2[%[[Y]], %[[X]]]
+func.func @window(%in: memref<6x6xf32>, %w: memref<3x3xf32>, %out: memref<4x4xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(y, x, ky, kx) -> (y + ky, x + kx)>, affine_map<(y, x, ky, kx) -> (ky, kx)>,
+                                   affine_map<(y, x, ky, kx) -> (y, x)>],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%in, %w : memref<6x6xf32>, memref<3x3xf32>) outs(%out : memref<4x4xf32>) {
+  ^bb0(%v: f32, %k: f32, %acc: f32):
+    %p = arith.mulf %v, %k : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Must not fire: an elementwise op (no reduction) and one with two outputs
+// stay linalg ops.
+// CHECK-LABEL: func.func @others
+// CHECK-NOT: scf.
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK-NOT: scf.
+func.func @others(%a: memref<4x8xf32>, %o: memref<4x8xf32>, %m: memref<4xf32>, %s: memref<4xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]} ins(%a : memref<4x8xf32>) outs(%o : memref<4x8xf32>) {
+  ^bb0(%v: f32, %w: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]} ins(%a : memref<4x8xf32>) outs(%m, %s : memref<4xf32>, memref<4xf32>) {
+  ^bb0(%v: f32, %mx: f32, %sm: f32):
+    %x = arith.maximumf %mx, %v : f32
+    %y = arith.addf %sm, %v : f32
+    linalg.yield %x, %y : f32, f32
+  }
+  return
+}
