@@ -226,6 +226,12 @@ def TernLowerReductionsToLoopsPass : Pass<"tern-lower-reductions-to-loops", "mli
     that the largest input does not index: a matmul's thread then loads
     each weight once for `rows` rows of activations, with `rows`
     accumulators.
+
+    When the output holds a constant before the op (a fill, or a copy of a
+    buffer last written by a fill: bufferization copies a zero fill that
+    several contractions share), the accumulators start from that constant
+    and the copy (and the fill, once unread) goes: two launches fewer per
+    contraction on the GPU (GPT-2 124M: 382 launches a run to 284).
   }];
   let options = [
     Option<"rows", "rows", "int64_t", /*default=*/"1",

@@ -88,3 +88,52 @@ func.func @others(%a: memref<4x8xf32>, %o: memref<4x8xf32>, %m: memref<4xf32>, %
   }
   return
 }
+
+// -----
+
+// The output's content is a zero fill, copied from a buffer that several
+// contractions share (bufferization's copies of one fill): the copy goes
+// and the loop starts from the constant. The second reduction's source is
+// written after its fill, so it keeps its copy and loads its output.
+// CHECK-LABEL: func.func @fill_init
+// CHECK: linalg.fill ins(%[[ZERO:.*]] : f32) outs(%[[Z:.*]] : memref<4xf32>)
+// CHECK-NOT: linalg.copy
+// CHECK: scf.parallel
+// CHECK-NOT: memref.load %{{.*}}[%{{.*}}] : memref<4xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[ZERO]])
+// CHECK: linalg.generic
+// CHECK: linalg.copy ins(%[[Z]] : memref<4xf32>)
+// CHECK: scf.parallel
+// CHECK: %[[INIT:.*]] = memref.load %{{.*}}[%{{.*}}] : memref<4xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]])
+func.func @fill_init(%a: memref<4x8xf32>, %b: memref<4xf32>, %arena: memref<?xi8>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %c128 = arith.constant 128 : index
+  %zero = arith.constant 0.0 : f32
+  %z = memref.view %arena[%c0][] : memref<?xi8> to memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%z : memref<4xf32>)
+  %o1 = memref.view %arena[%c64][] : memref<?xi8> to memref<4xf32>
+  linalg.copy ins(%z : memref<4xf32>) outs(%o1 : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]} ins(%a : memref<4x8xf32>) outs(%o1 : memref<4xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %p = arith.mulf %v, %v : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      ins(%b : memref<4xf32>) outs(%z : memref<4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  %o2 = memref.view %arena[%c128][] : memref<?xi8> to memref<4xf32>
+  linalg.copy ins(%z : memref<4xf32>) outs(%o2 : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]} ins(%a : memref<4x8xf32>) outs(%o2 : memref<4xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %s = arith.addf %acc, %v : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -24,6 +24,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace tern {
 #define GEN_PASS_DEF_TERNLOWERREDUCTIONSTOLOOPSPASS
@@ -84,6 +86,82 @@ int blockedDim(linalg::LinalgOp op, int64_t rows) {
   return -1;
 }
 
+/// Is `v` the buffer `root` or a view of it?
+bool viewOf(Value v, Value root) {
+  while (v != root) {
+    Operation *def = v.getDefiningOp();
+    if (auto view = dyn_cast_or_null<ViewLikeOpInterface>(def))
+      v = view.getViewSource();
+    else if (auto cast = dyn_cast_or_null<memref::CastOp>(def))
+      v = cast.getSource();
+    else
+      return false;
+  }
+  return true;
+}
+
+/// Does `op` (or an op inside it) use `buffer` or a view of it?
+bool touches(Operation *op, Value buffer) {
+  bool found = false;
+  op->walk([&](Operation *inner) {
+    for (Value v : inner->getOperands())
+      if (isa<MemRefType>(v.getType()) && viewOf(v, buffer))
+        found = true;
+  });
+  return found;
+}
+
+/// When the output's content before `op` is a constant (a fill, or a copy
+/// of a buffer nothing but a fill writes: bufferization's copy of a zero
+/// fill that several contractions share), that constant, with the ops it
+/// makes dead erased. Valid because the contraction writes every element
+/// of its output, and a region of the arena belongs to one tensor while it
+/// is live.
+Value constantInit(linalg::LinalgOp op) {
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!outMap.isProjectedPermutation() || outMap.getNumResults() != op.getNumParallelLoops())
+    return nullptr;
+  Value out = op.getDpsInitOperand(0)->get();
+  Operation *last = nullptr; // the last op before `op` touching the output
+  for (Operation *p = op->getPrevNode(); p && !last; p = p->getPrevNode())
+    if (!isMemoryEffectFree(p) && touches(p, out))
+      last = p;
+  if (auto fill = dyn_cast_or_null<linalg::FillOp>(last);
+      fill && fill.hasPureBufferSemantics() && fill.getOutputs()[0] == out) {
+    Value v = fill.getInputs()[0];
+    fill->erase();
+    return v;
+  }
+  auto copy = dyn_cast_or_null<linalg::CopyOp>(last);
+  if (!copy || copy.getOutputs()[0] != out)
+    return nullptr;
+  // The source's last writer before the copy must be a fill: between the
+  // two only copies read it (later, the buffer may be reused in place).
+  Value src = copy.getInputs()[0];
+  Block *block = op->getBlock();
+  linalg::FillOp fill;
+  for (Operation *p = copy->getPrevNode(); p && !fill; p = p->getPrevNode()) {
+    if (auto f = dyn_cast<linalg::FillOp>(p); f && f.hasPureBufferSemantics() && f.getOutputs()[0] == src)
+      fill = f;
+    else if (auto c = dyn_cast<linalg::CopyOp>(p); c && c.getInputs()[0] == src)
+      continue;
+    else if (!isMemoryEffectFree(p) && touches(p, src))
+      return nullptr;
+  }
+  if (!fill)
+    return nullptr;
+  for (Operation *user : src.getUsers()) {
+    Operation *top = block->findAncestorOpInBlock(*user);
+    if (top && fill->isBeforeInBlock(top) && top->isBeforeInBlock(copy) && !isa<linalg::CopyOp>(top))
+      return nullptr; // a view of the source used in between
+  }
+  Value v = fill.getInputs()[0];
+  copy->erase();
+  if (src.hasOneUse())
+    fill->erase();
+  return v;
+}
+
 void lower(linalg::LinalgOp op, int64_t rows) {
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -110,6 +188,7 @@ void lower(linalg::LinalgOp op, int64_t rows) {
                         ? arith::MulIOp::create(b, loc, strides[d], arith::ConstantIndexOp::create(b, loc, rows))
                         : strides[d]);
   }
+  Value init = constantInit(op);
   SmallVector<Value> ivs(iters.size());
   OpOperand *out = op.getDpsInitOperand(0);
   AffineMap outMap = op.getMatchingIndexingMap(out);
@@ -131,7 +210,7 @@ void lower(linalg::LinalgOp op, int64_t rows) {
     SmallVector<Value> accs;
     for (int64_t r = 0; r < rows; ++r) {
       outIdx.push_back(indicesAt(pb, l, outMap, rowIvs[r]));
-      accs.push_back(memref::LoadOp::create(pb, l, out->get(), outIdx[r]));
+      accs.push_back(init ? init : memref::LoadOp::create(pb, l, out->get(), outIdx[r]).getResult());
     }
     // The reduction loops, outermost first, each carrying the accumulators.
     SmallVector<scf::ForOp> loops;
