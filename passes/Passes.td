@@ -232,6 +232,12 @@ def TernLowerReductionsToLoopsPass : Pass<"tern-lower-reductions-to-loops", "mli
     several contractions share), the accumulators start from that constant
     and the copy (and the fill, once unread) goes: two launches fewer per
     contraction on the GPU (GPT-2 124M: 382 launches a run to 284).
+
+    An elementwise op right after, reading the output element by element
+    (through a reshape at most: a bias, GELU, a residual add), runs in the
+    same nest on each result as it is produced, unless its output may
+    overlap a buffer the op reads; the output itself is then stored only if
+    something later reads it (GPT-2 124M: 284 launches to 223).
   }];
   let options = [
     Option<"rows", "rows", "int64_t", /*default=*/"1",

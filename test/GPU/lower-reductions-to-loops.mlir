@@ -137,3 +137,84 @@ func.func @fill_init(%a: memref<4x8xf32>, %b: memref<4xf32>, %arena: memref<?xi8
   }
   return
 }
+
+// -----
+
+// An elementwise op right after a contraction, reading its output through a
+// reshape: it runs in the contraction's nest on each sum as it is produced
+// (the element's linear index gives its indices), and since nothing else
+// reads the contraction's output, that is never stored.
+// CHECK-LABEL: func.func @epilogue
+// CHECK: %[[OUT3:.*]] = memref.view %arg2[%c128][] : memref<?xi8> to memref<1x4x8xf32>
+// CHECK: scf.parallel
+// CHECK: %[[SUM:.*]] = scf.for
+// CHECK-NOT: memref.store %[[SUM]]
+// CHECK: %[[B:.*]] = memref.load %arg1[%{{.*}}] : memref<8xf32>
+// CHECK: %[[Y:.*]] = arith.addf %[[SUM]], %[[B]] : f32
+// CHECK: memref.store %[[Y]], %[[OUT3]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<1x4x8xf32>
+// CHECK-NOT: linalg.generic
+func.func @epilogue(%a: memref<4x16xf32>, %bias: memref<8xf32>, %arena: memref<?xi8>, %w: memref<16x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c128 = arith.constant 128 : index
+  %o = memref.view %arena[%c0][] : memref<?xi8> to memref<4x8xf32>
+  linalg.matmul ins(%a, %w : memref<4x16xf32>, memref<16x8xf32>) outs(%o : memref<4x8xf32>)
+  %o3 = memref.expand_shape %o [[0, 1], [2]] output_shape [1, 4, 8] : memref<4x8xf32> into memref<1x4x8xf32>
+  %y = memref.view %arena[%c128][] : memref<?xi8> to memref<1x4x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, j, k)>, affine_map<(i, j, k) -> (k)>, affine_map<(i, j, k) -> (i, j, k)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%o3, %bias : memref<1x4x8xf32>, memref<8xf32>) outs(%y : memref<1x4x8xf32>) {
+  ^bb0(%v: f32, %b: f32, %unused: f32):
+    %s = arith.addf %v, %b : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Must not fuse: the elementwise op's output is where the contraction's
+// input was (the arena region reused once the input died), which the
+// contraction still reads while the epilogue would write it.
+// CHECK-LABEL: func.func @epilogue_overlap
+// CHECK: scf.parallel
+// CHECK: memref.store
+// CHECK: linalg.generic
+func.func @epilogue_overlap(%arena: memref<?xi8>, %w: memref<16x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c256 = arith.constant 256 : index
+  %a = memref.view %arena[%c0][] : memref<?xi8> to memref<4x16xf32>
+  %o = memref.view %arena[%c256][] : memref<?xi8> to memref<4x8xf32>
+  linalg.matmul ins(%a, %w : memref<4x16xf32>, memref<16x8xf32>) outs(%o : memref<4x8xf32>)
+  %y = memref.view %arena[%c0][] : memref<?xi8> to memref<4x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%o : memref<4x8xf32>) outs(%y : memref<4x8xf32>) {
+  ^bb0(%v: f32, %unused: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+
+// -----
+
+// Fused, but the contraction's output is read again later: it is stored too.
+// CHECK-LABEL: func.func @epilogue_and_store
+// CHECK: %[[SUM:.*]] = scf.for
+// CHECK: memref.store %[[SUM]], %{{.*}} : memref<4x8xf32>
+// CHECK: math.exp %[[SUM]]
+// CHECK: linalg.copy
+func.func @epilogue_and_store(%a: memref<4x16xf32>, %w: memref<16x8xf32>, %arena: memref<?xi8>, %keep: memref<4x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c128 = arith.constant 128 : index
+  %o = memref.view %arena[%c0][] : memref<?xi8> to memref<4x8xf32>
+  linalg.matmul ins(%a, %w : memref<4x16xf32>, memref<16x8xf32>) outs(%o : memref<4x8xf32>)
+  %y = memref.view %arena[%c128][] : memref<?xi8> to memref<4x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%o : memref<4x8xf32>) outs(%y : memref<4x8xf32>) {
+  ^bb0(%v: f32, %unused: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  linalg.copy ins(%o : memref<4x8xf32>) outs(%keep : memref<4x8xf32>)
+  return
+}

@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -90,10 +91,10 @@ int blockedDim(linalg::LinalgOp op, int64_t rows) {
 bool viewOf(Value v, Value root) {
   while (v != root) {
     Operation *def = v.getDefiningOp();
-    if (auto view = dyn_cast_or_null<ViewLikeOpInterface>(def))
+    if (isa_and_nonnull<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp>(def))
+      v = def->getOperand(0);
+    else if (auto view = dyn_cast_or_null<ViewLikeOpInterface>(def))
       v = view.getViewSource();
-    else if (auto cast = dyn_cast_or_null<memref::CastOp>(def))
-      v = cast.getSource();
     else
       return false;
   }
@@ -162,6 +163,150 @@ Value constantInit(linalg::LinalgOp op) {
   return v;
 }
 
+/// The bytes of memory a buffer value covers: (root buffer, first, end),
+/// end -1 for "to the root's end"; none when unknown (a subview...).
+struct Region {
+  Value root;
+  int64_t begin = 0, end = -1;
+};
+std::optional<Region> regionOf(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp>(def)) {
+      v = def->getOperand(0);
+      continue;
+    }
+    if (auto view = dyn_cast<memref::ViewOp>(def)) {
+      auto t = view.getType();
+      std::optional<int64_t> offset = getConstantIntValue(view.getByteShift());
+      if (!offset || !t.hasStaticShape() || !t.getElementType().isIntOrFloat())
+        return std::nullopt;
+      int64_t bytes = t.getNumElements() * ((t.getElementTypeBitWidth() + 7) / 8);
+      return Region{view.getSource(), *offset, *offset + bytes};
+    }
+    if (isa<memref::AllocOp>(def))
+      return Region{v, 0, -1};
+    return std::nullopt;
+  }
+  return Region{v, 0, -1}; // an argument
+}
+bool mayOverlap(Value a, Value b) {
+  std::optional<Region> x = regionOf(a), y = regionOf(b);
+  if (!x || !y)
+    return true;
+  if (x->root != y->root)
+    return false;
+  auto before = [](const Region &p, const Region &q) { return p.end >= 0 && p.end <= q.begin; };
+  return !(before(*x, *y) || before(*y, *x));
+}
+
+/// Is `v` the buffer `root` seen through reshapes only?
+bool reshapeOf(Value v, Value root) {
+  while (v != root) {
+    Operation *def = v.getDefiningOp();
+    if (!isa_and_nonnull<memref::ExpandShapeOp, memref::CollapseShapeOp>(def))
+      return false;
+    v = def->getOperand(0);
+  }
+  return true;
+}
+
+/// An elementwise op right after `op` that reads `op`'s output element by
+/// element (through a reshape at most) and can run in `op`'s loop nest as
+/// each output is produced: same number of elements, identity maps, static
+/// identity layouts, and its output apart from every buffer `op` reads.
+linalg::GenericOp epilogueOf(linalg::LinalgOp op) {
+  Value out = op.getDpsInitOperand(0)->get();
+  auto outType = dyn_cast<MemRefType>(out.getType());
+  if (!outType || !outType.hasStaticShape() || !outType.getLayout().isIdentity())
+    return nullptr;
+  Operation *next = op->getNextNode();
+  while (next && isMemoryEffectFree(next))
+    next = next->getNextNode();
+  auto e = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!e || !e.hasPureBufferSemantics() || e.getNumDpsInits() != 1 || e.getNumReductionLoops() != 0 ||
+      e.getNumLoops() == 0)
+    return nullptr;
+  Value eOut = e.getDpsInitOperand(0)->get();
+  auto eType = dyn_cast<MemRefType>(eOut.getType());
+  if (!eType || !eType.hasStaticShape() || !eType.getLayout().isIdentity() ||
+      eType.getNumElements() != outType.getNumElements() ||
+      !e.getMatchingIndexingMap(e.getDpsInitOperand(0)).isIdentity() || e.payloadUsesValueFromOperand(e.getDpsInitOperand(0)))
+    return nullptr;
+  int reads = 0;
+  for (OpOperand *in : e.getDpsInputOperands()) {
+    if (!isa<MemRefType>(in->get().getType()))
+      continue;
+    if (reshapeOf(in->get(), out)) {
+      if (!e.getMatchingIndexingMap(in).isIdentity())
+        return nullptr;
+      ++reads;
+    } else if (mayOverlap(in->get(), out)) {
+      return nullptr;
+    }
+  }
+  if (reads != 1 || mayOverlap(eOut, out))
+    return nullptr;
+  for (OpOperand *in : op.getDpsInputOperands())
+    if (isa<MemRefType>(in->get().getType()) && mayOverlap(eOut, in->get()))
+      return nullptr;
+  for (int64_t extent : e.getStaticLoopRanges())
+    if (ShapedType::isDynamic(extent))
+      return nullptr;
+  return e;
+}
+
+/// Runs the epilogue `e` on the output element `value` at `outIdx` of
+/// `op`'s output (shape `outShape`), inside `op`'s nest.
+void emitEpilogue(OpBuilder &b, Location loc, linalg::GenericOp e, Value out, ArrayRef<int64_t> outShape,
+                  ArrayRef<Value> outIdx, Value value) {
+  // The element's position in `e`'s iteration space: the same linear index.
+  Value linear = arith::ConstantIndexOp::create(b, loc, 0);
+  for (auto [i, idx] : llvm::enumerate(outIdx))
+    linear = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, linear,
+                                                                  arith::ConstantIndexOp::create(b, loc, outShape[i])),
+                                   idx);
+  SmallVector<int64_t> space = e.getStaticLoopRanges();
+  SmallVector<Value> ivs(space.size());
+  Value rest = linear;
+  for (int d = space.size() - 1; d >= 0; --d) {
+    Value extent = arith::ConstantIndexOp::create(b, loc, space[d]);
+    ivs[d] = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, extent).getResult();
+    if (d > 0)
+      rest = arith::DivUIOp::create(b, loc, rest, extent);
+  }
+  Block &body = e.getRegion().front();
+  IRMapping map;
+  for (OpOperand *in : e.getDpsInputOperands()) {
+    BlockArgument arg = body.getArgument(in->getOperandNumber());
+    if (!isa<MemRefType>(in->get().getType()))
+      map.map(arg, in->get());
+    else if (reshapeOf(in->get(), out))
+      map.map(arg, value);
+    else
+      map.map(arg, memref::LoadOp::create(b, loc, in->get(), indicesAt(b, loc, e.getMatchingIndexingMap(in), ivs)));
+  }
+  for (Operation &inner : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+      map.map(index.getResult(), ivs[index.getDim()]);
+      continue;
+    }
+    b.clone(inner, map);
+  }
+  Value result = map.lookupOrDefault(cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
+  memref::StoreOp::create(b, loc, result, e.getDpsInitOperand(0)->get(), ivs);
+}
+
+/// Is the buffer `out` read after `op` other than by `e`?
+bool readAfter(Operation *op, linalg::GenericOp e, Value out) {
+  for (Operation *p = op->getNextNode(); p; p = p->getNextNode()) {
+    if (p == e.getOperation() || isMemoryEffectFree(p))
+      continue;
+    if (touches(p, out))
+      return true;
+  }
+  return op->getBlock()->getTerminator() && touches(op->getBlock()->getTerminator(), out);
+}
+
 void lower(linalg::LinalgOp op, int64_t rows) {
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -189,6 +334,17 @@ void lower(linalg::LinalgOp op, int64_t rows) {
                         : strides[d]);
   }
   Value init = constantInit(op);
+  linalg::GenericOp epilogue = epilogueOf(op);
+  if (epilogue) {
+    // The pure ops between the two (views of the epilogue's operands) move
+    // before the nest that uses them, in order.
+    SmallVector<Operation *> between;
+    for (Operation *p = op->getNextNode(); p != epilogue.getOperation(); p = p->getNextNode())
+      between.push_back(p);
+    for (Operation *p : between)
+      p->moveBefore(op);
+  }
+  bool storeOutput = !epilogue || readAfter(op, epilogue, op.getDpsInitOperand(0)->get());
   SmallVector<Value> ivs(iters.size());
   OpOperand *out = op.getDpsInitOperand(0);
   AffineMap outMap = op.getMatchingIndexingMap(out);
@@ -259,8 +415,13 @@ void lower(linalg::LinalgOp op, int64_t rows) {
       next.push_back(map.lookupOrDefault(cast<linalg::YieldOp>(body.getTerminator()).getOperand(0)));
     }
     scf::YieldOp::create(ib, l, next);
-    for (int64_t r = 0; r < rows; ++r)
-      memref::StoreOp::create(pb, l, loops.front().getResult(r), out->get(), outIdx[r]);
+    for (int64_t r = 0; r < rows; ++r) {
+      if (storeOutput)
+        memref::StoreOp::create(pb, l, loops.front().getResult(r), out->get(), outIdx[r]);
+      if (epilogue)
+        emitEpilogue(pb, l, epilogue, out->get(), cast<MemRefType>(out->get().getType()).getShape(), outIdx[r],
+                     loops.front().getResult(r));
+    }
   };
 
   if (parallelDims.empty()) {
@@ -273,6 +434,8 @@ void lower(linalg::LinalgOp op, int64_t rows) {
     emitNest(pb, loc);
   }
   op->erase();
+  if (epilogue)
+    epilogue->erase();
 }
 
 struct LowerReductionsToLoopsPass : tern::impl::TernLowerReductionsToLoopsPassBase<LowerReductionsToLoopsPass> {
