@@ -28,6 +28,10 @@ struct GraphPipelineOptions {
   bool foldConstantTransposes = true;
   /// Fuse written-out GELU and normalization chains.
   bool fuse = true;
+  /// Fuse attention into tern.attention (with `fuse`). Its lowering, an
+  /// online softmax per query tile, suits CPU threads; the GPU target runs
+  /// the unfused products and softmax, whose loops spread over every score.
+  bool fuseAttention = true;
   /// Quantization of constant matmul weights (tern-quantize-weights; 0:
   /// none, 4: int4 weight-only in groups of `groupSize` along k, 8: int8
   /// weights with dynamic int8 activations), except the ops named (node

@@ -49,7 +49,8 @@ void buildGraphOptimization(mlir::OpPassManager &pm, const GraphPipelineOptions 
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldBatchNormalizationPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFuseGeluPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFuseNormalizationPass());
-    pm.addNestedPass<mlir::func::FuncOp>(createTernFuseAttentionPass());
+    if (options.fuseAttention)
+      pm.addNestedPass<mlir::func::FuncOp>(createTernFuseAttentionPass());
   }
   pm.addNestedPass<mlir::func::FuncOp>(createTernSinkConstantComputationsPass());
 }

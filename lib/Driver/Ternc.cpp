@@ -286,6 +286,8 @@ int tern::terncMain(int argc, char **argv) {
     }
     graph.sparsityExclude.assign(opts.sparsityExclude.begin(), opts.sparsityExclude.end());
     graph.groupSize = opts.groupSize;
+    // tern.attention's lowering gives a GPU one thread per query tile.
+    graph.fuseAttention = opts.target != "nvptx";
     graph.quantizeExclude.assign(opts.quantizeExclude.begin(), opts.quantizeExclude.end());
     buildGraphPreparation(pm, graph);
     if (failed(pm.run(**module)))
