@@ -8,7 +8,9 @@
  * outputs back, freeing) runs on a machine without a GPU; with
  * TERN_FAKE_CUDA_TRACE set, a summary is printed at exit:
  *   fake-cuda: M modules loaded, L launches, A allocations, F frees, B bytes leaked
- * TERN_FAKE_CUDA_SM (default 90) is the compute capability it claims.
+ * TERN_FAKE_CUDA_SM (default 90) is the compute capability it claims;
+ * TERN_FAKE_CUDA_FAIL_LAUNCH=N makes the N-th launch (from 1) fail, to test
+ * how an error on the device reaches the caller.
  *===----------------------------------------------------------------------===*/
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +20,7 @@
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 
-enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_IMAGE = 200, NOT_FOUND = 500 };
+enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_IMAGE = 200, NOT_FOUND = 500, LAUNCH_FAILED = 719 };
 
 static long modules, launches, allocations, frees;
 
@@ -84,6 +86,11 @@ CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, u
   (void)shared, (void)stream, (void)extra;
   if (!function || !params || !gx || !gy || !gz || !bx || !by || !bz)
     return INVALID_VALUE;
+  const char *fail = getenv("TERN_FAKE_CUDA_FAIL_LAUNCH");
+  if (fail && atol(fail) == launches + 1) {
+    ++launches;
+    return LAUNCH_FAILED;
+  }
   ++launches;
   return OK;
 }
@@ -122,7 +129,10 @@ CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t bytes) {
 }
 
 CUresult cuGetErrorName(CUresult r, const char **s) {
-  *s = r == INVALID_IMAGE ? "CUDA_ERROR_INVALID_IMAGE" : r == INVALID_VALUE ? "CUDA_ERROR_INVALID_VALUE" : "CUDA_ERROR";
+  *s = r == INVALID_IMAGE    ? "CUDA_ERROR_INVALID_IMAGE"
+       : r == INVALID_VALUE  ? "CUDA_ERROR_INVALID_VALUE"
+       : r == LAUNCH_FAILED  ? "CUDA_ERROR_LAUNCH_FAILED"
+                             : "CUDA_ERROR";
   return OK;
 }
 
