@@ -247,6 +247,18 @@ def TernLowerReductionsToLoopsPass : Pass<"tern-lower-reductions-to-loops", "mli
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 
+def TernMergeGPUModulesPass : Pass<"tern-merge-gpu-modules", "mlir::ModuleOp"> {
+  let summary = "Puts every outlined kernel into one gpu.module";
+  let description = [{
+    gpu-kernel-outlining gives each kernel a gpu.module of its own, which
+    becomes a binary of its own (an ELF image per kernel, a module load per
+    kernel at run time). This moves every gpu.func into one module,
+    `@tern_kernels`, each named after the module it came from, and points
+    the launches at them: one image per model.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def TernEmulateGPULaunchesPass : Pass<"tern-emulate-gpu-launches", "mlir::ModuleOp"> {
   let summary = "Runs @main's gpu.launch ops on the host CPU, as parallel loops (testing the GPU pipeline)";
   let description = [{

@@ -75,6 +75,7 @@ void addGPULowering(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createTernMergeGPUModulesPass());
 
   // The kernels: NVVM, then PTX or a cubin.
   GpuNVVMAttachTargetOptions target;
