@@ -78,6 +78,7 @@ struct KernelShape {
   bool permute = false;     ///< x86 lane permutes (vpermps) at vectorBits: the 2:4-sparse kernel
   bool usdot = false;       ///< AArch64 u8 x s8 dot products (usdot, FEAT_I8MM) on 128-bit vectors
   bool pmaddwd = false;     ///< x86 i16 pair multiply-adds (pmaddwd) at vectorBits: bytes without VNNI
+  bool sdot = false;        ///< AArch64 s8 x s8 dot products (sdot, FEAT_DotProd) without usdot
 };
 
 /// The kernel shape for a target with the given LLVM feature string

@@ -419,7 +419,11 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     Option<"usdot", "usdot", "bool", /*default=*/"false",
            "The target has AArch64's usdot (FEAT_I8MM; vector-bits 128): u8 x s8 byte matmuls use it">,
     Option<"pmaddwd", "pmaddwd", "bool", /*default=*/"false",
-           "The target has x86's pmaddwd at vector-bits: byte matmuls without dot products use i16 pairs">
+           "The target has x86's pmaddwd at vector-bits: byte matmuls without dot products use i16 pairs">,
+    Option<"sdot", "sdot", "bool", /*default=*/"false",
+           "The target has AArch64's sdot but not usdot (FEAT_DotProd without FEAT_I8MM; vector-bits 128): "
+           "u8 x s8 byte matmuls run on s8 x s8 dot products, A shifted by -128 and 128 times B's column sums "
+           "added back">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",

@@ -29,7 +29,8 @@ KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
     return on;
   };
   if (arch == "aarch64")
-    return {128, 8, 2, false, false, has("i8mm")}; // 32 NEON registers: 16 accumulators
+    return {128, 8, 2, false, false, has("i8mm"), false,
+            !has("i8mm") && has("dotprod")}; // 32 NEON registers: 16 accumulators
   if (has("avx512f"))
     return {512, 8, 2, has("avx512vnni"), true, false,
             has("avx512bw")}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast
@@ -82,7 +83,7 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
   pm.addPass(createCSEPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true, kernel.vnni,
-                                                      kernel.permute, kernel.usdot, kernel.pmaddwd}));
+                                                      kernel.permute, kernel.usdot, kernel.pmaddwd, kernel.sdot}));
   pm.addPass(createTernVectorizeTransposesPass({kernel.vectorBits}));
   pm.addPass(createTernVectorizeRowsPass({kernel.vectorBits}));
   pm.addPass(createTernVectorizeReductionsPass({kernel.vectorBits, 4}));

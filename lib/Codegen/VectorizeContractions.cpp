@@ -105,6 +105,12 @@ public:
   /// pmaddwd at the vector width.
   void setPairs(StringRef intrinsic) { maddIntrinsic = intrinsic.str(); }
 
+  /// The dot intrinsic multiplies s8 by s8 (AArch64's sdot without usdot):
+  /// A's u8 are shifted to s8 (a - 128, a flip of the top bit), and
+  /// 128 * sum_k B, accumulated on the side with the same instruction
+  /// (a dot of B with ones), is added back at the end.
+  void setSignedDot() { signedDot = true; }
+
   /// B was block-pruned: `packedB` holds each panel's `kept` non-zero rows,
   /// `indices` ([panels][kept] i32) their k.
   void setRowSparse(Value indices, int64_t kept) {
@@ -541,6 +547,16 @@ private:
     unsigned d = c.ks[0];
     int64_t k = *getConstantIntValue(sizes[d]);
     auto bytesType = VectorType::get({vl * 4}, b.getI8Type());
+    // With s8 x s8 dot products, B's column sums ride along after the
+    // accumulators (one per vector), and A's bytes get their top bit flipped.
+    size_t numAccs = accs.size();
+    Value ones, flip;
+    if (signedDot) {
+      for (int64_t v = 0; v < vectors; ++v)
+        accs.push_back(arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vecType, b.getI32IntegerAttr(0))));
+      ones = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(1)));
+      flip = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(0x80808080u)));
+    }
     auto step = [&](Value k4, ValueRange iter, bool tail) {
       Value kk = arith::MulIOp::create(b, loc, k4, index(4));
       SmallVector<Value> bv;
@@ -554,15 +570,32 @@ private:
         Value four = readGroup(b.getI8Type(), 4, idx, tail);
         Value word = vector::ExtractOp::create(
             b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), four), ArrayRef<int64_t>{0});
+        if (signedDot) // zero-padded k tails: B is zero there, so any A byte works
+          word = arith::XOrIOp::create(b, loc, word, flip);
         Value av = vector::BitCastOp::create(b, loc, bytesType, vector::BroadcastOp::create(b, loc, vecType, word));
         for (int64_t v = 0; v < vectors; ++v)
           next.push_back(LLVM::CallIntrinsicOp::create(b, loc, vecType, b.getStringAttr(dotIntrinsic),
                                                        ValueRange{iter[r * vectors + v], av, bv[v]})
                              .getResult(0));
       }
+      if (signedDot)
+        for (int64_t v = 0; v < vectors; ++v)
+          next.push_back(LLVM::CallIntrinsicOp::create(b, loc, vecType, b.getStringAttr(dotIntrinsic),
+                                                       ValueRange{iter[numAccs + v], ones, bv[v]})
+                             .getResult(0));
       return next;
     };
-    return byGroups(k, 4, accs, step);
+    SmallVector<Value> results = byGroups(k, 4, accs, step);
+    if (!signedDot)
+      return results;
+    // sum (a - 128) b + 128 sum b = sum a b.
+    Value seven = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vecType, b.getI32IntegerAttr(7)));
+    SmallVector<Value> out;
+    for (size_t i = 0; i < numAccs; ++i) {
+      Value colSum = results[numAccs + i % vectors];
+      out.push_back(arith::AddIOp::create(b, loc, results[i], arith::ShLIOp::create(b, loc, colSum, seven)));
+    }
+    return out;
   }
 
   /// The reduction on 16-bit multiply-adds (c.bytes without dot-product
@@ -710,6 +743,7 @@ private:
   std::string permuteIntrinsic;
   bool nibbles = false;
   std::string dotIntrinsic;
+  bool signedDot = false;
   SmallVector<Value> sizes;
   const Init &init;
   const std::optional<Epilogue> &epilogue;
@@ -738,7 +772,7 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       // product instructions; other byte contractions widen B to i32 at
       // compile time and each element of A as it is read.
       // (AArch64's usdot takes the same u8 x s8 groups of 4 on 128 bits.)
-      bool dotUnits = vnni || (usdot && vectorBits == 128);
+      bool dotUnits = vnni || ((usdot || sdot) && vectorBits == 128);
       bool dot = c.bytes && dotUnits && c.aUnsigned && !c.bUnsigned && c.ks.size() == 1 && readsAlongK(c);
       // Without dot products, x86 multiplies bytes widened to i16 pairs
       // (pmaddwd: 2 products per i32 lane) rather than widened to i32.
@@ -804,12 +838,15 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       Init init = initOf(op, c);
       std::string intrinsic = !dot                           ? ""
                               : usdot && vectorBits == 128 ? "llvm.aarch64.neon.usdot.v4i32.v16i8"
+                              : sdot && vectorBits == 128  ? "llvm.aarch64.neon.sdot.v4i32.v16i8"
                                                            : ("llvm.x86.avx512.vpdpbusd." + Twine(vectorBits)).str();
       KernelBuilder kernel(b, loc, c, vl, vecs, packedB, intrinsic, init, epilogue);
       if (c.dequant)
         kernel.setDequantization(memref::GetGlobalOp::create(b, loc, scales->first, scales->second.getValue()),
                                  memref::GetGlobalOp::create(b, loc, offsets->first, offsets->second.getValue()),
                                  nibbles);
+      if (dot && !usdot && sdot && vectorBits == 128)
+        kernel.setSignedDot();
       if (pairs)
         kernel.setPairs(vectorBits == 512   ? "llvm.x86.avx512.pmaddw.d.512"
                         : vectorBits == 256 ? "llvm.x86.avx2.pmadd.wd"
