@@ -1,6 +1,6 @@
 //===- LoweringPipeline.cpp - tern to the LLVM dialect --------------------===//
 
-#include "passes/Passes.h"
+#include "lib/Codegen/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
@@ -15,9 +15,6 @@ namespace tern {
 
 static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel);
 static void addLLVMLowering(mlir::OpPassManager &pm);
-// The GPU's (GPU/GPUPipeline.cpp).
-void addGPUBufferization(mlir::OpPassManager &pm, const GPUTarget &gpu);
-void addGPULowering(mlir::OpPassManager &pm, const GPUTarget &gpu);
 
 KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
   // The last of "+f" and "-f" wins (the user's -mattr follows the host's).
@@ -71,6 +68,19 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
   pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass());
   pm.addNestedPass<func::FuncOp>(createTernInterchangeForVectorizationPass());
   pm.addPass(createCanonicalizerPass());
+  addOneShotBufferization(pm);
+  pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true, kernel.vnni,
+                                                      kernel.permute, kernel.usdot, kernel.pmaddwd, kernel.sdot}));
+  pm.addPass(createTernVectorizeTransposesPass({kernel.vectorBits}));
+  pm.addPass(createTernVectorizeRowsPass({kernel.vectorBits}));
+  pm.addPass(createTernVectorizeReductionsPass({kernel.vectorBits, 4}));
+  pm.addPass(createTernExternalizeWeightsPass());
+  pm.addPass(createTernPlanMemoryPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void addOneShotBufferization(mlir::OpPassManager &pm) {
+  using namespace mlir;
   pm.addNestedPass<func::FuncOp>(createTernDecomposePadsPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());
@@ -81,14 +91,6 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
   // CSE makes the copy of a padded tensor's interior onto itself (left
   // where its producer now writes in place) a self-copy, which folds away.
   pm.addPass(createCSEPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createTernVectorizeContractionsPass({kernel.vectorBits, kernel.rows, kernel.vectors, true, true, kernel.vnni,
-                                                      kernel.permute, kernel.usdot, kernel.pmaddwd, kernel.sdot}));
-  pm.addPass(createTernVectorizeTransposesPass({kernel.vectorBits}));
-  pm.addPass(createTernVectorizeRowsPass({kernel.vectorBits}));
-  pm.addPass(createTernVectorizeReductionsPass({kernel.vectorBits, 4}));
-  pm.addPass(createTernExternalizeWeightsPass());
-  pm.addPass(createTernPlanMemoryPass());
   pm.addPass(createCanonicalizerPass());
 }
 

@@ -12,11 +12,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/Passes.h"
+#include "lib/Codegen/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -43,15 +42,7 @@ void addGPUBufferization(mlir::OpPassManager &pm, const GPUTarget &gpu) {
     pm.addNestedPass<func::FuncOp>(createTernLowerPrecisionPass({gpu.precision == "bf16" ? "bf16" : "f16"}));
   pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createTernDecomposePadsPass());
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion = bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createCSEPass());
-  pm.addPass(createCanonicalizerPass());
+  addOneShotBufferization(pm);
   pm.addPass(createTernExternalizeWeightsPass({/*allConstants=*/true}));
   pm.addPass(createTernPlanMemoryPass());
   pm.addPass(createCanonicalizerPass());
