@@ -68,6 +68,10 @@ def main():
                 ok, msg = compare(np.load(os.path.join(out, f)), np.load(os.path.join(refdir, f)), m["compare"])
                 report(ok, "%s: %s vs %s: %s" % (name, f[:-4], "ONNX Runtime" if ref == "ort" else "tern CPU", msg))
         print("     (%s ran in %.1f s, first load included)" % (name, time.time() - start), flush=True)
+        rc, log = tern_run(["models/%s.so" % name, "--benchmark", "--warmup", "3", "--runs", "20", "--json"] + feeds)
+        if rc == 0:
+            lines.append("time %s: tern %.3f ms (median of 20)" % (name, json.loads(log.splitlines()[-1])["median_ms"]))
+            print(lines[-1], flush=True)
 
     passed = 0
     for case in manifest["conformance"]:
@@ -107,7 +111,7 @@ def main():
     print("\n== summary (%s)" % manifest["gpu_arch"])
     for line in lines:
         if not line.startswith("ok  ") or "conformance" in line:
-            print(line)
+            print(line)  # failures, the conformance count, timings
     print("%d checks failed" % failures)
     return 1 if failures else 0
 
