@@ -425,10 +425,7 @@ tern_status tern_cuda_enter(tern_cuda *c, const tern_tensor *inputs, size_t num_
   return TERN_OK;
 }
 
-tern_status tern_cuda_leave(tern_cuda *c, const tern_abi_model *abi, int64_t *results, void **device_inputs,
-                            size_t num_inputs) {
-  (void)device_inputs;
-  (void)num_inputs;
+tern_status tern_cuda_leave(tern_cuda *c, const tern_abi_model *abi, int64_t *results) {
   CUresult r = cu.CtxSynchronize();
   if (r != 0)
     record(c, "a kernel failed on the GPU: %s", error_text(r));

@@ -25,17 +25,17 @@ void tern_cuda_close(tern_cuda *c);
 /* The table a GPU model's hooks carry, and its state argument. */
 const tern_abi_gpu *tern_cuda_table(void);
 
-/* A run on the device, serialized per model: enter copies the inputs to
- * device buffers (device_inputs[i]) and makes the context current; the
- * entry point then runs on device_inputs, tern_cuda_weights and
- * tern_cuda_arena; leave waits for the kernels, turns each output
- * descriptor in `results` (device memory the model allocated) into a
- * contiguous host copy the caller frees, frees the device inputs and
+/* A run on the device, serialized per model: enter makes the context
+ * current and copies the inputs into the model's device input buffers
+ * (kept and reused across runs, grown when an input grows), giving their
+ * addresses in device_inputs[i]; the entry point then runs on those,
+ * tern_cuda_weights and tern_cuda_arena; leave waits for the kernels,
+ * turns each output descriptor in `results` (device memory the model
+ * allocated, freed here) into a contiguous host copy the caller frees, and
  * returns the run's first error. */
 tern_status tern_cuda_enter(tern_cuda *c, const tern_tensor *inputs, size_t num_inputs, void **device_inputs);
 void *tern_cuda_weights(tern_cuda *c);
 void *tern_cuda_arena(tern_cuda *c);
-tern_status tern_cuda_leave(tern_cuda *c, const tern_abi_model *abi, int64_t *results, void **device_inputs,
-                            size_t num_inputs);
+tern_status tern_cuda_leave(tern_cuda *c, const tern_abi_model *abi, int64_t *results);
 
 #endif

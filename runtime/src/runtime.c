@@ -390,17 +390,18 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
   int64_t *results = args + slots;
   /* A GPU model runs on device copies of the inputs, its weights and arena
    * on the device. */
-  void **data = calloc(num_inputs + 1, sizeof *data);
-  if (!data) {
-    free(args);
-    return fail("out of memory");
-  }
-  for (size_t i = 0; i < num_inputs; ++i)
-    data[i] = inputs[i].data;
-  if (m->cuda && tern_cuda_enter(m->cuda, inputs, num_inputs, data) != TERN_OK) {
-    free(data);
-    free(args);
-    return TERN_ERROR;
+  void **data = NULL;
+  if (m->cuda) {
+    data = calloc(num_inputs + 1, sizeof *data);
+    if (!data) {
+      free(args);
+      return fail("out of memory");
+    }
+    if (tern_cuda_enter(m->cuda, inputs, num_inputs, data) != TERN_OK) {
+      free(data);
+      free(args);
+      return TERN_ERROR;
+    }
   }
   void *arena = m->cuda ? NULL : take_arena(m);
   if (!m->cuda && abi->arena_size && !arena) {
@@ -412,8 +413,9 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
   int64_t *s = args;
   for (size_t i = 0; i < num_inputs; ++i) {
     const tern_tensor *t = &inputs[i];
-    *s++ = (int64_t)(intptr_t)data[i];
-    *s++ = (int64_t)(intptr_t)data[i];
+    void *p = data ? data[i] : t->data;
+    *s++ = (int64_t)(intptr_t)p;
+    *s++ = (int64_t)(intptr_t)p;
     *s++ = 0;
     for (int32_t d = 0; d < t->rank; ++d)
       *s++ = t->dims[d];
@@ -438,7 +440,7 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
   abi->entry(args, results);
   tern_status status = TERN_OK;
   if (m->cuda)
-    status = tern_cuda_leave(m->cuda, abi, results, data, num_inputs);
+    status = tern_cuda_leave(m->cuda, abi, results);
   else
     give_arena(m, arena);
   free(data);

@@ -158,3 +158,24 @@ func.func @main(%a: memref<16xf32>, %arena: memref<?xi8>) -> memref<16xf32> {
   }
   return %out : memref<16xf32>
 }
+
+// -----
+
+// A read of an input at an index the GPU computed is not re-read elsewhere
+// (its index lives in another kernel): a later loop needing it is refused.
+func.func @main(%a: memref<16xf32>, %arena: memref<?xi8>) -> memref<16xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %out = memref.alloc() : memref<16xf32>
+  %iv = memref.view %arena[%c0][] : memref<?xi8> to memref<index>
+  memref.store %c1, %iv[] : memref<index>
+  %i = memref.load %iv[] : memref<index>
+  %x = memref.load %a[%i] : memref<16xf32>
+  scf.parallel (%j) = (%c0) to (%c16) step (%c1) {
+    // expected-error @below {{'memref.store' uses a value computed on the GPU outside its kernel}}
+    memref.store %x, %out[%j] : memref<16xf32>
+    scf.reduce
+  }
+  return %out : memref<16xf32>
+}

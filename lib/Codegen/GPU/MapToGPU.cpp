@@ -90,7 +90,8 @@ struct MapToGPUPass : tern::impl::TernMapToGPUPassBase<MapToGPUPass> {
       bool readOnly = load && isa<BlockArgument>(root) && !written.contains(root);
       bool fromReread = llvm::any_of(op.getOperands(), [&](Value v) { return reread.contains(v); });
       bool fromDevice = llvm::any_of(op.getOperands(), [&](Value v) { return onDevice.contains(v); });
-      if (readOnly || (fromReread && !fromDevice && op.getNumRegions() == 0 && isMemoryEffectFree(&op))) {
+      // (An index computed in a one-thread run cannot be re-read elsewhere.)
+      if (!fromDevice && (readOnly || (fromReread && op.getNumRegions() == 0 && isMemoryEffectFree(&op)))) {
         rereads.push_back(&op);
         for (Value r : op.getResults())
           reread.insert(r);
