@@ -49,6 +49,10 @@ struct GraphPipelineOptions {
   /// rows per 32 columns (0: none).
   double blockSparsity = 0;
   std::vector<std::string> sparsityExclude;
+  /// 3x3 convolutions by Winograd's algorithm (tern-winograd-conv): -1
+  /// chosen per convolution by its cost model, 0 never, 2 or 4 that tile
+  /// wherever it applies. The GPU target keeps direct convolutions.
+  int64_t winograd = -1;
 };
 
 /// The passes `ternc --emit=tern` runs on an imported module; `tern-opt

@@ -69,7 +69,8 @@ def TernToLinalgPass : Pass<"tern-to-linalg", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-                           "::mlir::scf::SCFDialect", "::mlir::bufferization::BufferizationDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def TernExternalizeWeightsPass : Pass<"tern-externalize-weights", "mlir::ModuleOp"> {
@@ -563,6 +564,33 @@ def TernFoldBatchNormalizationPass : Pass<"tern-fold-batch-normalization", "mlir
     added when the convolution had none). A convolution read elsewhere, or
     statistics computed at run time, are left.
   }];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
+def TernWinogradConvPass : Pass<"tern-winograd-conv", "mlir::func::FuncOp"> {
+  let summary = "Runs 3x3 stride-1 convolutions by Winograd's F(2x2, 3x3) or F(4x4, 3x3)";
+  let description = [{
+    A float `conv` with 3 x 3 constant filters, stride and dilation 1, one
+    group, static shapes and channel counts that are multiples of 8 becomes
+    `winograd_conv`, its filters transformed at compile time into
+    [(m + 2)^2, C, F], when a cost model (multiply-adds, transform work and
+    the transformed filters' bytes) says it saves a quarter of the direct
+    convolution's time; m = 4 or 2, whichever costs less. `tile` forces m.
+    ternc runs it for CPU targets (`--winograd=off` keeps direct
+    convolutions).
+
+    ```mlir
+    %y = tern.conv %x, %w, %b {kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>,
+           pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64} : ...
+    // becomes
+    %u = tern.constant dense_resource<winograd_filters> : tensor<36x64x64xf32>
+    %y = tern.winograd_conv %x, %u, %b {tile = 4 : i64, pads = array<i64: 1, 1, 1, 1>} : ...
+    ```
+  }];
+  let options = [
+    Option<"tile", "tile", "int64_t", /*default=*/"0",
+           "Output tile m (2 or 4) for every convolution that qualifies; 0: chosen by the cost model">,
+  ];
   let dependentDialects = ["::tern::TernDialect"];
 }
 

@@ -52,6 +52,8 @@ void buildGraphOptimization(mlir::OpPassManager &pm, const GraphPipelineOptions 
     if (options.fuseAttention)
       pm.addNestedPass<mlir::func::FuncOp>(createTernFuseAttentionPass());
   }
+  if (options.winograd != 0)
+    pm.addNestedPass<mlir::func::FuncOp>(createTernWinogradConvPass({std::max<int64_t>(options.winograd, 0)}));
   pm.addNestedPass<mlir::func::FuncOp>(createTernSinkConstantComputationsPass());
 }
 

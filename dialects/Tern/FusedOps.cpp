@@ -160,3 +160,32 @@ LogicalResult SparseMatMul24Op::inferReturnTypes(MLIRContext *, std::optional<Lo
   types.push_back(RankedTensorType::get(shape, a.getElementType()));
   return success();
 }
+
+LogicalResult WinogradConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                               Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  auto x = tensorType(adaptor.getX()), u = tensorType(adaptor.getU());
+  int64_t m = adaptor.getTile(), alpha = m + 2;
+  ArrayRef<int64_t> pads = adaptor.getPads();
+  if (m != 2 && m != 4)
+    return inferError(loc, "winograd_conv tile must be 2 or 4, got ") << m;
+  if (x.getRank() != 4 || u.getRank() != 3 || pads.size() != 4)
+    return inferError(loc, "winograd_conv expects x [N, C, H, W], u [(m+2)^2, C, F] and 4 pads");
+  if (!u.isDynamicDim(0) && u.getDimSize(0) != alpha * alpha)
+    return inferError(loc, "winograd_conv u must have ") << alpha * alpha << " transformed taps for tile " << m;
+  if (!x.isDynamicDim(1) && !u.isDynamicDim(1) && x.getDimSize(1) != u.getDimSize(1))
+    return inferError(loc, "winograd_conv input channels differ: x has ")
+           << x.getDimSize(1) << ", u " << u.getDimSize(1);
+  int64_t f = u.getDimSize(2);
+  if (failed(checkEpilogueOperands(loc, adaptor.getBias(), Value(), f, {})))
+    return failure();
+  SmallVector<int64_t> shape{x.getDimSize(0), f};
+  for (int64_t i = 0; i < 2; ++i) {
+    int64_t in = x.getDimSize(2 + i);
+    int64_t out = in == kDyn ? kDyn : in + pads[i] + pads[2 + i] - 2;
+    if (out != kDyn && out < 1)
+      return inferError(loc, "winograd_conv output would be empty");
+    shape.push_back(out);
+  }
+  types.push_back(RankedTensorType::get(shape, x.getElementType()));
+  return success();
+}

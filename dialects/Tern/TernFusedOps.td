@@ -125,4 +125,26 @@ def Tern_SparseMatMul24Op : Tern_Op<"sparse_matmul_2_4"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Tern_WinogradConvOp : Tern_Op<"winograd_conv"> {
+  let summary = "3x3 convolution, stride 1, by Winograd's F(m x m, 3 x 3)";
+  let description = [{
+    The 2-D convolution of `x` [N, C, H, W] with 3 x 3 filters, stride and
+    dilation 1, one group, zero-padded by `pads` (top, left, bottom, right),
+    plus `bias` [F]: the result is [N, F, H + top + bottom - 2,
+    W + left + right - 2]. `u` holds the filters transformed at compile
+    time, [(m + 2)^2, C, F]: u[xi * (m + 2) + nu, c, f] = (G g G^T)[xi, nu]
+    for g = w[f, c] (see dialects/Tern/Winograd.h). `tile` is m, 2 or 4;
+    output tiles that overhang the result are computed and dropped.
+
+    ```mlir
+    %y = tern.winograd_conv %x, %u, %b {tile = 4 : i64, pads = array<i64: 1, 1, 1, 1>}
+         : (tensor<1x64x56x56xf32>, tensor<36x64x64xf32>, tensor<64xf32>) -> tensor<1x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins Tern_FloatTensor:$x, Tern_FloatTensor:$u, Optional<Tern_FloatTensor>:$bias,
+                   I64Attr:$tile, DenseI64ArrayAttr:$pads);
+  let results = (outs Tern_FloatTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 #endif // TERN_FUSED_OPS_TD

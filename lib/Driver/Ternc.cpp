@@ -145,6 +145,12 @@ struct TerncOptions {
   cl::list<std::string> sparsityExclude{
       "sparsity-exclude", cl::desc("ONNX node names or op types (MatMul, Gemm, Conv) to leave dense"),
       cl::CommaSeparated, cl::value_desc("NAME,..."), cl::cat(category)};
+  cl::opt<std::string> winograd{
+      "winograd",
+      cl::desc("3x3 stride-1 convolutions by Winograd's algorithm (CPU targets): auto (default: where a "
+               "cost model says it pays, F(2x2,3x3) or F(4x4,3x3)), off, 2 or 4 (that output tile "
+               "wherever it applies)"),
+      cl::value_desc("auto|off|2|4"), cl::init("auto"), cl::cat(category)};
 };
 
 /// Parses "NAME=1x128" into the options' pinned shapes.
@@ -288,6 +294,17 @@ int tern::terncMain(int argc, char **argv) {
     graph.groupSize = opts.groupSize;
     // tern.attention's lowering gives a GPU one thread per query tile.
     graph.fuseAttention = opts.target != "nvptx";
+    StringRef winograd = opts.winograd;
+    if (winograd == "auto" || winograd == "off" || winograd == "2" || winograd == "4") {
+      graph.winograd = winograd == "auto" ? -1 : winograd == "off" ? 0 : winograd == "2" ? 2 : 4;
+    } else {
+      errs() << "ternc: error: --winograd=" << opts.winograd << " is not supported (supported: auto, off, 2, 4)\n";
+      return 1;
+    }
+    // The GPU lowering maps loop nests onto threads; the transforms' vector
+    // loops are written for CPU cores.
+    if (opts.target == "nvptx")
+      graph.winograd = 0;
     graph.quantizeExclude.assign(opts.quantizeExclude.begin(), opts.quantizeExclude.end());
     buildGraphPreparation(pm, graph);
     if (failed(pm.run(**module)))

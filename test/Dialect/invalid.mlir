@@ -67,3 +67,23 @@ func.func @per_axis(%x: tensor<4x8xi8>, %s: tensor<3xf32>) -> tensor<4x8xf32> {
   %0 = tern.dequantize_linear %x, %s {axis = 0 : i64} : (tensor<4x8xi8>, tensor<3xf32>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
+
+// -----
+
+// Tests that winograd_conv's transformed filters hold (m + 2)^2 taps.
+func.func @winograd_taps(%x: tensor<1x8x6x6xf32>, %u: tensor<16x8x8xf32>) -> tensor<1x8x6x6xf32> {
+  // expected-error @+2 {{winograd_conv u must have 36 transformed taps for tile 4}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tern.winograd_conv %x, %u {tile = 4 : i64, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x8x6x6xf32>, tensor<16x8x8xf32>) -> tensor<1x8x6x6xf32>
+  return %0 : tensor<1x8x6x6xf32>
+}
+
+// -----
+
+// Tests that winograd_conv's tile is 2 or 4.
+func.func @winograd_tile(%x: tensor<1x8x6x6xf32>, %u: tensor<25x8x8xf32>) -> tensor<1x8x6x6xf32> {
+  // expected-error @+2 {{winograd_conv tile must be 2 or 4, got 3}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tern.winograd_conv %x, %u {tile = 3 : i64, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x8x6x6xf32>, tensor<25x8x8xf32>) -> tensor<1x8x6x6xf32>
+  return %0 : tensor<1x8x6x6xf32>
+}

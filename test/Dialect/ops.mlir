@@ -37,3 +37,12 @@ func.func @fused(%q: tensor<1x8x16x32xf32>, %k: tensor<1x2x16x32xf32>, %v: tenso
   %y = tern.sparse_matmul_2_4 %x, %vals, %idx : (tensor<1x768xf32>, tensor<64x384xf32>, tensor<64x96xui8>) -> tensor<1x64xf32>
   return %o, %y : tensor<1x8x16x32xf32>, tensor<1x64xf32>
 }
+
+// The output size follows the pads: 13 + 0 + 2 - 2 rows, 11 + 1 + 1 - 2 columns.
+// CHECK-LABEL: func.func @winograd
+// CHECK: tern.winograd_conv %arg0, %arg1, %arg2 {pads = array<i64: 0, 1, 2, 1>, tile = 2 : i64} : (tensor<2x8x13x11xf32>, tensor<16x8x24xf32>, tensor<24xf32>) -> tensor<2x24x13x11xf32>
+func.func @winograd(%x: tensor<2x8x13x11xf32>, %u: tensor<16x8x24xf32>, %b: tensor<24xf32>) -> tensor<2x24x13x11xf32> {
+  %y = tern.winograd_conv %x, %u, %b {tile = 2 : i64, pads = array<i64: 0, 1, 2, 1>}
+      : (tensor<2x8x13x11xf32>, tensor<16x8x24xf32>, tensor<24xf32>) -> tensor<2x24x13x11xf32>
+  return %y : tensor<2x24x13x11xf32>
+}

@@ -2,7 +2,7 @@
 //
 // Each tern op lowers to linalg/tensor/arith/math on tensors. The lowerings
 // live in one file per op category (LowerMath, LowerNN, LowerTensor,
-// LowerQuant) and register themselves in a table keyed by op name; the pass
+// LowerQuant, LowerAttention, LowerWinograd) and register themselves in a table keyed by op name; the pass
 // (TernToLinalg.cpp) turns the table into conversion patterns.
 //
 // Types: unsigned integer tensors (ui8...) become signless (i8...) because
@@ -37,6 +37,7 @@ void populateNNLowerings(LoweringTable &table);
 void populateTensorLowerings(LoweringTable &table);
 void populateQuantLowerings(LoweringTable &table);
 void populateAttentionLowerings(LoweringTable &table);
+void populateWinogradLowerings(LoweringTable &table);
 
 //===-- types ------------------------------------------------------------===//
 

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 
 namespace tern {
@@ -47,6 +48,7 @@ struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
     populateTensorLowerings(table);
     populateQuantLowerings(table);
     populateAttentionLowerings(table);
+    populateWinogradLowerings(table);
 
     // Report every op without a lowering at once, by ONNX node.
     bool missing = false;
@@ -85,7 +87,8 @@ struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
 
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
-                           math::MathDialect, scf::SCFDialect, bufferization::BufferizationDialect>();
+                           math::MathDialect, scf::SCFDialect, bufferization::BufferizationDialect,
+                           vector::VectorDialect>();
     target.addIllegalDialect<TernDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return converter.isSignatureLegal(f.getFunctionType()) && converter.isLegal(&f.getBody());
