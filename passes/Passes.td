@@ -284,6 +284,21 @@ def TernFuseElementwisePass : Pass<"tern-fuse-elementwise", "mlir::func::FuncOp"
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect"];
 }
 
+def TernUnshareInitsPass : Pass<"tern-unshare-inits", "mlir::func::FuncOp"> {
+  let summary = "Gives every op written in place its own fill of an empty tensor";
+  let description = [{
+    A fill of a tensor.empty (linalg.fill, or a generic without inputs
+    yielding an outside value) that several ops take as their destination
+    (after CSE merged equal fills: matmuls of one shape starting from zero)
+    is cloned, with its empty tensor, before each of them but one (each of
+    them, when others read it too). Run just before bufferization: the
+    shared fill would otherwise be copied into a buffer of each op's own,
+    and the matmul kernels, which start their accumulators at a fill's
+    constant, would read the copy instead.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def TernDecomposePadsPass : Pass<"tern-decompose-pads", "mlir::func::FuncOp"> {
   let summary = "Writes padded tensors as fills of the border and an insert of the interior";
   let description = [{

@@ -81,6 +81,7 @@ static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel)
 
 void addOneShotBufferization(mlir::OpPassManager &pm) {
   using namespace mlir;
+  pm.addNestedPass<func::FuncOp>(createTernUnshareInitsPass());
   pm.addNestedPass<func::FuncOp>(createTernDecomposePadsPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());

@@ -58,7 +58,7 @@ struct EmulateGPULaunchesPass : tern::impl::TernEmulateGPULaunchesPassBase<Emula
       IRMapping map;
       gpu::KernelDim3 bid = launch.getBlockIds(), tid = launch.getThreadIds();
       gpu::KernelDim3 gdim = launch.getGridSize(), bdim = launch.getBlockSize();
-      ValueRange ivs = loop.getInductionVars();
+      SmallVector<Value> ivs = loop.getInductionVars(); // a copy: the call returns a temporary
       map.map(bid.x, ivs[0]), map.map(bid.y, ivs[1]), map.map(bid.z, ivs[2]);
       map.map(tid.x, ivs[3]), map.map(tid.y, ivs[4]), map.map(tid.z, ivs[5]);
       map.map(gdim.x, grid.x), map.map(gdim.y, grid.y), map.map(gdim.z, grid.z);
