@@ -2,10 +2,11 @@
 
 // F(2x2, 3x3) on a 5 x 6 input padded by 1: 3 x 3 tiles of 2 x 2 (the
 // last tile row overhangs the 5 output rows), channels 8 (one vector).
-// 1. The input zero-padded to whole tiles (8 x 8), read channels-last.
+// 1. The input read channels-last, zero-padded to whole tiles (8 x 8).
 // CHECK-LABEL: func.func @winograd
-// CHECK: %[[PAD:.+]] = tensor.pad %arg0 low[0, 0, 1, 1] high[0, 0, 2, 1]
-// CHECK: %[[PT:.+]] = linalg.generic {{.*}} ins(%[[PAD]] : tensor<1x8x8x8xf32>) outs(%{{.+}} : tensor<1x8x8x8xf32>)
+// CHECK: %[[T:.+]] = linalg.generic {{.*}} ins(%arg0 : tensor<1x8x5x6xf32>) outs(%{{.+}} : tensor<1x5x6x8xf32>)
+// CHECK: %[[PT:.+]] = tensor.pad %[[T]] low[0, 1, 1, 0] high[0, 2, 1, 0]
+// CHECK: tensor<1x5x6x8xf32> to tensor<1x8x8x8xf32>
 // 2. B^T d B per tile, 16 transformed taps by 9 tiles by 8 channels:
 //    adds and subtracts only (B's entries are 0 and +-1).
 // CHECK: %[[V:.+]] = scf.forall (%[[I:.+]], %[[J:.+]]) in (3, 3) shared_outs(%[[VS:.+]] = %{{.+}}) -> (tensor<16x9x8xf32>)

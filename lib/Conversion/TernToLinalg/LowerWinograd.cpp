@@ -3,8 +3,8 @@
 // y = A^T [u . (B^T d B)] A per output tile of m x m (dialects/Tern/
 // Winograd.h), a = m + 2, in four steps:
 //
-//   1. The input, zero-padded to whole tiles, read channels-last:
-//      pt [N, m * TH + 2, m * TW + 2, C] (a transposing linalg.generic).
+//   1. The input read channels-last (a transposing linalg.generic) and
+//      zero-padded to whole tiles: pt [N, m * TH + 2, m * TW + 2, C].
 //   2. Input transform: v [a * a, tiles, C], v[xi * a + nu, t] = (B^T d_t
 //      B)[xi, nu] for each tile's a x a window d_t of pt.
 //   3. One matmul per transformed tap e: p[e] = v[e] [tiles, C] x u[e]
@@ -140,10 +140,14 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
   };
   Value zero = constantScalar(rw, loc, f32, 0);
 
-  // 1. Padded to whole tiles, channels last.
-  Value padded = padSpatial(rw, loc, x, {pads[0], pads[1]}, {hp - h - pads[0], wp - w - pads[1]}, {}, zero);
-  Value pt = readInto(rw, loc, padded, RankedTensorType::get({n, hp, wp, c}, f32),
+  // 1. Channels last, then padded to whole tiles: the transposing read
+  //    writes straight into the padded buffer's interior (see
+  //    tern-decompose-pads), only the border is zeroed.
+  Value nhwc = readInto(rw, loc, x, RankedTensorType::get({n, h, w, c}, f32),
                       AffineMap::get(4, 0, {d(0), d(3), d(1), d(2)}, ctx));
+  SmallVector<OpFoldResult> lo = getAsIndexOpFoldResult(ctx, {0, pads[0], pads[1], 0}),
+                            hi = getAsIndexOpFoldResult(ctx, {0, hp - h - pads[0], wp - w - pads[1], 0});
+  Value pt = tensor::PadOp::create(rw, loc, RankedTensorType::get({n, hp, wp, c}, f32), nhwc, lo, hi, zero);
 
   // 2. v[xi * a + nu, t, c] = (B^T d_t B)[xi, nu].
   auto vType = RankedTensorType::get({a * a, tiles, c}, f32);
