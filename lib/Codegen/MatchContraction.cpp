@@ -316,11 +316,25 @@ static bool isBiasBroadcast(linalg::GenericOp op, Value c) {
          readablePerVector(in->get(), op.getMatchingIndexingMap(in), op.getNumLoops() - 1);
 }
 
+/// The constant a fill writes into all of `out`: linalg.fill, or a generic
+/// without inputs yielding a constant (a zero bias broadcast, folded).
+static Value constantFilling(Operation *op, Value out) {
+  if (auto fill = dyn_cast<linalg::FillOp>(op); fill && fill.getOutputs()[0] == out)
+    return fill.getInputs()[0];
+  auto g = dyn_cast<linalg::GenericOp>(op);
+  if (!g || g.getNumDpsInputs() != 0 || g.getNumDpsInits() != 1 || g.getDpsInits()[0] != out ||
+      g.getNumParallelLoops() != g.getNumLoops() || !g.getIndexingMapsArray()[0].isIdentity())
+    return {};
+  Value y = cast<linalg::YieldOp>(g.getBody()->getTerminator()).getOperand(0);
+  return y.getParentRegion() != &g.getRegion() && matchPattern(y, m_Constant()) ? y : Value();
+}
+
 Init initOf(Operation *op, const Contraction &c) {
   for (Operation *it = op->getPrevNode(); it; it = it->getPrevNode()) {
     bool touches = llvm::is_contained(it->getOperands(), c.c);
     if (!touches) {
-      if (isViewOrAlloc(it) || isa<linalg::FillOp>(it))
+      if (isViewOrAlloc(it) || isa<linalg::FillOp>(it) ||
+          (it->getNumOperands() == 1 && constantFilling(it, it->getOperand(0))))
         continue;
       if (auto copy = dyn_cast<memref::CopyOp>(it); copy && copy.getTarget() != c.c)
         continue;
@@ -328,17 +342,15 @@ Init initOf(Operation *op, const Contraction &c) {
     }
     if (auto g = dyn_cast<linalg::GenericOp>(it); g && isBiasBroadcast(g, c.c))
       return {Value(), g, it};
-    Value filled;
-    if (auto fill = dyn_cast<linalg::FillOp>(it); fill && fill.getOutputs()[0] == c.c)
-      filled = fill.getInputs()[0];
+    Value filled = constantFilling(it, c.c);
     if (auto copy = dyn_cast<memref::CopyOp>(it); copy && copy.getTarget() == c.c) {
       // The copy's source must be filled with a constant and not written
       // since: look for the fill writing it, skipping copies out of it.
       for (Operation *p = copy->getPrevNode(); p; p = p->getPrevNode()) {
         if (!llvm::is_contained(p->getOperands(), copy.getSource()))
           continue;
-        if (auto fill = dyn_cast<linalg::FillOp>(p); fill && fill.getOutputs()[0] == copy.getSource())
-          filled = fill.getInputs()[0];
+        if (Value v = constantFilling(p, copy.getSource()))
+          filled = v;
         else if (auto other = dyn_cast<memref::CopyOp>(p); other && other.getSource() == copy.getSource())
           continue;
         break;

@@ -75,6 +75,10 @@ using tern::usesDim;
 
 namespace {
 
+/// Parallel iterations a kernel offers the thread pool at the least, when
+/// its shape allows: panels of columns, or chunks of rows too.
+constexpr int64_t kMinTasks = 8;
+
 class KernelBuilder {
 public:
   /// `dotIntrinsic`: the LLVM intrinsic of the u8 x s8 dot product when B
@@ -137,6 +141,26 @@ public:
     for (unsigned d : ArrayRef<unsigned>(c.ms).drop_front())
       m = arith::MulIOp::create(b, loc, m, sizes[d]);
     this->sizes.assign(sizes.begin(), sizes.end());
+    // Few panels (a convolution with 32 filters over many positions): the
+    // rows are cut into chunks too, so that the threads share them.
+    std::optional<int64_t> staticM = 1, staticN = getConstantIntValue(n);
+    for (unsigned d : c.ms) {
+      std::optional<int64_t> size = getConstantIntValue(sizes[d]);
+      staticM = size && staticM ? std::optional<int64_t>(*staticM * *size) : std::nullopt;
+    }
+    int64_t tasks = staticN ? (*staticN + vl * vectors - 1) / (vl * vectors) : 0;
+    for (unsigned d : c.batch) {
+      std::optional<int64_t> size = getConstantIntValue(sizes[d]);
+      tasks = size ? tasks * *size : 0;
+    }
+    int64_t chunk = 0;
+    if (staticM && tasks > 0 && tasks < kMinTasks && *staticM >= 4 * rows) {
+      int64_t pieces = (kMinTasks + tasks - 1) / tasks;
+      chunk = ((*staticM + pieces - 1) / pieces + rows - 1) / rows * rows;
+      lbs.push_back(zero);
+      ubs.push_back(index((*staticM + chunk - 1) / chunk));
+      steps.push_back(one);
+    }
     lbs.push_back(zero);
     ubs.push_back(arith::CeilDivUIOp::create(b, loc, n, width));
     steps.push_back(one);
@@ -146,6 +170,11 @@ public:
       SmallVector<Value> at(sizes.size(), zero);
       for (auto [d, iv] : llvm::zip(c.batch, ivs))
         at[d] = iv;
+      Value rowsFrom = zero, rowsTo = m;
+      if (chunk) {
+        rowsFrom = arith::MulIOp::create(b, loc, ivs[c.batch.size()], index(chunk));
+        rowsTo = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, rowsFrom, index(chunk)), m);
+      }
       panelIndex = ivs.back();
       Value j0 = arith::MulIOp::create(b, loc, ivs.back(), width);
       at[c.n] = j0;
@@ -156,7 +185,7 @@ public:
           [&](OpBuilder &tb, Location) {
             OpBuilder::InsertionGuard g(b);
             b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
-            panel(at, m, rows, {});
+            panel(at, rowsFrom, rowsTo, rows, {});
             scf::YieldOp::create(b, loc);
           },
           [&](OpBuilder &eb, Location) {
@@ -168,7 +197,7 @@ public:
               lanes = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, lanes, index(vl)), zero);
               masks.push_back(vector::CreateMaskOp::create(b, loc, VectorType::get({vl}, b.getI1Type()), lanes));
             }
-            panel(at, m, rows, masks);
+            panel(at, rowsFrom, rowsTo, rows, masks);
             scf::YieldOp::create(b, loc);
           });
     });
@@ -207,22 +236,22 @@ private:
     return idx;
   }
 
-  /// One panel: flattened rows [0, m) in steps of `rows`, then one at a
-  /// time.
-  void panel(SmallVector<Value> at, Value m, int64_t rows, ArrayRef<Value> masks) {
-    Value zero = index(0), one = index(1);
-    Value split = rows > 1 ? m : zero;
+  /// One panel: flattened rows [from, to) in steps of `rows`, then one at
+  /// a time.
+  void panel(SmallVector<Value> at, Value from, Value to, int64_t rows, ArrayRef<Value> masks) {
+    Value one = index(1);
+    Value split = from;
     if (rows > 1) {
-      Value r = index(rows);
-      split = arith::SubIOp::create(b, loc, m, arith::RemUIOp::create(b, loc, m, r));
-      scf::ForOp::create(b, loc, zero, split, r, ValueRange{}, [&](OpBuilder &nb, Location, Value i0, ValueRange) {
+      Value r = index(rows), count = arith::SubIOp::create(b, loc, to, from);
+      split = arith::SubIOp::create(b, loc, to, arith::RemUIOp::create(b, loc, count, r));
+      scf::ForOp::create(b, loc, from, split, r, ValueRange{}, [&](OpBuilder &nb, Location, Value i0, ValueRange) {
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
         kernel(at, i0, rows, masks);
         scf::YieldOp::create(b, loc);
       });
     }
-    scf::ForOp::create(b, loc, split, m, one, ValueRange{}, [&](OpBuilder &nb, Location, Value i, ValueRange) {
+    scf::ForOp::create(b, loc, split, to, one, ValueRange{}, [&](OpBuilder &nb, Location, Value i, ValueRange) {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
       kernel(at, i, 1, masks);

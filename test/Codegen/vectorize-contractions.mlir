@@ -481,3 +481,50 @@ func.func @view_of_c_read_later(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %c: m
   linalg.copy ins(%v : memref<1x8x16xf32>) outs(%f : memref<1x8x16xf32>)
   return
 }
+
+// -----
+
+// C filled with a constant by a generic without inputs (a zero bias
+// broadcast, folded) just before the matmul: the accumulators start from
+// the constant and the fill goes. A fill of a run-time value is kept.
+// CHECK-LABEL: func.func @constant_generic_init
+// CHECK-NOT: linalg.generic
+// CHECK: arith.constant dense<2.000000e+00> : vector<4xf32>
+// CHECK: linalg.generic
+// CHECK: linalg.yield %arg4
+// CHECK-NOT: linalg.generic
+func.func @constant_generic_init(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %c: memref<8x16xf32>, %c2: memref<8x16xf32>, %s: f32) {
+  %two = arith.constant 2.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      outs(%c : memref<8x16xf32>) {
+  ^bb0(%o: f32):
+    linalg.yield %two : f32
+  }
+  linalg.matmul ins(%a, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c : memref<8x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      outs(%c2 : memref<8x16xf32>) {
+  ^bb0(%o: f32):
+    linalg.yield %s : f32
+  }
+  linalg.matmul ins(%a, %b : memref<8x5xf32>, memref<5x16xf32>) outs(%c2 : memref<8x16xf32>)
+  return
+}
+
+// -----
+
+// One panel of 8 columns over 64 rows: the rows are cut into 8 chunks of
+// 8 that the threads share (a convolution with few filters over a large
+// map). 8 rows in one panel stay one task.
+// CHECK-LABEL: func.func @row_chunks
+// CHECK: scf.parallel (%[[I:.+]]) = (%c0) to (%c8) step (%c1)
+// CHECK: %[[FROM:.+]] = arith.muli %[[I]], %c8
+// CHECK: %[[END:.+]] = arith.addi %[[FROM]], %c8
+// CHECK: %[[TO:.+]] = arith.minui %[[END]], %c64
+// CHECK: scf.for %{{.+}} = %[[FROM]] to
+// CHECK-NOT: scf.parallel
+func.func @row_chunks(%a: memref<64x5xf32>, %b: memref<5x8xf32>, %c: memref<64x8xf32>,
+                      %a8: memref<8x5xf32>, %c8: memref<8x8xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x5xf32>, memref<5x8xf32>) outs(%c : memref<64x8xf32>)
+  linalg.matmul ins(%a8, %b : memref<8x5xf32>, memref<5x8xf32>) outs(%c8 : memref<8x8xf32>)
+  return
+}
