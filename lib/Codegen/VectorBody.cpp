@@ -4,6 +4,7 @@
 #include "lib/Codegen/EntryBuffers.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -42,7 +43,43 @@ Along along(AffineMap map, unsigned d) {
   return a;
 }
 
-std::optional<int64_t> rowOperandBits(linalg::GenericOp op, unsigned inner, int64_t maxBits) {
+std::optional<StridedView> stridedView(Value mem) {
+  auto view = mem.getDefiningOp<memref::SubViewOp>();
+  if (!view || view.getSourceType().getRank() != view.getType().getRank() ||
+      !hasUnitInnerStride(view.getSource()) || ShapedType::isDynamicShape(view.getStaticOffsets()) ||
+      ShapedType::isDynamicShape(view.getStaticStrides()))
+    return std::nullopt;
+  int64_t last = view.getStaticStrides().back();
+  if (last < 2 || last > 4)
+    return std::nullopt;
+  return StridedView{view.getSource(), llvm::to_vector(view.getStaticOffsets()),
+                     llvm::to_vector(view.getStaticStrides())};
+}
+
+Value loadStridedVector(OpBuilder &b, Location loc, VectorType type, const StridedView &view, ValueRange idx,
+                        int64_t count) {
+  int64_t lanes = type.getNumElements(), s = view.strides.back();
+  SmallVector<Value> at;
+  for (auto [i, v] : llvm::enumerate(idx)) {
+    Value scaled = view.strides[i] == 1
+                       ? v
+                       : Value(arith::MulIOp::create(b, loc, v, arith::ConstantIndexOp::create(b, loc, view.strides[i])));
+    at.push_back(view.offsets[i] ? Value(arith::AddIOp::create(b, loc, scaled,
+                                                               arith::ConstantIndexOp::create(b, loc, view.offsets[i])))
+                                 : scaled);
+  }
+  auto wide = VectorType::get({lanes * s}, type.getElementType());
+  Value mask = vector::ConstantMaskOp::create(b, loc, VectorType::get({lanes * s}, b.getI1Type()),
+                                              ArrayRef<int64_t>{(count - 1) * s + 1});
+  Value zeros = arith::ConstantOp::create(b, loc, wide, b.getZeroAttr(wide));
+  Value all = vector::MaskedLoadOp::create(b, loc, wide, view.source, at, mask, zeros);
+  SmallVector<int64_t> pick;
+  for (int64_t l = 0; l < lanes; ++l)
+    pick.push_back(l * s);
+  return vector::ShuffleOp::create(b, loc, all, all, pick);
+}
+
+std::optional<int64_t> rowOperandBits(linalg::GenericOp op, unsigned inner, int64_t maxBits, bool strided) {
   int64_t bits = 8;
   for (OpOperand &o : op->getOpOperands()) {
     auto t = dyn_cast<MemRefType>(o.get().getType());
@@ -58,7 +95,8 @@ std::optional<int64_t> rowOperandBits(linalg::GenericOp op, unsigned inner, int6
         !llvm::all_of(map.getResults(), [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
       return std::nullopt;
     Along a = along(map, inner);
-    if (a == Along::Other || (a == Along::Last && !hasUnitInnerStride(o.get())))
+    if (a == Along::Other ||
+        (a == Along::Last && !hasUnitInnerStride(o.get()) && !(strided && stridedView(o.get()))))
       return std::nullopt;
   }
   return bits;

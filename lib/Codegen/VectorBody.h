@@ -36,7 +36,26 @@ Along along(mlir::AffineMap map, unsigned d);
 /// last dim with unit stride or not at all, through plain dims and
 /// constants (what the row-wise vectorizers load as vectors or broadcast);
 /// nothing otherwise.
-std::optional<int64_t> rowOperandBits(mlir::linalg::GenericOp op, unsigned inner, int64_t maxBits);
+/// With `strided`, an input may also be a strided view (see StridedView)
+/// read along the row.
+std::optional<int64_t> rowOperandBits(mlir::linalg::GenericOp op, unsigned inner, int64_t maxBits,
+                                      bool strided = false);
+
+/// A view read along its last dim with a constant stride of 2 to 4 (a
+/// strided convolution's tap, a slice of its padded input): the buffer it
+/// views, whose last dim has unit stride, and its static offsets and
+/// strides there.
+struct StridedView {
+  mlir::Value source;
+  llvm::SmallVector<int64_t> offsets, strides;
+};
+std::optional<StridedView> stridedView(mlir::Value mem);
+
+/// A vector of `type` read from strided view `view` at `idx`, its first
+/// `count` lanes valid: one contiguous masked load of the source spanning
+/// them, then the lanes every stride apart picked out.
+mlir::Value loadStridedVector(mlir::OpBuilder &b, mlir::Location loc, mlir::VectorType type,
+                              const StridedView &view, mlir::ValueRange idx, int64_t count);
 
 /// The indices `map` reads at loop position `at` (a value per loop; the
 /// map's results plain dims or constants).

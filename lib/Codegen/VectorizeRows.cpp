@@ -8,7 +8,10 @@
 // as it cannot prove they do not alias the output. Such an op becomes an
 // scf.parallel over its outer dims whose body runs along the row in whole
 // vectors, the last one masked, with the inputs that do not depend on the
-// row's position loaded once per row and broadcast.
+// row's position loaded once per row and broadcast. An input read with a
+// stride of 2 to 4 along the row (a stride-2 depthwise convolution's taps,
+// views of its padded input) is loaded as one contiguous vector that many
+// times as wide and its lanes picked out (a permute).
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,7 +48,7 @@ std::optional<int64_t> rowLength(linalg::GenericOp op, int64_t vectorBits, int64
       outType.isDynamicDim(outType.getRank() - 1))
     return std::nullopt;
   unsigned inner = op.getNumLoops() - 1;
-  std::optional<int64_t> bits = tern::rowOperandBits(op, inner, 32);
+  std::optional<int64_t> bits = tern::rowOperandBits(op, inner, 32, /*strided=*/true);
   if (!bits)
     return std::nullopt;
   lanes = vectorBits / *bits;
@@ -105,7 +108,11 @@ void rewrite(linalg::GenericOp op, int64_t length, int64_t lanes) {
           continue;
         auto vt = VectorType::get({lanes}, getElementTypeOrSelf(in->get().getType()));
         SmallVector<Value> idx = indices(m, at);
-        Value v = tern::loadVector(b, loc, vt, in->get(), idx, mask);
+        std::optional<tern::StridedView> view;
+        if (!tern::hasUnitInnerStride(in->get()))
+          view = tern::stridedView(in->get());
+        Value v = view ? tern::loadStridedVector(b, loc, vt, *view, idx, std::min(lanes, length - j))
+                       : tern::loadVector(b, loc, vt, in->get(), idx, mask);
         map.map(op.getMatchingBlockArgument(in), v);
       }
       Value result = tern::vectorizeBody(b, loc, op, map, lanes);

@@ -138,3 +138,42 @@ func.func @left(%a: memref<6x8xf32>, %b: memref<6x8xf32>, %s: memref<6x6xf32, st
   }
   return
 }
+
+// -----
+
+// A stride-2 depthwise tap: a view of the padded input every second
+// column. Each vector of 4 outputs is one contiguous masked load of 8 from
+// the padded buffer (7 lanes: the 8th would run past the last tap needed)
+// and its even lanes picked out; the last vector, 1 lane valid, loads 1.
+// A stride-5 view stays scalar.
+// CHECK-LABEL: func.func @strided
+// CHECK: scf.parallel (%[[C:.+]], %[[I:.+]]) =
+// CHECK: %[[ROW:.+]] = arith.muli %[[I]], %c2
+// CHECK: %[[ROW1:.+]] = arith.addi %[[ROW]], %c1
+// CHECK: %[[M7:.+]] = vector.constant_mask [7] : vector<8xi1>
+// CHECK: %[[W:.+]] = vector.maskedload %arg0[%[[C]], %[[ROW1]], %c1], %[[M7]], %{{.+}} : memref<3x12x12xf32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+// CHECK: vector.shuffle %[[W]], %[[W]] [0, 2, 4, 6] : vector<8xf32>, vector<8xf32>
+// CHECK: vector.store
+// CHECK: %[[M1:.+]] = vector.constant_mask [1] : vector<8xi1>
+// CHECK: vector.maskedload %arg0[%[[C]], %{{.+}}, %c9], %[[M1]]
+// CHECK: vector.maskedstore
+// CHECK: linalg.generic
+#xs = affine_map<(c, i, j) -> (c, i, j)>
+#ws = affine_map<(c, i, j) -> (c)>
+func.func @strided(%padded: memref<3x12x12xf32>, %w: memref<3xf32>, %out: memref<3x5x5xf32>, %out5: memref<3x2x2xf32>) {
+  %tap = memref.subview %padded[0, 1, 1] [3, 5, 5] [1, 2, 2] : memref<3x12x12xf32> to memref<3x5x5xf32, strided<[144, 24, 2], offset: 13>>
+  linalg.generic {indexing_maps = [#xs, #ws, #xs], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%tap, %w : memref<3x5x5xf32, strided<[144, 24, 2], offset: 13>>, memref<3xf32>) outs(%out : memref<3x5x5xf32>) {
+  ^bb0(%a: f32, %wa: f32, %o: f32):
+    %p = arith.mulf %a, %wa : f32
+    linalg.yield %p : f32
+  }
+  %tap5 = memref.subview %padded[0, 0, 0] [3, 2, 2] [1, 5, 5] : memref<3x12x12xf32> to memref<3x2x2xf32, strided<[144, 60, 5]>>
+  linalg.generic {indexing_maps = [#xs, #ws, #xs], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%tap5, %w : memref<3x2x2xf32, strided<[144, 60, 5]>>, memref<3xf32>) outs(%out5 : memref<3x2x2xf32>) {
+  ^bb0(%a: f32, %wa: f32, %o: f32):
+    %p = arith.mulf %a, %wa : f32
+    linalg.yield %p : f32
+  }
+  return
+}
