@@ -21,8 +21,8 @@
 // 4. A^T p A plus the bias, 2 x 2 outputs per tile, 8 filters at a time.
 // CHECK: %[[YT:.+]] = scf.forall {{.*}} in (3, 3) {{.*}} -> (tensor<1x6x6x16xf32>)
 // CHECK: scf.for %[[F:.+]] = %c0 to %c16 step %c8
-// CHECK-COUNT-16: vector.transfer_read %[[P]]
 // CHECK: %[[BIAS:.+]] = vector.transfer_read %arg2[%[[F]]]
+// CHECK-COUNT-16: vector.transfer_read %[[P]]
 // CHECK-COUNT-4: arith.addf {{.*}}, %[[BIAS]]
 // 5. The result read back from channels-last, the overhang dropped.
 // CHECK: %[[CROP:.+]] = tensor.extract_slice %[[YT]][0, 0, 0, 0] [1, 5, 6, 16] [1, 1, 1, 1]

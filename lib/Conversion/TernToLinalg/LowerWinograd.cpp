@@ -68,6 +68,24 @@ Value combine(OpBuilder &b, Location loc, ArrayRef<Value> in, const double *row,
   return acc ? acc : splat(0);
 }
 
+/// Y = M X M^T on a tile of vectors: X a x a, read by `read(i, j)`; M
+/// `rows` x a, row-major; Y written by `write(r, c, y)`. M is applied down
+/// each column of X, then along each row of the result.
+void transformTile(OpBuilder &b, Location loc, int64_t a, int64_t rows, const double *m, VectorType type,
+                   function_ref<Value(int64_t i, int64_t j)> read, function_ref<void(int64_t r, int64_t c, Value)> write) {
+  std::vector<std::vector<Value>> t(rows, std::vector<Value>(a));
+  for (int64_t j = 0; j < a; ++j) {
+    SmallVector<Value> column;
+    for (int64_t i = 0; i < a; ++i)
+      column.push_back(read(i, j));
+    for (int64_t r = 0; r < rows; ++r)
+      t[r][j] = combine(b, loc, column, m + r * a, type);
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < rows; ++c)
+      write(r, c, combine(b, loc, t[r], m + c * a, type));
+}
+
 /// An scf.forall over `ubs` with shared output `init`, whose body `body`
 /// builds (given the ivs and the shared output) the slice of the output one
 /// iteration writes, at `offsets` / `sizes` (unit strides) as a rank-reduced
@@ -161,24 +179,19 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
       [&](OpBuilder &b, ValueRange ivs, Value slice) {
         Value row0 = mul(b, ivs[1], m), col0 = mul(b, ivs[2], m);
         return forChannels(b, loc, c, slice, [&](OpBuilder &b, Value c0, Value s) {
-          // t = B^T d down the columns, then v = t B along the rows.
-          std::vector<std::vector<Value>> t(a, std::vector<Value>(a));
-          for (int64_t j = 0; j < a; ++j) {
-            SmallVector<Value> column;
-            for (int64_t i = 0; i < a; ++i)
-              column.push_back(vector::TransferReadOp::create(b, loc, vec, pt,
-                                                              ValueRange{ivs[0], add(b, row0, i), add(b, col0, j), c0},
-                                                              zero, ArrayRef<bool>{true}));
-            for (int64_t xi = 0; xi < a; ++xi)
-              t[xi][j] = combine(b, loc, column, mats->bt + xi * a, vec);
-          }
-          for (int64_t xi = 0; xi < a; ++xi)
-            for (int64_t nu = 0; nu < a; ++nu) {
-              Value e = combine(b, loc, t[xi], mats->bt + nu * a, vec);
-              s = vector::TransferWriteOp::create(b, loc, e, s, ValueRange{idx(b, xi * a + nu), c0},
-                                                  ArrayRef<bool>{true})
-                      .getResult();
-            }
+          // v = B^T d B.
+          transformTile(
+              b, loc, a, a, mats->bt, vec,
+              [&](int64_t i, int64_t j) -> Value {
+                return vector::TransferReadOp::create(b, loc, vec, pt,
+                                                      ValueRange{ivs[0], add(b, row0, i), add(b, col0, j), c0}, zero,
+                                                      ArrayRef<bool>{true});
+              },
+              [&](int64_t xi, int64_t nu, Value e) {
+                s = vector::TransferWriteOp::create(b, loc, e, s, ValueRange{idx(b, xi * a + nu), c0},
+                                                    ArrayRef<bool>{true})
+                        .getResult();
+              });
           return s;
         });
       });
@@ -204,28 +217,23 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
       [&](OpBuilder &b, ValueRange ivs, Value slice) {
         Value tile = tileIndex(b, ivs);
         return forChannels(b, loc, f, slice, [&](OpBuilder &b, Value f0, Value s) {
-          std::vector<std::vector<Value>> q(m, std::vector<Value>(a));
-          for (int64_t nu = 0; nu < a; ++nu) {
-            SmallVector<Value> column;
-            for (int64_t xi = 0; xi < a; ++xi)
-              column.push_back(vector::TransferReadOp::create(b, loc, vec, p,
-                                                              ValueRange{idx(b, xi * a + nu), tile, f0}, zero,
-                                                              ArrayRef<bool>{true}));
-            for (int64_t r = 0; r < m; ++r)
-              q[r][nu] = combine(b, loc, column, mats->at + r * a, vec);
-          }
           Value biasVec = bias ? Value(vector::TransferReadOp::create(b, loc, vec, bias, ValueRange{f0}, zero,
                                                                       ArrayRef<bool>{true}))
                                : Value();
-          for (int64_t r = 0; r < m; ++r)
-            for (int64_t col = 0; col < m; ++col) {
-              Value e = combine(b, loc, q[r], mats->at + col * a, vec);
-              if (biasVec)
-                e = arith::AddFOp::create(b, loc, e, biasVec);
-              s = vector::TransferWriteOp::create(b, loc, e, s, ValueRange{idx(b, r), idx(b, col), f0},
-                                                  ArrayRef<bool>{true})
-                      .getResult();
-            }
+          // y = A^T p A (+ bias).
+          transformTile(
+              b, loc, a, m, mats->at, vec,
+              [&](int64_t xi, int64_t nu) -> Value {
+                return vector::TransferReadOp::create(b, loc, vec, p, ValueRange{idx(b, xi * a + nu), tile, f0}, zero,
+                                                      ArrayRef<bool>{true});
+              },
+              [&](int64_t r, int64_t col, Value e) {
+                if (biasVec)
+                  e = arith::AddFOp::create(b, loc, e, biasVec);
+                s = vector::TransferWriteOp::create(b, loc, e, s, ValueRange{idx(b, r), idx(b, col), f0},
+                                                    ArrayRef<bool>{true})
+                        .getResult();
+              });
           return s;
         });
       });
