@@ -88,6 +88,20 @@ func.func @conv_pointwise(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x1x1xf32>) -> 
 
 // -----
 
+// A 1x1 convolution of stride 2 without pads: pointwise on every second
+// position (a strided slice), not a window read through a map.
+// CHECK-LABEL: func.func @conv_pointwise_strided
+// CHECK: %[[SUB:.+]] = tensor.extract_slice %arg0[0, 0, 0, 0] [1, 8, 3, 2] [1, 1, 2, 2] : tensor<1x8x5x4xf32> to tensor<1x8x3x2xf32>
+// CHECK: tensor.collapse_shape %[[SUB]] {{\[\[}}0, 1], [2, 3]] : tensor<1x8x3x2xf32> into tensor<8x6xf32>
+// CHECK: linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<16x8xf32>, tensor<8x6xf32>)
+func.func @conv_pointwise_strided(%x: tensor<1x8x5x4xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<1x16x3x2xf32> {
+  %0 = tern.conv %x, %w {kernel_shape = array<i64: 1, 1>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64}
+      : (tensor<1x8x5x4xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x3x2xf32>
+  return %0 : tensor<1x16x3x2xf32>
+}
+
+// -----
+
 // A float convolution with a window reads the padded input in place
 // through its map (no patches): out^T[o, f] over loops (oh, ow, f, c, kh,
 // kw), then transposed back.

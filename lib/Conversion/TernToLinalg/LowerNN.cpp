@@ -324,10 +324,25 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
   // the patches once (im2col).
   bool asMatmul = groups == 1 && xt.getDimSize(0) == 1 && xt.hasStaticShape() && resultType.hasStaticShape();
   if (asMatmul) {
+    // A strided 1x1 convolution without pads reads every s-th position: a
+    // pointwise one on that subsample (a strided slice, copied compact
+    // once: C x H x W / s^2 elements), which runs on the matmul kernels'
+    // fast path rather than through the window map.
     bool pointwise = llvm::all_of(kernel, [](int64_t k) { return k == 1; }) &&
-                     llvm::all_of(w->strides, [](int64_t s) { return s == 1; }) &&
                      llvm::all_of(w->padBegin, [](int64_t p) { return p == 0; }) &&
                      llvm::all_of(w->padEnd, [](int64_t p) { return p == 0; });
+    if (pointwise && llvm::any_of(w->strides, [](int64_t s) { return s != 1; })) {
+      SmallVector<int64_t> subShape{1, xt.getDimSize(1)};
+      SmallVector<OpFoldResult> offsets(n + 2, rw.getIndexAttr(0)), sizes{rw.getIndexAttr(1), rw.getIndexAttr(subShape[1])},
+          strides(2, rw.getIndexAttr(1));
+      for (int64_t i = 0; i < n; ++i) {
+        subShape.push_back(resultType.getDimSize(i + 2));
+        sizes.push_back(rw.getIndexAttr(subShape.back()));
+        strides.push_back(rw.getIndexAttr(w->strides[i]));
+      }
+      x = tensor::ExtractSliceOp::create(rw, loc, RankedTensorType::get(subShape, xt.getElementType()), x, offsets,
+                                         sizes, strides);
+    }
     int64_t c = xt.getDimSize(1), taps = 1, hw = resultType.getNumElements() / f;
     for (int64_t k : kernel)
       taps *= k;
