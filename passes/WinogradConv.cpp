@@ -10,10 +10,12 @@
 //
 // The cost model, in nanoseconds on one core: a matmul kernel's multiply-
 // adds at about 50 G/s, the transforms' adds at a quarter of that (each
-// reads and writes memory), and the filters streamed at 20 GB/s, a term
-// that grows (m + 2)^2 / 9 times: large 3 x 3 filters over few tiles (7 x
-// 7 feature maps of 512 channels) stay direct, as the filters' bytes then
-// bound the run. m is 4 or 2, whichever costs less; the convolution is
+// reads and writes memory), and the filters streamed at 10 GB/s (memory
+// shared with the activations' traffic), a term that grows (m + 2)^2 / 9
+// times: large 3 x 3 filters over few tiles (7 x 7 feature maps of 512
+// channels) stay direct, as the filters' bytes then bound the run, and
+// 14 x 14 maps of 256 channels take F(2x2) (measured one by one: direct
+// 2.10 ms, F(2x2) 1.07, F(4x4) 1.25; 7 x 7 x 512: 2.15, 2.43, 3.95). m is 4 or 2, whichever costs less; the convolution is
 // rewritten only when that saves a quarter. Option `tile` forces m (for
 // tests and for measuring); channel counts must be multiples of 8, the
 // vectors the transforms work on.
