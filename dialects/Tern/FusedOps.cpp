@@ -168,8 +168,8 @@ LogicalResult WinogradConvOp::inferReturnTypes(MLIRContext *, std::optional<Loca
   ArrayRef<int64_t> pads = adaptor.getPads();
   if (m != 2 && m != 4)
     return inferError(loc, "winograd_conv tile must be 2 or 4, got ") << m;
-  if (x.getRank() != 4 || u.getRank() != 3 || pads.size() != 4)
-    return inferError(loc, "winograd_conv expects x [N, C, H, W], u [(m+2)^2, C, F] and 4 pads");
+  if (x.getRank() != 4 || u.getRank() != 3 || pads.size() != 4 || llvm::any_of(pads, [](int64_t p) { return p < 0; }))
+    return inferError(loc, "winograd_conv expects x [N, C, H, W], u [(m+2)^2, C, F] and 4 pads of 0 or more");
   if (!u.isDynamicDim(0) && u.getDimSize(0) != alpha * alpha)
     return inferError(loc, "winograd_conv u must have ") << alpha * alpha << " transformed taps for tile " << m;
   if (!x.isDynamicDim(1) && !u.isDynamicDim(1) && x.getDimSize(1) != u.getDimSize(1))

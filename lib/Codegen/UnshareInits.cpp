@@ -57,19 +57,23 @@ struct UnshareInitsPass : tern::impl::TernUnshareInitsPassBase<UnshareInitsPass>
         if (dps && dps.isDpsInit(&use))
           destinations.push_back(&use);
       }
-      // In program order (a value's use list runs newest first).
-      llvm::stable_sort(destinations, [](OpOperand *x, OpOperand *y) {
-        Operation *a = x->getOwner(), *b = y->getOwner();
-        return a->getBlock() == b->getBlock() && a->isBeforeInBlock(b);
-      });
-      // The original stays with the first destination, or with the
-      // readers when there are any.
+      // The original stays with the readers when there are any, else with
+      // the first destination in program order (a use list runs newest
+      // first).
       bool readers = llvm::range_size(result.getUses()) > destinations.size();
-      size_t keep = readers ? 0 : 1;
-      if (destinations.size() <= keep)
+      if (destinations.size() < (readers ? 1u : 2u))
         continue;
+      if (!readers) {
+        size_t first = 0;
+        for (size_t i = 1; i < destinations.size(); ++i) {
+          Operation *a = destinations[i]->getOwner(), *b = destinations[first]->getOwner();
+          if (a->getBlock() == b->getBlock() && a->isBeforeInBlock(b))
+            first = i;
+        }
+        destinations.erase(destinations.begin() + first);
+      }
       OpBuilder b(fill->getContext());
-      for (OpOperand *use : ArrayRef<OpOperand *>(destinations).drop_front(keep)) {
+      for (OpOperand *use : destinations) {
         b.setInsertionPoint(use->getOwner());
         Operation *empty = fill->getOperand(fill->getNumOperands() - 1).getDefiningOp();
         Operation *emptyClone = b.clone(*empty);

@@ -1,4 +1,5 @@
 // RUN: tern-opt %s --tern-to-linalg --canonicalize --cse | FileCheck %s
+// RUN: tern-opt %s --tern-to-linalg --canonicalize --cse | FileCheck %s --check-prefix=ADDS
 
 // F(2x2, 3x3) on a 5 x 6 input padded by 1: 3 x 3 tiles of 2 x 2 (the
 // last tile row overhangs the 5 output rows), channels 8 (one vector).
@@ -11,11 +12,12 @@
 //    adds and subtracts only (B's entries are 0 and +-1).
 // CHECK: %[[V:.+]] = scf.forall (%[[I:.+]], %[[J:.+]]) in (3, 3) shared_outs(%[[VS:.+]] = %{{.+}}) -> (tensor<16x9x8xf32>)
 // CHECK-COUNT-16: vector.transfer_read %[[PT]]{{.*}} : tensor<1x8x8x8xf32>, vector<8xf32>
-// CHECK-NOT: vector.fma
-// CHECK-NOT: arith.mulf
 // CHECK: arith.subf
 // CHECK-COUNT-16: vector.transfer_write {{.*}} : vector<8xf32>, tensor<16x8xf32>
 // CHECK: tensor.parallel_insert_slice {{.*}} into %[[VS]]
+// ADDS: scf.forall
+// ADDS-NOT: {{vector.fma|arith.mulf}}
+// ADDS: tensor.parallel_insert_slice
 // 3. One matmul per tap: [9 tiles, 8] x u[tap] [8, 16].
 // CHECK: %[[P:.+]] = linalg.generic {indexing_maps = [#[[A:.+]], #[[B:.+]], #[[C:.+]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[V]], %arg1 : tensor<16x9x8xf32>, tensor<16x8x16xf32>)
 // 4. A^T p A plus the bias, 2 x 2 outputs per tile, 8 filters at a time.

@@ -87,3 +87,13 @@ func.func @winograd_tile(%x: tensor<1x8x6x6xf32>, %u: tensor<25x8x8xf32>) -> ten
   %0 = tern.winograd_conv %x, %u {tile = 3 : i64, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x8x6x6xf32>, tensor<25x8x8xf32>) -> tensor<1x8x6x6xf32>
   return %0 : tensor<1x8x6x6xf32>
 }
+
+// -----
+
+// Tests that winograd_conv's pads are not negative.
+func.func @winograd_pads(%x: tensor<1x8x6x6xf32>, %u: tensor<16x8x8xf32>) -> tensor<1x8x4x6xf32> {
+  // expected-error @+2 {{winograd_conv expects x [N, C, H, W], u [(m+2)^2, C, F] and 4 pads of 0 or more}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tern.winograd_conv %x, %u {tile = 2 : i64, pads = array<i64: -1, 1, 1, 1>} : (tensor<1x8x6x6xf32>, tensor<16x8x8xf32>) -> tensor<1x8x4x6xf32>
+  return %0 : tensor<1x8x4x6xf32>
+}
