@@ -77,13 +77,13 @@ void registerAllPasses() {
       [](mlir::OpPassManager &pm) { buildGraphPipeline(pm, GraphPipelineOptions()); });
   mlir::PassPipelineRegistration<>(
       "tern-lower-to-linalg", "Lowers tern to linalg on tensors, as ternc --emit=linalg",
-      [](mlir::OpPassManager &pm) { buildLoweringPipeline(pm, {LoweringStage::Tern, LoweringStage::Linalg, {}}); });
+      [](mlir::OpPassManager &pm) { buildLoweringPipeline(pm, {LoweringStage::Tern, LoweringStage::Linalg, {}, std::nullopt}); });
   mlir::PassPipelineRegistration<>(
       "tern-lower-to-buffers", "Lowers tern to planned buffers (memref)",
-      [](mlir::OpPassManager &pm) { buildLoweringPipeline(pm, {LoweringStage::Tern, LoweringStage::Buffers, {}}); });
+      [](mlir::OpPassManager &pm) { buildLoweringPipeline(pm, {LoweringStage::Tern, LoweringStage::Buffers, {}, std::nullopt}); });
   mlir::PassPipelineRegistration<>(
       "tern-lower-to-llvm", "Lowers tern to the LLVM dialect, as ternc does before code generation",
-      [](mlir::OpPassManager &pm) { buildLoweringPipeline(pm, {LoweringStage::Tern, LoweringStage::LLVMDialect, {}}); });
+      [](mlir::OpPassManager &pm) { buildLoweringPipeline(pm, {LoweringStage::Tern, LoweringStage::LLVMDialect, {}, std::nullopt}); });
   mlir::PassPipelineRegistration<GPUPipelineOptions>(
       "tern-lower-to-nvvm",
       "Lowers tern to NVVM kernels in PTX and their host code in the LLVM dialect, as ternc --target=nvptx",
