@@ -41,6 +41,9 @@ struct GraphPipelineOptions {
   /// calibrated ranges (kActivationRangeAttr), not at run time.
   bool calibrated = false;
   int64_t groupSize = 32;
+  /// weightBits 4: the accuracy_level of the MatMulNBits (4: activations
+  /// quantized to int8 in the kernel; 0: f32).
+  int64_t int4AccuracyLevel = 4;
   std::vector<std::string> quantizeExclude;
   /// Prune constant matmul and conv weights to 2:4 (tern-prune-weights),
   /// except the ops named in `sparsityExclude`.

@@ -470,8 +470,11 @@ def TernQuantizeWeightsPass : Pass<"tern-quantize-weights", "mlir::func::FuncOp"
     along k, symmetric: s = c max |w| / 7 with c in [0.7, 1] of least squared
     error, q = clamp(round(w / s), -8, 7) + 8
     (MatMulNBits' implied zero point 8), two values per byte; a Gemm's bias
-    of [n] becomes its bias, any other is added after. The activations stay
-    f32 and the kernel dequantizes the weights in registers. Ops listed in
+    of [n] becomes its bias, any other is added after. The MatMulNBits get
+    `accuracy-level` (default 4): the kernel may then quantize the
+    activations to int8 per row and group along k and multiply on the 8-bit
+    dot-product units (as llama.cpp's Q4 x Q8 products); with 0 they stay
+    f32 and the kernel dequantizes the weights to f32 in registers. Ops listed in
     `exclude` (ONNX node names, or op types such as Gemm) stay float, as do
     run-time weights and matrices below `min-elements`.
 
@@ -499,6 +502,8 @@ def TernQuantizeWeightsPass : Pass<"tern-quantize-weights", "mlir::func::FuncOp"
     Option<"groupSize", "group-size", "int64_t", /*default=*/"32", "Weights per scale along k (a power of 2 >= 16)">,
     Option<"minElements", "min-elements", "int64_t", /*default=*/"4096", "Smaller weight matrices stay float">,
     ListOption<"exclude", "exclude", "std::string", "Node names or op types to leave in float">,
+    Option<"accuracyLevel", "accuracy-level", "int64_t", /*default=*/"4",
+           "bits 4: the MatMulNBits' accuracy_level (4: activations may be quantized to int8 in the kernel; 0: f32)">,
   ];
   let dependentDialects = ["::tern::TernDialect"];
 }

@@ -39,6 +39,7 @@ void buildGraphOptimization(mlir::OpPassManager &pm, const GraphPipelineOptions 
     TernQuantizeWeightsPassOptions quantize;
     quantize.bits = options.weightBits;
     quantize.groupSize = options.groupSize;
+    quantize.accuracyLevel = options.int4AccuracyLevel;
     quantize.calibrated = options.calibrated;
     quantize.exclude.assign(options.quantizeExclude.begin(), options.quantizeExclude.end());
     pm.addNestedPass<mlir::func::FuncOp>(createTernQuantizeWeightsPass(quantize));

@@ -115,6 +115,9 @@ struct QuantizeOptions {
   /// bits 8: activations at the scale of each op's calibrated range
   /// (tern.activation_range), not quantized at run time.
   bool calibrated;
+  /// bits 4: MatMulNBits' accuracy_level (4: the kernel may quantize the
+  /// activations to int8; 0: f32).
+  int64_t accuracyLevel;
 };
 
 /// A calibrated activation range as uint8 with a zero point: the range
@@ -256,8 +259,9 @@ std::optional<Value> int8MatMul(PatternRewriter &rw, Location loc, Value a, Valu
 }
 
 Value nbits(PatternRewriter &rw, Location loc, Type result, Value a, const Quantized &q, Value bias, int64_t k,
-            int64_t n, int64_t group) {
-  return MatMulNBitsOp::create(rw, loc, result, a, q.packed, q.scales, Value(), Value(), bias, k, n, 4, group);
+            int64_t n, int64_t group, int64_t accuracyLevel) {
+  return MatMulNBitsOp::create(rw, loc, result, a, q.packed, q.scales, Value(), Value(), bias, k, n, 4, group,
+                               accuracyLevel);
 }
 
 struct QuantizeMatMul : OpRewritePattern<MatMulOp> {
@@ -284,7 +288,7 @@ struct QuantizeMatMul : OpRewritePattern<MatMulOp> {
     if (!q)
       return failure();
     rw.replaceOp(op, nbits(rw, op.getLoc(), op.getType(), op.getA(), *q, Value(), bType.getDimSize(0),
-                           bType.getDimSize(1), options.group));
+                           bType.getDimSize(1), options.group, options.accuracyLevel));
     return success();
   }
   QuantizeOptions options;
@@ -320,7 +324,7 @@ struct QuantizeGemm : OpRewritePattern<GemmOp> {
     auto cType = c ? dyn_cast<RankedTensorType>(c.getType()) : RankedTensorType();
     if (cType && cType.getRank() == 1 && cType.getDimSize(0) == n)
       bias = c;
-    Value y = nbits(rw, op.getLoc(), type, op.getA(), *q, bias, k, n, options.group);
+    Value y = nbits(rw, op.getLoc(), type, op.getA(), *q, bias, k, n, options.group, options.accuracyLevel);
     if (c && !bias)
       y = AddOp::create(rw, op.getLoc(), type, y, c);
     rw.replaceOp(op, y);
@@ -399,7 +403,7 @@ struct QuantizeWeightsPass : tern::impl::TernQuantizeWeightsPassBase<QuantizeWei
       return signalPassFailure();
     }
     std::vector<std::string> ex(exclude.begin(), exclude.end());
-    QuantizeOptions options{bits, groupSize, minElements, ex, calibrated};
+    QuantizeOptions options{bits, groupSize, minElements, ex, calibrated, accuracyLevel};
     if (calibrated && bits != 8) {
       getOperation().emitError("tern-quantize-weights: calibrated needs bits=8");
       return signalPassFailure();

@@ -187,6 +187,7 @@ static std::optional<Contraction> matchDequantContraction(linalg::LinalgOp op) {
       return std::nullopt;
   Contraction c;
   c.dequant = true;
+  c.int8Activations = op->hasAttr(tern::kInt8ActivationsAttr);
   c.scale = op.getDpsInputOperand(2)->get();
   c.offset = op.getDpsInputOperand(3)->get();
   std::optional<Contraction> r = analyzeMaps(op, c);

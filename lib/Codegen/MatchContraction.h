@@ -40,7 +40,15 @@ struct Contraction {
   bool dequant = false;
   mlir::Value scale, offset;
   int64_t block = 0;
+  /// A dequantized contraction may quantize A to int8 (per row and block
+  /// of k) and multiply on the 8-bit dot-product units: the op carries
+  /// kInt8ActivationsAttr (MatMulNBits with accuracy_level 4).
+  bool int8Activations = false;
 };
+
+/// The unit attribute on a block-dequantized contraction (linalg.generic)
+/// that lets its kernel quantize the activations to int8.
+inline constexpr llvm::StringLiteral kInt8ActivationsAttr = "tern.int8_activations";
 
 /// Matches out += in0 * in1 on f32 or i32 buffers (also bytes widened in
 /// the body, and block-dequantized B): C[batch.., m.., n] with B reading n,

@@ -3,6 +3,8 @@
 #include "lib/Codegen/PackWeights.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/APFloat.h"
+#include <cmath>
 #include <cstring>
 
 using namespace mlir;
@@ -91,8 +93,9 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
     return it->second;
   std::optional<ArrayRef<char>> src = s->data;
   int64_t bits = global.getType().getElementTypeBitWidth();
-  int64_t elemBytes = how == Packing::Move ? bits / 8 : 1;
-  if (bits != elemBytes * 8 || (how == Packing::Move && bits != 32 && bits != 8))
+  int64_t elemBytes = how == Packing::Move || how == Packing::Half ? bits / 8 : 1;
+  if (bits != elemBytes * 8 || (how == Packing::Move && bits != 32 && bits != 8) ||
+      (how == Packing::Half && !global.getType().getElementType().isF32()))
     return std::nullopt;
   int64_t panels = (n + width - 1) / width;
   // Element (kk, col) of B, as its bytes.
@@ -105,17 +108,27 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
     elem = IntegerType::get(module.getContext(), 32);
   if (how == Packing::Groups4)
     shape = {panels, (k + 3) / 4, width * 4};
+  if (how == Packing::Half) {
+    elem = Float16Type::get(module.getContext());
+    for (int64_t i = 0; i < n * k; ++i) {
+      float v;
+      std::memcpy(&v, src->data() + i * 4, 4);
+      if (v != 0.0f && !(std::fabs(v) >= 0x1p-14f && std::fabs(v) <= 65504.0f))
+        return std::nullopt;
+    }
+  }
   if (how == Packing::Pairs2) {
     elem = IntegerType::get(module.getContext(), 16);
     shape = {panels, (k + 1) / 2, width * 2};
   }
-  if (how == Packing::Nibbles) {
+  if (how == Packing::Nibbles || how == Packing::Nibbles4) {
     if (width % 2)
       return std::nullopt;
     for (char e : src->take_front(n * k))
       if ((uint8_t)e >= 16)
         return std::nullopt;
-    shape = {panels, k, width / 2};
+    shape = how == Packing::Nibbles ? SmallVector<int64_t>{panels, k, width / 2}
+                                    : SmallVector<int64_t>{panels, (k + 3) / 4, width * 2};
   }
   int64_t outBytes = elem.getIntOrFloatBitWidth() / 8, count = panels * shape[1] * shape[2];
   // Written straight into the new global's blob, zero-padded.
@@ -148,9 +161,24 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
           byte = (char)(r < width / 2 ? (byte & 0xF0) | *e : (byte & 0x0F) | (*e << 4));
           break;
         }
+        case Packing::Half: {
+          float v;
+          std::memcpy(&v, e, 4);
+          bool lost;
+          llvm::APFloat h(v);
+          h.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven, &lost);
+          uint16_t bits16 = (uint16_t)h.bitcastToAPInt().getZExtValue();
+          std::memcpy(out + ((p * k + kk) * width + r) * 2, &bits16, 2);
+          break;
+        }
+        case Packing::Nibbles4: {
+          char &byte = out[(p * shape[1] + kk / 4) * shape[2] + (r % (width / 2)) * 4 + kk % 4];
+          byte = (char)(r < width / 2 ? (byte & 0xF0) | *e : (byte & 0x0F) | (*e << 4));
+          break;
+        }
         }
       }
-  static const char *layout[] = {"", "_i32", "_dot4", "_nibbles", "_pairs"};
+  static const char *layout[] = {"", "_i32", "_dot4", "_nibbles", "_pairs", "_nibbles4", "_f16"};
   std::string name =
       (global.getSymName() + "_packed" + layout[(int)how] + (transposed ? "_t" : "") +
        (how == Packing::Move ? "" : "_") + Twine(width))

@@ -25,6 +25,11 @@ enum class Packing {
   Nibbles, ///< values below 16, two per byte: [panels][k][columns / 2], byte r
            ///< holding column r (low half) and column r + columns / 2 (high)
   Pairs2,  ///< bytes widened to i16 in pairs along k: [panels][k / 2][columns][2]
+  Nibbles4, ///< values below 16 in groups of 4 along k, two per byte:
+            ///< [panels][k / 4][columns / 2][4], byte (r, t) holding column r
+            ///< (low half) and column r + columns / 2 (high) at k 4 * k4 + t
+  Half,     ///< f32 moved into panels as f16 (block scales); only when every
+            ///< value is 0 or in f16's normal range
 };
 
 /// A 2:4-sparse B packed for the sparse kernel: the non-zeros and their

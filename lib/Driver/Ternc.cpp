@@ -6,6 +6,7 @@
 #include "tern/Importer/Importer.h"
 
 #include "passes/Passes.h"
+#include "dialects/Tern/TernOps.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -109,7 +110,7 @@ struct TerncOptions {
       "quantize",
       cl::desc("Post-training quantization: int8 (weights int8 per column or filter, activations uint8 at "
                "scales calibrated on --calibration-data), int8-dynamic (activations quantized per tensor "
-               "at run time), int4-weight (matmul weights to 4 bits, activations float; see --group-size)"),
+               "at run time), int4-weight (matmul weights to 4 bits; see --group-size, --int4-compute)"),
       cl::value_desc("int8|int8-dynamic|int4-weight"), cl::init(""), cl::cat(category)};
   cl::opt<std::string> calibrationData{
       "calibration-data",
@@ -128,6 +129,13 @@ struct TerncOptions {
   cl::opt<int64_t> groupSize{"group-size", cl::desc("Weights per scale along k for --quantize=int4-weight "
                                                     "(32, 64 or 128; default 32)"),
                              cl::init(32), cl::cat(category)};
+  cl::opt<std::string> int4Compute{
+      "int4-compute",
+      cl::desc("How matmuls of 4-bit weights compute: int8 (activations quantized to int8 per row and block of k "
+               "in the kernel, products on 8-bit dot-product units), f32 (weights dequantized to f32 in "
+               "registers); auto (default): as MatMulNBits' accuracy_level says (4: int8), int8 for "
+               "--quantize=int4-weight"),
+      cl::value_desc("auto|int8|f32"), cl::init("auto"), cl::cat(category)};
   cl::list<std::string> quantizeExclude{
       "quantize-exclude", cl::desc("ONNX node names or op types (MatMul, Gemm) to leave in float"),
       cl::CommaSeparated, cl::value_desc("NAME,..."), cl::cat(category)};
@@ -292,6 +300,11 @@ int tern::terncMain(int argc, char **argv) {
     }
     graph.sparsityExclude.assign(opts.sparsityExclude.begin(), opts.sparsityExclude.end());
     graph.groupSize = opts.groupSize;
+    if (opts.int4Compute != "auto" && opts.int4Compute != "int8" && opts.int4Compute != "f32") {
+      errs() << "ternc: error: --int4-compute=" << opts.int4Compute << " is not supported (supported: auto, int8, f32)\n";
+      return 1;
+    }
+    graph.int4AccuracyLevel = opts.int4Compute == "f32" ? 0 : 4;
     // tern.attention's lowering gives a GPU one thread per query tile.
     graph.fuseAttention = opts.target != "nvptx";
     StringRef winograd = opts.winograd;
@@ -331,6 +344,9 @@ int tern::terncMain(int argc, char **argv) {
     buildGraphOptimization(optimize, graph);
     if (failed(optimize.run(**module)))
       return 1;
+    // --int4-compute=int8|f32 holds for the model's own MatMulNBits too.
+    if (opts.int4Compute != "auto")
+      (*module)->walk([&](tern::MatMulNBitsOp op) { op.setAccuracyLevel(graph.int4AccuracyLevel); });
     if (opts.verbose)
       errs() << formatv("ternc: graph passes done at {0:f2} s\n", seconds());
   }

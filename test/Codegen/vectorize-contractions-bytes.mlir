@@ -219,3 +219,126 @@ func.func @dequantized(%a: memref<10x6xf32>) -> (memref<10x20xf32>, memref<10x20
   }
   return %c, %d : memref<10x20xf32>, memref<10x20xf32>
 }
+
+// -----
+
+// Block-dequantized 4-bit weights marked tern.int8_activations (MatMulNBits
+// with accuracy_level 4) against one row of A: A is quantized to int8 per
+// block once, before the kernel (d = max |a| / 127, q = round(a / d), the
+// block's sum of a), the nibbles are packed in groups of 4 along k
+// ([panels][k / 4][columns / 2 x 4 bytes]) and the products run on the
+// 8-bit dot products, u8 weights x s8 activations; per block one
+// conversion and two FMAs apply s * d and z * sum. The scales and offsets
+// are packed as f16 when they fit (@sc), as f32 when not (@tiny).
+// VNNI-DAG: memref.global "private" constant @q4_packed_nibbles4_64 : memref<1x16x128xi8>
+// VNNI-DAG: memref.global "private" constant @sc_packed_f16_64 : memref<1x2x64xf16>
+// VNNI-DAG: memref.global "private" constant @tiny_packed64 : memref<1x2x64xf32>
+// VNNI-LABEL: func.func @int8_activations
+// VNNI: %[[QA:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x64xi8>
+// VNNI: vector.reduction <maxnumf>
+// VNNI: math.roundeven {{.+}} : vector<16xf32>
+// VNNI: arith.trunci {{.+}} : vector<16xi32> to vector<16xi8>
+// VNNI: vector.store {{.+}}, %[[QA]]
+// VNNI: arith.andi {{.+}} : vector<64xi8>
+// VNNI: arith.shrui {{.+}} : vector<64xi8>
+// VNNI: vector.load %[[QA]]{{.+}} : memref<1x64xi8>, vector<4xi8>
+// VNNI: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI: vector.load {{.+}} : memref<1x2x64xf16>, vector<16xf16>
+// VNNI: arith.extf {{.+}} : vector<16xf16> to vector<16xf32>
+// VNNI: arith.sitofp {{.+}} : vector<16xi32> to vector<16xf32>
+// Without the mark, with 10 rows, or without dot products: f32 FMAs on
+// the dequantized weights.
+// VNNI-LABEL: func.func @int8_activations_not
+// VNNI-NOT: vpdpbusd
+// VNNI: return
+// VNNI-LABEL: func.func @int8_activations_tiny
+// VNNI: vpdpbusd
+// VNNI: vector.load {{.+}} : memref<1x2x64xf32>, vector<16xf32>
+// USDOT-LABEL: func.func @int8_activations
+// USDOT: llvm.call_intrinsic "llvm.aarch64.neon.usdot.v4i32.v16i8"
+// USDOT-LABEL: func.func @int8_activations_not
+// USDOT-NOT: usdot
+// USDOT: return
+// WIDEN-LABEL: func.func @int8_activations
+// WIDEN-NOT: memref<1x64xi8>
+// WIDEN: vector.fma
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#s = affine_map<(m, n, k) -> (k floordiv 32, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+memref.global "private" constant @q4 : memref<64x40xi8> = dense<3>
+memref.global "private" constant @sc : memref<2x40xf32> = dense<0.5>
+memref.global "private" constant @zo : memref<2x40xf32> = dense<-4.0>
+memref.global "private" constant @tiny : memref<2x40xf32> = dense<1.0e-9>
+func.func @int8_activations(%a: memref<1x64xf32>) -> memref<1x40xf32> {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.get_global @q4 : memref<64x40xi8>
+  %sc = memref.get_global @sc : memref<2x40xf32>
+  %zo = memref.get_global @zo : memref<2x40xf32>
+  %c = memref.alloc() : memref<1x40xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<1x40xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %q, %sc, %zo : memref<1x64xf32>, memref<64x40xi8>, memref<2x40xf32>, memref<2x40xf32>) outs(%c : memref<1x40xf32>)
+      attrs = {tern.int8_activations} {
+  ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
+    %yf = arith.uitofp %y : i8 to f32
+    %ys = arith.mulf %yf, %s : f32
+    %w = arith.addf %ys, %z : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return %c : memref<1x40xf32>
+}
+func.func @int8_activations_not(%a: memref<1x64xf32>, %a10: memref<10x64xf32>) -> (memref<1x40xf32>, memref<10x40xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.get_global @q4 : memref<64x40xi8>
+  %sc = memref.get_global @sc : memref<2x40xf32>
+  %zo = memref.get_global @zo : memref<2x40xf32>
+  %c = memref.alloc() : memref<1x40xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<1x40xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %q, %sc, %zo : memref<1x64xf32>, memref<64x40xi8>, memref<2x40xf32>, memref<2x40xf32>) outs(%c : memref<1x40xf32>) {
+  ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
+    %yf = arith.uitofp %y : i8 to f32
+    %ys = arith.mulf %yf, %s : f32
+    %w = arith.addf %ys, %z : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  %d = memref.alloc() : memref<10x40xf32>
+  linalg.fill ins(%zero : f32) outs(%d : memref<10x40xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a10, %q, %sc, %zo : memref<10x64xf32>, memref<64x40xi8>, memref<2x40xf32>, memref<2x40xf32>) outs(%d : memref<10x40xf32>)
+      attrs = {tern.int8_activations} {
+  ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
+    %yf = arith.uitofp %y : i8 to f32
+    %ys = arith.mulf %yf, %s : f32
+    %w = arith.addf %ys, %z : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return %c, %d : memref<1x40xf32>, memref<10x40xf32>
+}
+func.func @int8_activations_tiny(%a: memref<1x64xf32>) -> memref<1x40xf32> {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.get_global @q4 : memref<64x40xi8>
+  %sc = memref.get_global @tiny : memref<2x40xf32>
+  %zo = memref.get_global @zo : memref<2x40xf32>
+  %c = memref.alloc() : memref<1x40xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<1x40xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %q, %sc, %zo : memref<1x64xf32>, memref<64x40xi8>, memref<2x40xf32>, memref<2x40xf32>) outs(%c : memref<1x40xf32>)
+      attrs = {tern.int8_activations} {
+  ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
+    %yf = arith.uitofp %y : i8 to f32
+    %ys = arith.mulf %yf, %s : f32
+    %w = arith.addf %ys, %z : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return %c : memref<1x40xf32>
+}

@@ -15,10 +15,26 @@
 // CHECK-NEXT: arith.addf
 // CHECK-NEXT: arith.mulf
 // CHECK-NEXT: arith.addf
+// CHECK-NOT: tern.int8_activations
 func.func @constant_weights(%a: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = tern.constant dense<[[[33, 67, 0, 0, 0, 0, 0, 0]], [[240, 14, 0, 0, 0, 0, 0, 0]]]> : tensor<2x1x8xui8>
   %s = tern.constant dense<[0.5, 2.0]> : tensor<2xf32>
   %y = tern.matmul_nbits %a, %w, %s {k = 4 : i64, n = 2 : i64, bits = 4 : i64, block_size = 16 : i64}
+       : (tensor<3x4xf32>, tensor<2x1x8xui8>, tensor<2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+// accuracy_level 4 (int8): the contraction is marked for a kernel that may
+// quantize A to int8 (tern-vectorize-contractions).
+// CHECK-LABEL: func.func @int8_accuracy
+// CHECK: linalg.generic
+// CHECK-SAME: tern.int8_activations
+func.func @int8_accuracy(%a: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = tern.constant dense<[[[33, 67, 0, 0, 0, 0, 0, 0]], [[240, 14, 0, 0, 0, 0, 0, 0]]]> : tensor<2x1x8xui8>
+  %s = tern.constant dense<[0.5, 2.0]> : tensor<2xf32>
+  %y = tern.matmul_nbits %a, %w, %s {k = 4 : i64, n = 2 : i64, bits = 4 : i64, block_size = 16 : i64, accuracy_level = 4 : i64}
        : (tensor<3x4xf32>, tensor<2x1x8xui8>, tensor<2xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }

@@ -1,14 +1,19 @@
 // RUN: tern-opt %s --tern-quantize-weights="group-size=16 min-elements=32" --split-input-file | FileCheck %s
 // RUN: tern-opt %s --tern-quantize-weights="group-size=16 min-elements=32 exclude=Gemm,keep" --split-input-file | FileCheck %s --check-prefix=EXCLUDE
 // RUN: tern-opt %s --tern-quantize-weights="bits=8 min-elements=32" --split-input-file | FileCheck %s --check-prefix=INT8
+// RUN: tern-opt %s --tern-quantize-weights="group-size=16 min-elements=32 accuracy-level=0" --split-input-file | FileCheck %s --check-prefix=F32
 
 // A MatMul with constant weights [16, 2]: column 0 is 0..15 (max 15: scale
 // 15/7 or a clipped one), column 1 all zero (scale 1, q = 8). One group of
 // 16 along k; two 4-bit values per byte: [n, blocks, 8] bytes.
+// accuracy_level 4 lets the kernel quantize the activations to int8; with
+// accuracy-level=0 they stay f32 (the attribute's default, not printed).
 // CHECK-LABEL: func.func @matmul
 // CHECK: %[[W:.+]] = tern.constant dense_resource<int4_weights> : tensor<2x1x8xui8>
 // CHECK: %[[S:.+]] = tern.constant dense_resource<int4_scales> : tensor<2xf32>
-// CHECK: tern.matmul_nbits %arg0, %[[W]], %[[S]] {block_size = 16 : i64, k = 16 : i64, n = 2 : i64}
+// CHECK: tern.matmul_nbits %arg0, %[[W]], %[[S]] {accuracy_level = 4 : i64, block_size = 16 : i64, k = 16 : i64, n = 2 : i64}
+// F32-LABEL: func.func @matmul
+// F32: tern.matmul_nbits %arg0, %{{.+}}, %{{.+}} {block_size = 16 : i64, k = 16 : i64, n = 2 : i64}
 // CHECK-NOT: tern.matmul %
 // EXCLUDE-LABEL: func.func @matmul
 // EXCLUDE: tern.matmul_nbits
@@ -36,7 +41,7 @@ func.func @matmul(%a: tensor<3x16xf32>) -> tensor<3x2xf32> {
 // Gemm with transposed weights [n, k] and a bias of [n]: the bias goes into
 // MatMulNBits.
 // CHECK-LABEL: func.func @gemm
-// CHECK: tern.matmul_nbits %arg0, %{{.+}}, %{{.+}} bias %arg1 {block_size = 16 : i64, k = 32 : i64, n = 2 : i64}
+// CHECK: tern.matmul_nbits %arg0, %{{.+}}, %{{.+}} bias %arg1 {accuracy_level = 4 : i64, block_size = 16 : i64, k = 32 : i64, n = 2 : i64}
 // EXCLUDE-LABEL: func.func @gemm
 // EXCLUDE-NOT: tern.matmul_nbits
 // EXCLUDE: tern.gemm

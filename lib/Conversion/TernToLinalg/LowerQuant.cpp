@@ -14,12 +14,15 @@
 // MatMulNBits with constant weights unpacks them at compile time, one
 // value per byte plus a scale and offset per block, into a contraction that
 // dequantizes each weight in its body (constantNBits); the kernel does that
-// in registers. With run-time weights it unpacks a float matrix per run.
+// in registers, or, marked for int8 activations (accuracy_level 4), runs
+// the product on 8-bit dot products. With run-time weights it unpacks a
+// float matrix per run.
 //
 //===----------------------------------------------------------------------===//
 
 #include "lib/Conversion/TernToLinalg/Lowering.h"
 #include "dialects/Tern/TernOps.h"
+#include "lib/Codegen/MatchContraction.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -669,7 +672,7 @@ std::optional<Value> constantNBits(OpBuilder &b, Location loc, MatMulNBitsOp mm,
   Value init = filledTensor(b, loc, accType, accDims, constantScalar(b, loc, f, 0));
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx), d2 = getAffineDimExpr(2, ctx);
   AffineMap blockMap = AffineMap::get(3, 0, {d2.floorDiv(bs), d1}, ctx);
-  Value acc = linalg::GenericOp::create(
+  auto product = linalg::GenericOp::create(
                   b, loc, TypeRange{accType}, ValueRange{a2, qc, scaleC, offsetC}, ValueRange{init},
                   SmallVector<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx), AffineMap::get(3, 0, {d2, d1}, ctx),
                                          blockMap, blockMap, AffineMap::get(3, 0, {d0, d1}, ctx)},
@@ -680,8 +683,12 @@ std::optional<Value> constantNBits(OpBuilder &b, Location loc, MatMulNBitsOp mm,
                     w = arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, w, v[2]), v[3]);
                     Value p = arith::MulFOp::create(nb, l, v[0], w);
                     linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, v[4], p).getResult());
-                  })
-                  .getResult(0);
+                  });
+  // accuracy_level 4 (int8): the kernel may quantize A to int8 per block
+  // and multiply on the 8-bit dot-product units.
+  if (mm.getAccuracyLevel() == 4)
+    product->setAttr(tern::kInt8ActivationsAttr, b.getUnitAttr());
+  Value acc = product.getResult(0);
   if (r == 2)
     return acc;
   SmallVector<OpFoldResult> outDims(aDims.begin(), aDims.end() - 1);
