@@ -114,9 +114,11 @@ std::optional<Plan> match(linalg::GenericOp op, int64_t vectorBits) {
   };
   if (!widen(outType.getElementType()))
     return std::nullopt;
+  // Comparisons' i1 results (a clip's, a ReLU's) are masks of the same
+  // lanes, not elements that set the tile's width.
   for (Operation &inner : op.getBlock()->without_terminator())
     for (Type t : inner.getResultTypes())
-      if (!widen(t))
+      if (!t.isInteger(1) && !widen(t))
         return std::nullopt;
   for (OpOperand *in : op.getDpsInputOperands()) {
     auto t = dyn_cast<MemRefType>(in->get().getType());
