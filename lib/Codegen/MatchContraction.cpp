@@ -229,7 +229,23 @@ static bool fillsOtherBuffer(Operation *op, const Contraction &c) {
 }
 
 /// The epilogue of contraction `op` writing `c`, if one can be fused.
-std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
+/// Are `type`'s dims `dims` (in order) contiguous: each one's stride the
+/// next one's times its size, the last one's 1?
+static bool contiguousDims(MemRefType type, ArrayRef<int64_t> dims) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)))
+    return false;
+  int64_t expected = 1;
+  for (int64_t d : llvm::reverse(dims)) {
+    if (strides[d] != expected || type.isDynamicDim(d))
+      return false;
+    expected *= type.getDimSize(d);
+  }
+  return true;
+}
+
+std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c, int64_t vl) {
   auto cType = cast<MemRefType>(c.c.getType());
   int64_t rank = cType.getRank();
   for (Operation *it = op->getNextNode(); it; it = it->getNextNode()) {
@@ -252,8 +268,6 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
           e.groups.push_back({i});
       } else if (auto ex = v.getDefiningOp<memref::ExpandShapeOp>(); ex && ex.getSrc() == c.c) {
         e.groups = ex.getReassociationIndices();
-        if (e.groups.back().size() != 1)
-          return std::nullopt;
       } else {
         continue;
       }
@@ -276,12 +290,48 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c) {
     if (!outType || !isKernelElement(outType.getElementType()) || !generic.getMatchingIndexingMap(out).isIdentity() ||
         !tern::hasUnitInnerStride(out->get()))
       return std::nullopt;
-    // Other inputs: f32, read along the last loop with unit stride, or not
-    // along it at all (broadcast).
-    for (OpOperand *in : generic.getDpsInputOperands())
-      if (in->getOperandNumber() != e.cInput &&
-          !readablePerVector(in->get(), generic.getMatchingIndexingMap(in), loops - 1))
+    // n expanded into several dims of more than one element (positions into
+    // rows): a vector of C stays within a row when the rows are whole
+    // vectors; else, if the output is not contiguous across the rows, it is
+    // split at the row ends (rowLength) and the other inputs may not read
+    // those dims.
+    SmallVector<int64_t> nDims;
+    for (int64_t d : e.groups.back())
+      if (expandedType.getDimSize(d) != 1)
+        nDims.push_back(d);
+    bool rowsSplit = false;
+    if (nDims.size() > 1) {
+      int64_t row = expandedType.getDimSize(nDims.back());
+      if (ShapedType::isDynamic(row) || vl <= 0 || !contiguousDims(expandedType, nDims))
         return std::nullopt;
+      if (row % vl != 0 && !contiguousDims(outType, nDims)) {
+        // Split stores address a flat view of the output: static layout.
+        SmallVector<int64_t> strides;
+        int64_t offset;
+        if (!outType.hasStaticShape() || failed(outType.getStridesAndOffset(strides, offset)) ||
+            ShapedType::isDynamic(offset) || llvm::any_of(strides, ShapedType::isDynamic))
+          return std::nullopt;
+        e.rowLength = row;
+        rowsSplit = true;
+      }
+    }
+    // Other inputs: f32, read along the last loop with unit stride, or not
+    // along it at all (broadcast); with rows of n split into several dims,
+    // not along those when the stores are split, else contiguously across
+    // them unless the rows are whole vectors.
+    for (OpOperand *in : generic.getDpsInputOperands()) {
+      if (in->getOperandNumber() == e.cInput)
+        continue;
+      AffineMap map = generic.getMatchingIndexingMap(in);
+      if (!readablePerVector(in->get(), map, loops - 1))
+        return std::nullopt;
+      if (nDims.size() > 1 && llvm::any_of(nDims, [&](int64_t d) { return usesDim(map, d); })) {
+        auto inType = cast<MemRefType>(in->get().getType());
+        bool wholeRows = expandedType.getDimSize(nDims.back()) % vl == 0;
+        if (rowsSplit || !map.isIdentity() || (!wholeRows && !contiguousDims(inType, nDims)))
+          return std::nullopt;
+      }
+    }
     // Does anything but the contraction, the epilogue and the init read C?
     auto isAlloc = c.c.getDefiningOp<memref::AllocOp>();
     e.storeC = !isAlloc;

@@ -82,10 +82,17 @@ struct Epilogue {
   mlir::Value expanded; ///< what the epilogue reads C as
   /// C is read by something else as well and still needs storing.
   bool storeC = false;
+  /// C's n expands into several dims (a convolution's positions into rows
+  /// of an image) whose innermost, `rowLength` long, is not a whole number
+  /// of vectors, and the output is not contiguous across them (the
+  /// interior of a padded image): a vector of C may end one row and start
+  /// the next, and is stored as one masked store per row it touches.
+  int64_t rowLength = 0;
 };
 
-/// The epilogue of contraction `op` writing `c.c`, if one can be fused.
-std::optional<Epilogue> findEpilogue(mlir::Operation *op, const Contraction &c);
+/// The epilogue of contraction `op` writing `c.c`, if one can be fused
+/// into a kernel of vectors of `vl` lanes.
+std::optional<Epilogue> findEpilogue(mlir::Operation *op, const Contraction &c, int64_t vl);
 
 /// How C is set just before the contraction, when the kernel can start its
 /// accumulators from it instead: a constant (a fill, or a copy from a buffer

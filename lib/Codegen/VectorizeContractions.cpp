@@ -872,27 +872,35 @@ private:
   /// `cIdx`) and stores its result.
   void applyEpilogue(Value acc, ArrayRef<Value> cIdx, ArrayRef<Value> masks, int64_t v) {
     linalg::GenericOp op = epilogue->op;
-    // The epilogue's loop indices: C's, split where C was expanded.
-    SmallVector<Value> e(epilogueSizes.size());
+    // The epilogue's loop indices: C's, split where C was expanded (C's
+    // last index, n, given as `nIdx`).
     auto expandedType = cast<MemRefType>(epilogue->expanded.getType());
-    for (auto [i, group] : llvm::enumerate(epilogue->groups)) {
-      // Unit dims are 0; the others split C's index, innermost first.
-      SmallVector<int64_t> dims;
-      for (int64_t d : group) {
-        if (expandedType.getDimSize(d) == 1)
-          e[d] = index(0);
-        else
-          dims.push_back(d);
+    int64_t innermost = -1;
+    auto split = [&](Value nIdx) {
+      SmallVector<Value> e(epilogueSizes.size());
+      for (auto [i, group] : llvm::enumerate(epilogue->groups)) {
+        // Unit dims are 0; the others split C's index, innermost first.
+        SmallVector<int64_t> dims;
+        for (int64_t d : group) {
+          if (expandedType.getDimSize(d) == 1)
+            e[d] = index(0);
+          else
+            dims.push_back(d);
+        }
+        Value x = i + 1 == epilogue->groups.size() ? nIdx : cIdx[i];
+        for (int64_t j = (int64_t)dims.size() - 1; j > 0; --j) {
+          Value size = epilogueSizes[dims[j]];
+          e[dims[j]] = arith::RemUIOp::create(b, loc, x, size);
+          x = arith::DivUIOp::create(b, loc, x, size);
+        }
+        if (!dims.empty())
+          e[dims[0]] = x;
+        if (i + 1 == epilogue->groups.size() && !dims.empty())
+          innermost = dims.back();
       }
-      Value x = cIdx[i];
-      for (int64_t j = (int64_t)dims.size() - 1; j > 0; --j) {
-        Value size = epilogueSizes[dims[j]];
-        e[dims[j]] = arith::RemUIOp::create(b, loc, x, size);
-        x = arith::DivUIOp::create(b, loc, x, size);
-      }
-      if (!dims.empty())
-        e[dims[0]] = x;
-    }
+      return e;
+    };
+    SmallVector<Value> e = split(cIdx.back());
     IRMapping map;
     for (OpOperand *in : op.getDpsInputOperands()) {
       BlockArgument arg = op.getMatchingBlockArgument(in);
@@ -901,7 +909,51 @@ private:
                        : readOperand(in->get(), op.getMatchingIndexingMap(in), e, masks, v));
     }
     Value result = tern::vectorizeBody(b, loc, op, map, vl);
-    store(result, op.getDpsInitOperand(0)->get(), e, masks, v);
+    Value out = op.getDpsInitOperand(0)->get();
+    int64_t row = epilogue->rowLength;
+    if (!row) {
+      store(result, out, e, masks, v);
+      return;
+    }
+    // The vector's lanes are positions w0.. of a row `row` long and may run
+    // on into the next rows: one masked store per row, lanes [lo, hi) in
+    // that row, at the row's start less lo (the lanes before it masked off)
+    // in a flat view of the output (its layout is static), where that
+    // address is never before the view's start.
+    auto outType = cast<MemRefType>(out.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset = 0, extent = 1;
+    (void)outType.getStridesAndOffset(strides, offset);
+    for (auto [size, stride] : llvm::zip(outType.getShape(), strides))
+      extent += (size - 1) * stride;
+    auto flatType = MemRefType::get({extent}, outType.getElementType(),
+                                    StridedLayoutAttr::get(b.getContext(), offset, {1}));
+    Value flat = memref::ReinterpretCastOp::create(b, loc, flatType, out, offset, ArrayRef<int64_t>{extent},
+                                                   ArrayRef<int64_t>{1});
+    auto flatIndex = [&](ArrayRef<Value> at, Value minus) {
+      Value x = minus ? arith::SubIOp::create(b, loc, index(0), minus).getResult() : index(0);
+      for (auto [i, stride] : llvm::enumerate(strides))
+        x = arith::AddIOp::create(b, loc, x, arith::MulIOp::create(b, loc, at[i], index(stride)));
+      return x;
+    };
+    auto maskType = VectorType::get({vl}, b.getI1Type());
+    Value w0 = e[innermost];
+    Value allOn = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(maskType, true));
+    for (int64_t s = 0; s <= (vl - 2) / row + 1; ++s) {
+      Value lo = s == 0 ? index(0)
+                        : Value(arith::MaxSIOp::create(b, loc, index(0),
+                                                       arith::SubIOp::create(b, loc, index(s * row), w0)));
+      Value hi = arith::MinSIOp::create(b, loc, index(vl), arith::SubIOp::create(b, loc, index((s + 1) * row), w0));
+      Value mask = vector::CreateMaskOp::create(b, loc, maskType, ValueRange{hi});
+      if (s > 0)
+        mask = arith::AndIOp::create(
+            b, loc, mask, arith::XOrIOp::create(b, loc, vector::CreateMaskOp::create(b, loc, maskType, ValueRange{lo}), allOn));
+      if (!masks.empty())
+        mask = arith::AndIOp::create(b, loc, mask, masks[v]);
+      Value at = s == 0 ? flatIndex(e, Value())
+                        : flatIndex(split(arith::AddIOp::create(b, loc, cIdx.back(), lo)), lo);
+      vector::MaskedStoreOp::create(b, loc, flat, ValueRange{at}, mask, result);
+    }
   }
 
   OpBuilder &b;
@@ -1025,7 +1077,7 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       // With an epilogue, the kernel goes where the epilogue was: only views,
       // allocations (of the epilogue's output, say) and fills of other
       // buffers are in between.
-      std::optional<Epilogue> epilogue = fuseEpilogues ? findEpilogue(op, c) : std::nullopt;
+      std::optional<Epilogue> epilogue = fuseEpilogues ? findEpilogue(op, c, vl) : std::nullopt;
       b.setInsertionPoint(epilogue ? epilogue->op.getOperation() : op.getOperation());
       Location loc = op.getLoc();
       Value packedB;

@@ -512,6 +512,94 @@ func.func @constant_generic_init(%a: memref<8x5xf32>, %b: memref<5x16xf32>, %c: 
 
 // -----
 
+// C's columns are an image's positions, expanded into rows ([4, 12] ->
+// [4, 2, 6]: a 1x1 convolution's result) and clipped into the interior of
+// a padded image [4, 4, 8]. Rows of 6 are not whole vectors of 4: a vector
+// may end one row and start the next, so each is stored as one masked
+// store per row it touches (lanes [lo, hi) of that row), into a flat view
+// of the padded buffer at the row's start less lo.
+// CHECK-LABEL: func.func @epilogue_rows_split
+// CHECK: arith.minimumf %{{.+}} : vector<4xf32>
+// CHECK: %[[FLAT:.+]] = memref.reinterpret_cast %{{.+}} to offset: [9], sizes: [110], strides: [1]
+// CHECK: vector.create_mask
+// CHECK: vector.maskedstore %[[FLAT]][%{{.+}}]
+// CHECK: vector.maskedstore %[[FLAT]][%{{.+}}]
+// CHECK-NOT: linalg.generic
+// Rows of 8 (whole vectors), or a contiguous output: one store per vector
+// at the split indices.
+// CHECK-LABEL: func.func @epilogue_rows_whole
+// CHECK-NOT: memref.reinterpret_cast
+// CHECK: vector.store %{{.+}}, %{{.+}}[%c0{{.*}}, %{{.+}}, %{{.+}}, %{{.+}}] : memref<1x4x2x8xf32, strided<[160, 40, 10, 1], offset: 11>>
+// CHECK: vector.store %{{.+}}, %{{.+}}[%{{.+}}, %{{.+}}, %{{.+}}] : memref<4x2x6xf32>
+// CHECK-NOT: linalg.generic
+// Must not fuse: split stores with another input read along the rows.
+// CHECK-LABEL: func.func @epilogue_rows_not
+// CHECK: linalg.generic
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @epilogue_rows_split(%a: memref<4x5xf32>, %b: memref<5x12xf32>) -> memref<4x4x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %c = memref.alloc() : memref<4x12xf32>
+  linalg.matmul ins(%a, %b : memref<4x5xf32>, memref<5x12xf32>) outs(%c : memref<4x12xf32>)
+  %e = memref.expand_shape %c [[0], [1, 2]] output_shape [4, 2, 6] : memref<4x12xf32> into memref<4x2x6xf32>
+  %p = memref.alloc() : memref<4x4x8xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<4x4x8xf32>)
+  %s = memref.subview %p[0, 1, 1] [4, 2, 6] [1, 1, 1] : memref<4x4x8xf32> to memref<4x2x6xf32, strided<[32, 8, 1], offset: 9>>
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%e : memref<4x2x6xf32>) outs(%s : memref<4x2x6xf32, strided<[32, 8, 1], offset: 9>>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.maximumf %x, %zero : f32
+    %1 = arith.minimumf %0, %six : f32
+    linalg.yield %1 : f32
+  }
+  return %p : memref<4x4x8xf32>
+}
+func.func @epilogue_rows_whole(%a: memref<4x5xf32>, %b: memref<5x16xf32>, %b12: memref<5x12xf32>) -> (memref<1x4x4x10xf32>, memref<4x2x6xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<4x16xf32>
+  linalg.matmul ins(%a, %b : memref<4x5xf32>, memref<5x16xf32>) outs(%c : memref<4x16xf32>)
+  %e = memref.expand_shape %c [[0, 1], [2, 3]] output_shape [1, 4, 2, 8] : memref<4x16xf32> into memref<1x4x2x8xf32>
+  %p = memref.alloc() : memref<1x4x4x10xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x4x4x10xf32>)
+  %s = memref.subview %p[0, 0, 1, 1] [1, 4, 2, 8] [1, 1, 1, 1] : memref<1x4x4x10xf32> to memref<1x4x2x8xf32, strided<[160, 40, 10, 1], offset: 11>>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e : memref<1x4x2x8xf32>) outs(%s : memref<1x4x2x8xf32, strided<[160, 40, 10, 1], offset: 11>>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.maximumf %x, %zero : f32
+    linalg.yield %0 : f32
+  }
+  %c12 = memref.alloc() : memref<4x12xf32>
+  linalg.matmul ins(%a, %b12 : memref<4x5xf32>, memref<5x12xf32>) outs(%c12 : memref<4x12xf32>)
+  %e12 = memref.expand_shape %c12 [[0], [1, 2]] output_shape [4, 2, 6] : memref<4x12xf32> into memref<4x2x6xf32>
+  %o = memref.alloc() : memref<4x2x6xf32>
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%e12 : memref<4x2x6xf32>) outs(%o : memref<4x2x6xf32>) {
+  ^bb0(%x: f32, %out: f32):
+    %0 = arith.maximumf %x, %zero : f32
+    linalg.yield %0 : f32
+  }
+  return %p, %o : memref<1x4x4x10xf32>, memref<4x2x6xf32>
+}
+func.func @epilogue_rows_not(%a: memref<4x5xf32>, %b: memref<5x12xf32>, %r: memref<4x2x6xf32>) -> memref<4x4x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<4x12xf32>
+  linalg.matmul ins(%a, %b : memref<4x5xf32>, memref<5x12xf32>) outs(%c : memref<4x12xf32>)
+  %e = memref.expand_shape %c [[0], [1, 2]] output_shape [4, 2, 6] : memref<4x12xf32> into memref<4x2x6xf32>
+  %p = memref.alloc() : memref<4x4x8xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<4x4x8xf32>)
+  %s = memref.subview %p[0, 1, 1] [4, 2, 6] [1, 1, 1] : memref<4x4x8xf32> to memref<4x2x6xf32, strided<[32, 8, 1], offset: 9>>
+  linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%e, %r : memref<4x2x6xf32>, memref<4x2x6xf32>) outs(%s : memref<4x2x6xf32, strided<[32, 8, 1], offset: 9>>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %0 = arith.addf %x, %y : f32
+    linalg.yield %0 : f32
+  }
+  return %p : memref<4x4x8xf32>
+}
+
+// -----
+
 // One panel of 8 columns over 64 rows: the rows are cut into 8 chunks of
 // 8 that the threads share (a convolution with few filters over a large
 // map). 8 rows in one panel stay one task.
