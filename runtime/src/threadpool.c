@@ -4,6 +4,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* The cursor of the current loop: its generation in the high bits, the next
+ * unclaimed iteration (relative to lo) in the low ones, so that a claim (a
+ * compare-and-swap) fails when the loop it read is no longer the current one. */
+enum { OFFSET_BITS = 32 };
+#define OFFSET_MASK ((UINT64_C(1) << OFFSET_BITS) - 1)
+
 struct tern_pool {
   int32_t threads; /* including the caller */
   pthread_t *workers;
@@ -12,18 +18,14 @@ struct tern_pool {
   pthread_cond_t wake, done;
   uint64_t generation; /* bumped per loop; workers wait for a new one */
   int stop;
-  /* The current loop. */
+  /* The current loop (written under `lock` before its generation). */
   tern_task_fn fn;
   void *ctx;
-  int64_t lo, hi;
-  int32_t chunks, pending;
+  int64_t lo, n;
+  uint64_t cursor;  /* generation << OFFSET_BITS | next offset */
+  int64_t finished; /* iterations run */
+  int waiting;      /* the caller sleeps on `done` */
 };
-
-static void chunk(const tern_pool *p, int32_t i, int64_t *a, int64_t *b) {
-  int64_t n = p->hi - p->lo, q = n / p->chunks, r = n % p->chunks;
-  *a = p->lo + i * q + (i < r ? i : r);
-  *b = *a + q + (i < r ? 1 : 0);
-}
 
 /* Polls before sleeping: the generated code runs its parallel loops in quick
  * succession, and a condition-variable wake-up costs more than a small loop. */
@@ -37,10 +39,37 @@ static inline void relax(void) {
 #endif
 }
 
+/* Claims and runs chunks of loop `generation` until none is left: guided
+ * chunks (a 2 * threads-th of what is left, at least 1), so that a thread
+ * that starts late or runs slow (another tenant on its core) leaves less
+ * for the others to wait on, while the first chunks stay long and
+ * contiguous. */
+static void participate(tern_pool *p, uint64_t generation, tern_task_fn fn, void *ctx, int64_t lo, int64_t n) {
+  uint64_t tag = (generation << OFFSET_BITS) & ~OFFSET_MASK;
+  for (;;) {
+    uint64_t cur = __atomic_load_n(&p->cursor, __ATOMIC_ACQUIRE);
+    if ((cur & ~OFFSET_MASK) != tag)
+      return;
+    int64_t offset = (int64_t)(cur & OFFSET_MASK);
+    if (offset >= n)
+      return;
+    int64_t take = (n - offset) / (2 * p->threads);
+    if (take < 1)
+      take = 1;
+    if (!__atomic_compare_exchange_n(&p->cursor, &cur, cur + (uint64_t)take, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      continue;
+    fn(ctx, lo + offset, lo + offset + take);
+    if (__atomic_add_fetch(&p->finished, take, __ATOMIC_ACQ_REL) == n) {
+      pthread_mutex_lock(&p->lock);
+      if (p->waiting)
+        pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->lock);
+    }
+  }
+}
+
 static void *worker(void *arg) {
-  tern_pool *p = ((void **)arg)[0];
-  int32_t index = (int32_t)(intptr_t)((void **)arg)[1];
-  free(arg);
+  tern_pool *p = arg;
   uint64_t seen = 0;
   for (;;) {
     for (int i = 0; i < SPIN; ++i) {
@@ -56,21 +85,12 @@ static void *worker(void *arg) {
       break;
     }
     seen = p->generation;
-    if (index >= p->chunks) {
-      pthread_mutex_unlock(&p->lock);
-      continue;
-    }
-    int64_t a, b;
-    chunk(p, index, &a, &b);
     tern_task_fn fn = p->fn;
     void *ctx = p->ctx;
+    int64_t lo = p->lo, n = p->n;
     pthread_mutex_unlock(&p->lock);
-    if (a < b)
-      fn(ctx, a, b);
-    pthread_mutex_lock(&p->lock);
-    if (__atomic_sub_fetch(&p->pending, 1, __ATOMIC_ACQ_REL) == 0)
-      pthread_cond_signal(&p->done);
-    pthread_mutex_unlock(&p->lock);
+    /* A loop that already ended (all claimed) fails every claim. */
+    participate(p, seen, fn, ctx, lo, n);
   }
   return NULL;
 }
@@ -87,15 +107,7 @@ tern_pool *tern_pool_create(int32_t threads) {
   if (p->threads > 1) {
     p->workers = calloc((size_t)p->threads - 1, sizeof(pthread_t));
     for (int32_t i = 1; p->workers && i < p->threads; ++i) {
-      void **arg = malloc(2 * sizeof(void *));
-      if (!arg) {
-        p->threads = i;
-        break;
-      }
-      arg[0] = p;
-      arg[1] = (void *)(intptr_t)i;
-      if (pthread_create(&p->workers[i - 1], NULL, worker, arg) != 0) {
-        free(arg);
+      if (pthread_create(&p->workers[i - 1], NULL, worker, p) != 0) {
         p->threads = i;
         break;
       }
@@ -130,7 +142,7 @@ void tern_pool_parallel_for(void *pool, tern_task_fn fn, void *ctx, int64_t lo, 
   if (hi <= lo)
     return;
   int64_t n = hi - lo;
-  if (!p || p->threads == 1 || n == 1 || pthread_mutex_trylock(&p->submit) != 0) {
+  if (!p || p->threads == 1 || n == 1 || (uint64_t)n > OFFSET_MASK || pthread_mutex_trylock(&p->submit) != 0) {
     fn(ctx, lo, hi);
     return;
   }
@@ -138,20 +150,23 @@ void tern_pool_parallel_for(void *pool, tern_task_fn fn, void *ctx, int64_t lo, 
   p->fn = fn;
   p->ctx = ctx;
   p->lo = lo;
-  p->hi = hi;
-  p->chunks = n < p->threads ? (int32_t)n : p->threads;
-  __atomic_store_n(&p->pending, p->chunks - 1, __ATOMIC_RELEASE); /* the workers' chunks; the caller runs 0 */
-  __atomic_store_n(&p->generation, p->generation + 1, __ATOMIC_RELEASE);
+  p->n = n;
+  uint64_t generation = p->generation + 1;
+  __atomic_store_n(&p->finished, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->cursor, (generation << OFFSET_BITS) & ~OFFSET_MASK, __ATOMIC_RELEASE);
+  __atomic_store_n(&p->generation, generation, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&p->wake);
-  int64_t a, b;
-  chunk(p, 0, &a, &b);
   pthread_mutex_unlock(&p->lock);
-  fn(ctx, a, b);
-  for (int i = 0; i < SPIN && __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0; ++i)
+  /* The caller claims chunks too: with the workers asleep it runs the whole
+   * loop rather than wait for them to wake. */
+  participate(p, generation, fn, ctx, lo, n);
+  for (int i = 0; i < SPIN && __atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < n; ++i)
     relax();
   pthread_mutex_lock(&p->lock);
-  while (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0)
+  p->waiting = 1;
+  while (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < n)
     pthread_cond_wait(&p->done, &p->lock);
+  p->waiting = 0;
   pthread_mutex_unlock(&p->lock);
   pthread_mutex_unlock(&p->submit);
 }

@@ -1,9 +1,12 @@
 /*===- threadpool.h - the runtime's thread pool -----------------------------===
  *
  * One pool per opened model: `threads - 1` workers plus the calling thread.
- * parallel_for splits [lo, hi) into one contiguous chunk per thread (the
- * generated loops are uniform, so static chunks keep each thread on its own
- * rows of memory). A pool runs one loop at a time; a run on another thread
+ * parallel_for hands out [lo, hi) in contiguous chunks that the threads,
+ * the caller included, claim as they come (guided: each a 2 * threads-th of
+ * what is left): a worker that wakes late or runs slow, another tenant on
+ * its core, leaves its share to the others instead of holding them up, and
+ * a caller whose workers sleep runs the loop alone rather than wait for
+ * them to wake. A pool runs one loop at a time; a run on another thread
  * that finds it busy runs its loop inline, so concurrent runs stay correct.
  *===----------------------------------------------------------------------===*/
 #ifndef TERN_RUNTIME_THREADPOOL_H

@@ -7,11 +7,13 @@
  * message, never a crash or an out-of-bounds read.
  *===----------------------------------------------------------------------===*/
 #include "tern/tern.h"
+#include "../src/threadpool.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int failures = 0;
 
@@ -58,6 +60,42 @@ static void *worker(void *arg) {
         return (void *)1;
   }
   return NULL;
+}
+
+/* The pool's loops: each iteration of [lo, hi) runs exactly once. */
+struct coverage {
+  int32_t *hits;
+  int64_t base;
+};
+
+static void count(void *ctx, int64_t a, int64_t b) {
+  struct coverage *c = ctx;
+  for (int64_t i = a; i < b; ++i)
+    __atomic_add_fetch(&c->hits[i - c->base], 1, __ATOMIC_RELAXED);
+}
+
+static void check_pool(int32_t threads) {
+  tern_pool *pool = tern_pool_create(threads);
+  CHECK(pool && tern_pool_threads(pool) == threads);
+  enum { MAX = 1000 };
+  static int32_t hits[MAX];
+  int wrong = 0;
+  for (int loop = 0; loop < 20000; ++loop) {
+    /* Sizes from 1 to MAX, bases that are not 0, and now and then a pause
+     * long enough for the workers to go to sleep between loops. */
+    int64_t n = 1 + (loop * 7919) % MAX, base = loop % 5;
+    memset(hits, 0, sizeof hits);
+    struct coverage c = {hits, base};
+    if (loop % 2000 == 1999) {
+      struct timespec pause = {0, 2000000};
+      nanosleep(&pause, NULL);
+    }
+    tern_pool_parallel_for(pool, count, &c, base, base + n);
+    for (int64_t i = 0; i < n; ++i)
+      wrong += hits[i] != 1;
+  }
+  CHECK(wrong == 0);
+  tern_pool_destroy(pool);
 }
 
 int main(int argc, char **argv) {
@@ -149,6 +187,10 @@ int main(int argc, char **argv) {
 
   tern_model_close(model);
   tern_model_close(NULL);
+
+  /* The pool alone: every iteration once, over many loops of many sizes. */
+  check_pool(2);
+  check_pool(3);
 
   /* Loops split across a pool of 3 threads give the same sums. */
   tern_options three = {3};
