@@ -196,8 +196,11 @@ public:
         if (iSize % lanes)
           tile(at, p0, index(iFull), pLen, iSize % lanes);
       };
+      // Without outer dims (a [positions, channels] result written back as
+      // [channels, positions]), the tiles along p are the parallel loop the
+      // thread pool splits; else the outer dims are.
       if (pFull > 0)
-        loop(0, pFull, [&](Value p0) { alongInner(p0, lanes); });
+        loop(0, pFull, [&](Value p0) { alongInner(p0, lanes); }, /*parallel=*/outerIvs.empty());
       if (pSize % lanes)
         alongInner(index(pFull), pSize % lanes);
     };
@@ -222,7 +225,16 @@ public:
 private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
-  void loop(int64_t from, int64_t to, function_ref<void(Value)> fn) {
+  void loop(int64_t from, int64_t to, function_ref<void(Value)> fn, bool parallel = false) {
+    if (parallel) {
+      scf::ParallelOp::create(b, loc, ValueRange{index(from)}, ValueRange{index(to)}, ValueRange{index(plan.lanes)},
+                              [&](OpBuilder &nb, Location, ValueRange ivs) {
+                                OpBuilder::InsertionGuard g(b);
+                                b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                                fn(ivs[0]);
+                              });
+      return;
+    }
     scf::ForOp::create(b, loc, index(from), index(to), index(plan.lanes), ValueRange{},
                        [&](OpBuilder &nb, Location, Value iv, ValueRange) {
                          OpBuilder::InsertionGuard g(b);

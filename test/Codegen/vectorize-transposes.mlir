@@ -71,6 +71,27 @@ func.func @clip_back_to_nchw(%c: memref<6x8xf32>, %padded: memref<1x8x8xf32>) {
 
 // -----
 
+// No outer dims (a [positions, channels] result written back as [channels,
+// positions], the image's dims collapsed): the tiles along the channels
+// are the parallel loop, which the thread pool splits (they ran serially).
+// CHECK-LABEL: func.func @channels_parallel
+// CHECK: scf.parallel (%[[P:.+]]) = (%c0) to (%c32) step (%c4)
+// CHECK: scf.for
+// CHECK: vector.load %arg0[%{{.+}}, %[[P]]] : memref<6x32xf32>, vector<4xf32>
+// CHECK-NOT: linalg.generic
+func.func @channels_parallel(%c: memref<6x32xf32>, %out: memref<32x6xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(f, w) -> (w, f)>, affine_map<(f, w) -> (f, w)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<6x32xf32>) outs(%out : memref<32x6xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.mulf %x, %x : f32
+    linalg.yield %y : f32
+  }
+  return
+}
+
+// -----
+
 // Must not fire: no input runs along another dim (a plain elementwise op),
 // a dynamic shape, and an input transposed with a stride along its last
 // dim.
