@@ -35,7 +35,7 @@ using namespace llvm;
 
 namespace {
 
-enum class Emit { Auto, Tern, Linalg, LLVM, Asm, Obj, So, PTX };
+enum class Emit { Auto, Tern, Linalg, Buffers, LLVM, Asm, Obj, So, PTX };
 enum class GPUBinary { Auto, PTX, Cubin };
 enum class Weights { Auto, Embed, External };
 
@@ -50,6 +50,8 @@ struct TerncOptions {
       cl::init(Emit::Auto),
       cl::values(clEnumValN(Emit::Tern, "tern", "the imported model as tern dialect IR"),
                  clEnumValN(Emit::Linalg, "linalg", "the model lowered to linalg on tensors"),
+                 clEnumValN(Emit::Buffers, "buffers",
+                            "the model on planned buffers (kernels vectorized, memory planned), before the LLVM dialect"),
                  clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
                  clEnumValN(Emit::Asm, "asm", "assembly"),
                  clEnumValN(Emit::Obj, "obj", "an object file (plus a C header beside it)"),
@@ -493,16 +495,20 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
     return 1;
   if (opts.verbose)
     errs() << formatv("ternc: lowered to linalg at {0:f2} s\n", seconds());
-  if (emit == Emit::Linalg) {
+  auto print = [&]() {
     std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(output, &error);
     if (!out)
       return errs() << "ternc: error: " << error << "\n", 1;
     printModule(module, out->os(), opts.printWeights);
     out->keep();
     return 0;
-  }
+  };
+  if (emit == Emit::Linalg)
+    return print();
   if (failed(run(tern::LoweringStage::Linalg, tern::LoweringStage::Buffers)))
     return 1;
+  if (emit == Emit::Buffers)
+    return print();
   std::vector<char> weights = tern::takeWeights(module);
   int64_t arena = 0;
   if (auto a = module->getAttrOfType<mlir::IntegerAttr>("tern.arena_size"))
