@@ -3,16 +3,32 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* The cursor of the current loop: its generation in the high bits, the next
- * unclaimed iteration (relative to lo) in the low ones, so that a claim (a
- * compare-and-swap) fails when the loop it read is no longer the current one. */
-enum { OFFSET_BITS = 32 };
+/* A loop's iterations are split into one contiguous range per thread, its
+ * slot. Each thread runs its own range in a few pieces (claims on its own
+ * slot's cursor, a cache line no one else touches while it works), then
+ * takes halves of what is left in the others' slots: a thread that wakes
+ * late or runs slow (another tenant on its core) leaves its remainder to
+ * the others, and a caller whose workers sleep runs the loop alone rather
+ * than wait for them to wake. A cursor holds the loop's generation in its
+ * high bits and the next unclaimed offset in the low ones, so a claim (a
+ * compare-and-swap) fails once its loop is no longer the current one. */
+enum { OFFSET_BITS = 32, PIECES = 4 };
 #define OFFSET_MASK ((UINT64_C(1) << OFFSET_BITS) - 1)
+
+typedef struct {
+  uint64_t cursor; /* generation << OFFSET_BITS | next offset */
+  int64_t end;     /* the range's end offset */
+  int64_t piece;   /* the owner's claims */
+  int64_t done;    /* iterations of this range run */
+  char pad[32];
+} slot_t;
 
 struct tern_pool {
   int32_t threads; /* including the caller */
   pthread_t *workers;
+  slot_t *slots; /* one per thread, cache-line aligned */
   pthread_mutex_t submit; /* one loop at a time */
   pthread_mutex_t lock;
   pthread_cond_t wake, done;
@@ -21,10 +37,8 @@ struct tern_pool {
   /* The current loop (written under `lock` before its generation). */
   tern_task_fn fn;
   void *ctx;
-  int64_t lo, n;
-  uint64_t cursor;  /* generation << OFFSET_BITS | next offset */
-  int64_t finished; /* iterations run */
-  int waiting;      /* the caller sleeps on `done` */
+  int64_t lo;
+  int waiting; /* the caller sleeps on `done` */
 };
 
 /* Polls before sleeping: the generated code runs its parallel loops in quick
@@ -39,37 +53,59 @@ static inline void relax(void) {
 #endif
 }
 
-/* Claims and runs chunks of loop `generation` until none is left: guided
- * chunks (a 2 * threads-th of what is left, at least 1), so that a thread
- * that starts late or runs slow (another tenant on its core) leaves less
- * for the others to wait on, while the first chunks stay long and
- * contiguous. */
-static void participate(tern_pool *p, uint64_t generation, tern_task_fn fn, void *ctx, int64_t lo, int64_t n) {
-  uint64_t tag = (generation << OFFSET_BITS) & ~OFFSET_MASK;
+/* Claims the next piece of `slot` for loop `tag`: the owner's piece size,
+ * or half of what is left when stealing. */
+static int claim(slot_t *slot, uint64_t tag, int steal, int64_t *a, int64_t *b) {
   for (;;) {
-    uint64_t cur = __atomic_load_n(&p->cursor, __ATOMIC_ACQUIRE);
+    uint64_t cur = __atomic_load_n(&slot->cursor, __ATOMIC_ACQUIRE);
     if ((cur & ~OFFSET_MASK) != tag)
-      return;
-    int64_t offset = (int64_t)(cur & OFFSET_MASK);
-    if (offset >= n)
-      return;
-    int64_t take = (n - offset) / (2 * p->threads);
-    if (take < 1)
-      take = 1;
-    if (!__atomic_compare_exchange_n(&p->cursor, &cur, cur + (uint64_t)take, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-      continue;
-    fn(ctx, lo + offset, lo + offset + take);
-    if (__atomic_add_fetch(&p->finished, take, __ATOMIC_ACQ_REL) == n) {
+      return 0;
+    int64_t offset = (int64_t)(cur & OFFSET_MASK), end = __atomic_load_n(&slot->end, __ATOMIC_RELAXED);
+    if (offset >= end)
+      return 0;
+    int64_t take = steal ? (end - offset + 1) / 2 : __atomic_load_n(&slot->piece, __ATOMIC_RELAXED);
+    if (take > end - offset)
+      take = end - offset;
+    if (__atomic_compare_exchange_n(&slot->cursor, &cur, cur + (uint64_t)take, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      *a = offset;
+      *b = offset + take;
+      return 1;
+    }
+  }
+}
+
+static void run_slot(tern_pool *p, slot_t *slot, uint64_t tag, int steal, tern_task_fn fn, void *ctx, int64_t lo) {
+  int64_t a, b;
+  while (claim(slot, tag, steal, &a, &b)) {
+    fn(ctx, lo + a, lo + b);
+    __atomic_add_fetch(&slot->done, b - a, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&p->waiting, __ATOMIC_SEQ_CST)) {
       pthread_mutex_lock(&p->lock);
-      if (p->waiting)
-        pthread_cond_signal(&p->done);
+      pthread_cond_signal(&p->done);
       pthread_mutex_unlock(&p->lock);
     }
   }
 }
 
+/* Runs loop `generation` as thread `self`: its own slot, then the others'. */
+static void participate(tern_pool *p, uint64_t generation, int32_t self, tern_task_fn fn, void *ctx, int64_t lo) {
+  uint64_t tag = (generation << OFFSET_BITS) & ~OFFSET_MASK;
+  run_slot(p, &p->slots[self], tag, 0, fn, ctx, lo);
+  for (int32_t k = 1; k < p->threads; ++k)
+    run_slot(p, &p->slots[(self + k) % p->threads], tag, 1, fn, ctx, lo);
+}
+
+static int64_t finished(const tern_pool *p) {
+  int64_t sum = 0;
+  for (int32_t i = 0; i < p->threads; ++i)
+    sum += __atomic_load_n(&p->slots[i].done, __ATOMIC_SEQ_CST);
+  return sum;
+}
+
 static void *worker(void *arg) {
-  tern_pool *p = arg;
+  tern_pool *p = ((void **)arg)[0];
+  int32_t self = (int32_t)(intptr_t)((void **)arg)[1];
+  free(arg);
   uint64_t seen = 0;
   for (;;) {
     for (int i = 0; i < SPIN; ++i) {
@@ -87,10 +123,10 @@ static void *worker(void *arg) {
     seen = p->generation;
     tern_task_fn fn = p->fn;
     void *ctx = p->ctx;
-    int64_t lo = p->lo, n = p->n;
+    int64_t lo = p->lo;
     pthread_mutex_unlock(&p->lock);
     /* A loop that already ended (all claimed) fails every claim. */
-    participate(p, seen, fn, ctx, lo, n);
+    participate(p, seen, self, fn, ctx, lo);
   }
   return NULL;
 }
@@ -104,10 +140,24 @@ tern_pool *tern_pool_create(int32_t threads) {
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
+  p->slots = aligned_alloc(64, (size_t)p->threads * sizeof(slot_t));
+  if (!p->slots) {
+    free(p);
+    return NULL;
+  }
+  memset(p->slots, 0, (size_t)p->threads * sizeof(slot_t));
   if (p->threads > 1) {
     p->workers = calloc((size_t)p->threads - 1, sizeof(pthread_t));
     for (int32_t i = 1; p->workers && i < p->threads; ++i) {
-      if (pthread_create(&p->workers[i - 1], NULL, worker, p) != 0) {
+      void **arg = malloc(2 * sizeof(void *));
+      if (!arg) {
+        p->threads = i;
+        break;
+      }
+      arg[0] = p;
+      arg[1] = (void *)(intptr_t)i;
+      if (pthread_create(&p->workers[i - 1], NULL, worker, arg) != 0) {
+        free(arg);
         p->threads = i;
         break;
       }
@@ -132,6 +182,7 @@ void tern_pool_destroy(tern_pool *p) {
   pthread_cond_destroy(&p->done);
   pthread_mutex_destroy(&p->lock);
   pthread_mutex_destroy(&p->submit);
+  free(p->slots);
   free(p);
 }
 
@@ -150,23 +201,29 @@ void tern_pool_parallel_for(void *pool, tern_task_fn fn, void *ctx, int64_t lo, 
   p->fn = fn;
   p->ctx = ctx;
   p->lo = lo;
-  p->n = n;
-  uint64_t generation = p->generation + 1;
-  __atomic_store_n(&p->finished, 0, __ATOMIC_RELAXED);
-  __atomic_store_n(&p->cursor, (generation << OFFSET_BITS) & ~OFFSET_MASK, __ATOMIC_RELEASE);
+  uint64_t generation = p->generation + 1, tag = (generation << OFFSET_BITS) & ~OFFSET_MASK;
+  int32_t t = p->threads;
+  for (int32_t i = 0; i < t; ++i) {
+    slot_t *slot = &p->slots[i];
+    int64_t from = n * i / t, to = n * (i + 1) / t, piece = (to - from + PIECES - 1) / PIECES;
+    __atomic_store_n(&slot->end, to, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->piece, piece < 1 ? 1 : piece, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->done, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->cursor, tag | (uint64_t)from, __ATOMIC_RELEASE);
+  }
   __atomic_store_n(&p->generation, generation, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->lock);
-  /* The caller claims chunks too: with the workers asleep it runs the whole
-   * loop rather than wait for them to wake. */
-  participate(p, generation, fn, ctx, lo, n);
-  for (int i = 0; i < SPIN && __atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < n; ++i)
+  participate(p, generation, 0, fn, ctx, lo);
+  for (int i = 0; i < SPIN && finished(p) < n; ++i)
     relax();
-  pthread_mutex_lock(&p->lock);
-  p->waiting = 1;
-  while (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE) < n)
-    pthread_cond_wait(&p->done, &p->lock);
-  p->waiting = 0;
-  pthread_mutex_unlock(&p->lock);
+  if (finished(p) < n) {
+    pthread_mutex_lock(&p->lock);
+    __atomic_store_n(&p->waiting, 1, __ATOMIC_SEQ_CST);
+    while (finished(p) < n)
+      pthread_cond_wait(&p->done, &p->lock);
+    __atomic_store_n(&p->waiting, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&p->lock);
+  }
   pthread_mutex_unlock(&p->submit);
 }

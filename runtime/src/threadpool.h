@@ -1,13 +1,13 @@
 /*===- threadpool.h - the runtime's thread pool -----------------------------===
  *
  * One pool per opened model: `threads - 1` workers plus the calling thread.
- * parallel_for hands out [lo, hi) in contiguous chunks that the threads,
- * the caller included, claim as they come (guided: each a 2 * threads-th of
- * what is left): a worker that wakes late or runs slow, another tenant on
- * its core, leaves its share to the others instead of holding them up, and
- * a caller whose workers sleep runs the loop alone rather than wait for
- * them to wake. A pool runs one loop at a time; a run on another thread
- * that finds it busy runs its loop inline, so concurrent runs stay correct.
+ * parallel_for gives each thread a contiguous range of [lo, hi), which it
+ * runs in a few pieces; a thread done with its own takes halves of what
+ * the others have left: one that wakes late or runs slow (another tenant
+ * on its core) holds no one up, and a caller whose workers sleep runs the
+ * loop alone rather than wait for them to wake. A pool runs one loop at a
+ * time; a run on another thread that finds it busy runs its loop inline,
+ * so concurrent runs stay correct.
  *===----------------------------------------------------------------------===*/
 #ifndef TERN_RUNTIME_THREADPOOL_H
 #define TERN_RUNTIME_THREADPOOL_H
