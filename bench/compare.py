@@ -49,6 +49,7 @@ CONFIGS = [
     # Quantized by tern (ternc --quantize=int4-weight) against ONNX Runtime
     # running the float model.
     ("gpt2-124m.tern-int4", "gpt2-124m.onnx", "[1,1]", 1, 1, ["--quantize=int4-weight"]),
+    ("gpt2-124m.tern-int4", "gpt2-124m.onnx", "[1,128]", 1, 128, ["--quantize=int4-weight"], "gpt2-124m"),
     ("gpt2-124m.tern-int8", "gpt2-124m.onnx", "[1,128]", 1, 128, ["--quantize=int8-dynamic"]),
     # Static int8, calibrated on 8 seeded inputs ({calibration}: a folder of
     # them, written beside the model's inputs).

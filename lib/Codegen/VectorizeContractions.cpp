@@ -33,12 +33,13 @@
 // z are packed into panels (q two per byte when below 16) and the kernel
 // multiplies A by the converted q into block accumulators, applying each
 // block's s and z once at its end. Marked kInt8ActivationsAttr
-// (MatMulNBits' accuracy_level 4) and with fewer rows than the kernel's
-// (decoding a token), A is quantized to int8 per row and block before the
-// kernel and the 4-bit weights, packed in groups of 4 along k, multiply it
-// on the dot-product units (vpdpbusd, usdot): the weights' bytes, not
-// their conversion to float, then bound the run, and the block scales and
-// offsets are packed as f16 to shrink those bytes further.
+// (MatMulNBits' accuracy_level 4) and with a static number of rows, A is
+// quantized to int8 per row and block before the kernel and the 4-bit
+// weights, packed in groups of 4 along k, multiply it on the dot-product
+// units (vpdpbusd, usdot), 4 rows at a time: decoding a token, the
+// weights' bytes, not their conversion to float, then bound the run (the
+// block scales and offsets are packed as f16 to shrink those bytes
+// further); on a prompt, the products run at four times the FMAs' rate.
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,6 +85,10 @@ namespace {
 /// Parallel iterations a kernel offers the thread pool at the least, when
 /// its shape allows: panels of columns, or chunks of rows too.
 constexpr int64_t kMinTasks = 8;
+
+/// Rows of A per kernel on int8 dot products of 4-bit weights (int8Reduce):
+/// rows x vectors i32 block sums plus as many f32 totals in registers.
+constexpr int64_t kInt8Rows = 4;
 
 class KernelBuilder {
 public:
@@ -1021,13 +1026,17 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       bool fewRows = !ShapedType::isDynamic(m) && m < rows;
       if (c.dequant && fewRows)
         vecs = 2 * vectors;
-      // Dequantized 4-bit weights against few rows of A that may be
-      // quantized to int8 (decoding a token): the products on the 8-bit
-      // dot-product units, u8 weights x s8 activations (int8Reduce).
+      // Dequantized 4-bit weights against rows of A that may be quantized
+      // to int8 (a static number of them: A is quantized into a buffer of
+      // that size): the products on the 8-bit dot-product units, u8 weights
+      // x s8 activations (int8Reduce). Many rows (a prompt) run kInt8Rows
+      // at a time: their i32 block sums and f32 totals both stay in
+      // registers.
       std::string int8Dot = !dotUnits || !(vnni || usdot) ? ""
                             : vnni ? ("llvm.x86.avx512.vpdpbusd." + Twine(vectorBits)).str()
                                    : "llvm.aarch64.neon.usdot.v4i32.v16i8";
-      if (!(c.dequant && c.int8Activations && fewRows && vecs % 2 == 0 && c.ks.size() == 1 && readsAlongK(c) &&
+      if (!(c.dequant && c.int8Activations && !ShapedType::isDynamic(m) && vecs % 2 == 0 && c.ks.size() == 1 &&
+            readsAlongK(c) &&
             getElementTypeOrSelf(c.a.getType()).isF32() && c.block % 4 == 0 && c.block % vl == 0 &&
             !ShapedType::isDynamic(ranges[c.ks[0]]) && ranges[c.ks[0]] % c.block == 0))
         int8Dot.clear();
@@ -1113,7 +1122,7 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
             memref::GetGlobalOp::create(b, loc, sparsePanels->valuesType, sparsePanels->values.getValue()),
             memref::GetGlobalOp::create(b, loc, sparsePanels->indicesType, sparsePanels->indices.getValue()),
             vectorBits == 512 ? "llvm.x86.avx512.permvar.sf.512" : "llvm.x86.avx2.permps");
-      kernel.build(sizes, sparsePanels ? m : rows);
+      kernel.build(sizes, sparsePanels ? m : nibbles4 ? std::min<int64_t>(rows, kInt8Rows) : rows);
       if (init.setter)
         init.setter->erase();
       if (epilogue) {

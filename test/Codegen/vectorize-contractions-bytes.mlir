@@ -233,6 +233,7 @@ func.func @dequantized(%a: memref<10x6xf32>) -> (memref<10x20xf32>, memref<10x20
 // VNNI-DAG: memref.global "private" constant @q4_packed_nibbles4_64 : memref<1x16x128xi8>
 // VNNI-DAG: memref.global "private" constant @sc_packed_f16_64 : memref<1x2x64xf16>
 // VNNI-DAG: memref.global "private" constant @tiny_packed64 : memref<1x2x64xf32>
+// VNNI-DAG: memref.global "private" constant @q4_packed_nibbles4_32 : memref<2x16x64xi8>
 // VNNI-LABEL: func.func @int8_activations
 // VNNI: %[[QA:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x64xi8>
 // VNNI: vector.reduction <maxnumf>
@@ -246,11 +247,20 @@ func.func @dequantized(%a: memref<10x6xf32>) -> (memref<10x20xf32>, memref<10x20
 // VNNI: vector.load {{.+}} : memref<1x2x64xf16>, vector<16xf16>
 // VNNI: arith.extf {{.+}} : vector<16xf16> to vector<16xf32>
 // VNNI: arith.sitofp {{.+}} : vector<16xi32> to vector<16xf32>
-// Without the mark, with 10 rows, or without dot products: f32 FMAs on
-// the dequantized weights.
+// Without the mark, with a dynamic number of rows (A's buffer is sized at
+// compile time), or without dot products: f32 FMAs on the dequantized
+// weights.
 // VNNI-LABEL: func.func @int8_activations_not
 // VNNI-NOT: vpdpbusd
 // VNNI: return
+// Many rows (a prompt): 4 at a time (i32 block sums and f32 totals both in
+// registers: 8 + 8 vectors), then one at a time; panels of 2 vectors.
+// VNNI-LABEL: func.func @int8_activations_rows
+// VNNI: memref.alloc() {alignment = 64 : i64} : memref<10x64xi8>
+// VNNI: scf.for %{{.+}} = %c0 to %c8 step %c4
+// VNNI-COUNT-8: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI: scf.for %{{.+}} = %c8 to %c10 step %c1
+// VNNI-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
 // VNNI-LABEL: func.func @int8_activations_tiny
 // VNNI: vpdpbusd
 // VNNI: vector.load {{.+}} : memref<1x2x64xf32>, vector<16xf32>
@@ -290,8 +300,9 @@ func.func @int8_activations(%a: memref<1x64xf32>) -> memref<1x40xf32> {
   }
   return %c : memref<1x40xf32>
 }
-func.func @int8_activations_not(%a: memref<1x64xf32>, %a10: memref<10x64xf32>) -> (memref<1x40xf32>, memref<10x40xf32>) {
+func.func @int8_activations_not(%a: memref<1x64xf32>, %ad: memref<?x64xf32>) -> (memref<1x40xf32>, memref<?x40xf32>) {
   %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
   %q = memref.get_global @q4 : memref<64x40xi8>
   %sc = memref.get_global @sc : memref<2x40xf32>
   %zo = memref.get_global @zo : memref<2x40xf32>
@@ -307,10 +318,11 @@ func.func @int8_activations_not(%a: memref<1x64xf32>, %a10: memref<10x64xf32>) -
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
   }
-  %d = memref.alloc() : memref<10x40xf32>
-  linalg.fill ins(%zero : f32) outs(%d : memref<10x40xf32>)
+  %rows = memref.dim %ad, %c0 : memref<?x64xf32>
+  %d = memref.alloc(%rows) : memref<?x40xf32>
+  linalg.fill ins(%zero : f32) outs(%d : memref<?x40xf32>)
   linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a10, %q, %sc, %zo : memref<10x64xf32>, memref<64x40xi8>, memref<2x40xf32>, memref<2x40xf32>) outs(%d : memref<10x40xf32>)
+      ins(%ad, %q, %sc, %zo : memref<?x64xf32>, memref<64x40xi8>, memref<2x40xf32>, memref<2x40xf32>) outs(%d : memref<?x40xf32>)
       attrs = {tern.int8_activations} {
   ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
     %yf = arith.uitofp %y : i8 to f32
@@ -320,7 +332,27 @@ func.func @int8_activations_not(%a: memref<1x64xf32>, %a10: memref<10x64xf32>) -
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
   }
-  return %c, %d : memref<1x40xf32>, memref<10x40xf32>
+  return %c, %d : memref<1x40xf32>, memref<?x40xf32>
+}
+func.func @int8_activations_rows(%a: memref<10x64xf32>) -> memref<10x40xf32> {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.get_global @q4 : memref<64x40xi8>
+  %sc = memref.get_global @sc : memref<2x40xf32>
+  %zo = memref.get_global @zo : memref<2x40xf32>
+  %d = memref.alloc() : memref<10x40xf32>
+  linalg.fill ins(%zero : f32) outs(%d : memref<10x40xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %q, %sc, %zo : memref<10x64xf32>, memref<64x40xi8>, memref<2x40xf32>, memref<2x40xf32>) outs(%d : memref<10x40xf32>)
+      attrs = {tern.int8_activations} {
+  ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
+    %yf = arith.uitofp %y : i8 to f32
+    %ys = arith.mulf %yf, %s : f32
+    %w = arith.addf %ys, %z : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return %d : memref<10x40xf32>
 }
 func.func @int8_activations_tiny(%a: memref<1x64xf32>) -> memref<1x40xf32> {
   %zero = arith.constant 0.0 : f32
