@@ -90,6 +90,10 @@ constexpr int64_t kMinTasks = 8;
 /// rows x vectors i32 block sums plus as many f32 totals in registers.
 constexpr int64_t kInt8Rows = 4;
 
+/// The largest stack buffer of one panel's dequantized weights (k x panel
+/// width f32) that a task allocates.
+constexpr int64_t kPanelBytes = 256 * 1024;
+
 class KernelBuilder {
 public:
   /// `dotIntrinsic`: the LLVM intrinsic of the u8 x s8 dot product when B
@@ -112,6 +116,12 @@ public:
   /// `intrinsic` (u8 x s8 dot products of 4 bytes per i32 lane: x86's
   /// vpdpbusd, AArch64's usdot), see int8Reduce.
   void setInt8Activations(StringRef intrinsic) { int8Dot = intrinsic.str(); }
+
+  /// The dequantized B (f32 products) runs against many rows: each panel's
+  /// weights are dequantized once, into a stack buffer of k x panel width
+  /// f32, which the plain kernel then reads for every tile of rows
+  /// (dequantizePanel).
+  void setDequantizePanels() { dequantizePanels = true; }
 
   /// B is 2:4 sparse, packed as `values` and `positions`
   /// (WeightPacker::packSparse24); `permute` is the LLVM intrinsic of the
@@ -195,6 +205,8 @@ public:
         rowsTo = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, rowsFrom, index(chunk)), m);
       }
       panelIndex = ivs.back();
+      if (dequantizePanels)
+        dequantizePanel();
       Value j0 = arith::MulIOp::create(b, loc, ivs.back(), width);
       at[c.n] = j0;
       Value left = arith::SubIOp::create(b, loc, n, j0);
@@ -306,6 +318,60 @@ private:
           scf::YieldOp::create(b, loc, next);
         });
     return SmallVector<Value>(loop.getResults());
+  }
+
+  /// The current panel's weights q * s + z (q from the nibble or byte
+  /// panels, s and z per block) into `panelB` [k][vectors x VL] f32, a
+  /// stack buffer of the task: once per panel instead of once per tile of
+  /// rows.
+  void dequantizePanel() {
+    unsigned d = c.ks[0];
+    int64_t k = *getConstantIntValue(sizes[d]), bs = c.block;
+    panelB = memref::AllocaOp::create(b, loc, MemRefType::get({k, vl * vectors}, b.getF32Type()),
+                                      b.getI64IntegerAttr(64));
+    auto bytes = VectorType::get({vl}, b.getI8Type());
+    auto fill = [&](Value blk, int64_t length) {
+      SmallVector<Value> sv, zv;
+      for (int64_t v = 0; v < vectors; ++v) {
+        SmallVector<Value> blockAt{panelIndex, blk, index(v * vl)};
+        sv.push_back(vector::LoadOp::create(b, loc, vecType, packedScale, blockAt));
+        zv.push_back(vector::LoadOp::create(b, loc, vecType, packedOffset, blockAt));
+      }
+      Value base = arith::MulIOp::create(b, loc, blk, index(bs));
+      scf::ForOp::create(b, loc, index(0), index(length), index(1), ValueRange{},
+                         [&](OpBuilder &nb, Location, Value kk, ValueRange) {
+                           OpBuilder::InsertionGuard g(b);
+                           b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                           Value at = arith::AddIOp::create(b, loc, base, kk);
+                           for (int64_t v = 0; v < vectors; ++v) {
+                             Value q;
+                             if (nibbles) {
+                               int64_t half = vectors / 2, g = v % half;
+                               q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, at, index(g * vl)});
+                               Value four = arith::ConstantOp::create(
+                                   b, loc, bytes,
+                                   DenseElementsAttr::get(bytes, b.getI8IntegerAttr(v < half ? 15 : 4).getValue()));
+                               q = v < half ? Value(arith::AndIOp::create(b, loc, q, four))
+                                            : Value(arith::ShRUIOp::create(b, loc, q, four));
+                             } else {
+                               q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, at, index(v * vl)});
+                             }
+                             Value w = vector::FMAOp::create(b, loc, arith::UIToFPOp::create(b, loc, vecType, q), sv[v], zv[v]);
+                             vector::StoreOp::create(b, loc, w, panelB, ValueRange{at, index(v * vl)});
+                           }
+                           scf::YieldOp::create(b, loc);
+                         });
+    };
+    if (k >= bs)
+      scf::ForOp::create(b, loc, index(0), index(k / bs), index(1), ValueRange{},
+                         [&](OpBuilder &nb, Location, Value blk, ValueRange) {
+                           OpBuilder::InsertionGuard g(b);
+                           b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                           fill(blk, bs);
+                           scf::YieldOp::create(b, loc);
+                         });
+    if (k % bs)
+      fill(index(k / bs), k % bs);
   }
 
   /// A (`rows` flattened rows, one reduction dim of static size, a whole
@@ -471,7 +537,9 @@ private:
           for (int64_t v = 0; v < vectors; ++v) {
             SmallVector<Value> pos(kpos);
             pos[c.n] = colIdx[v];
-            if (packedB)
+            if (panelB)
+              bv.push_back(vector::LoadOp::create(b, loc, vecType, panelB, ValueRange{flatK, index(v * vl)}));
+            else if (packedB)
               bv.push_back(vector::LoadOp::create(b, loc, vecType, packedB,
                                                   ValueRange{panelIndex, flatK, index(v * vl)}));
             else
@@ -499,7 +567,7 @@ private:
         };
     if (c.dequant && !int8Dot.empty())
       results = int8Reduce(i0, rows, accs);
-    else if (c.dequant)
+    else if (c.dequant && !panelB)
       results = blockReduce(rowAt, accs);
     else if (sparseValues)
       results = sparseReduce(rowAt, accs);
@@ -974,6 +1042,8 @@ private:
   std::string permuteIntrinsic;
   bool nibbles = false;
   std::string int8Dot;                      ///< A quantized to int8 for this dot product (int8Reduce)
+  bool dequantizePanels = false;
+  Value panelB; ///< the current panel's dequantized weights (dequantizePanel)
   Value quantized, quantizedScale, quantizedSum; ///< quantizeA's buffers
   std::string dotIntrinsic;
   bool signedDot = false;
@@ -1109,6 +1179,13 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
         kernel.setSignedDot();
       if (nibbles4)
         kernel.setInt8Activations(int8Dot);
+      // Dequantized weights in f32 against many rows (a prompt, with f32
+      // activations): each panel dequantized once into a stack buffer (at
+      // most kPanelBytes) that every tile of rows reads, instead of once
+      // per tile.
+      if (c.dequant && !nibbles4 && !ShapedType::isDynamic(m) && m >= 2 * rows &&
+          !ShapedType::isDynamic(ranges[c.ks[0]]) && ranges[c.ks[0]] * vl * vecs * 4 <= kPanelBytes)
+        kernel.setDequantizePanels();
       if (pairs)
         kernel.setPairs(vectorBits == 512   ? "llvm.x86.avx512.pmaddw.d.512"
                         : vectorBits == 256 ? "llvm.x86.avx2.pmadd.wd"

@@ -187,16 +187,16 @@ memref.global "private" constant @q : memref<6x20xi8> = dense<3>
 memref.global "private" constant @q8 : memref<6x20xi8> = dense<20>
 memref.global "private" constant @sc : memref<2x20xf32> = dense<0.5>
 memref.global "private" constant @zo : memref<2x20xf32> = dense<-4.0>
-func.func @dequantized(%a: memref<10x6xf32>) -> (memref<10x20xf32>, memref<10x20xf32>) {
+func.func @dequantized(%a: memref<6x6xf32>) -> (memref<6x20xf32>, memref<6x20xf32>) {
   %zero = arith.constant 0.0 : f32
   %q = memref.get_global @q : memref<6x20xi8>
   %q8 = memref.get_global @q8 : memref<6x20xi8>
   %sc = memref.get_global @sc : memref<2x20xf32>
   %zo = memref.get_global @zo : memref<2x20xf32>
-  %c = memref.alloc() : memref<10x20xf32>
-  linalg.fill ins(%zero : f32) outs(%c : memref<10x20xf32>)
+  %c = memref.alloc() : memref<6x20xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<6x20xf32>)
   linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a, %q, %sc, %zo : memref<10x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%c : memref<10x20xf32>) {
+      ins(%a, %q, %sc, %zo : memref<6x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%c : memref<6x20xf32>) {
   ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
     %yf = arith.uitofp %y : i8 to f32
     %ys = arith.mulf %yf, %s : f32
@@ -205,10 +205,10 @@ func.func @dequantized(%a: memref<10x6xf32>) -> (memref<10x20xf32>, memref<10x20
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
   }
-  %d = memref.alloc() : memref<10x20xf32>
-  linalg.fill ins(%zero : f32) outs(%d : memref<10x20xf32>)
+  %d = memref.alloc() : memref<6x20xf32>
+  linalg.fill ins(%zero : f32) outs(%d : memref<6x20xf32>)
   linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a, %q8, %sc, %zo : memref<10x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%d : memref<10x20xf32>) {
+      ins(%a, %q8, %sc, %zo : memref<6x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%d : memref<6x20xf32>) {
   ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
     %yf = arith.uitofp %y : i8 to f32
     %ys = arith.mulf %yf, %s : f32
@@ -217,7 +217,54 @@ func.func @dequantized(%a: memref<10x6xf32>) -> (memref<10x20xf32>, memref<10x20
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
   }
-  return %c, %d : memref<10x20xf32>, memref<10x20xf32>
+  return %c, %d : memref<6x20xf32>, memref<6x20xf32>
+}
+
+// Against 16 rows or more (twice the kernel's), each panel's weights are
+// dequantized once into a stack buffer [k][panel width] f32, which the
+// plain f32 kernel then reads for every tile of rows.
+// WIDEN-LABEL: func.func @dequantized_panels
+// WIDEN: %[[PB:.+]] = memref.alloca() {alignment = 64 : i64} : memref<6x8xf32>
+// WIDEN: arith.uitofp %{{.+}} : vector<4xi8> to vector<4xf32>
+// WIDEN: vector.fma
+// WIDEN: vector.store %{{.+}}, %[[PB]][
+// WIDEN: vector.load %[[PB]][%{{.+}}, %c0{{.*}}] : memref<6x8xf32>, vector<4xf32>
+// 8-bit values, one per byte, the same way.
+// WIDEN: %[[PB8:.+]] = memref.alloca() {alignment = 64 : i64} : memref<6x8xf32>
+// WIDEN: vector.load %{{.+}} : memref<3x6x8xi8>, vector<4xi8>
+// WIDEN: vector.store %{{.+}}, %[[PB8]][
+// WIDEN-NOT: linalg.generic
+func.func @dequantized_panels(%a: memref<16x6xf32>) -> (memref<16x20xf32>, memref<16x20xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.get_global @q : memref<6x20xi8>
+  %sc = memref.get_global @sc : memref<2x20xf32>
+  %zo = memref.get_global @zo : memref<2x20xf32>
+  %c = memref.alloc() : memref<16x20xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<16x20xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %q, %sc, %zo : memref<16x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%c : memref<16x20xf32>) {
+  ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
+    %yf = arith.uitofp %y : i8 to f32
+    %ys = arith.mulf %yf, %s : f32
+    %w = arith.addf %ys, %z : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  %q8 = memref.get_global @q8 : memref<6x20xi8>
+  %d = memref.alloc() : memref<16x20xf32>
+  linalg.fill ins(%zero : f32) outs(%d : memref<16x20xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %q8, %sc, %zo : memref<16x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%d : memref<16x20xf32>) {
+  ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
+    %yf = arith.uitofp %y : i8 to f32
+    %ys = arith.mulf %yf, %s : f32
+    %w = arith.addf %ys, %z : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return %c, %d : memref<16x20xf32>, memref<16x20xf32>
 }
 
 // -----

@@ -7,7 +7,10 @@ dequantizes them in registers, against ONNX Runtime:
     panel), 3-D activations [2, 5, 64];
   - o2: block 16 with packed uint8 zero points, k = 40 (the last block
     partial), n = 33, and a bias;
-  - o3: block 32 with float zero points, k = 32, n = 16, one row.
+  - o3: block 32 with float zero points, k = 32, n = 16, one row;
+  - o4: block 32 with packed zero points, k = 80 (the last block
+    partial), n = 40, 24 rows (each panel's weights dequantized once for
+    all of them).
 
   make_matmul_nbits.py OUT.onnx
 """
@@ -47,13 +50,15 @@ def nbits(name, x, k, n, block, zp=None, bias=False):
 nbits("o1", "x1", 64, 48, 32)
 nbits("o2", "x2", 40, 33, 16, zp="packed", bias=True)
 nbits("o3", "x3", 32, 16, 32, zp="float")
+nbits("o4", "x4", 80, 40, 32, zp="packed")
 f = TensorProto.FLOAT
 model = helper.make_model(
     helper.make_graph(nodes, "matmul_nbits",
                       [helper.make_tensor_value_info("x1", f, [2, 5, 64]), helper.make_tensor_value_info("x2", f, [7, 40]),
-                       helper.make_tensor_value_info("x3", f, [1, 32])],
+                       helper.make_tensor_value_info("x3", f, [1, 32]), helper.make_tensor_value_info("x4", f, [3, 8, 80])],
                       [helper.make_tensor_value_info("o1", f, [2, 5, 48]), helper.make_tensor_value_info("o2", f, [7, 33]),
-                       helper.make_tensor_value_info("o3", f, [1, 16])], inits),
+                       helper.make_tensor_value_info("o3", f, [1, 16]), helper.make_tensor_value_info("o4", f, [3, 8, 40])],
+                      inits),
     opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
 model.ir_version = 8
 onnx.save(model, sys.argv[1])
