@@ -378,7 +378,7 @@ private:
   /// number of blocks) quantized for int8Reduce, block by block of c.block
   /// k: d = max |a| / 127, q = round(a / d) as i8 [rows, k], and per row
   /// and block d and the block's sum of a ([rows, blocks] f32). Runs once,
-  /// before the kernel's parallel loop.
+  /// before the kernel's parallel loop, itself parallel over the rows.
   void quantizeA(int64_t rows) {
     unsigned kd = c.ks[0];
     int64_t k = *getConstantIntValue(sizes[kd]), bs = c.block, blocks = k / bs;
@@ -393,9 +393,12 @@ private:
     Value zero = arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(0));
     Value q127 = arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(127));
     SmallVector<Value> origin(sizes.size(), index(0));
-    scf::ForOp::create(b, loc, index(0), index(rows), index(1), ValueRange{}, [&](OpBuilder &rb, Location, Value row, ValueRange) {
+    // Rows in parallel (a prompt's: the threads share them).
+    scf::ParallelOp::create(b, loc, ValueRange{index(0)}, ValueRange{index(rows)}, ValueRange{index(1)},
+                            [&](OpBuilder &rb, Location, ValueRange ivs) {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(rb.getInsertionBlock(), rb.getInsertionPoint());
+      Value row = ivs[0];
       SmallVector<Value> rowPos = atRow(origin, row);
       scf::ForOp::create(b, loc, index(0), index(blocks), index(1), ValueRange{}, [&](OpBuilder &bb, Location, Value blk, ValueRange) {
         OpBuilder::InsertionGuard g(b);
@@ -429,7 +432,6 @@ private:
         memref::StoreOp::create(b, loc, s, quantizedSum, ValueRange{row, blk});
         scf::YieldOp::create(b, loc);
       });
-      scf::YieldOp::create(b, loc);
     });
   }
 
