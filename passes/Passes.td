@@ -404,10 +404,11 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     accumulates a * q and sum(a) and applies s and z at the block's end
     (two FMAs) over 4 interleaved chains of k; with fewer rows than `rows`,
     panels are twice as wide. Marked `tern.int8_activations` (MatMulNBits
-    with accuracy_level 4), with 4-bit values, a static number of rows and
-    whole blocks (a multiple of 4 and of the vector length) along k, and
-    with `vnni` or `usdot`: A is quantized to int8 per row and block into a
-    buffer before the kernel (d = max |a| / 127, the block's sum of a), q is
+    with accuracy_level 4), with 4-bit values and whole blocks (a multiple
+    of 4 and of the vector length) along k, and with `vnni` or `usdot`: A
+    is quantized to int8 per row and block into a buffer (in the arena, or
+    allocated per run for a dynamic number of rows) before the kernel
+    (d = max |a| / 127, the block's sum of a), q is
     packed as nibbles in groups of 4 along k, and the kernel runs 4 rows at
     a time (or fewer) on the dot products, u8 q x s8 A, applying s * d and
     z * sum(a) per block in two FMAs; s and z packed as f16 where they fit.

@@ -33,8 +33,8 @@
 // z are packed into panels (q two per byte when below 16) and the kernel
 // multiplies A by the converted q into block accumulators, applying each
 // block's s and z once at its end. Marked kInt8ActivationsAttr
-// (MatMulNBits' accuracy_level 4) and with a static number of rows, A is
-// quantized to int8 per row and block before the kernel and the 4-bit
+// (MatMulNBits' accuracy_level 4), A is quantized to int8 per row and
+// block before the kernel and the 4-bit
 // weights, packed in groups of 4 along k, multiply it on the dot-product
 // units (vpdpbusd, usdot), 4 rows at a time: decoding a token, the
 // weights' bytes, not their conversion to float, then bound the run (the
@@ -181,7 +181,7 @@ public:
       tasks = size ? tasks * *size : 0;
     }
     if (!int8Dot.empty())
-      quantizeA(*staticM);
+      quantizeA(m, staticM);
     int64_t chunk = 0;
     if (staticM && tasks > 0 && tasks < kMinTasks && *staticM >= 4 * rows) {
       int64_t pieces = (kMinTasks + tasks - 1) / tasks;
@@ -379,22 +379,27 @@ private:
   /// k: d = max |a| / 127, q = round(a / d) as i8 [rows, k], and per row
   /// and block d and the block's sum of a ([rows, blocks] f32). Runs once,
   /// before the kernel's parallel loop, itself parallel over the rows.
-  void quantizeA(int64_t rows) {
+  void quantizeA(Value rows, std::optional<int64_t> staticRows) {
     unsigned kd = c.ks[0];
     int64_t k = *getConstantIntValue(sizes[kd]), bs = c.block, blocks = k / bs;
     Type f32 = b.getF32Type(), i8 = b.getI8Type();
-    auto alloc = [&](ArrayRef<int64_t> shape, Type t) {
-      return memref::AllocOp::create(b, loc, MemRefType::get(shape, t), b.getI64IntegerAttr(64)).getResult();
+    // Planned into the arena, or allocated per run for a dynamic number of
+    // rows.
+    auto alloc = [&](int64_t cols, Type t) {
+      auto type = MemRefType::get({staticRows ? *staticRows : ShapedType::kDynamic, cols}, t);
+      return memref::AllocOp::create(b, loc, type, staticRows ? ValueRange{} : ValueRange{rows},
+                                     b.getI64IntegerAttr(64))
+          .getResult();
     };
-    quantized = alloc({rows, k}, i8);
-    quantizedScale = alloc({rows, blocks}, f32);
-    quantizedSum = alloc({rows, blocks}, f32);
+    quantized = alloc(k, i8);
+    quantizedScale = alloc(blocks, f32);
+    quantizedSum = alloc(blocks, f32);
     auto vf = VectorType::get({vl}, f32);
     Value zero = arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(0));
     Value q127 = arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(127));
     SmallVector<Value> origin(sizes.size(), index(0));
     // Rows in parallel (a prompt's: the threads share them).
-    scf::ParallelOp::create(b, loc, ValueRange{index(0)}, ValueRange{index(rows)}, ValueRange{index(1)},
+    scf::ParallelOp::create(b, loc, ValueRange{index(0)}, ValueRange{rows}, ValueRange{index(1)},
                             [&](OpBuilder &rb, Location, ValueRange ivs) {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(rb.getInsertionBlock(), rb.getInsertionPoint());
@@ -1099,16 +1104,13 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       if (c.dequant && fewRows)
         vecs = 2 * vectors;
       // Dequantized 4-bit weights against rows of A that may be quantized
-      // to int8 (a static number of them: A is quantized into a buffer of
-      // that size): the products on the 8-bit dot-product units, u8 weights
-      // x s8 activations (int8Reduce). Many rows (a prompt) run kInt8Rows
-      // at a time: their i32 block sums and f32 totals both stay in
-      // registers.
+      // to int8: the products on the 8-bit dot-product units, u8 weights x
+      // s8 activations (int8Reduce). Many rows (a prompt) run kInt8Rows at
+      // a time: their i32 block sums and f32 totals both stay in registers.
       std::string int8Dot = !dotUnits || !(vnni || usdot) ? ""
                             : vnni ? ("llvm.x86.avx512.vpdpbusd." + Twine(vectorBits)).str()
                                    : "llvm.aarch64.neon.usdot.v4i32.v16i8";
-      if (!(c.dequant && c.int8Activations && !ShapedType::isDynamic(m) && vecs % 2 == 0 && c.ks.size() == 1 &&
-            readsAlongK(c) &&
+      if (!(c.dequant && c.int8Activations && vecs % 2 == 0 && c.ks.size() == 1 && readsAlongK(c) &&
             getElementTypeOrSelf(c.a.getType()).isF32() && c.block % 4 == 0 && c.block % vl == 0 &&
             !ShapedType::isDynamic(ranges[c.ks[0]]) && ranges[c.ks[0]] % c.block == 0))
         int8Dot.clear();

@@ -294,11 +294,13 @@ func.func @dequantized_panels(%a: memref<16x6xf32>) -> (memref<16x20xf32>, memre
 // VNNI: vector.load {{.+}} : memref<1x2x64xf16>, vector<16xf16>
 // VNNI: arith.extf {{.+}} : vector<16xf16> to vector<16xf32>
 // VNNI: arith.sitofp {{.+}} : vector<16xi32> to vector<16xf32>
-// Without the mark, with a dynamic number of rows (A's buffer is sized at
-// compile time), or without dot products: f32 FMAs on the dequantized
-// weights.
+// Without the mark, or without dot products: f32 FMAs on the dequantized
+// weights. A dynamic number of rows (a model compiled without pinned
+// shapes) gets a buffer for the quantized A of that many rows per run.
 // VNNI-LABEL: func.func @int8_activations_not
 // VNNI-NOT: vpdpbusd
+// VNNI: memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x64xi8>
+// VNNI: vpdpbusd
 // VNNI: return
 // Many rows (a prompt): 4 at a time (i32 block sums and f32 totals both in
 // registers: 8 + 8 vectors), then one at a time; panels of 2 vectors.
@@ -315,6 +317,8 @@ func.func @dequantized_panels(%a: memref<16x6xf32>) -> (memref<16x20xf32>, memre
 // USDOT: llvm.call_intrinsic "llvm.aarch64.neon.usdot.v4i32.v16i8"
 // USDOT-LABEL: func.func @int8_activations_not
 // USDOT-NOT: usdot
+// USDOT: memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x64xi8>
+// USDOT: usdot
 // USDOT: return
 // WIDEN-LABEL: func.func @int8_activations
 // WIDEN-NOT: memref<1x64xi8>
