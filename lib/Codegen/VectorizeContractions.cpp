@@ -120,8 +120,10 @@ public:
   /// The dequantized B (f32 products) runs against many rows: each panel's
   /// weights are dequantized once, into a stack buffer of k x panel width
   /// f32, which the plain kernel then reads for every tile of rows
-  /// (dequantizePanel).
-  void setDequantizePanels() { dequantizePanels = true; }
+  /// (dequantizePanel). `ifMany`: the number of rows is known at run time
+  /// only; each task checks it (at least twice the kernel's rows) and runs
+  /// the per-tile dequantization otherwise.
+  void setDequantizePanels(bool ifMany) { dequantizePanels = ifMany ? PanelDequant::IfMany : PanelDequant::Always; }
 
   /// B is 2:4 sparse, packed as `values` and `positions`
   /// (WeightPacker::packSparse24); `permute` is the LLVM intrinsic of the
@@ -205,32 +207,57 @@ public:
         rowsTo = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, rowsFrom, index(chunk)), m);
       }
       panelIndex = ivs.back();
-      if (dequantizePanels)
+      auto panels = [&]() {
+        Value j0 = arith::MulIOp::create(b, loc, ivs.back(), width);
+        at[c.n] = j0;
+        Value left = arith::SubIOp::create(b, loc, n, j0);
+        Value full = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, left, width);
+        scf::IfOp::create(
+            b, loc, full,
+            [&](OpBuilder &tb, Location) {
+              OpBuilder::InsertionGuard g(b);
+              b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
+              panel(at, rowsFrom, rowsTo, rows, {});
+              scf::YieldOp::create(b, loc);
+            },
+            [&](OpBuilder &eb, Location) {
+              OpBuilder::InsertionGuard g(b);
+              b.setInsertionPoint(eb.getInsertionBlock(), eb.getInsertionPoint());
+              SmallVector<Value> masks;
+              for (int64_t v = 0; v < vectors; ++v) {
+                Value lanes = arith::SubIOp::create(b, loc, left, index(v * vl));
+                lanes = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, lanes, index(vl)), zero);
+                masks.push_back(vector::CreateMaskOp::create(b, loc, VectorType::get({vl}, b.getI1Type()), lanes));
+              }
+              panel(at, rowsFrom, rowsTo, rows, masks);
+              scf::YieldOp::create(b, loc);
+            });
+      };
+      if (dequantizePanels == PanelDequant::Always) {
         dequantizePanel();
-      Value j0 = arith::MulIOp::create(b, loc, ivs.back(), width);
-      at[c.n] = j0;
-      Value left = arith::SubIOp::create(b, loc, n, j0);
-      Value full = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, left, width);
-      scf::IfOp::create(
-          b, loc, full,
-          [&](OpBuilder &tb, Location) {
-            OpBuilder::InsertionGuard g(b);
-            b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
-            panel(at, rowsFrom, rowsTo, rows, {});
-            scf::YieldOp::create(b, loc);
-          },
-          [&](OpBuilder &eb, Location) {
-            OpBuilder::InsertionGuard g(b);
-            b.setInsertionPoint(eb.getInsertionBlock(), eb.getInsertionPoint());
-            SmallVector<Value> masks;
-            for (int64_t v = 0; v < vectors; ++v) {
-              Value lanes = arith::SubIOp::create(b, loc, left, index(v * vl));
-              lanes = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, lanes, index(vl)), zero);
-              masks.push_back(vector::CreateMaskOp::create(b, loc, VectorType::get({vl}, b.getI1Type()), lanes));
-            }
-            panel(at, rowsFrom, rowsTo, rows, masks);
-            scf::YieldOp::create(b, loc);
-          });
+        panels();
+      } else if (dequantizePanels == PanelDequant::IfMany) {
+        Value many = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, m, index(2 * rows));
+        scf::IfOp::create(
+            b, loc, many,
+            [&](OpBuilder &tb, Location) {
+              OpBuilder::InsertionGuard g(b);
+              b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
+              dequantizePanel();
+              panels();
+              scf::YieldOp::create(b, loc);
+            },
+            [&](OpBuilder &eb, Location) {
+              OpBuilder::InsertionGuard g(b);
+              b.setInsertionPoint(eb.getInsertionBlock(), eb.getInsertionPoint());
+              panelB = Value();
+              panels();
+              scf::YieldOp::create(b, loc);
+            });
+      } else {
+        panels();
+      }
+      panelB = Value();
     });
   }
 
@@ -1049,7 +1076,8 @@ private:
   std::string permuteIntrinsic;
   bool nibbles = false;
   std::string int8Dot;                      ///< A quantized to int8 for this dot product (int8Reduce)
-  bool dequantizePanels = false;
+  enum class PanelDequant { Never, Always, IfMany };
+  PanelDequant dequantizePanels = PanelDequant::Never;
   Value panelB; ///< the current panel's dequantized weights (dequantizePanel)
   Value quantized, quantizedScale, quantizedSum; ///< quantizeA's buffers
   std::string dotIntrinsic;
@@ -1187,9 +1215,9 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       // activations): each panel dequantized once into a stack buffer (at
       // most kPanelBytes) that every tile of rows reads, instead of once
       // per tile.
-      if (c.dequant && !nibbles4 && !ShapedType::isDynamic(m) && m >= 2 * rows &&
+      if (c.dequant && !nibbles4 && (ShapedType::isDynamic(m) || m >= 2 * rows) &&
           !ShapedType::isDynamic(ranges[c.ks[0]]) && ranges[c.ks[0]] * vl * vecs * 4 <= kPanelBytes)
-        kernel.setDequantizePanels();
+        kernel.setDequantizePanels(/*ifMany=*/ShapedType::isDynamic(m));
       if (pairs)
         kernel.setPairs(vectorBits == 512   ? "llvm.x86.avx512.pmaddw.d.512"
                         : vectorBits == 256 ? "llvm.x86.avx2.pmadd.wd"

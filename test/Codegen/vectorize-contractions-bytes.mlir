@@ -266,6 +266,37 @@ func.func @dequantized_panels(%a: memref<16x6xf32>) -> (memref<16x20xf32>, memre
   }
   return %c, %d : memref<16x20xf32>, memref<16x20xf32>
 }
+// A number of rows known at run time: each task checks it (at least 8, twice
+// the kernel's) and dequantizes its panel once, or per tile of rows.
+// WIDEN-LABEL: func.func @dequantized_panels_dynamic
+// WIDEN: %[[MANY:.+]] = arith.cmpi sge, %{{.+}}, %c8
+// WIDEN: scf.if %[[MANY]]
+// WIDEN: memref.alloca() {alignment = 64 : i64} : memref<6x8xf32>
+// WIDEN: } else {
+// WIDEN-NOT: memref.alloca
+// WIDEN: arith.uitofp
+// WIDEN: return
+func.func @dequantized_panels_dynamic(%a: memref<?x6xf32>) -> memref<?x20xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %q = memref.get_global @q : memref<6x20xi8>
+  %sc = memref.get_global @sc : memref<2x20xf32>
+  %zo = memref.get_global @zo : memref<2x20xf32>
+  %rows = memref.dim %a, %c0 : memref<?x6xf32>
+  %c = memref.alloc(%rows) : memref<?x20xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x20xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %q, %sc, %zo : memref<?x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%c : memref<?x20xf32>) {
+  ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
+    %yf = arith.uitofp %y : i8 to f32
+    %ys = arith.mulf %yf, %s : f32
+    %w = arith.addf %ys, %z : f32
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return %c : memref<?x20xf32>
+}
 
 // -----
 
