@@ -42,6 +42,9 @@ struct Options {
   bool benchmark = false, json = false;
   int warmup = 3, runs = 10, threads = 0;
   std::vector<std::string> terncArgs;
+  /// --input-shape: the dims of generated inputs (and, for an ONNX model,
+  /// ternc's pinned shapes).
+  std::map<std::string, std::vector<int64_t>> shapes;
   std::string ternc;
   bool compareToFloat = false;
   double snrThreshold = 20;
@@ -248,6 +251,14 @@ void loadInputs(const Options &o, const std::vector<tern_tensor_info> &inInfo, F
     HostTensor &t = inputs[i];
     t.dtype = inInfo[i].dtype;
     t.dims.assign(inInfo[i].dims, inInfo[i].dims + inInfo[i].rank);
+    if (auto it = o.shapes.find(inInfo[i].name); it != o.shapes.end()) {
+      // The model checks the dims against its own (a static one that
+      // differs is its error to report, naming the input).
+      if (it->second.size() != t.dims.size())
+        die("--input-shape " + it->first + ": " + std::to_string(it->second.size()) + " dims, the input has " +
+            std::to_string(t.dims.size()));
+      t.dims = it->second;
+    }
     for (int64_t &d : t.dims)
       d = d < 0 ? 1 : d;
     size_t size = tern_dtype_size(t.dtype);
@@ -432,7 +443,28 @@ int main(int argc, char **argv) {
     else if (key == "--ternc-arg") o.terncArgs.push_back(value());
     else if (key == "--compare-to-float") o.compareToFloat = true;
     else if (key == "--snr-threshold") o.snrThreshold = std::atof(value().c_str());
-    else if (key == "--input-shape") o.terncArgs.push_back("--input-shape=" + value());
+    else if (key == "--input-shape") {
+      std::string v = value();
+      size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+        die("--input-shape expects NAME=DIMS (DIMS as 1x128), got '" + v + "'");
+      std::vector<int64_t> dims;
+      size_t at = eq + 1;
+      while (at <= v.size()) {
+        size_t x = v.find('x', at);
+        std::string part = v.substr(at, x == std::string::npos ? std::string::npos : x - at);
+        char *end = nullptr;
+        long long d = std::strtoll(part.c_str(), &end, 10);
+        if (part.empty() || *end || d < 0)
+          die("--input-shape expects NAME=DIMS (DIMS as 1x128), got '" + v + "'");
+        dims.push_back(d);
+        if (x == std::string::npos)
+          break;
+        at = x + 1;
+      }
+      o.shapes[v.substr(0, eq)] = dims;
+      o.terncArgs.push_back("--input-shape=" + v);
+    }
     else if (key == "-h" || key == "--help") return usage(), 0;
     else if (a[0] == '-') die("unknown option " + a);
     else if (o.model.empty()) o.model = a;
