@@ -347,6 +347,32 @@ private:
     return SmallVector<Value>(loop.getResults());
   }
 
+  /// The panel's v-th vector of weights q at `k`, as f32: a byte each, or
+  /// (nibbles) the low halves of the panel's first vectors' bytes and the
+  /// high halves of its last ones'.
+  Value weightsAt(Value k, int64_t v) {
+    auto bytes = VectorType::get({vl}, b.getI8Type());
+    Value q;
+    if (nibbles) {
+      int64_t half = vectors / 2;
+      q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, k, index(v % half * vl)});
+      Value four = arith::ConstantOp::create(
+          b, loc, bytes, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(v < half ? 15 : 4).getValue()));
+      q = v < half ? Value(arith::AndIOp::create(b, loc, q, four)) : Value(arith::ShRUIOp::create(b, loc, q, four));
+    } else {
+      q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, k, index(v * vl)});
+    }
+    return arith::UIToFPOp::create(b, loc, vecType, q);
+  }
+
+  /// Block `blk`'s scales or offsets (`packed`: packedScale or
+  /// packedOffset) for the panel's v-th vector, as f32.
+  Value blockParam(Value packed, Value blk, int64_t v) {
+    Type t = getElementTypeOrSelf(packed.getType());
+    Value x = vector::LoadOp::create(b, loc, VectorType::get({vl}, t), packed, ValueRange{panelIndex, blk, index(v * vl)});
+    return t.isF32() ? x : Value(arith::ExtFOp::create(b, loc, vecType, x));
+  }
+
   /// The current panel's weights q * s + z (q from the nibble or byte
   /// panels, s and z per block) into `panelB` [k][vectors x VL] f32, a
   /// stack buffer of the task: once per panel instead of once per tile of
@@ -356,13 +382,11 @@ private:
     int64_t k = *getConstantIntValue(sizes[d]), bs = c.block;
     panelB = memref::AllocaOp::create(b, loc, MemRefType::get({k, vl * vectors}, b.getF32Type()),
                                       b.getI64IntegerAttr(64));
-    auto bytes = VectorType::get({vl}, b.getI8Type());
     auto fill = [&](Value blk, int64_t length) {
       SmallVector<Value> sv, zv;
       for (int64_t v = 0; v < vectors; ++v) {
-        SmallVector<Value> blockAt{panelIndex, blk, index(v * vl)};
-        sv.push_back(vector::LoadOp::create(b, loc, vecType, packedScale, blockAt));
-        zv.push_back(vector::LoadOp::create(b, loc, vecType, packedOffset, blockAt));
+        sv.push_back(blockParam(packedScale, blk, v));
+        zv.push_back(blockParam(packedOffset, blk, v));
       }
       Value base = arith::MulIOp::create(b, loc, blk, index(bs));
       scf::ForOp::create(b, loc, index(0), index(length), index(1), ValueRange{},
@@ -371,19 +395,7 @@ private:
                            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
                            Value at = arith::AddIOp::create(b, loc, base, kk);
                            for (int64_t v = 0; v < vectors; ++v) {
-                             Value q;
-                             if (nibbles) {
-                               int64_t half = vectors / 2, g = v % half;
-                               q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, at, index(g * vl)});
-                               Value four = arith::ConstantOp::create(
-                                   b, loc, bytes,
-                                   DenseElementsAttr::get(bytes, b.getI8IntegerAttr(v < half ? 15 : 4).getValue()));
-                               q = v < half ? Value(arith::AndIOp::create(b, loc, q, four))
-                                            : Value(arith::ShRUIOp::create(b, loc, q, four));
-                             } else {
-                               q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, at, index(v * vl)});
-                             }
-                             Value w = vector::FMAOp::create(b, loc, arith::UIToFPOp::create(b, loc, vecType, q), sv[v], zv[v]);
+                             Value w = vector::FMAOp::create(b, loc, weightsAt(at, v), sv[v], zv[v]);
                              vector::StoreOp::create(b, loc, w, panelB, ValueRange{at, index(v * vl)});
                            }
                            scf::YieldOp::create(b, loc);
@@ -514,22 +526,22 @@ private:
         }
         scf::YieldOp::create(b, loc, next);
       });
+      // Each row's d and sum(a) of the block, broadcast once for its vectors.
+      SmallVector<Value> rowScale, rowSum;
+      for (int64_t r = 0; r < rowCount; ++r) {
+        Value d = memref::LoadOp::create(b, loc, quantizedScale, ValueRange{rowIdx[r], blk});
+        Value sum = memref::LoadOp::create(b, loc, quantizedSum, ValueRange{rowIdx[r], blk});
+        rowScale.push_back(vector::BroadcastOp::create(b, loc, vecType, d));
+        rowSum.push_back(vector::BroadcastOp::create(b, loc, vecType, sum));
+      }
       SmallVector<Value> out(totals.begin(), totals.end());
       for (int64_t v = 0; v < vectors; ++v) {
-        SmallVector<Value> blockAt{panelIndex, blk, index(v * vl)};
-        auto loadF32 = [&](Value packed) -> Value {
-          Type t = getElementTypeOrSelf(packed.getType());
-          Value x = vector::LoadOp::create(b, loc, VectorType::get({vl}, t), packed, blockAt);
-          return t.isF32() ? x : Value(arith::ExtFOp::create(b, loc, vecType, x));
-        };
-        Value s = loadF32(packedScale), z = loadF32(packedOffset);
+        Value s = blockParam(packedScale, blk, v), z = blockParam(packedOffset, blk, v);
         for (int64_t r = 0; r < rowCount; ++r) {
-          Value d = memref::LoadOp::create(b, loc, quantizedScale, ValueRange{rowIdx[r], blk});
-          Value sum = memref::LoadOp::create(b, loc, quantizedSum, ValueRange{rowIdx[r], blk});
-          Value sd = arith::MulFOp::create(b, loc, s, vector::BroadcastOp::create(b, loc, vecType, d));
+          Value sd = arith::MulFOp::create(b, loc, s, rowScale[r]);
           Value dot = arith::SIToFPOp::create(b, loc, vecType, inner.getResult(r * vectors + v));
           Value t = vector::FMAOp::create(b, loc, dot, sd, out[r * vectors + v]);
-          out[r * vectors + v] = vector::FMAOp::create(b, loc, vector::BroadcastOp::create(b, loc, vecType, sum), z, t);
+          out[r * vectors + v] = vector::FMAOp::create(b, loc, rowSum[r], z, t);
         }
       }
       scf::YieldOp::create(b, loc, out);
@@ -651,7 +663,6 @@ private:
   SmallVector<Value> blockReduce(ArrayRef<SmallVector<Value>> rowAt, SmallVector<Value> accs) {
     unsigned d = c.ks[0];
     int64_t k = *getConstantIntValue(sizes[d]), bs = c.block, rowCount = rowAt.size();
-    auto bytes = VectorType::get({vl}, b.getI8Type());
     int64_t per = accs.size(); // rows x vectors
     int64_t chains = rowCount == 1 && vectors <= 4 && bs % 4 == 0 ? 4 : 1; // only when factored
     Value zero = arith::ConstantOp::create(b, loc, vecType, b.getZeroAttr(vecType));
@@ -665,17 +676,7 @@ private:
     auto stepAt = [&](Value flatK, ValueRange it, int64_t chain, SmallVector<Value> &next) {
       SmallVector<Value> qf;
       for (int64_t v = 0; v < vectors; ++v) {
-        Value q;
-        if (nibbles) {
-          int64_t half = vectors / 2, g = v % half;
-          q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, flatK, index(g * vl)});
-          Value four = arith::ConstantOp::create(
-              b, loc, bytes, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(v < half ? 15 : 4).getValue()));
-          q = v < half ? Value(arith::AndIOp::create(b, loc, q, four)) : Value(arith::ShRUIOp::create(b, loc, q, four));
-        } else {
-          q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, flatK, index(v * vl)});
-        }
-        qf.push_back(arith::UIToFPOp::create(b, loc, vecType, q));
+        qf.push_back(weightsAt(flatK, v));
         if (!factored)
           qf.back() = vector::FMAOp::create(b, loc, qf.back(), sv[v], zv[v]);
       }
@@ -702,9 +703,8 @@ private:
         sv.clear();
         zv.clear();
         for (int64_t v = 0; v < vectors; ++v) {
-          SmallVector<Value> blockAt{panelIndex, blk, index(v * vl)};
-          sv.push_back(vector::LoadOp::create(b, loc, vecType, packedScale, blockAt));
-          zv.push_back(vector::LoadOp::create(b, loc, vecType, packedOffset, blockAt));
+          sv.push_back(blockParam(packedScale, blk, v));
+          zv.push_back(blockParam(packedOffset, blk, v));
         }
       }
       Value base = arith::MulIOp::create(b, loc, blk, index(bs));
@@ -729,9 +729,7 @@ private:
       // Chains summed, then total += s * block + z * sum(a).
       SmallVector<Value> out(total.begin(), total.end());
       for (int64_t v = 0; v < vectors; ++v) {
-        SmallVector<Value> blockAt{panelIndex, blk, index(v * vl)};
-        Value sv = vector::LoadOp::create(b, loc, vecType, packedScale, blockAt);
-        Value zv = vector::LoadOp::create(b, loc, vecType, packedOffset, blockAt);
+        Value sv = blockParam(packedScale, blk, v), zv = blockParam(packedOffset, blk, v);
         for (int64_t r = 0; r < rowCount; ++r) {
           Value acc = inner.getResult(r * vectors + v), sum = inner.getResult(chains * per + r);
           for (int64_t j = 1; j < chains; ++j) {
