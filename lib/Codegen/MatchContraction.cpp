@@ -291,7 +291,8 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c, int64_
         !tern::hasUnitInnerStride(out->get()))
       return std::nullopt;
     // n expanded into several dims of more than one element (positions into
-    // rows): a vector of C stays within a row when the rows are whole
+    // rows; C runs along n with unit stride, so its expansion is contiguous
+    // across them): a vector of C stays within a row when the rows are whole
     // vectors; else, if the output is not contiguous across the rows, it is
     // split at the row ends (rowLength) and the other inputs may not read
     // those dims.
@@ -302,7 +303,7 @@ std::optional<Epilogue> findEpilogue(Operation *op, const Contraction &c, int64_
     bool rowsSplit = false;
     if (nDims.size() > 1) {
       int64_t row = expandedType.getDimSize(nDims.back());
-      if (ShapedType::isDynamic(row) || vl <= 0 || !contiguousDims(expandedType, nDims))
+      if (ShapedType::isDynamic(row))
         return std::nullopt;
       if (row % vl != 0 && !contiguousDims(outType, nDims)) {
         // Split stores address a flat view of the output: static layout.
