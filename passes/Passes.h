@@ -125,8 +125,13 @@ struct LoweringOptions {
 void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &options);
 
 /// The GPU pipeline's first steps after the Buffers stage: linalg to loops,
-/// each top-level loop nest of @main a gpu.launch (tern-map-to-gpu).
-void buildGPULaunches(mlir::OpPassManager &pm);
+/// each top-level loop nest of @main a gpu.launch (tern-map-to-gpu). With
+/// `tensorCores` (a chip of sm_80 or later, not emulated), 16-bit matmuls
+/// become launches of mma.sync kernels of their own.
+void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores = false);
+
+/// Does `chip` (sm_NN) have the mma.sync m16n8k16 tensor-core instructions?
+bool hasTensorCores(llvm::StringRef chip);
 
 /// Registers every tern pass and pipeline with the global registry.
 void registerAllPasses();

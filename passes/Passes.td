@@ -239,13 +239,24 @@ def TernLowerReductionsToLoopsPass : Pass<"tern-lower-reductions-to-loops", "mli
     same nest on each result as it is produced, unless its output may
     overlap a buffer the op reads; the output itself is then stored only if
     something later reads it (GPT-2 124M: 284 launches to 223).
+
+    With `tensor-cores`, a matmul of f16 or bf16 operands accumulating in f32
+    (extf, mulf, addf; batch dims of static extent) becomes a gpu.launch of
+    its own instead (lib/Codegen/GPU/TensorCoreMatmul.cpp): 64x64 output
+    tiles per block of 4 warps, A and B staged in shared memory 32 deep,
+    nvvm.mma.sync m16n8k16 accumulating in registers; the constant start
+    and the elementwise epilogue as above. tern-map-to-gpu leaves it as it
+    is.
   }];
   let options = [
     Option<"rows", "rows", "int64_t", /*default=*/"1",
-           "Outputs per iteration along a dim the largest input does not use (1: one)">
+           "Outputs per iteration along a dim the largest input does not use (1: one)">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
+           "Matmuls of 16-bit floats into f32 become gpu.launch ops of mma.sync kernels">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::affine::AffineDialect",
-                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect", "::mlir::LLVM::LLVMDialect"];
 }
 
 def TernMergeGPUModulesPass : Pass<"tern-merge-gpu-modules", "mlir::ModuleOp"> {
@@ -254,8 +265,11 @@ def TernMergeGPUModulesPass : Pass<"tern-merge-gpu-modules", "mlir::ModuleOp"> {
     gpu-kernel-outlining gives each kernel a gpu.module of its own, which
     becomes a binary of its own (an ELF image per kernel, a module load per
     kernel at run time). This moves every gpu.func into one module,
-    `@tern_kernels`, each named after the module it came from, and points
-    the launches at them: one image per model.
+    `@tern_kernels`, each named after the module it came from, the ONNX
+    node its location names and, when it runs the tensor cores, `_mma`
+    (`main_kernel_12_h_0_mlp_c_fc_MatMul_mma`: what a profile such as the
+    runtime's TERN_CUDA_PROFILE prints), and points the launches at them:
+    one image per model.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }

@@ -16,8 +16,34 @@
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <string>
 
 namespace tern {
+
+/// The ONNX node an op came from, as a symbol suffix ("_Conv_12", leading
+/// non-alphanumerics dropped, the others as '_'), so that
+/// a profile of the compiled model names the node each task or kernel
+/// runs; empty
+/// when the location names none.
+inline std::string nodeSuffix(mlir::Location loc) {
+  std::string name;
+  loc->walk([&](mlir::Location l) {
+    if (auto n = mlir::dyn_cast<mlir::NameLoc>(l)) {
+      name = n.getName().str();
+      return mlir::WalkResult::interrupt();
+    }
+    return mlir::WalkResult::advance();
+  });
+  llvm::StringRef trimmed = llvm::StringRef(name).drop_while([](char c) { return !llvm::isAlnum(c); });
+  if (trimmed.empty())
+    return "";
+  std::string out = "_";
+  for (char c : trimmed.take_front(48))
+    out += llvm::isAlnum(c) ? c : '_';
+  return out;
+}
 
 /// The model's entry function, or an error on the module.
 inline mlir::FailureOr<mlir::func::FuncOp> entryFunction(mlir::ModuleOp module) {

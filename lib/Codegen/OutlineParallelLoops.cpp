@@ -25,28 +25,6 @@ std::optional<int64_t> constantIndex(Value v) {
   return std::nullopt;
 }
 
-/// The ONNX node a loop came from, as a symbol suffix ("_Conv_12", leading
-/// non-alphanumerics dropped, the others as '_'), so that
-/// a profile of the compiled model names the node each task runs; empty
-/// when the location names none.
-std::string nodeSuffix(Location loc) {
-  std::string name;
-  loc->walk([&](Location l) {
-    if (auto n = dyn_cast<NameLoc>(l)) {
-      name = n.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  StringRef trimmed = StringRef(name).drop_while([](char c) { return !llvm::isAlnum(c); });
-  if (trimmed.empty())
-    return "";
-  std::string out = "_";
-  for (char c : trimmed.take_front(48))
-    out += llvm::isAlnum(c) ? c : '_';
-  return out;
-}
-
 int64_t tripCount(Value lb, Value ub, Value step, bool &dynamic) {
   auto l = constantIndex(lb), u = constantIndex(ub), st = constantIndex(step);
   if (!l || !u || !st || *st <= 0) {
@@ -143,7 +121,7 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
       for (Value v : args)
         types.push_back(v.getType());
       b.setInsertionPoint(main);
-      auto task = func::FuncOp::create(b, loop.getLoc(), ("__tern_task_" + Twine(counter++) + nodeSuffix(loop.getLoc())).str(),
+      auto task = func::FuncOp::create(b, loop.getLoc(), ("__tern_task_" + Twine(counter++) + tern::nodeSuffix(loop.getLoc())).str(),
                                        b.getFunctionType(types, {}));
       task.setPrivate();
       Block *entry = task.addEntryBlock();

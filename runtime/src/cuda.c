@@ -8,6 +8,12 @@
  * the first time a launch needs them, cached by image) and the run's first
  * error: the model's host code calls the tern_abi_gpu table, whose
  * functions do nothing once an error is recorded.
+ *
+ * Two switches for finding a kernel's fault or cost: TERN_CUDA_SYNC=1 waits
+ * for each kernel as it is launched, so an error names the kernel that
+ * raised it; TERN_CUDA_PROFILE=1 does that and times each launch (launch
+ * to completion, on the host's clock), and prints to stderr, when the model
+ * is closed, each kernel's time per run, most expensive first.
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include "cuda.h"
@@ -18,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 tern_status tern__fail(const char *fmt, ...); /* runtime.c */
 
@@ -130,6 +137,14 @@ static const char *error_text(CUresult r) {
 
 /*--- a model's device --------------------------------------------------------*/
 
+/* A kernel's name and, under TERN_CUDA_PROFILE, its time. */
+typedef struct kernel_stat {
+  CUfunction function;
+  char name[120];
+  double seconds;
+  long launches;
+} kernel_stat;
+
 typedef struct module_entry {
   const void *image;
   CUmodule module;
@@ -149,7 +164,55 @@ struct tern_cuda {
   size_t num_inputs;
   int failed;
   char error[1024];
+  int sync, profile; /* TERN_CUDA_SYNC, TERN_CUDA_PROFILE */
+  long runs;
+  kernel_stat *kernels; /* the functions looked up, when sync or profile */
+  size_t kernel_count, kernel_capacity;
 };
+
+static int env_flag(const char *name) {
+  const char *v = getenv(name);
+  return v && *v && strcmp(v, "0") != 0;
+}
+
+static kernel_stat *find_kernel(tern_cuda *c, CUfunction f) {
+  for (size_t i = 0; i < c->kernel_count; ++i)
+    if (c->kernels[i].function == f)
+      return &c->kernels[i];
+  return NULL;
+}
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int by_time(const void *a, const void *b) {
+  double x = ((const kernel_stat *)a)->seconds, y = ((const kernel_stat *)b)->seconds;
+  return (x < y) - (x > y);
+}
+
+static void print_profile(tern_cuda *c) {
+  if (!c->profile || !c->kernel_count || !c->runs)
+    return;
+  qsort(c->kernels, c->kernel_count, sizeof *c->kernels, by_time);
+  double total = 0;
+  long launches = 0;
+  for (size_t i = 0; i < c->kernel_count; ++i) {
+    total += c->kernels[i].seconds;
+    launches += c->kernels[i].launches;
+  }
+  fprintf(stderr, "tern: GPU profile, per run (%ld runs): %.3f ms in %ld launches of %zu kernels\n", c->runs,
+          1e3 * total / (double)c->runs, launches / c->runs, c->kernel_count);
+  fprintf(stderr, "tern: %10s %6s %8s  %s\n", "ms/run", "%", "launches", "kernel");
+  for (size_t i = 0; i < c->kernel_count && i < 40; ++i) {
+    const kernel_stat *k = &c->kernels[i];
+    fprintf(stderr, "tern: %10.4f %6.2f %8ld  %s\n", 1e3 * k->seconds / (double)c->runs,
+            total > 0 ? 100.0 * k->seconds / total : 0.0, k->launches / c->runs, k->name);
+  }
+}
+
 
 static void record(tern_cuda *c, const char *fmt, ...) {
   if (c->failed)
@@ -237,6 +300,22 @@ static void *gpu_function(void *state, void *module, const char *name) {
     record(c, "kernel %s: %s", name, error_text(r));
     return NULL;
   }
+  if ((c->sync || c->profile) && !find_kernel(c, f)) {
+    if (c->kernel_count == c->kernel_capacity) {
+      size_t capacity = c->kernel_capacity ? 2 * c->kernel_capacity : 64;
+      kernel_stat *grown = realloc(c->kernels, capacity * sizeof *grown);
+      if (!grown) {
+        record(c, "out of memory");
+        return NULL;
+      }
+      c->kernels = grown;
+      c->kernel_capacity = capacity;
+    }
+    kernel_stat *k = &c->kernels[c->kernel_count++];
+    memset(k, 0, sizeof *k);
+    k->function = f;
+    snprintf(k->name, sizeof k->name, "%s", name);
+  }
   return f;
 }
 
@@ -251,10 +330,20 @@ static void gpu_launch(void *state, void *function, int64_t gx, int64_t gy, int6
            (long long)gx, (long long)gy, (long long)gz, (long long)bx, (long long)by, (long long)bz);
     return;
   }
+  double start = c->profile ? now_seconds() : 0;
   CUresult r = cu.LaunchKernel((CUfunction)function, (unsigned)gx, (unsigned)gy, (unsigned)gz, (unsigned)bx,
                                (unsigned)by, (unsigned)bz, (unsigned)shared_bytes, NULL, params, NULL);
-  if (r != 0)
-    record(c, "a kernel launch failed: %s", error_text(r));
+  kernel_stat *k = c->sync || c->profile ? find_kernel(c, (CUfunction)function) : NULL;
+  if (r == 0 && (c->sync || c->profile))
+    r = cu.CtxSynchronize();
+  if (r != 0) {
+    record(c, "a kernel launch failed%s%s: %s", k ? " in " : "", k ? k->name : "", error_text(r));
+    return;
+  }
+  if (k && c->profile) {
+    k->seconds += now_seconds() - start;
+    k->launches++;
+  }
 }
 
 static void *gpu_alloc(void *state, int64_t bytes) {
@@ -325,6 +414,8 @@ tern_status tern_cuda_open(const tern_abi_model *abi, const uint8_t *weights, te
     return tern__fail("cannot create a CUDA context on GPU %d: %s", ordinal, error_text(r));
   }
   pthread_mutex_init(&c->lock, NULL);
+  c->sync = env_flag("TERN_CUDA_SYNC");
+  c->profile = env_flag("TERN_CUDA_PROFILE");
   if (abi->weights_size > 0) {
     r = cu.MemAlloc(&c->weights, (size_t)abi->weights_size);
     if (r == 0)
@@ -351,6 +442,8 @@ tern_status tern_cuda_open(const tern_abi_model *abi, const uint8_t *weights, te
 void tern_cuda_close(tern_cuda *c) {
   if (!c)
     return;
+  print_profile(c);
+  free(c->kernels);
   cu.CtxSetCurrent(c->context);
   for (size_t i = 0; i < c->module_capacity; ++i)
     if (c->modules[i].image && c->modules[i].module)
@@ -377,6 +470,7 @@ tern_status tern_cuda_enter(tern_cuda *c, const tern_tensor *inputs, size_t num_
   pthread_mutex_lock(&c->lock);
   c->failed = 0;
   c->error[0] = 0;
+  c->runs++;
   CUresult r = cu.CtxSetCurrent(c->context);
   if (r != 0) {
     pthread_mutex_unlock(&c->lock);

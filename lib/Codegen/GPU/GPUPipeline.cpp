@@ -22,6 +22,7 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 
 namespace tern {
 
@@ -48,13 +49,18 @@ void addGPUBufferization(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void buildGPULaunches(mlir::OpPassManager &pm) {
+bool hasTensorCores(llvm::StringRef chip) {
+  unsigned version = 0;
+  return chip.consume_front("sm_") && !chip.take_while(llvm::isDigit).getAsInteger(10, version) && version >= 80;
+}
+
+void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores) {
   using namespace mlir;
   pm.addPass(createTernLowerCopiesPass());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   // Each thread of a contraction computes 8 rows: 8 accumulators in
   // registers, each weight loaded once for them.
-  pm.addNestedPass<func::FuncOp>(createTernLowerReductionsToLoopsPass({/*rows=*/8}));
+  pm.addNestedPass<func::FuncOp>(createTernLowerReductionsToLoopsPass({/*rows=*/8, tensorCores}));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTernMapToGPUPass());
@@ -62,7 +68,7 @@ void buildGPULaunches(mlir::OpPassManager &pm) {
 
 void addGPULowering(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   using namespace mlir;
-  buildGPULaunches(pm);
+  buildGPULaunches(pm, hasTensorCores(gpu.chip));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createGpuKernelOutliningPass());

@@ -17,9 +17,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lib/Codegen/GPU/TensorCoreMatmul.h"
 #include "passes/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -307,9 +311,10 @@ bool readAfter(Operation *op, linalg::GenericOp e, Value out) {
   return op->getBlock()->getTerminator() && touches(op->getBlock()->getTerminator(), out);
 }
 
-void lower(linalg::LinalgOp op, int64_t rows) {
+void lower(linalg::LinalgOp op, int64_t rows, bool tensorCores) {
   OpBuilder b(op);
   Location loc = op.getLoc();
+  std::optional<tern::MmaContraction> mma = tensorCores ? tern::matchMmaContraction(op) : std::nullopt;
   SmallVector<Range> ranges = op.createLoopRanges(b, loc);
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
   int blocked = blockedDim(op, rows);
@@ -349,6 +354,20 @@ void lower(linalg::LinalgOp op, int64_t rows) {
   OpOperand *out = op.getDpsInitOperand(0);
   AffineMap outMap = op.getMatchingIndexingMap(out);
   Block &body = op->getRegion(0).front();
+
+  auto emitResult = [&](OpBuilder &eb, Location l, ArrayRef<Value> outIdx, Value value) {
+    if (storeOutput)
+      memref::StoreOp::create(eb, l, value, out->get(), outIdx);
+    if (epilogue)
+      emitEpilogue(eb, l, epilogue, out->get(), cast<MemRefType>(out->get().getType()).getShape(), outIdx, value);
+  };
+  if (mma) {
+    tern::emitMmaKernel(b, loc, *mma, init, emitResult);
+    op->erase();
+    if (epilogue)
+      epilogue->erase();
+    return;
+  }
 
   // `rows` copies of the nest's work, the r-th at the blocked dim's index
   // plus r steps; the reduction loops carry one accumulator per copy.
@@ -415,13 +434,8 @@ void lower(linalg::LinalgOp op, int64_t rows) {
       next.push_back(map.lookupOrDefault(cast<linalg::YieldOp>(body.getTerminator()).getOperand(0)));
     }
     scf::YieldOp::create(ib, l, next);
-    for (int64_t r = 0; r < rows; ++r) {
-      if (storeOutput)
-        memref::StoreOp::create(pb, l, loops.front().getResult(r), out->get(), outIdx[r]);
-      if (epilogue)
-        emitEpilogue(pb, l, epilogue, out->get(), cast<MemRefType>(out->get().getType()).getShape(), outIdx[r],
-                     loops.front().getResult(r));
-    }
+    for (int64_t r = 0; r < rows; ++r)
+      emitResult(pb, l, outIdx[r], loops.front().getResult(r));
   };
 
   if (parallelDims.empty()) {
@@ -448,7 +462,7 @@ struct LowerReductionsToLoopsPass : tern::impl::TernLowerReductionsToLoopsPassBa
         ops.push_back(op);
     });
     for (linalg::LinalgOp op : ops)
-      lower(op, rows);
+      lower(op, rows, tensorCores);
   }
 };
 

@@ -109,6 +109,10 @@ struct MapToGPUPass : tern::impl::TernMapToGPUPassBase<MapToGPUPass> {
         endRun();
         continue;
       }
+      if (isa<gpu::LaunchOp>(op)) { // a kernel of its own (tensor cores)
+        endRun();
+        continue;
+      }
       if (isMemoryEffectFree(&op) && !fromDevice)
         continue;
       if (isa<memref::AllocaOp, memref::GetGlobalOp>(op)) {

@@ -1,7 +1,9 @@
 //===- MergeGPUModules.cpp - one gpu.module for every kernel --------------===//
 
+#include "lib/Codegen/EntryBuffers.h"
 #include "passes/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/IR/Builders.h"
 
 namespace tern {
@@ -40,8 +42,11 @@ struct MergeGPUModulesPass : tern::impl::TernMergeGPUModulesPassBase<MergeGPUMod
           op->emitError("tern-merge-gpu-modules: only kernels are expected in an outlined gpu.module");
           return signalPassFailure();
         }
-        StringAttr name = ops.size() == 1 ? m.getSymNameAttr()
-                                          : b.getStringAttr(m.getSymName() + "_" + func.getName());
+        // Named after the module, the ONNX node and, for a tensor-core
+        // kernel, "_mma": a profile names what each kernel runs.
+        bool mma = func.walk([](NVVM::MmaOp) { return WalkResult::interrupt(); }).wasInterrupted();
+        std::string base = ops.size() == 1 ? m.getSymName().str() : (m.getSymName() + "_" + func.getName()).str();
+        StringAttr name = b.getStringAttr(base + tern::nodeSuffix(func.getLoc()) + (mma ? "_mma" : ""));
         renamed[{m.getSymNameAttr(), func.getNameAttr()}] = name;
         func->moveBefore(&body, body.end());
         func.setName(name);

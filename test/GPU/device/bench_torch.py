@@ -3,6 +3,7 @@
 object of medians in milliseconds (CUDA events, 20 runs after 5 warm-ups).
 
   bench_torch.py gpt2 BATCH SEQ    GPT-2 124M (random weights), fp32 and fp16
+  bench_torch.py matmul N          an NxNxN matmul (cuBLAS): fp32, tf32, fp16
 """
 import json
 import sys
@@ -37,6 +38,18 @@ def gpt2(batch, seq):
     return result
 
 
+def matmul(n):
+    result = {}
+    a32, b32 = torch.randn(n, n, device="cuda"), torch.randn(n, n, device="cuda")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    result["fp32"] = time_ms(lambda: a32 @ b32)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    result["tf32"] = time_ms(lambda: a32 @ b32)
+    a16, b16 = a32.half(), b32.half()
+    result["fp16"] = time_ms(lambda: a16 @ b16)
+    return result
+
+
 if __name__ == "__main__":
     which, dims = sys.argv[1], [int(a) for a in sys.argv[2:]]
-    print(json.dumps({"gpt2": gpt2}[which](*dims)))
+    print(json.dumps({"gpt2": gpt2, "matmul": matmul}[which](*dims)))

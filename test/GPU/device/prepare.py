@@ -2,14 +2,15 @@
 """Builds the bundle test/GPU/device/run.sh runs on a GPU machine, here on the
 build machine (the GPU machine has no LLVM, and room for 64 MiB of files).
 
-  test/GPU/device/prepare.py --build build [--out gpu-bundle] [--gpu-arch sm_90]
+  test/GPU/device/prepare.py --build build [--out gpu-bundle] [--gpu-arch sm_90] [--models A,B]
 
 The bundle holds tern-run and the runtime (no LLVM or MLIR in either); each
 shared model compiled for the GPU with its pinned shapes, its seeded inputs
 and the outputs ONNX Runtime and tern's CPU build give for them; a sample of
-the ONNX node cases compiled for the GPU with their test data; and
-gpt2-124m compiled for the GPU from its graph with all-zero weights, for
-timing only (its 621 MB weights file travels gzipped, a few MB).
+the ONNX node cases compiled for the GPU with their test data; 
+gpt2-124m compiled for the GPU from its graph with all-zero weights, in
+fp32 and fp16, for timing only (the weights files travel gzipped, a few MB);
+a 4096^3 matmul of two inputs in fp32 and fp16, checked and timed there.
 Run it from the repository root; name the bundle folder in
 .git/info/exclude so that it travels only when carried.
 """
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
 import onnx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,7 +33,8 @@ sys.path.insert(0, os.path.join(REPO, "test", "models"))
 import check_models  # noqa: E402  (make_inputs: the seeded inputs of the model tests)
 
 SHARED = os.path.join(os.path.dirname(REPO), "shared", "models")
-# name, file, how outputs are compared ("float" or "quantized")
+# name, file, how outputs are compared ("float", "quantized", or the
+# 16-bit precision it is compiled for, "fp16" or "bf16")
 MODELS = [
     ("digits-mlp", "digits-mlp.onnx", "float"),
     ("gpt2-tiny", "gpt2-tiny.onnx", "float"),
@@ -39,6 +42,11 @@ MODELS = [
     ("mobilenetv2", "mobilenetv2.onnx", "float"),
     ("llama-tiny.int4", "llama-tiny.int4-matmulnbits.onnx", "float"),
     ("gpt2-tiny.int8", "gpt2-tiny.int8-dynamic.onnx", "quantized"),
+    # The tensor cores' kernels (16-bit operands, f32 sums): against the
+    # same fp32 references, by relative L2 error.
+    ("gpt2-tiny.fp16", "gpt2-tiny.onnx", "fp16"),
+    ("bert-tiny.bf16", "bert-tiny.onnx", "bf16"),
+    ("llama-tiny.int4.fp16", "llama-tiny.int4-matmulnbits.onnx", "fp16"),
 ]
 # ONNX node cases: elementwise, matmul/conv/pooling, reductions, normalization,
 # data movement and the quantized kernels.
@@ -76,6 +84,9 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--out", default="gpu-bundle")
     ap.add_argument("--gpu-arch", default="sm_90")
+    ap.add_argument("--models", default=",".join(m[0] for m in MODELS if m[0] not in ("mobilenetv2", "bert-tiny")),
+                    help="the models to bring, by name (comma-separated; all of them are over the 64 MiB a call "
+                         "takes: the default leaves out mobilenetv2 and bert-tiny in fp32)")
     args = ap.parse_args()
     ternc = os.path.join(args.build, "bin", "ternc")
     gpu = ["--target=nvptx", "--gpu-arch=" + args.gpu_arch]
@@ -89,6 +100,8 @@ def main():
     manifest = {"gpu_arch": args.gpu_arch, "models": [], "conformance": [], "benchmarks": []}
 
     for name, file, kind in MODELS:
+        if name not in args.models.split(","):
+            continue
         model = os.path.join(SHARED, file)
         work = os.path.join(args.out, "models", name)
         inputs = check_models.make_inputs(model, 1, 16, work)
@@ -99,13 +112,17 @@ def main():
         run([ternc, model, "-o", cpu] + pins)
         run([os.path.join(args.build, "bin", "tern-run"), cpu, "--output-dir", os.path.join(work, "cpu")] + feeds)
         os.remove(cpu)
-        run([ternc, model, "-o", os.path.join(args.out, "models", name + ".so")] + pins + gpu)
+        precision = ["--precision=" + kind] if kind in ("fp16", "bf16") else []
+        run([ternc, model, "-o", os.path.join(args.out, "models", name + ".so")] + pins + gpu + precision)
         manifest["models"].append({"name": name, "compare": kind,
                                    "inputs": {n: os.path.relpath(p, args.out) for n, p, _ in inputs}})
 
+    # The cases the CPU fails too (test/conformance/RESULTS.md) stay out.
+    with open(os.path.join(REPO, "test", "conformance", "RESULTS.md")) as f:
+        failing = set(re.findall(r"^\| node/(\S+) \| (?:wrong result|error) \|", f.read(), re.M))
     if os.path.isdir(NODE_DATA):
         for case in sorted(os.listdir(NODE_DATA)):
-            if not re.search(CONFORMANCE, case):
+            if not re.search(CONFORMANCE, case) or case in failing:
                 continue
             lib = os.path.join(args.out, "conformance", case + ".so")
             p = subprocess.run([ternc, os.path.join(NODE_DATA, case, "model.onnx"), "-o", lib] + gpu,
@@ -118,20 +135,48 @@ def main():
 
     graph = os.path.join(SHARED, "gpt2-124m.graph.onnx")
     if os.path.exists(graph):
-        lib = os.path.join(args.out, "models", "gpt2-124m.so")
         with tempfile.TemporaryDirectory(prefix="tern-gpu-") as tmp:
             model = os.path.join(tmp, "gpt2-124m.onnx")
             shutil.copy2(graph, model)
             zero_weights(model)
-            run([ternc, model, "-o", lib, "--weights=external", "--input-shape=input_ids=1x128"] + gpu)
-        weights = lib[:-3] + ".weights"
-        size = os.path.getsize(weights)
-        with open(weights, "rb") as src, gzip.open(weights + ".gz", "wb", compresslevel=1) as dst:
-            shutil.copyfileobj(src, dst, 1 << 24)
-        os.remove(weights)
-        manifest["benchmarks"].append({"name": "gpt2-124m", "library": "models/gpt2-124m.so",
-                                       "weights": "models/gpt2-124m.weights", "weights_bytes": size,
-                                       "inputs": {"input_ids": [1, 128]}, "torch": "gpt2"})
+            for precision in ("fp32", "fp16"):
+                name = "gpt2-124m" + ("" if precision == "fp32" else "-" + precision)
+                lib = os.path.join(args.out, "models", name + ".so")
+                run([ternc, model, "-o", lib, "--weights=external", "--input-shape=input_ids=1x128",
+                     "--precision=" + precision] + gpu)
+                weights = lib[:-3] + ".weights"
+                size = os.path.getsize(weights)
+                with open(weights, "rb") as src, gzip.open(weights + ".gz", "wb", compresslevel=1) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 24)
+                os.remove(weights)
+                manifest["benchmarks"].append({"name": name, "library": "models/%s.so" % name,
+                                               "weights": "models/%s.weights" % name, "weights_bytes": size,
+                                               "inputs": {"input_ids": [1, 128]}, "fill": "tokens",
+                                               "torch": ["gpt2", "1", "128"], "baseline": precision})
+    # Matmuls of two inputs (random on the GPU machine; checked there against
+    # numpy): one 4096^3, timed beside cuBLAS through PyTorch, and odd and
+    # batched shapes that cut through the kernels' tiles, checked only.
+    matmuls = [((4096, 4096), (4096, 4096), p, True) for p in ("fp32", "fp16")]
+    matmuls += [((300, 200), (200, 70), p, False) for p in ("fp16", "bf16")]
+    matmuls += [((3, 50, 40), (3, 40, 33), "fp16", False), ((2, 3, 17, 9), (9, 130), "bf16", False)]
+    for a, b, precision, timed in matmuls:
+        out = list(np.broadcast_shapes(a[:-2], b[:-2])) + [a[-2], b[-1]]
+        model = onnx.helper.make_model(onnx.helper.make_graph(
+            [onnx.helper.make_node("MatMul", ["a", "b"], ["y"], name="matmul")], "matmul",
+            [onnx.helper.make_tensor_value_info("a", onnx.TensorProto.FLOAT, a),
+             onnx.helper.make_tensor_value_info("b", onnx.TensorProto.FLOAT, b)],
+            [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, out)]),
+            opset_imports=[onnx.helper.make_opsetid("", 17)])
+        name = "matmul-%s-%s-%s" % ("x".join(map(str, a)), "x".join(map(str, b)), precision)
+        with tempfile.TemporaryDirectory(prefix="tern-gpu-") as tmp:
+            path = os.path.join(tmp, "matmul.onnx")
+            onnx.save(model, path)
+            run([ternc, path, "-o", os.path.join(args.out, "models", name + ".so"), "--precision=" + precision] + gpu)
+        entry = {"name": name, "library": "models/%s.so" % name, "inputs": {"a": list(a), "b": list(b)},
+                 "fill": "normal", "check": "matmul", "baseline": precision}
+        if timed:
+            entry.update({"torch": ["matmul", str(a[0])], "flops": 2 * a[0] * a[1] * b[1]})
+        manifest["benchmarks"].append(entry)
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(args.out) for f in fs)

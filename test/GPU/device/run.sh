@@ -16,4 +16,4 @@ export PYTHONUNBUFFERED=1
 LOG=${OUT:-$PWD/out}
 mkdir -p "$LOG" out
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "run.sh: no nvidia-smi"
-timeout 280 ${PYTHON:-python3} run_bundle.py 2>&1 | tee "$LOG/gpu-run.log"
+timeout 420 ${PYTHON:-python3} run_bundle.py 2>&1 | tee "$LOG/gpu-run.log"

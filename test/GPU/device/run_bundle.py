@@ -2,11 +2,15 @@
 """Runs a bundle made by prepare.py on the GPU machine (numpy only; PyTorch
 for the baseline): each model against ONNX Runtime's and tern's CPU outputs,
 the conformance sample against its expected outputs, the benchmarks beside
-PyTorch eager. Prints one line per check and a summary; exit 1 when a check
-fails. Called by run.sh, from inside the bundle folder.
+PyTorch (the ratio marked * is PyTorch's time over tern's at the same
+precision), each also run under TERN_CUDA_PROFILE=1, whose per-kernel
+times go to $OUT/profiles.txt. Prints one line per check and a summary;
+exit 1 when a check fails. Called by run.sh, from inside the bundle folder.
 
 Tolerances: float models as the CPU tests, |gpu - ref| <= 1e-4 + 1e-3 |ref|
-(the GPU kernels compute in fp32 with other summation orders); quantized
+(the GPU kernels compute in fp32 with other summation orders); models and
+matmuls compiled with 16-bit operands by relative L2 error, at most 5e-3
+for fp16 (11-bit significands) and 3e-2 for bf16 (8-bit); quantized
 models by cosine similarity >= 0.99 (a value on a rounding boundary of a
 dynamically quantized activation may land one step apart).
 """
@@ -30,6 +34,10 @@ def compare(got, want, kind):
     if got.shape != want.shape:
         return False, "shape %s, expected %s" % (got.shape, want.shape)
     g, w = got.astype(np.float64), want.astype(np.float64)
+    if kind in ("fp16", "bf16"):
+        rel = float(np.linalg.norm((g - w).ravel()) / (np.linalg.norm(w.ravel()) + 1e-30))
+        bound = 5e-3 if kind == "fp16" else 3e-2
+        return rel <= bound and not np.isnan(g).any(), "relative L2 %.2g (bound %g)" % (rel, bound)
     if kind == "quantized":
         gv, wv = g.ravel(), w.ravel()
         cos = float(gv @ wv / (np.linalg.norm(gv) * np.linalg.norm(wv) + 1e-30))
@@ -83,28 +91,65 @@ def main():
     report(passed == len(manifest["conformance"]),
            "conformance: %d of %d node cases match" % (passed, len(manifest["conformance"])))
 
+    logdir = os.environ.get("OUT") or "out"
+    os.makedirs(logdir, exist_ok=True)
+    os.makedirs("out", exist_ok=True)
+    torch_cache = {}
     for b in manifest["benchmarks"]:
-        if not os.path.exists(b["weights"]):
+        if b.get("weights") and not os.path.exists(b["weights"]):
             subprocess.run("gunzip -c %s.gz > %s" % (b["weights"], b["weights"]), shell=True, check=True)
-        ids = os.path.join("out", b["name"] + "-ids.npy")
-        os.makedirs("out", exist_ok=True)
-        np.save(ids, np.random.default_rng(0).integers(0, 50257, b["inputs"]["input_ids"]).astype(np.int64))
-        rc, log = tern_run([b["library"], "--input=input_ids=" + ids, "--benchmark", "--warmup", "3",
-                            "--runs", "20", "--json"], timeout=300)
+        rng = np.random.default_rng(0)
+        feeds = []
+        for k, dims in b["inputs"].items():
+            path = os.path.join("out", "%s-%s.npy" % (b["name"], k))
+            if b["fill"] == "tokens":
+                np.save(path, rng.integers(0, 50257, dims).astype(np.int64))
+            else:
+                np.save(path, rng.standard_normal(dims, dtype=np.float32))
+            feeds.append("--input=%s=%s" % (k, path))
+        if b.get("check") == "matmul":
+            out = os.path.join("out", b["name"])
+            rc, log = tern_run([b["library"], "--output-dir", out] + feeds, timeout=300)
+            if rc != 0:
+                report(False, "%s: tern-run exit %d: %s" % (b["name"], rc, log[-400:]))
+            else:
+                a, bb = (np.load(os.path.join("out", "%s-%s.npy" % (b["name"], k))).astype(np.float64)
+                         for k in ("a", "b"))
+                want, got = np.matmul(a, bb), np.load(os.path.join(out, "y.npy")).astype(np.float64)
+                rel = float(np.linalg.norm(got - want) / np.linalg.norm(want))
+                bound = {"fp32": 1e-5, "fp16": 5e-3, "bf16": 3e-2}[b["baseline"]]
+                report(rel <= bound and not np.isnan(got).any(), "%s: relative L2 error %.2g (bound %g)" %
+                       (b["name"], rel, bound))
+        if "torch" not in b:
+            continue  # checked only
+        rc, log = tern_run([b["library"], "--benchmark", "--warmup", "3", "--runs", "20", "--json"] + feeds,
+                           timeout=150)
         tern_ms = json.loads(log.splitlines()[-1]).get("median_ms") if rc == 0 else None
         if rc != 0:
             report(False, "%s benchmark: tern-run exit %d: %s" % (b["name"], rc, log[-400:]))
-        p = subprocess.run([sys.executable, "bench_torch.py", b["torch"]] + [str(d) for d in b["inputs"]["input_ids"]],
-                           capture_output=True, text=True, timeout=300)
-        torch = json.loads(p.stdout.splitlines()[-1]) if p.returncode == 0 else {}
-        if p.returncode != 0:
-            print("     PyTorch baseline failed: %s" % p.stderr[-400:])
-        line = "bench %s [%s]: tern %s ms" % (b["name"], "x".join(map(str, b["inputs"]["input_ids"])),
-                                              "%.3f" % tern_ms if tern_ms else "-")
-        for k, v in torch.items():
+        else:
+            # Each kernel's time (TERN_CUDA_PROFILE: each launch waited for).
+            p = subprocess.run(["bin/tern-run", b["library"], "--benchmark", "--warmup", "1", "--runs", "3"] + feeds,
+                               capture_output=True, text=True, timeout=300,
+                               env=dict(os.environ, TERN_CUDA_PROFILE="1"))
+            with open(os.path.join(logdir, "profiles.txt"), "a") as f:
+                f.write("== %s\n%s\n" % (b["name"], p.stderr))
+            print("\n".join(p.stderr.splitlines()[:14]), flush=True)
+        key = " ".join(b["torch"])
+        if key not in torch_cache:
+            p = subprocess.run([sys.executable, "bench_torch.py"] + b["torch"], capture_output=True, text=True,
+                               timeout=300)
+            torch_cache[key] = json.loads(p.stdout.splitlines()[-1]) if p.returncode == 0 else {}
+            if p.returncode != 0:
+                print("     PyTorch baseline failed: %s" % p.stderr[-400:])
+        line = "bench %s [%s]: tern %s ms" % (b["name"], ", ".join("x".join(map(str, d)) for d in b["inputs"].values()),
+                                             "%.3f" % tern_ms if tern_ms else "-")
+        if tern_ms and b.get("flops"):
+            line += " (%.1f TFLOP/s)" % (b["flops"] / tern_ms / 1e9)
+        for k, v in torch_cache[key].items():
             line += ", PyTorch %s %.3f ms" % (k, v)
             if tern_ms:
-                line += " (%.2fx)" % (v / tern_ms)
+                line += " (%.2fx%s)" % (v / tern_ms, " *" if k == b["baseline"] else "")
         lines.append(line)
         print(line, flush=True)
 

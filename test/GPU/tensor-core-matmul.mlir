@@ -1,0 +1,122 @@
+// RUN: tern-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tern-lower-reductions-to-loops{rows=8 tensor-cores=true}),canonicalize)' | FileCheck %s
+// RUN: tern-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tern-lower-reductions-to-loops{rows=8}))' | FileCheck %s --check-prefix=NOTC
+
+// A matmul of f16 operands accumulating in f32 (--precision=fp16): one
+// launch of 64x64 tiles (ceil(100/64) x ceil(96/64) blocks of 128 threads)
+// staging A and B in shared memory as words of two k-consecutive elements,
+// 8 words a thread each per 32-deep slice, then 2 x 4 mma.sync m16n8k16 a
+// warp for each 16 of the slice; the zero fill is the accumulators' start,
+// and the bias add after it runs on each result before the store.
+// CHECK-LABEL: func.func @matmul_bias
+// CHECK-NOT: linalg.fill
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C128:.*]] = arith.constant 128 : index
+// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C2]], %{{.*}} = %[[C2]], %{{.*}} = %{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C128]],
+// CHECK-SAME: workgroup(%[[SA:.*]] : memref<64x20xi32, #gpu.address_space<workgroup>>, %[[SB:.*]] : memref<64x20xi32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for
+// CHECK-COUNT-8: memref.store %{{.*}}, %[[SA]]
+// CHECK-COUNT-8: memref.store %{{.*}}, %[[SB]]
+// CHECK: gpu.barrier
+// CHECK-COUNT-16: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (vector<2xf16>, vector<2xf16>, f32)
+// CHECK: gpu.barrier
+// CHECK: scf.yield
+// CHECK: scf.if
+// CHECK: memref.load %{{.*}} : memref<96xf32>
+// CHECK: arith.addf
+// CHECK: memref.store %{{.*}} : memref<100x96xf32>
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// NOTC-LABEL: func.func @matmul_bias
+// NOTC-NOT: gpu.launch
+// NOTC-NOT: nvvm.mma.sync
+// NOTC: scf.parallel
+func.func @matmul_bias(%a: memref<100x40xf16>, %b: memref<40x96xf16>, %bias: memref<96xf32>) -> memref<100x96xf32> {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<100x96xf32>
+  %out = memref.alloc() : memref<100x96xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<100x96xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<100x40xf16>, memref<40x96xf16>) outs(%acc : memref<100x96xf32>) {
+  ^bb0(%x: f16, %y: f16, %o: f32):
+    %xf = arith.extf %x : f16 to f32
+    %yf = arith.extf %y : f16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>, affine_map<(m, n) -> (n)>, affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %bias : memref<100x96xf32>, memref<96xf32>) outs(%out : memref<100x96xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  }
+  memref.dealloc %acc : memref<100x96xf32>
+  return %out : memref<100x96xf32>
+}
+
+// -----
+
+// Attention's scores in bf16: the batch dims (1 x 4 heads) are the grid's
+// z; B's first index is the constant 0 (a broadcast batch); the output's
+// start is read from it (no fill before).
+// CHECK-LABEL: func.func @batched_bf16
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[C4]])
+// CHECK: arith.remui %{{.*}}, %[[C4]]
+// CHECK: memref.load %{{.*}} : memref<1x4x16x16xf32>
+// CHECK: memref.load %{{.*}} : memref<1x4x16x64xbf16>
+// CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<1x4x64x16xbf16>
+// CHECK: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>
+func.func @batched_bf16(%a: memref<1x4x16x64xbf16>, %b: memref<1x4x64x16xbf16>, %c: memref<1x4x16x16xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (0, d1, d4, d3)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<1x4x16x64xbf16>, memref<1x4x64x16xbf16>) outs(%c : memref<1x4x16x16xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %o: f32):
+    %xf = arith.extf %x : bf16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Not for the tensor cores: f32 operands (--precision=fp32), two reduction
+// dims (a convolution), a body that is not a plain product sum.
+// CHECK-LABEL: func.func @not_matmuls
+// CHECK-NOT: gpu.launch
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+func.func @not_matmuls(%a: memref<16x32xf32>, %b: memref<32x16xf32>, %c: memref<16x16xf32>,
+                       %x: memref<1x8x10x10xf16>, %w: memref<4x8x3x3xf16>, %y: memref<1x4x8x8xf32>,
+                       %h: memref<16x32xf16>, %g: memref<32x16xf16>) {
+  linalg.matmul ins(%a, %b : memref<16x32xf32>, memref<32x16xf32>) outs(%c : memref<16x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(n, f, i, j, c, p, q) -> (n, c, i + p, j + q)>, affine_map<(n, f, i, j, c, p, q) -> (f, c, p, q)>, affine_map<(n, f, i, j, c, p, q) -> (n, f, i, j)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x8x10x10xf16>, memref<4x8x3x3xf16>) outs(%y : memref<1x4x8x8xf32>) {
+  ^bb0(%u: f16, %v: f16, %o: f32):
+    %uf = arith.extf %u : f16 to f32
+    %vf = arith.extf %v : f16 to f32
+    %p = arith.mulf %uf, %vf : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%h, %g : memref<16x32xf16>, memref<32x16xf16>) outs(%c : memref<16x16xf32>) {
+  ^bb0(%u: f16, %v: f16, %o: f32):
+    %uf = arith.extf %u : f16 to f32
+    %vf = arith.extf %v : f16 to f32
+    %p = arith.subf %uf, %vf : f32
+    %s = arith.maximumf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
