@@ -127,8 +127,9 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
 /// The GPU pipeline's first steps after the Buffers stage: linalg to loops,
 /// each top-level loop nest of @main a gpu.launch (tern-map-to-gpu). With
 /// `tensorCores` (a chip of sm_80 or later, not emulated), 16-bit matmuls
-/// become launches of mma.sync kernels of their own.
-void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores = false);
+/// become launches of mma.sync kernels of their own; with `warpReductions`
+/// (not emulated: shuffles), reductions launches of a warp per output.
+void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores = false, bool warpReductions = false);
 
 /// Does `chip` (sm_NN) have the mma.sync m16n8k16 tensor-core instructions?
 bool hasTensorCores(llvm::StringRef chip);

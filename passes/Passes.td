@@ -247,16 +247,27 @@ def TernLowerReductionsToLoopsPass : Pass<"tern-lower-reductions-to-loops", "mli
     nvvm.mma.sync m16n8k16 accumulating in registers; the constant start
     and the elementwise epilogue as above. tern-map-to-gpu leaves it as it
     is.
+
+    With `warp-reductions`, a reduction whose inputs are each indexed by
+    every parallel dim (no input shared by outputs: a layer norm's mean, a
+    softmax's maximum and sum) over 32 or more elements, combining by addf,
+    maximumf, maxnumf, minimumf or minnumf into f32, becomes a gpu.launch
+    of its own (lib/Codegen/GPU/WarpReduction.cpp): a warp per output, its
+    lanes striding the reduction and combining by shuffles, lane 0 storing
+    (the constant start and the epilogue as above).
   }];
   let options = [
     Option<"rows", "rows", "int64_t", /*default=*/"1",
            "Outputs per iteration along a dim the largest input does not use (1: one)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
-           "Matmuls of 16-bit floats into f32 become gpu.launch ops of mma.sync kernels">
+           "Matmuls of 16-bit floats into f32 become gpu.launch ops of mma.sync kernels">,
+    Option<"warpReductions", "warp-reductions", "bool", /*default=*/"false",
+           "Reductions whose outputs read their own inputs become gpu.launch ops of a warp per output">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::affine::AffineDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
-                           "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect", "::mlir::LLVM::LLVMDialect"];
+                           "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect", "::mlir::LLVM::LLVMDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def TernMergeGPUModulesPass : Pass<"tern-merge-gpu-modules", "mlir::ModuleOp"> {

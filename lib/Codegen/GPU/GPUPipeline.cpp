@@ -15,6 +15,7 @@
 #include "lib/Codegen/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
@@ -54,13 +55,13 @@ bool hasTensorCores(llvm::StringRef chip) {
   return chip.consume_front("sm_") && !chip.take_while(llvm::isDigit).getAsInteger(10, version) && version >= 80;
 }
 
-void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores) {
+void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores, bool warpReductions) {
   using namespace mlir;
   pm.addPass(createTernLowerCopiesPass());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   // Each thread of a contraction computes 8 rows: 8 accumulators in
   // registers, each weight loaded once for them.
-  pm.addNestedPass<func::FuncOp>(createTernLowerReductionsToLoopsPass({/*rows=*/8, tensorCores}));
+  pm.addNestedPass<func::FuncOp>(createTernLowerReductionsToLoopsPass({/*rows=*/8, tensorCores, warpReductions}));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTernMapToGPUPass());
@@ -68,7 +69,7 @@ void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores) {
 
 void addGPULowering(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   using namespace mlir;
-  buildGPULaunches(pm, hasTensorCores(gpu.chip));
+  buildGPULaunches(pm, hasTensorCores(gpu.chip), /*warpReductions=*/true);
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createGpuKernelOutliningPass());
@@ -86,6 +87,8 @@ void addGPULowering(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   kernels.addPass(createTernApproximateMathPass());
   kernels.addPass(arith::createArithExpandOpsPass());
   kernels.addPass(createSCFToControlFlowPass());
+  // The tensor-core kernels' 16-byte loads and register shuffles.
+  kernels.addPass(createConvertVectorToLLVMPass());
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   nvvm.indexBitwidth = 64;
   kernels.addPass(createConvertGpuOpsToNVVMOps(nvvm));

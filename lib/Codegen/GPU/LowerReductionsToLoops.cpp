@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Codegen/GPU/TensorCoreMatmul.h"
+#include "lib/Codegen/GPU/WarpReduction.h"
 #include "passes/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -26,6 +27,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
@@ -311,10 +313,18 @@ bool readAfter(Operation *op, linalg::GenericOp e, Value out) {
   return op->getBlock()->getTerminator() && touches(op->getBlock()->getTerminator(), out);
 }
 
-void lower(linalg::LinalgOp op, int64_t rows, bool tensorCores) {
+void lower(linalg::LinalgOp op, int64_t rows, bool tensorCores, bool warpReductions) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   std::optional<tern::MmaContraction> mma = tensorCores ? tern::matchMmaContraction(op) : std::nullopt;
+  Operation *combine = !mma && warpReductions ? tern::matchWarpReduction(op) : nullptr;
+  if (int64_t splits = mma ? tern::mmaSplits(*mma) : 1; splits > 1) {
+    // The blocks' partial sums add up in the output: its start (a fill)
+    // and whatever comes after (an epilogue) stay ops of their own.
+    tern::emitMmaKernel(b, loc, *mma, /*init=*/nullptr, splits, {});
+    op->erase();
+    return;
+  }
   SmallVector<Range> ranges = op.createLoopRanges(b, loc);
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
   int blocked = blockedDim(op, rows);
@@ -361,8 +371,11 @@ void lower(linalg::LinalgOp op, int64_t rows, bool tensorCores) {
     if (epilogue)
       emitEpilogue(eb, l, epilogue, out->get(), cast<MemRefType>(out->get().getType()).getShape(), outIdx, value);
   };
-  if (mma) {
-    tern::emitMmaKernel(b, loc, *mma, init, emitResult);
+  if (mma || combine) {
+    if (mma)
+      tern::emitMmaKernel(b, loc, *mma, init, /*splits=*/1, emitResult);
+    else
+      tern::emitWarpReduction(b, loc, op, combine, init, emitResult);
     op->erase();
     if (epilogue)
       epilogue->erase();
@@ -462,7 +475,7 @@ struct LowerReductionsToLoopsPass : tern::impl::TernLowerReductionsToLoopsPassBa
         ops.push_back(op);
     });
     for (linalg::LinalgOp op : ops)
-      lower(op, rows, tensorCores);
+      lower(op, rows, tensorCores, warpReductions);
   }
 };
 

@@ -29,6 +29,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 
@@ -39,6 +40,9 @@ constexpr int64_t kTileM = 64, kTileN = 64, kTileK = 32, kThreads = 128;
 constexpr int64_t kRowWords = kTileK / 2 + 4; // 80 bytes: fragment loads conflict-free
 constexpr int64_t kWarpM = 32, kWarpN = 32, kMmaM = 16, kMmaN = 8, kMmaK = 16;
 constexpr int64_t kTilesM = kWarpM / kMmaM, kTilesN = kWarpN / kMmaN; // 2 x 4 per warp
+// Split k when a matmul has fewer tiles than this (2 per multiprocessor of
+// an H100 or H200), each split at least this many slices.
+constexpr int64_t kSplitBlocks = 256, kMinSplitSlices = 4;
 
 /// The block argument `v` is extended from (arith.extf of an argument).
 BlockArgument extendedArg(Value v) {
@@ -112,6 +116,161 @@ struct KernelBuilder {
   }
 };
 
+
+constexpr int64_t kVector = 8; // 16-bit elements per 16-byte load
+
+/// How a thread moves its share of an operand's slice (a tile of 64 rows,
+/// m of A or n of B, by 32 along k) into shared memory, as words of two
+/// k-consecutive elements.
+enum class Staging {
+  Words,      ///< 8 words, each two scalar loads
+  VectorK,    ///< 2 loads of 8 elements along k (k innermost), 4 words each
+  VectorRows, ///< 2 loads of 8 rows at k and k+1 (the row dim innermost), 8 words
+};
+
+struct StagedOperand {
+  OpOperand *operand;
+  AffineMap map;
+  unsigned rowDim;           ///< m or n
+  Value origin, extent, last; ///< the block's first row; the rows; the last row
+  Value tile;
+  Staging how;
+};
+
+/// Can `o` be read 16 bytes at a time along the dim `dim` (its innermost)?
+/// Its strides and offset are static, the innermost unit and its extent and
+/// every other stride multiples of 8 elements; tern's buffers (arena,
+/// weights, the runtime's) start 64-byte aligned.
+bool vectorizable(const StagedOperand &o, unsigned dim) {
+  auto type = cast<MemRefType>(o.operand->get().getType());
+  if (!lastResultIs(o.map, dim) || type.getRank() == 0 || ShapedType::isDynamic(type.getShape().back()) ||
+      type.getShape().back() % kVector != 0)
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)) || strides.back() != 1 || ShapedType::isDynamic(offset) ||
+      offset % kVector != 0)
+    return false;
+  return llvm::all_of(ArrayRef<int64_t>(strides).drop_back(),
+                      [](int64_t s) { return !ShapedType::isDynamic(s) && s % kVector == 0; });
+}
+
+Staging stagingFor(const StagedOperand &o, unsigned k) {
+  if (vectorizable(o, k))
+    return Staging::VectorK;
+  if (vectorizable(o, o.rowDim))
+    return Staging::VectorRows;
+  return Staging::Words;
+}
+
+/// What a thread loaded of one part of a slice: where its words go in the
+/// tile, the loaded values (scalars or vectors) and whether each is inside
+/// the operand.
+struct StagedUnit {
+  Value row, word;
+  SmallVector<Value, 2> values, inside;
+};
+
+struct SliceStager {
+  KernelBuilder &k;
+  const MmaContraction &c;
+  SmallVector<Value> &dims;
+  Value tid, K, lastK, zeroElem, zeroVector;
+
+  Value loadAt(const StagedOperand &o, bool vector) {
+    Value memref = o.operand->get();
+    SmallVector<Value> indices = k.indices(o.map, dims);
+    if (!vector)
+      return memref::LoadOp::create(k.b, k.loc, memref, indices);
+    return vector::LoadOp::create(k.b, k.loc, VectorType::get({kVector}, zeroElem.getType()), memref, indices,
+                                  /*nontemporal=*/false, /*alignment=*/llvm::MaybeAlign(16));
+  }
+
+  /// Issues the loads of the thread's share of the slice at `k0`.
+  SmallVector<StagedUnit> load(const StagedOperand &o, Value k0) {
+    SmallVector<StagedUnit> units;
+    constexpr int64_t wordsPerRow = kTileK / 2;
+    switch (o.how) {
+    case Staging::Words:
+    case Staging::VectorK: {
+      bool vector = o.how == Staging::VectorK;
+      int64_t perRow = vector ? kTileK / kVector : wordsPerRow; // threads per row
+      int64_t count = kTileM * perRow / kThreads;
+      bool alongK = vector || lastResultIs(o.map, c.k);
+      for (int64_t s = 0; s < count; ++s) {
+        StagedUnit u;
+        // Along k: consecutive threads take consecutive k of a row; else
+        // consecutive rows (the operand's innermost dim).
+        u.row = alongK ? k.add(k.div(tid, perRow), s * (kThreads / perRow)) : k.rem(tid, kTileM);
+        Value w = alongK ? k.rem(tid, perRow) : k.add(k.div(tid, kTileM), s * (kThreads / kTileM));
+        u.word = vector ? k.mul(w, kVector / 2) : w;
+        Value g0 = k.add(o.origin, u.row), gk = k.add(k0, k.mul(u.word, 2));
+        Value rowInside = k.lt(g0, o.extent);
+        dims[o.rowDim] = k.min(g0, o.last);
+        for (int64_t h = 0; h < (vector ? 1 : 2); ++h) {
+          Value gkh = k.add(gk, h);
+          dims[c.k] = k.min(gkh, vector ? arith::SubIOp::create(k.b, k.loc, K, k.idx(kVector)).getResult() : lastK);
+          u.values.push_back(loadAt(o, vector));
+          u.inside.push_back(k.both(rowInside, k.lt(gkh, K)));
+        }
+        units.push_back(u);
+      }
+      break;
+    }
+    case Staging::VectorRows: {
+      // 16 pairs of k by 8 groups of 8 rows: one unit per thread.
+      StagedUnit u;
+      Value group = k.rem(tid, kTileM / kVector);
+      u.word = k.div(tid, kTileM / kVector);
+      u.row = k.mul(group, kVector);
+      Value g0 = k.add(o.origin, u.row), gk = k.add(k0, k.mul(u.word, 2));
+      Value rowInside = k.lt(g0, o.extent);
+      dims[o.rowDim] = k.min(g0, arith::SubIOp::create(k.b, k.loc, o.extent, k.idx(kVector)));
+      for (int64_t h = 0; h < 2; ++h) {
+        Value gkh = k.add(gk, h);
+        dims[c.k] = k.min(gkh, lastK);
+        u.values.push_back(loadAt(o, true));
+        u.inside.push_back(k.both(rowInside, k.lt(gkh, K)));
+      }
+      units.push_back(u);
+      break;
+    }
+    }
+    return units;
+  }
+
+  /// Stores what `load` loaded into the tile, out-of-range values as 0.
+  void store(const StagedOperand &o, ArrayRef<StagedUnit> units) {
+    OpBuilder &b = k.b;
+    Location loc = k.loc;
+    for (const StagedUnit &u : units) {
+      SmallVector<Value, 2> v;
+      for (auto [value, inside] : llvm::zip(u.values, u.inside))
+        v.push_back(arith::SelectOp::create(b, loc, inside, value,
+                                            isa<VectorType>(value.getType()) ? zeroVector : zeroElem));
+      switch (o.how) {
+      case Staging::Words:
+        memref::StoreOp::create(b, loc, k.pack(v[0], v[1]), o.tile, ValueRange{u.row, u.word});
+        break;
+      case Staging::VectorK: {
+        Value words = vector::BitCastOp::create(b, loc, VectorType::get({kVector / 2}, b.getI32Type()), v[0]);
+        for (int64_t j = 0; j < kVector / 2; ++j)
+          memref::StoreOp::create(b, loc, vector::ExtractOp::create(b, loc, words, ArrayRef<int64_t>{j}), o.tile,
+                                  ValueRange{u.row, k.add(u.word, j)});
+        break;
+      }
+      case Staging::VectorRows:
+        for (int64_t i = 0; i < kVector; ++i) {
+          Value lo = vector::ExtractOp::create(b, loc, v[0], ArrayRef<int64_t>{i});
+          Value hi = vector::ExtractOp::create(b, loc, v[1], ArrayRef<int64_t>{i});
+          memref::StoreOp::create(b, loc, k.pack(lo, hi), o.tile, ValueRange{k.add(u.row, i), u.word});
+        }
+        break;
+      }
+    }
+  }
+};
+
 } // namespace
 
 std::optional<MmaContraction> matchMmaContraction(linalg::LinalgOp linalgOp) {
@@ -173,7 +332,25 @@ std::optional<MmaContraction> matchMmaContraction(linalg::LinalgOp linalgOp) {
   return result;
 }
 
-void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value init,
+int64_t mmaSplits(const MmaContraction &c) {
+  SmallVector<int64_t> extents = linalg::GenericOp(c.op).getStaticLoopRanges();
+  if (ShapedType::isDynamic(extents[c.m]) || ShapedType::isDynamic(extents[c.n]) || ShapedType::isDynamic(extents[c.k]))
+    return 1;
+  int64_t blocks = llvm::divideCeil(extents[c.m], kTileM) * llvm::divideCeil(extents[c.n], kTileN);
+  for (unsigned d : c.batch)
+    blocks *= extents[d];
+  int64_t slices = llvm::divideCeil(extents[c.k], kTileK);
+  if (blocks >= kSplitBlocks || slices < 2 * kMinSplitSlices)
+    return 1;
+  int64_t splits = std::min<int64_t>(llvm::divideCeil(kSplitBlocks, blocks), slices / kMinSplitSlices);
+  // As many splits as it takes to cover the slices evenly (none empty).
+  splits = llvm::divideCeil(slices, llvm::divideCeil(slices, splits));
+  if (blocks * splits > 65535 * 64) // the grid's z (batches x splits) stays small anyway
+    return 1;
+  return splits > 1 ? splits : 1;
+}
+
+void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value init, int64_t splits,
                    llvm::function_ref<void(OpBuilder &, Location, ArrayRef<Value>, Value)> emitResult) {
   linalg::GenericOp op = c.op;
   MLIRContext *ctx = hb.getContext();
@@ -194,7 +371,8 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
   auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   auto tileType = MemRefType::get({kTileM, kRowWords}, hb.getI32Type(), MemRefLayoutAttrInterface{}, workgroup);
   static_assert(kTileM == kTileN, "A and B tiles share a type");
-  auto launch = gpu::LaunchOp::create(hb, loc, blocksFor(M, kTileM), blocksFor(N, kTileN), host.idx(std::max<int64_t>(batches, 1)),
+  auto launch = gpu::LaunchOp::create(hb, loc, blocksFor(M, kTileM), blocksFor(N, kTileN),
+                                      host.idx(std::max<int64_t>(batches, 1) * splits),
                                       host.idx(kThreads), one, one, /*dynamicSharedMemorySize=*/nullptr,
                                       /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{},
                                       /*workgroupAttributions=*/TypeRange{tileType, tileType});
@@ -211,7 +389,17 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
   Value warpRow = k.mul(k.div(warp, 2), kWarpM), warpCol = k.mul(k.rem(warp, 2), kWarpN);
   Value m0 = k.mul(launch.getBlockIds().x, kTileM), n0 = k.mul(launch.getBlockIds().y, kTileN);
   SmallVector<Value> dims(op.getNumLoops());
+  // z: the batch, then the split of k (slices [first, end) of its own).
   Value rest = launch.getBlockIds().z;
+  int64_t slicesPerSplit = 0;
+  Value firstSlice, endSlice;
+  if (splits > 1) {
+    int64_t slices = llvm::divideCeil(op.getStaticLoopRanges()[c.k], kTileK);
+    slicesPerSplit = llvm::divideCeil(slices, splits);
+    firstSlice = k.mul(k.rem(rest, splits), slicesPerSplit);
+    endSlice = k.min(k.add(firstSlice, slicesPerSplit), k.idx(slices));
+    rest = k.div(rest, splits);
+  }
   for (unsigned d : llvm::reverse(c.batch)) {
     int64_t extent = op.getStaticLoopRanges()[d];
     dims[d] = k.rem(rest, extent);
@@ -236,8 +424,9 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
       for (int64_t e = 0; e < 4; ++e) {
         rows.push_back(rowOf(i, e));
         cols.push_back(colOf(j, e));
-        if (init) {
-          accs.push_back(init);
+        if (init || splits > 1) {
+          accs.push_back(init ? init
+                              : arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(0.0f)).getResult());
           continue;
         }
         dims[c.m] = k.min(rows.back(), lastM);
@@ -247,40 +436,33 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
         accs.push_back(arith::SelectOp::create(b, loc, inside, v, arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(0.0f))));
       }
 
+  // Staging: each thread loads its share of slice s + 1 (into registers)
+  // before the mma instructions on slice s (in shared memory), and stores
+  // it after them: the loads' latency overlaps the arithmetic.
+  Value lastK = arith::SubIOp::create(b, loc, K, one);
+  Value zeroElem = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(elem),
+                                                  APFloat::getZero(cast<FloatType>(elem).getFloatSemantics()));
+  Value zeroVector = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(VectorType::get({kVector}, elem),
+                                                                               cast<TypedAttr>(b.getZeroAttr(elem))));
+  StagedOperand stagedA{op.getDpsInputOperand(0), mapA, c.m, m0, M, lastM, tileA, Staging::Words};
+  StagedOperand stagedB{op.getDpsInputOperand(1), mapB, c.n, n0, N, lastN, tileB, Staging::Words};
+  for (StagedOperand *o : {&stagedA, &stagedB})
+    o->how = stagingFor(*o, c.k);
+  SliceStager stager{k, c, dims, tid, K, lastK, zeroElem, zeroVector};
+  Value firstK0 = splits > 1 ? k.mul(firstSlice, kTileK) : zero;
+  stager.store(stagedA, stager.load(stagedA, firstK0));
+  stager.store(stagedB, stager.load(stagedB, firstK0));
+  gpu::BarrierOp::create(b, loc);
+
   Value slices = arith::CeilDivUIOp::create(b, loc, K, k.idx(kTileK));
-  auto loop = scf::ForOp::create(b, loc, zero, slices, one, accs);
+  auto loop = splits > 1 ? scf::ForOp::create(b, loc, firstSlice, endSlice, one, accs)
+                         : scf::ForOp::create(b, loc, zero, slices, one, accs);
   {
     OpBuilder::InsertionGuard scope(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value k0 = k.mul(loop.getInductionVar(), kTileK);
-    Value lastK = arith::SubIOp::create(b, loc, K, one);
-    Value zeroElem = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(elem), APFloat::getZero(cast<FloatType>(elem).getFloatSemantics()));
-    // Staging, a word (two elements along k) at a time: consecutive threads
-    // take consecutive words along k when the operand's innermost dim is k,
-    // else consecutive rows (m of A, n of B), which that dim then is.
-    bool aAlongK = lastResultIs(mapA, c.k), bAlongK = !lastResultIs(mapB, c.n);
-    constexpr int64_t wordsPerRow = kTileK / 2, perThread = kTileM * wordsPerRow / kThreads;
-    auto stage = [&](OpOperand *operand, AffineMap map, unsigned dim, Value origin, Value extent, Value last,
-                     bool alongK, Value tile) {
-      for (int64_t s = 0; s < perThread; ++s) {
-        Value r = alongK ? k.add(k.div(tid, wordsPerRow), s * (kThreads / wordsPerRow)) : k.rem(tid, kTileM);
-        Value w = alongK ? k.rem(tid, wordsPerRow) : k.add(k.div(tid, kTileM), s * (kThreads / kTileM));
-        Value g0 = k.add(origin, r), gk = k.add(k0, k.mul(w, 2));
-        Value rowInside = k.lt(g0, extent);
-        dims[dim] = k.min(g0, last);
-        Value halves[2];
-        for (int64_t h = 0; h < 2; ++h) {
-          Value gkh = k.add(gk, h);
-          dims[c.k] = k.min(gkh, lastK);
-          Value v = memref::LoadOp::create(b, loc, operand->get(), k.indices(map, dims));
-          halves[h] = arith::SelectOp::create(b, loc, k.both(rowInside, k.lt(gkh, K)), v, zeroElem);
-        }
-        memref::StoreOp::create(b, loc, k.pack(halves[0], halves[1]), tile, ValueRange{r, w});
-      }
-    };
-    stage(op.getDpsInputOperand(0), mapA, c.m, m0, M, lastM, aAlongK, tileA);
-    stage(op.getDpsInputOperand(1), mapB, c.n, n0, N, lastN, bAlongK, tileB);
-    gpu::BarrierOp::create(b, loc);
+    // The next slice (past the end: clamped loads, all zeros, never used).
+    Value nextK0 = k.mul(k.add(loop.getInductionVar(), 1), kTileK);
+    SmallVector<StagedUnit> nextA = stager.load(stagedA, nextK0), nextB = stager.load(stagedB, nextK0);
 
     auto structType = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(4, b.getF32Type()));
     NVVM::MMATypes ptxType = c.bf16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
@@ -310,6 +492,9 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
         }
     }
     gpu::BarrierOp::create(b, loc);
+    stager.store(stagedA, nextA);
+    stager.store(stagedB, nextB);
+    gpu::BarrierOp::create(b, loc);
     scf::YieldOp::create(b, loc, next);
   }
 
@@ -320,7 +505,10 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
     b.setInsertionPointToStart(&store.getThenRegion().front());
     dims[c.m] = rows[i];
     dims[c.n] = cols[i];
-    emitResult(b, loc, k.indices(mapC, dims), value);
+    if (splits > 1) // the splits' partial sums meet in the output
+      memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addf, value, C, k.indices(mapC, dims));
+    else
+      emitResult(b, loc, k.indices(mapC, dims), value);
   }
 }
 

@@ -30,12 +30,19 @@ struct MmaContraction {
 
 std::optional<MmaContraction> matchMmaContraction(mlir::linalg::LinalgOp op);
 
+/// How many ways to split `c`'s k among blocks: more than 1 when its
+/// output tiles are too few to fill the GPU and k is long (static shapes).
+int64_t mmaSplits(const MmaContraction &c);
+
 /// Replaces nothing: emits, at the builder, the gpu.launch computing `c`.
 /// Its accumulators start from `init` when given (a constant the output
 /// holds), else from the output. `emitResult` is called, inside the launch,
 /// once per output element (guarded to lie in the output) with its indices
 /// and value, and stores it (and whatever else is to be done with it).
-void emitMmaKernel(mlir::OpBuilder &b, mlir::Location loc, const MmaContraction &c, mlir::Value init,
+/// With `splits` > 1, each block sums its part of k from 0 and adds it to
+/// the output atomically (`init` null, `emitResult` unused): the output
+/// must hold its start, and anything after runs after.
+void emitMmaKernel(mlir::OpBuilder &b, mlir::Location loc, const MmaContraction &c, mlir::Value init, int64_t splits,
                    llvm::function_ref<void(mlir::OpBuilder &, mlir::Location, llvm::ArrayRef<mlir::Value>,
                                            mlir::Value)>
                        emitResult);

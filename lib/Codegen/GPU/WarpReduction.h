@@ -1,0 +1,38 @@
+//===- WarpReduction.h - a warp per output of a reduction -----------------===//
+//
+// tern-lower-reductions-to-loops' kernel for a reduction (a sum, a maximum)
+// whose outputs each read their own inputs (layer norms' means and
+// variances, softmax's maxima and sums): one warp per output, its 32 lanes
+// reading consecutive elements, their partial results combined by
+// shuffles. One thread per output would leave a GPU idle (GPT-2's 128 rows
+// are 128 threads, each summing 768 elements alone).
+//
+//===----------------------------------------------------------------------===//
+#ifndef TERN_CODEGEN_GPU_WARPREDUCTION_H
+#define TERN_CODEGEN_GPU_WARPREDUCTION_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace tern {
+
+/// The combining op of a reduction a warp per output can run: one
+/// reduction dim of at least 32 iterations (or dynamic), every input
+/// indexed by every parallel dim, an f32 output, and a body yielding
+/// `combine(out, x)` (addf, maximumf, maxnumf, minimumf, minnumf) with `out`
+/// used nowhere else. Null when it cannot.
+mlir::Operation *matchWarpReduction(mlir::linalg::LinalgOp op);
+
+/// Emits, at the builder, the gpu.launch computing `op` (combined by
+/// `combine`): blocks of 4 warps, a warp per output element, which starts
+/// from `init` when given (a constant the output holds) or the output.
+/// `emitResult` stores each result (lane 0 of its warp).
+void emitWarpReduction(mlir::OpBuilder &b, mlir::Location loc, mlir::linalg::LinalgOp op, mlir::Operation *combine,
+                       mlir::Value init,
+                       llvm::function_ref<void(mlir::OpBuilder &, mlir::Location, llvm::ArrayRef<mlir::Value>,
+                                               mlir::Value)>
+                           emitResult);
+
+} // namespace tern
+
+#endif
