@@ -13,7 +13,19 @@
  * for each kernel as it is launched, so an error names the kernel that
  * raised it; TERN_CUDA_PROFILE=1 does that and times each launch (launch
  * to completion, on the host's clock), and prints to stderr, when the model
- * is closed, each kernel's time per run, most expensive first.
+ * is closed, the 40 most expensive kernels' time per run (=all: every
+ * kernel's).
+ *
+ * TERN_CUDA_GRAPH=1 replays runs as a CUDA graph: the first run launches
+ * its kernels one by one (and loads the modules), the second is captured
+ * into a graph and launched as one, and each later run with the same input
+ * sizes launches that graph instead of its hundreds of kernels (the host's
+ * launch cost is most of a small model's run). The model's host code is
+ * deterministic for given input shapes, so a replayed run makes the same
+ * launches with the same arguments: the inputs' device buffers, the
+ * weights and the arena stay put, and the device memory the run allocates
+ * (its outputs) is kept for the graph and handed out again in the same
+ * order. A replay whose allocations differ in number or size fails.
  *===----------------------------------------------------------------------===*/
 #define _GNU_SOURCE
 #include "cuda.h"
@@ -37,6 +49,8 @@ typedef struct CUctx_st *CUcontext;
 typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphExec_st *CUgraphExec;
 
 enum {
   CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
@@ -67,7 +81,18 @@ static struct {
   CUresult (*MemcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*GetErrorName)(CUresult, const char **);
   CUresult (*GetErrorString)(CUresult, const char **);
+  /* CUDA graphs (TERN_CUDA_GRAPH); null when the driver lacks them. */
+  CUresult (*StreamCreate)(CUstream *, unsigned);
+  CUresult (*StreamDestroy)(CUstream);
+  CUresult (*StreamBeginCapture)(CUstream, int);
+  CUresult (*StreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*GraphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*GraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*GraphExecDestroy)(CUgraphExec);
+  CUresult (*GraphDestroy)(CUgraph);
 } cu;
+
+enum { CU_STREAM_CAPTURE_MODE_RELAXED = 2 };
 
 static pthread_once_t driver_once = PTHREAD_ONCE_INIT;
 static char driver_error[512];
@@ -113,6 +138,25 @@ static void load_driver(void) {
       return;
     }
   }
+  struct {
+    void **slot;
+    const char *name;
+  } graphs[] = {
+      {(void **)&cu.StreamCreate, "cuStreamCreate"},
+      {(void **)&cu.StreamDestroy, "cuStreamDestroy_v2"},
+      {(void **)&cu.StreamBeginCapture, "cuStreamBeginCapture_v2"},
+      {(void **)&cu.StreamEndCapture, "cuStreamEndCapture"},
+      {(void **)&cu.GraphInstantiate, "cuGraphInstantiateWithFlags"},
+      {(void **)&cu.GraphLaunch, "cuGraphLaunch"},
+      {(void **)&cu.GraphExecDestroy, "cuGraphExecDestroy"},
+      {(void **)&cu.GraphDestroy, "cuGraphDestroy"},
+  };
+  int have_graphs = 1;
+  for (size_t i = 0; i < sizeof graphs / sizeof graphs[0]; ++i)
+    have_graphs &= (*graphs[i].slot = dlsym(lib, graphs[i].name)) != NULL;
+  if (!have_graphs)
+    for (size_t i = 0; i < sizeof graphs / sizeof graphs[0]; ++i)
+      *graphs[i].slot = NULL;
   CUresult r = cu.Init(0);
   if (r != 0) {
     const char *name = "?";
@@ -165,6 +209,15 @@ struct tern_cuda {
   int failed;
   char error[1024];
   int sync, profile; /* TERN_CUDA_SYNC, TERN_CUDA_PROFILE */
+  /* TERN_CUDA_GRAPH: runs 1 eager, 2 captured, then replayed. */
+  int graph;
+  CUstream stream;    /* the launches' stream (null: the legacy one) */
+  int phase;          /* 0: eager, 1: capturing, 2: replaying */
+  CUgraphExec exec;
+  size_t *graph_input_bytes; /* the captured run's input sizes */
+  size_t graph_inputs;
+  CUdeviceptr *kept;         /* the captured run's allocations, in order */
+  size_t *kept_bytes, kept_count, kept_capacity, kept_next;
   long runs;
   kernel_stat *kernels; /* the functions looked up, when sync or profile */
   size_t kernel_count, kernel_capacity;
@@ -206,7 +259,7 @@ static void print_profile(tern_cuda *c) {
   fprintf(stderr, "tern: GPU profile, per run (%ld runs): %.3f ms in %ld launches of %zu kernels\n", c->runs,
           1e3 * total / (double)c->runs, launches / c->runs, c->kernel_count);
   fprintf(stderr, "tern: %10s %6s %8s  %s\n", "ms/run", "%", "launches", "kernel");
-  for (size_t i = 0; i < c->kernel_count && i < 40; ++i) {
+  for (size_t i = 0; i < c->kernel_count && (i < 40 || c->profile > 1); ++i) {
     const kernel_stat *k = &c->kernels[i];
     fprintf(stderr, "tern: %10.4f %6.2f %8ld  %s\n", 1e3 * k->seconds / (double)c->runs,
             total > 0 ? 100.0 * k->seconds / total : 0.0, k->launches / c->runs, k->name);
@@ -330,9 +383,11 @@ static void gpu_launch(void *state, void *function, int64_t gx, int64_t gy, int6
            (long long)gx, (long long)gy, (long long)gz, (long long)bx, (long long)by, (long long)bz);
     return;
   }
+  if (c->phase == 2)
+    return; /* the graph launches it */
   double start = c->profile ? now_seconds() : 0;
   CUresult r = cu.LaunchKernel((CUfunction)function, (unsigned)gx, (unsigned)gy, (unsigned)gz, (unsigned)bx,
-                               (unsigned)by, (unsigned)bz, (unsigned)shared_bytes, NULL, params, NULL);
+                               (unsigned)by, (unsigned)bz, (unsigned)shared_bytes, c->stream, params, NULL);
   kernel_stat *k = c->sync || c->profile ? find_kernel(c, (CUfunction)function) : NULL;
   if (r == 0 && (c->sync || c->profile))
     r = cu.CtxSynchronize();
@@ -350,18 +405,54 @@ static void *gpu_alloc(void *state, int64_t bytes) {
   tern_cuda *c = state;
   if (c->failed)
     return NULL;
+  size_t size = bytes > 0 ? (size_t)bytes : 1;
+  if (c->phase == 2) { /* replaying: the captured run's buffer */
+    if (c->kept_next >= c->kept_count || c->kept_bytes[c->kept_next] != size) {
+      record(c, "a replayed run allocates other device memory than the captured one (TERN_CUDA_GRAPH=0 runs "
+                "without graphs)");
+      return NULL;
+    }
+    return (void *)(uintptr_t)c->kept[c->kept_next++];
+  }
   CUdeviceptr p = 0;
-  CUresult r = cu.MemAlloc(&p, bytes > 0 ? (size_t)bytes : 1);
+  CUresult r = cu.MemAlloc(&p, size);
   if (r != 0) {
     record(c, "cannot allocate %lld bytes on the GPU: %s", (long long)bytes, error_text(r));
     return NULL;
   }
+  if (c->phase == 1) { /* capturing: kept for the replays */
+    if (c->kept_count == c->kept_capacity) {
+      size_t capacity = c->kept_capacity ? 2 * c->kept_capacity : 16;
+      CUdeviceptr *kept = realloc(c->kept, capacity * sizeof *kept);
+      size_t *sizes = kept ? realloc(c->kept_bytes, capacity * sizeof *sizes) : NULL;
+      if (kept)
+        c->kept = kept;
+      if (sizes)
+        c->kept_bytes = sizes;
+      if (!kept || !sizes) {
+        cu.MemFree(p);
+        record(c, "out of memory");
+        return NULL;
+      }
+      c->kept_capacity = capacity;
+    }
+    c->kept[c->kept_count] = p;
+    c->kept_bytes[c->kept_count++] = size;
+  }
   return (void *)(uintptr_t)p;
 }
 
+/* Is `p` one of the buffers kept for the graph? */
+static int kept(const tern_cuda *c, CUdeviceptr p) {
+  for (size_t i = 0; i < c->kept_count; ++i)
+    if (c->kept[i] == p)
+      return 1;
+  return 0;
+}
+
 static void gpu_free(void *state, void *p) {
-  (void)state;
-  if (p)
+  tern_cuda *c = state;
+  if (p && !kept(c, (CUdeviceptr)(uintptr_t)p))
     cu.MemFree((CUdeviceptr)(uintptr_t)p);
 }
 
@@ -415,7 +506,15 @@ tern_status tern_cuda_open(const tern_abi_model *abi, const uint8_t *weights, te
   }
   pthread_mutex_init(&c->lock, NULL);
   c->sync = env_flag("TERN_CUDA_SYNC");
+  c->graph = env_flag("TERN_CUDA_GRAPH") && cu.GraphLaunch;
+  if (c->graph && cu.StreamCreate(&c->stream, 0) != 0) {
+    c->graph = 0;
+    c->stream = NULL;
+  }
   c->profile = env_flag("TERN_CUDA_PROFILE");
+  const char *profile = getenv("TERN_CUDA_PROFILE");
+  if (c->profile && strcmp(profile, "all") == 0)
+    c->profile = 2; /* every kernel, not the 40 most expensive */
   if (abi->weights_size > 0) {
     r = cu.MemAlloc(&c->weights, (size_t)abi->weights_size);
     if (r == 0)
@@ -445,6 +544,15 @@ void tern_cuda_close(tern_cuda *c) {
   print_profile(c);
   free(c->kernels);
   cu.CtxSetCurrent(c->context);
+  if (c->exec)
+    cu.GraphExecDestroy(c->exec);
+  if (c->stream)
+    cu.StreamDestroy(c->stream);
+  for (size_t i = 0; i < c->kept_count; ++i)
+    cu.MemFree(c->kept[i]);
+  free(c->kept);
+  free(c->kept_bytes);
+  free(c->graph_input_bytes);
   for (size_t i = 0; i < c->module_capacity; ++i)
     if (c->modules[i].image && c->modules[i].module)
       cu.ModuleUnload(c->modules[i].module);
@@ -465,6 +573,65 @@ void tern_cuda_close(tern_cuda *c) {
 
 void *tern_cuda_weights(tern_cuda *c) { return (void *)(uintptr_t)c->weights; }
 void *tern_cuda_arena(tern_cuda *c) { return (void *)(uintptr_t)c->arena; }
+
+/* TERN_CUDA_GRAPH: this run replays the graph when one was captured for
+ * these input sizes; the second run is captured; the others run eagerly. */
+static void start_graph_phase(tern_cuda *c, const tern_tensor *inputs, size_t num_inputs) {
+  c->phase = 0;
+  if (!c->graph || c->profile || c->sync)
+    return;
+  if (c->exec) {
+    int same = c->graph_inputs == num_inputs;
+    for (size_t i = 0; same && i < num_inputs; ++i)
+      same = c->graph_input_bytes[i] == inputs[i].size_bytes;
+    if (same) {
+      c->phase = 2;
+      c->kept_next = 0;
+    }
+    return;
+  }
+  if (c->runs < 2)
+    return; /* the first run loads the modules */
+  size_t *sizes = malloc((num_inputs ? num_inputs : 1) * sizeof *sizes);
+  if (!sizes || cu.StreamBeginCapture(c->stream, CU_STREAM_CAPTURE_MODE_RELAXED) != 0) {
+    free(sizes);
+    c->graph = 0; /* no graphs for this model */
+    return;
+  }
+  for (size_t i = 0; i < num_inputs; ++i)
+    sizes[i] = inputs[i].size_bytes;
+  free(c->graph_input_bytes);
+  c->graph_input_bytes = sizes;
+  c->graph_inputs = num_inputs;
+  c->phase = 1;
+}
+
+/* Ends a captured run's capture (instantiating its graph) and launches the
+ * graph of a captured or replayed run. */
+static void finish_graph_phase(tern_cuda *c) {
+  if (c->phase == 1) {
+    CUgraph graph = NULL;
+    CUresult r = cu.StreamEndCapture(c->stream, &graph);
+    if (r == 0 && !c->failed)
+      r = cu.GraphInstantiate(&c->exec, graph, 0);
+    if (graph)
+      cu.GraphDestroy(graph);
+    if (r != 0) {
+      record(c, "cannot capture the run as a CUDA graph (TERN_CUDA_GRAPH=0 runs without): %s", error_text(r));
+      c->exec = NULL;
+      c->graph = 0;
+    }
+  } else if (c->phase == 2 && c->kept_next != c->kept_count) {
+    record(c, "a replayed run allocates other device memory than the captured one (TERN_CUDA_GRAPH=0 runs "
+              "without graphs)");
+  }
+  if (c->phase != 0 && c->exec && !c->failed) {
+    CUresult r = cu.GraphLaunch(c->exec, c->stream);
+    if (r != 0)
+      record(c, "the model's CUDA graph failed to launch: %s", error_text(r));
+  }
+  c->phase = 0;
+}
 
 tern_status tern_cuda_enter(tern_cuda *c, const tern_tensor *inputs, size_t num_inputs, void **device_inputs) {
   pthread_mutex_lock(&c->lock);
@@ -516,10 +683,12 @@ tern_status tern_cuda_enter(tern_cuda *c, const tern_tensor *inputs, size_t num_
     }
     device_inputs[i] = (void *)(uintptr_t)c->inputs[i];
   }
+  start_graph_phase(c, inputs, num_inputs);
   return TERN_OK;
 }
 
 tern_status tern_cuda_leave(tern_cuda *c, const tern_abi_model *abi, int64_t *results) {
+  finish_graph_phase(c);
   CUresult r = cu.CtxSynchronize();
   if (r != 0)
     record(c, "a kernel failed on the GPU: %s", error_text(r));
@@ -549,7 +718,7 @@ tern_status tern_cuda_leave(tern_cuda *c, const tern_abi_model *abi, int64_t *re
       if (r != 0)
         record(c, "cannot copy output '%s' from the GPU: %s", want->name, error_text(r));
     }
-    if (allocated)
+    if (allocated && !kept(c, allocated))
       cu.MemFree(allocated);
     d[0] = d[1] = (int64_t)(intptr_t)host;
     d[2] = 0;

@@ -23,6 +23,8 @@ typedef unsigned long long CUdeviceptr;
 enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_IMAGE = 200, NOT_FOUND = 500, LAUNCH_FAILED = 719 };
 
 static long modules, launches, allocations, frees;
+/* Stream capture: launches recorded into a graph, counted when it runs. */
+static long capturing, captured, graphs, graph_launches;
 
 /* Allocations: a size header before each block, to count what leaks. */
 static long long live_bytes;
@@ -31,6 +33,8 @@ __attribute__((destructor)) static void summary(void) {
   if (getenv("TERN_FAKE_CUDA_TRACE"))
     fprintf(stderr, "fake-cuda: %ld modules loaded, %ld launches, %ld allocations, %ld frees, %lld bytes leaked\n",
             modules, launches, allocations, frees, live_bytes);
+  if (getenv("TERN_FAKE_CUDA_TRACE") && graphs)
+    fprintf(stderr, "fake-cuda: %ld graphs captured, %ld graph launches\n", graphs, graph_launches);
 }
 
 CUresult cuInit(unsigned flags) { return flags == 0 ? OK : INVALID_VALUE; }
@@ -91,9 +95,52 @@ CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, u
     ++launches;
     return LAUNCH_FAILED;
   }
-  ++launches;
+  if (capturing)
+    ++captured;
+  else
+    ++launches;
   return OK;
 }
+
+CUresult cuStreamCreate(void **stream, unsigned flags) {
+  (void)flags;
+  *stream = malloc(1);
+  return OK;
+}
+CUresult cuStreamDestroy_v2(void *stream) { free(stream); return OK; }
+CUresult cuStreamBeginCapture_v2(void *stream, int mode) {
+  (void)mode;
+  if (!stream || capturing)
+    return INVALID_VALUE;
+  capturing = 1;
+  captured = 0;
+  return OK;
+}
+CUresult cuStreamEndCapture(void *stream, void **graph) {
+  if (!stream || !capturing)
+    return INVALID_VALUE;
+  capturing = 0;
+  long *g = malloc(sizeof *g);
+  *g = captured;
+  *graph = g;
+  ++graphs;
+  return OK;
+}
+CUresult cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long flags) {
+  (void)flags;
+  long *e = malloc(sizeof *e);
+  *e = *(long *)graph;
+  *exec = e;
+  return OK;
+}
+CUresult cuGraphLaunch(void *exec, void *stream) {
+  (void)stream;
+  launches += *(long *)exec;
+  ++graph_launches;
+  return OK;
+}
+CUresult cuGraphExecDestroy(void *exec) { free(exec); return OK; }
+CUresult cuGraphDestroy(void *graph) { free(graph); return OK; }
 
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   if (!bytes)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch eager baselines for run_bundle.py, on the GPU: prints one JSON
-object of medians in milliseconds (CUDA events, 20 runs after 5 warm-ups).
+object of medians in milliseconds (CUDA events, 50 runs after 10 warm-ups:
+eager GPT-2 is bound by the host's launches, which vary on a busy VM).
 
   bench_torch.py gpt2 BATCH SEQ    GPT-2 124M (random weights), fp32 and fp16
   bench_torch.py matmul N          an NxNxN matmul (cuBLAS): fp32, tf32, fp16
@@ -11,7 +12,7 @@ import sys
 import torch
 
 
-def time_ms(fn, warmup=5, runs=20):
+def time_ms(fn, warmup=10, runs=50):
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()

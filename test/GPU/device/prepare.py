@@ -84,6 +84,8 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--out", default="gpu-bundle")
     ap.add_argument("--gpu-arch", default="sm_90")
+    ap.add_argument("--benchmarks", default="",
+                    help="the benchmarks and matmul checks to bring, by name prefix (comma-separated; default all)")
     ap.add_argument("--models", default=",".join(m[0] for m in MODELS if m[0] not in ("mobilenetv2", "bert-tiny")),
                     help="the models to bring, by name (comma-separated; all of them are over the 64 MiB a call "
                          "takes: the default leaves out mobilenetv2 and bert-tiny in fp32)")
@@ -159,6 +161,8 @@ def main():
     matmuls = [((4096, 4096), (4096, 4096), p, True) for p in ("fp32", "fp16")]
     matmuls += [((300, 200), (200, 70), p, False) for p in ("fp16", "bf16")]
     matmuls += [((3, 50, 40), (3, 40, 33), "fp16", False), ((2, 3, 17, 9), (9, 130), "bf16", False)]
+    # Few tiles and a long k: k split among blocks, partial sums added atomically.
+    matmuls += [((100, 1000), (1000, 72), "fp16", False), ((64, 2048), (2048, 100), "bf16", False)]
     for a, b, precision, timed in matmuls:
         out = list(np.broadcast_shapes(a[:-2], b[:-2])) + [a[-2], b[-1]]
         model = onnx.helper.make_model(onnx.helper.make_graph(
@@ -177,6 +181,13 @@ def main():
         if timed:
             entry.update({"torch": ["matmul", str(a[0])], "flops": 2 * a[0] * a[1] * b[1]})
         manifest["benchmarks"].append(entry)
+    if args.benchmarks:
+        keep = tuple(args.benchmarks.split(","))
+        for b in [b for b in manifest["benchmarks"] if not b["name"].startswith(keep)]:
+            manifest["benchmarks"].remove(b)
+            for f in (b["library"], b.get("weights", "") + ".gz"):
+                if os.path.exists(os.path.join(args.out, f)):
+                    os.remove(os.path.join(args.out, f))
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(args.out) for f in fs)

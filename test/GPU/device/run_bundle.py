@@ -76,6 +76,19 @@ def main():
                 ok, msg = compare(np.load(os.path.join(out, f)), np.load(os.path.join(refdir, f)), m["compare"])
                 report(ok, "%s: %s vs %s: %s" % (name, f[:-4], "ONNX Runtime" if ref == "ort" else "tern CPU", msg))
         print("     (%s ran in %.1f s, first load included)" % (name, time.time() - start), flush=True)
+        # The same after runs replayed as a CUDA graph (TERN_CUDA_GRAPH=1:
+        # run 2 captured, runs 3 and 4 replayed; the last one's outputs).
+        graph_out = out + "-graph"
+        p = subprocess.run(["bin/tern-run", "models/%s.so" % name, "--benchmark", "--warmup", "2", "--runs", "2",
+                            "--output-dir", graph_out] + feeds, capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, TERN_CUDA_GRAPH="1"))
+        if p.returncode != 0:
+            report(False, "%s: graph replay: tern-run exit %d: %s" % (name, p.returncode, (p.stdout + p.stderr)[-400:]))
+        else:
+            for f in sorted(os.listdir(os.path.join("models", name, "ort"))):
+                ok, msg = compare(np.load(os.path.join(graph_out, f)), np.load(os.path.join("models", name, "ort", f)),
+                                  m["compare"])
+                report(ok, "%s: %s vs ONNX Runtime, replayed as a CUDA graph: %s" % (name, f[:-4], msg))
         rc, log = tern_run(["models/%s.so" % name, "--benchmark", "--warmup", "3", "--runs", "20", "--json"] + feeds)
         if rc == 0:
             lines.append("time %s: tern %.3f ms (median of 20)" % (name, json.loads(log.splitlines()[-1])["median_ms"]))
@@ -127,11 +140,17 @@ def main():
         tern_ms = json.loads(log.splitlines()[-1]).get("median_ms") if rc == 0 else None
         if rc != 0:
             report(False, "%s benchmark: tern-run exit %d: %s" % (b["name"], rc, log[-400:]))
+        p = subprocess.run(["bin/tern-run", b["library"], "--benchmark", "--warmup", "3", "--runs", "20", "--json"] + feeds,
+                           capture_output=True, text=True, timeout=150, env=dict(os.environ, TERN_CUDA_GRAPH="1"))
+        graph_ms = json.loads(p.stdout.splitlines()[-1]).get("median_ms") if p.returncode == 0 else None
+        if p.returncode != 0:
+            report(False, "%s benchmark as a CUDA graph: tern-run exit %d: %s" % (b["name"], p.returncode,
+                                                                               (p.stdout + p.stderr)[-400:]))
         else:
             # Each kernel's time (TERN_CUDA_PROFILE: each launch waited for).
             p = subprocess.run(["bin/tern-run", b["library"], "--benchmark", "--warmup", "1", "--runs", "3"] + feeds,
                                capture_output=True, text=True, timeout=300,
-                               env=dict(os.environ, TERN_CUDA_PROFILE="1"))
+                               env=dict(os.environ, TERN_CUDA_PROFILE="all"))
             with open(os.path.join(logdir, "profiles.txt"), "a") as f:
                 f.write("== %s\n%s\n" % (b["name"], p.stderr))
             print("\n".join(p.stderr.splitlines()[:14]), flush=True)
@@ -146,10 +165,13 @@ def main():
                                              "%.3f" % tern_ms if tern_ms else "-")
         if tern_ms and b.get("flops"):
             line += " (%.1f TFLOP/s)" % (b["flops"] / tern_ms / 1e9)
+        if graph_ms:
+            line += ", as a CUDA graph %.3f ms" % graph_ms
         for k, v in torch_cache[key].items():
             line += ", PyTorch %s %.3f ms" % (k, v)
             if tern_ms:
-                line += " (%.2fx%s)" % (v / tern_ms, " *" if k == b["baseline"] else "")
+                best = min(tern_ms, graph_ms or tern_ms)
+                line += " (%.2fx%s)" % (v / best, " *" if k == b["baseline"] else "")
         lines.append(line)
         print(line, flush=True)
 
