@@ -305,8 +305,20 @@ def TernFuseElementwisePass : Pass<"tern-fuse-elementwise", "mlir::func::FuncOp"
     producer is fused only into a consumer without reduction loops (fused
     into a matmul, GELU's erf would run once per multiply-add instead of once
     per element) and only when the consumer is its only user.
+
+    With `through-views` (the GPU pipeline, where every op is a kernel
+    launch): transposes become generics first, and reshapes between
+    elementwise ops move past them (an all-parallel generic reading a
+    collapse_shape runs on the expanded shape instead), so that a chain
+    such as a layer norm or transpose, a reshape and the f32-to-f16
+    conversion of --precision=fp16 is one op.
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect"];
+  let options = [
+    Option<"throughViews", "through-views", "bool", /*default=*/"false",
+           "Also fuse through transposes and reshapes (one kernel per chain on the GPU)">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def TernUnshareInitsPass : Pass<"tern-unshare-inits", "mlir::func::FuncOp"> {

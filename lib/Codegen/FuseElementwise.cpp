@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace tern {
@@ -14,7 +15,19 @@ namespace tern {
 using namespace mlir;
 
 namespace {
+/// linalg.transpose as the generic it stands for (which fusion takes).
+struct GeneralizeTranspose : OpRewritePattern<linalg::TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::TransposeOp op, PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics())
+      return failure();
+    return linalg::generalizeNamedOp(rewriter, op);
+  }
+};
+
 struct FuseElementwisePass : tern::impl::TernFuseElementwisePassBase<FuseElementwisePass> {
+  using Base::Base;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     linalg::ControlFusionFn control = [](OpOperand *fused) {
@@ -23,6 +36,19 @@ struct FuseElementwisePass : tern::impl::TernFuseElementwisePassBase<FuseElement
       return consumer && producer && consumer.getNumReductionLoops() == 0 && producer->hasOneUse();
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
+    if (throughViews) {
+      patterns.add<GeneralizeTranspose>(&getContext());
+      // A reshape moves past an all-parallel generic that is its only user
+      // (or its only producer's): never into a contraction.
+      linalg::ControlFusionFn reshapes = [](OpOperand *fused) {
+        auto generic = dyn_cast<linalg::LinalgOp>(fused->getOwner());
+        Operation *producer = fused->get().getDefiningOp();
+        if (auto g = dyn_cast_or_null<linalg::LinalgOp>(producer))
+          return g.getNumReductionLoops() == 0 && producer->hasOneUse();
+        return generic && generic.getNumReductionLoops() == 0 && producer && producer->hasOneUse();
+      };
+      linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, reshapes);
+    }
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -42,7 +42,7 @@ void addGPUBufferization(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   using namespace mlir;
   if (gpu.precision != "fp32")
     pm.addNestedPass<func::FuncOp>(createTernLowerPrecisionPass({gpu.precision == "bf16" ? "bf16" : "f16"}));
-  pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass());
+  pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass({/*throughViews=*/true}));
   pm.addPass(createCanonicalizerPass());
   addOneShotBufferization(pm);
   pm.addPass(createTernExternalizeWeightsPass({/*allConstants=*/true}));

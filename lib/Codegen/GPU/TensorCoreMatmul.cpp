@@ -336,18 +336,19 @@ int64_t mmaSplits(const MmaContraction &c) {
   SmallVector<int64_t> extents = linalg::GenericOp(c.op).getStaticLoopRanges();
   if (ShapedType::isDynamic(extents[c.m]) || ShapedType::isDynamic(extents[c.n]) || ShapedType::isDynamic(extents[c.k]))
     return 1;
-  int64_t blocks = llvm::divideCeil(extents[c.m], kTileM) * llvm::divideCeil(extents[c.n], kTileN);
+  int64_t batches = 1;
   for (unsigned d : c.batch)
-    blocks *= extents[d];
+    batches *= extents[d];
+  int64_t blocks = llvm::divideCeil(extents[c.m], kTileM) * llvm::divideCeil(extents[c.n], kTileN) * batches;
   int64_t slices = llvm::divideCeil(extents[c.k], kTileK);
   if (blocks >= kSplitBlocks || slices < 2 * kMinSplitSlices)
     return 1;
   int64_t splits = std::min<int64_t>(llvm::divideCeil(kSplitBlocks, blocks), slices / kMinSplitSlices);
   // As many splits as it takes to cover the slices evenly (none empty).
   splits = llvm::divideCeil(slices, llvm::divideCeil(slices, splits));
-  if (blocks * splits > 65535 * 64) // the grid's z (batches x splits) stays small anyway
+  if (splits <= 1 || batches * splits > 65535) // the grid's z: batches x splits
     return 1;
-  return splits > 1 ? splits : 1;
+  return splits;
 }
 
 void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value init, int64_t splits,

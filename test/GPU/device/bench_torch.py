@@ -3,7 +3,8 @@
 object of medians in milliseconds (CUDA events, 50 runs after 10 warm-ups:
 eager GPT-2 is bound by the host's launches, which vary on a busy VM).
 
-  bench_torch.py gpt2 BATCH SEQ    GPT-2 124M (random weights), fp32 and fp16
+  bench_torch.py gpt2 BATCH SEQ    GPT-2 124M (random weights), fp32 and fp16, and
+                                   fp16 with its logits copied to the host as f32
   bench_torch.py matmul N          an NxNxN matmul (cuBLAS): fp32, tf32, fp16
 """
 import json
@@ -36,6 +37,8 @@ def gpt2(batch, seq):
         result["fp32"] = time_ms(lambda: model(ids))
         model = model.half()
         result["fp16"] = time_ms(lambda: model(ids))
+        # As tern's API returns them: f32 logits in host memory.
+        result["fp16+copy"] = time_ms(lambda: model(ids).logits.float().cpu())
     return result
 
 
