@@ -2,15 +2,19 @@
 """Builds the bundle test/GPU/device/run.sh runs on a GPU machine, here on the
 build machine (the GPU machine has no LLVM, and room for 64 MiB of files).
 
-  test/GPU/device/prepare.py --build build [--out gpu-bundle] [--gpu-arch sm_90] [--models A,B]
+  test/GPU/device/prepare.py --build build [--out gpu-bundle] [--gpu-arch sm_90]
+                             [--models A,B] [--benchmarks A,B] [--big]
 
 The bundle holds tern-run and the runtime (no LLVM or MLIR in either); each
 shared model compiled for the GPU with its pinned shapes, its seeded inputs
 and the outputs ONNX Runtime and tern's CPU build give for them; a sample of
-the ONNX node cases compiled for the GPU with their test data; 
-gpt2-124m compiled for the GPU from its graph with all-zero weights, in
-fp32 and fp16, for timing only (the weights files travel gzipped, a few MB);
-a 4096^3 matmul of two inputs in fp32 and fp16, checked and timed there.
+the ONNX node cases compiled for the GPU with their test data; gpt2-124m in
+fp16 from its graph, for timing; matmuls of two inputs (random there),
+checked, and one of 4096^3 timed beside cuBLAS. Graph-only models get
+weights that repeat a small random table (periodic_weights): their blobs
+travel gzipped in a few MB, and nothing is timed on zeros. --big makes a
+bundle of the full-size models instead (gpt2-124m and bert-base in fp16,
+resnet50), checked like the small ones.
 Run it from the repository root; name the bundle folder in
 .git/info/exclude so that it travels only when carried.
 """
@@ -65,18 +69,46 @@ def run(cmd, **kw):
     return p.stdout
 
 
-def zero_weights(model):
-    """Gives a graph-only model (external data not shipped) all-zero weights:
-    sparse files of the sizes its initializers name, beside it."""
-    sizes = {}
+# The full-size models, from their graphs (--big, a bundle of its own): with
+# weights that repeat a 4099-value table of N(0, 1) scaled as
+# materialize-weights scales its (rank-4: He; rank-1 *weight: 1 + N(0,
+# 0.02); others N(0, 0.02)), so that their blobs compress to a few MB each
+# and the GPU computes on values that are not zeros.
+BIG = [
+    ("gpt2-124m.fp16", "gpt2-124m.graph.onnx", "fp16"),
+    ("bert-base.fp16", "bert-base.graph.onnx", "fp16"),
+    ("resnet50", "resnet50.graph.onnx", "float"),
+]
+PERIOD = 4099
+
+
+def periodic_weights(model):
+    """Writes a graph-only model's external data: float tensors from a
+    repeating table (see BIG), anything else zeros."""
+    table = np.random.default_rng(1).standard_normal(PERIOD)
+    files = {}
     for t in onnx.load(model, load_external_data=False).graph.initializer:
         if t.data_location == onnx.TensorProto.EXTERNAL:
             d = {e.key: e.value for e in t.external_data}
-            end = int(d.get("offset", 0)) + int(d.get("length", 0))
-            sizes[d["location"]] = max(sizes.get(d["location"], 0), end)
-    for location, size in sizes.items():
-        with open(os.path.join(os.path.dirname(model), location), "wb") as f:
-            f.truncate(size)
+            files.setdefault(d["location"], []).append((int(d.get("offset", 0)), int(d["length"]), t))
+    for location, parts in files.items():
+        data = np.zeros(max(o + n for o, n, _ in parts), np.uint8)
+        for offset, length, t in parts:
+            if t.data_type != onnx.TensorProto.FLOAT:
+                continue
+            # As materialize-weights scales its: He for convolutions, else 0.02.
+            std = np.sqrt(2.0 / max(1, int(np.prod(t.dims[1:])))) if len(t.dims) == 4 else 0.02
+            values = table[np.arange(length // 4) % PERIOD] * std
+            if len(t.dims) == 1 and t.name.endswith("weight"):
+                values = values + 1.0
+            data[offset:offset + length] = values.astype(np.float32).view(np.uint8)
+        data.tofile(os.path.join(os.path.dirname(model), location))
+
+
+def gzip_file(path):
+    with open(path, "rb") as src, gzip.open(path + ".gz", "wb", compresslevel=1) as dst:
+        shutil.copyfileobj(src, dst, 1 << 24)
+    os.remove(path)
 
 
 def main():
@@ -86,6 +118,8 @@ def main():
     ap.add_argument("--gpu-arch", default="sm_90")
     ap.add_argument("--benchmarks", default="",
                     help="the benchmarks and matmul checks to bring, by name prefix (comma-separated; default all)")
+    ap.add_argument("--big", action="store_true",
+                    help="a bundle of the full-size models instead (BIG: checked, with periodic weights)")
     ap.add_argument("--models", default=",".join(m[0] for m in MODELS if m[0] not in ("mobilenetv2", "bert-tiny")),
                     help="the models to bring, by name (comma-separated; all of them are over the 64 MiB a call "
                          "takes: the default leaves out mobilenetv2 and bert-tiny in fp32)")
@@ -101,9 +135,16 @@ def main():
         shutil.copy2(os.path.join(HERE, tool), args.out)
     manifest = {"gpu_arch": args.gpu_arch, "models": [], "conformance": [], "benchmarks": []}
 
-    for name, file, kind in MODELS:
-        if name not in args.models.split(","):
-            continue
+    tmpdir = tempfile.TemporaryDirectory(prefix="tern-gpu-")
+    models = [(n, f, k) for n, f, k in MODELS if n in args.models.split(",")]
+    if args.big:
+        models = []
+        for name, file, kind in BIG:
+            model = os.path.join(tmpdir.name, file.replace(".graph", ""))
+            shutil.copy2(os.path.join(SHARED, file), model)
+            periodic_weights(model)
+            models.append((name, model, kind))
+    for name, file, kind in models:
         model = os.path.join(SHARED, file)
         work = os.path.join(args.out, "models", name)
         inputs = check_models.make_inputs(model, 1, 16, work)
@@ -114,15 +155,21 @@ def main():
         run([ternc, model, "-o", cpu] + pins)
         run([os.path.join(args.build, "bin", "tern-run"), cpu, "--output-dir", os.path.join(work, "cpu")] + feeds)
         os.remove(cpu)
+        if os.path.exists(cpu[:-3] + ".weights"):  # a big model's, beside its library
+            os.remove(cpu[:-3] + ".weights")
         precision = ["--precision=" + kind] if kind in ("fp16", "bf16") else []
-        run([ternc, model, "-o", os.path.join(args.out, "models", name + ".so")] + pins + gpu + precision)
-        manifest["models"].append({"name": name, "compare": kind,
-                                   "inputs": {n: os.path.relpath(p, args.out) for n, p, _ in inputs}})
+        lib = os.path.join(args.out, "models", name + ".so")
+        run([ternc, model, "-o", lib] + pins + gpu + precision + (["--weights=external"] if args.big else []))
+        entry = {"name": name, "compare": kind, "inputs": {n: os.path.relpath(p, args.out) for n, p, _ in inputs}}
+        if args.big:
+            gzip_file(lib[:-3] + ".weights")
+            entry["weights"] = os.path.relpath(lib[:-3] + ".weights", args.out)
+        manifest["models"].append(entry)
 
     # The cases the CPU fails too (test/conformance/RESULTS.md) stay out.
     with open(os.path.join(REPO, "test", "conformance", "RESULTS.md")) as f:
         failing = set(re.findall(r"^\| node/(\S+) \| (?:wrong result|error) \|", f.read(), re.M))
-    if os.path.isdir(NODE_DATA):
+    if os.path.isdir(NODE_DATA) and not args.big:
         for case in sorted(os.listdir(NODE_DATA)):
             if not re.search(CONFORMANCE, case) or case in failing:
                 continue
@@ -136,12 +183,12 @@ def main():
             manifest["conformance"].append(case)
 
     graph = os.path.join(SHARED, "gpt2-124m.graph.onnx")
-    if os.path.exists(graph):
+    if os.path.exists(graph) and not args.big:
         with tempfile.TemporaryDirectory(prefix="tern-gpu-") as tmp:
             model = os.path.join(tmp, "gpt2-124m.onnx")
             shutil.copy2(graph, model)
-            zero_weights(model)
-            for precision in ("fp32", "fp16"):
+            periodic_weights(model)  # not zeros: they can run faster than data
+            for precision in ("fp16",):  # (fp32 contractions are still scalar kernels)
                 name = "gpt2-124m" + ("" if precision == "fp32" else "-" + precision)
                 lib = os.path.join(args.out, "models", name + ".so")
                 run([ternc, model, "-o", lib, "--weights=external", "--input-shape=input_ids=1x128",
@@ -163,7 +210,7 @@ def main():
     matmuls += [((3, 50, 40), (3, 40, 33), "fp16", False), ((2, 3, 17, 9), (9, 130), "bf16", False)]
     # Few tiles and a long k: k split among blocks, partial sums added atomically.
     matmuls += [((100, 1000), (1000, 72), "fp16", False), ((64, 2048), (2048, 100), "bf16", False)]
-    for a, b, precision, timed in matmuls:
+    for a, b, precision, timed in ([] if args.big else matmuls):
         out = list(np.broadcast_shapes(a[:-2], b[:-2])) + [a[-2], b[-1]]
         model = onnx.helper.make_model(onnx.helper.make_graph(
             [onnx.helper.make_node("MatMul", ["a", "b"], ["y"], name="matmul")], "matmul",

@@ -64,6 +64,8 @@ def main():
 
     for m in manifest["models"]:
         name, out = m["name"], os.path.join("out", m["name"])
+        if m.get("weights") and not os.path.exists(m["weights"]):
+            subprocess.run("gunzip -c %s.gz > %s" % (m["weights"], m["weights"]), shell=True, check=True)
         feeds = ["--input=%s=%s" % (k, v) for k, v in m["inputs"].items()]
         start = time.time()
         rc, log = tern_run(["models/%s.so" % name, "--output-dir", out] + feeds)
