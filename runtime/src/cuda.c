@@ -106,57 +106,56 @@ static void load_driver(void) {
     snprintf(driver_error, sizeof driver_error, "cannot load the CUDA driver (%s): %s", path, dlerror());
     return;
   }
+  /* Required entry points, then the graph API's (optional: TERN_CUDA_GRAPH
+   * is off without any of them). */
   struct {
     void **slot;
     const char *name;
+    int optional;
   } symbols[] = {
-      {(void **)&cu.Init, "cuInit"},
-      {(void **)&cu.DeviceGetCount, "cuDeviceGetCount"},
-      {(void **)&cu.DeviceGet, "cuDeviceGet"},
-      {(void **)&cu.DeviceGetAttribute, "cuDeviceGetAttribute"},
-      {(void **)&cu.DeviceGetName, "cuDeviceGetName"},
-      {(void **)&cu.DevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain"},
-      {(void **)&cu.DevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"},
-      {(void **)&cu.CtxSetCurrent, "cuCtxSetCurrent"},
-      {(void **)&cu.CtxSynchronize, "cuCtxSynchronize"},
-      {(void **)&cu.ModuleLoadDataEx, "cuModuleLoadDataEx"},
-      {(void **)&cu.ModuleUnload, "cuModuleUnload"},
-      {(void **)&cu.ModuleGetFunction, "cuModuleGetFunction"},
-      {(void **)&cu.LaunchKernel, "cuLaunchKernel"},
-      {(void **)&cu.MemAlloc, "cuMemAlloc_v2"},
-      {(void **)&cu.MemFree, "cuMemFree_v2"},
-      {(void **)&cu.MemcpyHtoD, "cuMemcpyHtoD_v2"},
-      {(void **)&cu.MemcpyDtoH, "cuMemcpyDtoH_v2"},
-      {(void **)&cu.GetErrorName, "cuGetErrorName"},
-      {(void **)&cu.GetErrorString, "cuGetErrorString"},
+      {(void **)&cu.Init, "cuInit", 0},
+      {(void **)&cu.DeviceGetCount, "cuDeviceGetCount", 0},
+      {(void **)&cu.DeviceGet, "cuDeviceGet", 0},
+      {(void **)&cu.DeviceGetAttribute, "cuDeviceGetAttribute", 0},
+      {(void **)&cu.DeviceGetName, "cuDeviceGetName", 0},
+      {(void **)&cu.DevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", 0},
+      {(void **)&cu.DevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", 0},
+      {(void **)&cu.CtxSetCurrent, "cuCtxSetCurrent", 0},
+      {(void **)&cu.CtxSynchronize, "cuCtxSynchronize", 0},
+      {(void **)&cu.ModuleLoadDataEx, "cuModuleLoadDataEx", 0},
+      {(void **)&cu.ModuleUnload, "cuModuleUnload", 0},
+      {(void **)&cu.ModuleGetFunction, "cuModuleGetFunction", 0},
+      {(void **)&cu.LaunchKernel, "cuLaunchKernel", 0},
+      {(void **)&cu.MemAlloc, "cuMemAlloc_v2", 0},
+      {(void **)&cu.MemFree, "cuMemFree_v2", 0},
+      {(void **)&cu.MemcpyHtoD, "cuMemcpyHtoD_v2", 0},
+      {(void **)&cu.MemcpyDtoH, "cuMemcpyDtoH_v2", 0},
+      {(void **)&cu.GetErrorName, "cuGetErrorName", 0},
+      {(void **)&cu.GetErrorString, "cuGetErrorString", 0},
+      {(void **)&cu.StreamCreate, "cuStreamCreate", 1},
+      {(void **)&cu.StreamDestroy, "cuStreamDestroy_v2", 1},
+      {(void **)&cu.StreamBeginCapture, "cuStreamBeginCapture_v2", 1},
+      {(void **)&cu.StreamEndCapture, "cuStreamEndCapture", 1},
+      {(void **)&cu.GraphInstantiate, "cuGraphInstantiateWithFlags", 1},
+      {(void **)&cu.GraphLaunch, "cuGraphLaunch", 1},
+      {(void **)&cu.GraphExecDestroy, "cuGraphExecDestroy", 1},
+      {(void **)&cu.GraphDestroy, "cuGraphDestroy", 1},
   };
-  for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; ++i) {
+  const size_t count = sizeof symbols / sizeof symbols[0];
+  int have_graphs = 1;
+  for (size_t i = 0; i < count; ++i) {
     *symbols[i].slot = dlsym(lib, symbols[i].name);
-    if (!*symbols[i].slot) {
+    if (!*symbols[i].slot && symbols[i].optional) {
+      have_graphs = 0;
+    } else if (!*symbols[i].slot) {
       snprintf(driver_error, sizeof driver_error, "the CUDA driver %s lacks %s (too old?)", path, symbols[i].name);
       dlclose(lib);
       return;
     }
   }
-  struct {
-    void **slot;
-    const char *name;
-  } graphs[] = {
-      {(void **)&cu.StreamCreate, "cuStreamCreate"},
-      {(void **)&cu.StreamDestroy, "cuStreamDestroy_v2"},
-      {(void **)&cu.StreamBeginCapture, "cuStreamBeginCapture_v2"},
-      {(void **)&cu.StreamEndCapture, "cuStreamEndCapture"},
-      {(void **)&cu.GraphInstantiate, "cuGraphInstantiateWithFlags"},
-      {(void **)&cu.GraphLaunch, "cuGraphLaunch"},
-      {(void **)&cu.GraphExecDestroy, "cuGraphExecDestroy"},
-      {(void **)&cu.GraphDestroy, "cuGraphDestroy"},
-  };
-  int have_graphs = 1;
-  for (size_t i = 0; i < sizeof graphs / sizeof graphs[0]; ++i)
-    have_graphs &= (*graphs[i].slot = dlsym(lib, graphs[i].name)) != NULL;
-  if (!have_graphs)
-    for (size_t i = 0; i < sizeof graphs / sizeof graphs[0]; ++i)
-      *graphs[i].slot = NULL;
+  for (size_t i = 0; i < count && !have_graphs; ++i)
+    if (symbols[i].optional)
+      *symbols[i].slot = NULL;
   CUresult r = cu.Init(0);
   if (r != 0) {
     const char *name = "?";
@@ -401,6 +400,18 @@ static void gpu_launch(void *state, void *function, int64_t gx, int64_t gy, int6
   }
 }
 
+/* Grows a list of device buffers and its parallel list of sizes to
+ * `capacity` entries; 0 when out of memory (both lists still valid). */
+static int grow_buffers(CUdeviceptr **buffers, size_t **sizes, size_t capacity) {
+  CUdeviceptr *b = realloc(*buffers, capacity * sizeof *b);
+  if (b)
+    *buffers = b;
+  size_t *s = b ? realloc(*sizes, capacity * sizeof *s) : NULL;
+  if (s)
+    *sizes = s;
+  return b && s;
+}
+
 static void *gpu_alloc(void *state, int64_t bytes) {
   tern_cuda *c = state;
   if (c->failed)
@@ -423,13 +434,7 @@ static void *gpu_alloc(void *state, int64_t bytes) {
   if (c->phase == 1) { /* capturing: kept for the replays */
     if (c->kept_count == c->kept_capacity) {
       size_t capacity = c->kept_capacity ? 2 * c->kept_capacity : 16;
-      CUdeviceptr *kept = realloc(c->kept, capacity * sizeof *kept);
-      size_t *sizes = kept ? realloc(c->kept_bytes, capacity * sizeof *sizes) : NULL;
-      if (kept)
-        c->kept = kept;
-      if (sizes)
-        c->kept_bytes = sizes;
-      if (!kept || !sizes) {
+      if (!grow_buffers(&c->kept, &c->kept_bytes, capacity)) {
         cu.MemFree(p);
         record(c, "out of memory");
         return NULL;
@@ -644,13 +649,7 @@ tern_status tern_cuda_enter(tern_cuda *c, const tern_tensor *inputs, size_t num_
     return tern__fail("cannot make the model's CUDA context current: %s", error_text(r));
   }
   if (c->num_inputs < num_inputs) {
-    CUdeviceptr *p = realloc(c->inputs, num_inputs * sizeof *p);
-    size_t *cap = p ? realloc(c->input_capacity, num_inputs * sizeof *cap) : NULL;
-    if (p)
-      c->inputs = p;
-    if (cap)
-      c->input_capacity = cap;
-    if (!p || !cap) {
+    if (!grow_buffers(&c->inputs, &c->input_capacity, num_inputs)) {
       pthread_mutex_unlock(&c->lock);
       return tern__fail("out of memory");
     }

@@ -43,18 +43,7 @@ using namespace mlir;
 
 namespace {
 
-/// The operand's indices at the loop ivs `ivs` (one per loop dim).
-SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map, ArrayRef<Value> ivs) {
-  SmallVector<Value> idx;
-  for (AffineExpr e : map.getResults()) {
-    if (auto d = dyn_cast<AffineDimExpr>(e)) {
-      idx.push_back(ivs[d.getPosition()]);
-      continue;
-    }
-    idx.push_back(affine::AffineApplyOp::create(b, loc, AffineMap::get(map.getNumDims(), 0, e), ivs));
-  }
-  return idx;
-}
+using tern::indicesAt;
 
 bool lowerable(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumReductionLoops() == 0 || op.getNumDpsInits() != 1 ||

@@ -41,7 +41,8 @@ std::optional<float> identityOf(Operation *combine) {
   return std::nullopt;
 }
 
-/// `map`'s results at the loop dims' values `ivs` (affine results applied).
+} // namespace
+
 SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map, ArrayRef<Value> ivs) {
   SmallVector<Value> idx;
   for (AffineExpr e : map.getResults()) {
@@ -53,8 +54,6 @@ SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map, ArrayRef
   }
   return idx;
 }
-
-} // namespace
 
 Operation *matchWarpReduction(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumReductionLoops() != 1 || op.getNumDpsInits() != 1 ||

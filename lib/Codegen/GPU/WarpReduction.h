@@ -16,6 +16,11 @@
 
 namespace tern {
 
+/// `map`'s results at the loop dims' values `ivs` (non-dim results through
+/// affine.apply): the indices a linalg op's operand is read at.
+llvm::SmallVector<mlir::Value> indicesAt(mlir::OpBuilder &b, mlir::Location loc, mlir::AffineMap map,
+                                         llvm::ArrayRef<mlir::Value> ivs);
+
 /// The combining op of a reduction a warp per output can run: one
 /// reduction dim of at least 32 iterations (or dynamic), every input
 /// indexed by every parallel dim, an f32 output, and a body yielding
