@@ -164,6 +164,33 @@ func.func @unaligned(%a: memref<30x36xf16>, %b: memref<36x30xf16, strided<[32, 1
 
 // -----
 
+// An empty k (a dynamic extent that is 0 at run time): the first slice is
+// staged only when there is one, and the loop runs no slice; the outputs
+// keep their start.
+// CHECK-LABEL: func.func @dynamic_k
+// CHECK: gpu.launch
+// CHECK: %[[ANY:.*]] = arith.cmpi ugt, %{{.*}}, %c0 : index
+// CHECK: scf.if %[[ANY]] {
+// CHECK: memref.load %{{.*}} : memref<64x?xf16>
+// CHECK: }
+// CHECK: gpu.barrier
+// CHECK: scf.for
+func.func @dynamic_k(%a: memref<64x?xf16>, %b: memref<?x64xf16>, %c: memref<64x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<64x?xf16>, memref<?x64xf16>) outs(%c : memref<64x64xf32>) {
+  ^bb0(%x: f16, %y: f16, %o: f32):
+    %xf = arith.extf %x : f16 to f32
+    %yf = arith.extf %y : f16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Not for the tensor cores: f32 operands (--precision=fp32), two reduction
 // dims (a convolution), a body that is not a plain product sum.
 // CHECK-LABEL: func.func @not_matmuls

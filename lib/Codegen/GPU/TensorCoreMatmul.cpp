@@ -451,8 +451,14 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
     o->how = stagingFor(*o, c.k);
   SliceStager stager{k, c, dims, tid, K, lastK, zeroElem, zeroVector};
   Value firstK0 = splits > 1 ? k.mul(firstSlice, kTileK) : zero;
-  stager.store(stagedA, stager.load(stagedA, firstK0));
-  stager.store(stagedB, stager.load(stagedB, firstK0));
+  {
+    // (An empty k reads nothing: its clamped indices would be -1.)
+    auto anyK = scf::IfOp::create(b, loc, k.lt(zero, K), /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard scope(b);
+    b.setInsertionPointToStart(&anyK.getThenRegion().front());
+    stager.store(stagedA, stager.load(stagedA, firstK0));
+    stager.store(stagedB, stager.load(stagedB, firstK0));
+  }
   gpu::BarrierOp::create(b, loc);
 
   Value slices = arith::CeilDivUIOp::create(b, loc, K, k.idx(kTileK));
