@@ -3,8 +3,8 @@
 for the baseline): each model against ONNX Runtime's and tern's CPU outputs,
 the conformance sample against its expected outputs, the benchmarks beside
 PyTorch (the ratio marked * is PyTorch's time over tern's at the same
-precision), each also run under TERN_CUDA_PROFILE=1, whose per-kernel
-times go to $OUT/profiles.txt. Prints one line per check and a summary;
+precision), each also run under TERN_CUDA_PROFILE=all, whose per-kernel
+times go to $OUT/profiles.txt, summed by op type in the output. Prints one line per check and a summary;
 exit 1 when a check fails. Called by run.sh, from inside the bundle folder.
 
 Tolerances: float models as the CPU tests, |gpu - ref| <= 1e-4 + 1e-3 |ref|
@@ -16,6 +16,7 @@ dynamically quantized activation may land one step apart).
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -49,6 +50,23 @@ def compare(got, want, kind):
     if bad.any():
         return False, "%d of %d elements differ (%s)" % (int(bad.sum()), bad.size, msg)
     return True, msg
+
+
+def profile_by_op(text):
+    """TERN_CUDA_PROFILE's table summed by what its kernels run: the ONNX
+    node's name without its number (main_kernel_31_node_Gemm_980_mma:
+    Gemm_mma), most expensive first."""
+    groups = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) != 5 or not fields[4].startswith("main_kernel"):
+            continue
+        kind = re.sub(r"^main_kernel(_\d+)*_?(node_)?", "", fields[4])
+        kind = re.sub(r"_\d+", "", kind) or "?"
+        ms, count = groups.get(kind, (0.0, 0))
+        groups[kind] = (ms + float(fields[1]), count + 1)
+    return ["%8.3f ms/run in %3d kernels: %s" % (ms, n, kind)
+            for kind, (ms, n) in sorted(groups.items(), key=lambda g: -g[1][0])]
 
 
 def main():
@@ -155,7 +173,9 @@ def main():
                                env=dict(os.environ, TERN_CUDA_PROFILE="all"))
             with open(os.path.join(logdir, "profiles.txt"), "a") as f:
                 f.write("== %s\n%s\n" % (b["name"], p.stderr))
-            print("\n".join(p.stderr.splitlines()[:14]), flush=True)
+            print("\n".join(p.stderr.splitlines()[:2]), flush=True)
+            for line in profile_by_op(p.stderr)[:10]:
+                print("     " + line, flush=True)
         key = " ".join(b["torch"])
         if key not in torch_cache:
             p = subprocess.run([sys.executable, "bench_torch.py"] + b["torch"], capture_output=True, text=True,
