@@ -1,18 +1,21 @@
 //===- TensorCoreMatmul.cpp - 16-bit contractions on the tensor cores -----===//
 //
-// The kernel, per block of 128 threads (4 warps, 2x2) and 64x64 outputs:
+// The kernel, per block of 128 threads (4 warps, 2x2) and 64x64 outputs,
+// over its slices of k (all, or one split's along the grid's z):
 //
-//   for each 32-wide slice of k:
-//     stage A[64 x 32] and B[32 x 64] in shared memory (B as [n][k]) as
-//     32-bit words of two k-consecutive elements (an mma operand register),
-//     each thread 8 words of each, out-of-range elements as 0, rows padded
-//     to 20 words so that the fragment loads below hit 32 banks;
-//     barrier
+//   stage the first 32-wide slice: A[64 x 32] and B[32 x 64] in shared
+//   memory (B as [n][k]) as 32-bit words of two k-consecutive elements (an
+//   mma operand register), out-of-range elements as 0, rows padded to 20
+//   words so that the fragment loads below hit 32 banks (SliceStager: 16
+//   bytes a load where the operand allows); barrier
+//   for each slice:
+//     load the next slice into registers (not waited for yet)
 //     each warp, its 32x32 outputs as 2x4 tiles of m16n8: for both 16-wide
 //     halves of the slice, mma.sync m16n8k16 (row-major A, column-major B,
-//     f32 accumulators held in registers across the whole k loop);
-//     barrier
-//   each thread's 32 outputs, those inside the output, to emitResult.
+//     f32 accumulators held in registers across the whole k loop)
+//     barrier; store the next slice; barrier
+//   each thread's 32 outputs, those inside the output, to emitResult (or,
+//   split, added to the output atomically).
 //
 // Lane l of a warp holds, with g = l / 4 and t = l % 4 (PTX ISA, mma.m16n8k16
 // fragments): of A rows g and g+8, columns 2t, 2t+1, 2t+8, 2t+9; of B
@@ -115,7 +118,6 @@ struct KernelBuilder {
     return arith::OrIOp::create(b, loc, bits(lo), high);
   }
 };
-
 
 constexpr int64_t kVector = 8; // 16-bit elements per 16-byte load
 
@@ -392,11 +394,10 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
   SmallVector<Value> dims(op.getNumLoops());
   // z: the batch, then the split of k (slices [first, end) of its own).
   Value rest = launch.getBlockIds().z;
-  int64_t slicesPerSplit = 0;
   Value firstSlice, endSlice;
   if (splits > 1) {
     int64_t slices = llvm::divideCeil(op.getStaticLoopRanges()[c.k], kTileK);
-    slicesPerSplit = llvm::divideCeil(slices, splits);
+    int64_t slicesPerSplit = llvm::divideCeil(slices, splits);
     firstSlice = k.mul(k.rem(rest, splits), slicesPerSplit);
     endSlice = k.min(k.add(firstSlice, slicesPerSplit), k.idx(slices));
     rest = k.div(rest, splits);
@@ -407,6 +408,10 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
     rest = k.div(rest, extent);
   }
   Value zero = k.idx(0);
+  if (splits == 1) {
+    firstSlice = zero;
+    endSlice = arith::CeilDivUIOp::create(b, loc, K, k.idx(kTileK));
+  }
   Value nonEmpty = k.both(k.lt(zero, M), k.lt(zero, N));
   auto guard = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
   b.setInsertionPointToStart(&guard.getThenRegion().front());
@@ -450,7 +455,7 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
   for (StagedOperand *o : {&stagedA, &stagedB})
     o->how = stagingFor(*o, c.k);
   SliceStager stager{k, c, dims, tid, K, lastK, zeroElem, zeroVector};
-  Value firstK0 = splits > 1 ? k.mul(firstSlice, kTileK) : zero;
+  Value firstK0 = k.mul(firstSlice, kTileK);
   {
     // (An empty k reads nothing: its clamped indices would be -1.)
     auto anyK = scf::IfOp::create(b, loc, k.lt(zero, K), /*withElseRegion=*/false);
@@ -461,9 +466,7 @@ void emitMmaKernel(OpBuilder &hb, Location loc, const MmaContraction &c, Value i
   }
   gpu::BarrierOp::create(b, loc);
 
-  Value slices = arith::CeilDivUIOp::create(b, loc, K, k.idx(kTileK));
-  auto loop = splits > 1 ? scf::ForOp::create(b, loc, firstSlice, endSlice, one, accs)
-                         : scf::ForOp::create(b, loc, zero, slices, one, accs);
+  auto loop = scf::ForOp::create(b, loc, firstSlice, endSlice, one, accs);
   {
     OpBuilder::InsertionGuard scope(b);
     b.setInsertionPointToStart(loop.getBody());
