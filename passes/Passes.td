@@ -208,6 +208,40 @@ def TernLowerPrecisionPass : Pass<"tern-lower-precision", "mlir::func::FuncOp"> 
                            "::mlir::tensor::TensorDialect"];
 }
 
+def TernGPURowKernelsPass : Pass<"tern-gpu-row-kernels", "mlir::func::FuncOp"> {
+  let summary = "Chains of row-wise ops (layer norms, softmax) become one gpu.launch, a warp per row";
+  let description = [{
+    On buffers, before tern-lower-reductions-to-loops (GPU pipeline). A
+    reduction over the last dim of a row that starts from a fill (a sum, a
+    maximum: what tern-lower-reductions-to-loops would give a warp per
+    output), with the linalg ops over the same rows around it (elementwise
+    ops over the row, ops computing one value a row, further reductions),
+    becomes one gpu.launch: a warp per row runs the chain's ops in order,
+    each reduction's lanes combining by shuffles, values computed once a
+    row kept in registers for the ops after. A layer norm (5 ops) and a
+    softmax (4, plus a mask added before it) each become one kernel.
+
+    Valid only where rows do not wait for each other: every operand's
+    addresses are worked out as bytes of its root buffer, and an op joins
+    the chain only if each access that may share bytes with a write of the
+    chain is the same function of the loop indices as that write (each
+    element then read by the lane that wrote it), and each write gives
+    each loop point bytes of its own. Other ops in between (fills of later
+    matmuls' outputs) move after the launch when they touch none of the
+    later members' bytes; a reduction's starting fill becomes a constant.
+    Dynamic shapes are left alone. With `lanes` 1 a thread runs a row
+    without shuffles (the --emulate-gpu pipeline, on the host).
+    See lib/Codegen/GPU/RowKernels.cpp.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"32",
+           "Threads per row: 32 (a warp, combining by shuffles) or 1 (emulation: no shuffles)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect"];
+}
+
 def TernLowerReductionsToLoopsPass : Pass<"tern-lower-reductions-to-loops", "mlir::func::FuncOp"> {
   let summary = "Lowers linalg reductions to loops that accumulate in a register, not in memory";
   let description = [{

@@ -52,7 +52,9 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
   }
   if (runs(LoweringStage::LLVMDialect)) {
     if (options.gpu && options.gpu->emulate) {
-      buildGPULaunches(pm);
+      // Row kernels a row per thread: the host runs a launch's threads
+      // one by one, so no shuffles.
+      buildGPULaunches(pm, /*tensorCores=*/false, /*warpReductions=*/false, /*rowKernelLanes=*/1);
       pm.addPass(createTernEmulateGPULaunchesPass());
       addLLVMLowering(pm);
     } else if (options.gpu) {

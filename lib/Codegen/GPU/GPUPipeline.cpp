@@ -55,10 +55,12 @@ bool hasTensorCores(llvm::StringRef chip) {
   return chip.consume_front("sm_") && !chip.take_while(llvm::isDigit).getAsInteger(10, version) && version >= 80;
 }
 
-void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores, bool warpReductions) {
+void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores, bool warpReductions, int64_t rowKernelLanes) {
   using namespace mlir;
   pm.addPass(createTernLowerCopiesPass());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+  if (rowKernelLanes > 0)
+    pm.addNestedPass<func::FuncOp>(createTernGPURowKernelsPass({rowKernelLanes}));
   // Each thread of a contraction computes 8 rows: 8 accumulators in
   // registers, each weight loaded once for them.
   pm.addNestedPass<func::FuncOp>(createTernLowerReductionsToLoopsPass({/*rows=*/8, tensorCores, warpReductions}));
@@ -69,7 +71,7 @@ void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores, bool warpReduct
 
 void addGPULowering(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   using namespace mlir;
-  buildGPULaunches(pm, hasTensorCores(gpu.chip), /*warpReductions=*/true);
+  buildGPULaunches(pm, hasTensorCores(gpu.chip), /*warpReductions=*/true, /*rowKernelLanes=*/32);
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createGpuKernelOutliningPass());

@@ -30,7 +30,8 @@ namespace {
 
 constexpr int64_t kWarp = 32, kWarpsPerBlock = 4;
 
-/// The identity of a combining op on f32.
+} // namespace
+
 std::optional<float> identityOf(Operation *combine) {
   if (isa<arith::AddFOp>(combine))
     return 0.0f;
@@ -41,7 +42,18 @@ std::optional<float> identityOf(Operation *combine) {
   return std::nullopt;
 }
 
-} // namespace
+Value combineAcrossLanes(OpBuilder &b, Location loc, Value acc, Operation *combine, int64_t lanes) {
+  for (int64_t shift = lanes / 2; shift >= 1; shift /= 2) {
+    Value other =
+        gpu::ShuffleOp::create(b, loc, acc, static_cast<int32_t>(shift), static_cast<int32_t>(lanes), gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    IRMapping map;
+    map.map(combine->getOperand(0), acc);
+    map.map(combine->getOperand(1), other);
+    acc = b.clone(*combine, map)->getResult(0);
+  }
+  return acc;
+}
 
 SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map, ArrayRef<Value> ivs) {
   SmallVector<Value> idx;
@@ -55,7 +67,7 @@ SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map, ArrayRef
   return idx;
 }
 
-Operation *matchWarpReduction(linalg::LinalgOp op) {
+Operation *matchWarpReduction(linalg::LinalgOp op, int64_t minExtent) {
   if (!op.hasPureBufferSemantics() || op.getNumReductionLoops() != 1 || op.getNumDpsInits() != 1 ||
       op->getNumRegions() != 1)
     return nullptr;
@@ -68,7 +80,7 @@ Operation *matchWarpReduction(linalg::LinalgOp op) {
   while (iters[r] != utils::IteratorType::reduction)
     ++r;
   int64_t extent = op.getStaticLoopRanges()[r];
-  if (!ShapedType::isDynamic(extent) && extent < kWarp)
+  if (!ShapedType::isDynamic(extent) && extent < minExtent)
     return nullptr;
   // Every output reads its own inputs: no input is shared across outputs
   // (a matmul's are; it has kernels of its own).
@@ -161,11 +173,7 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op, Operatio
     map.map(combine->getOperand(1), y);
     return b.clone(*combine, map)->getResult(0);
   };
-  Value acc = loop.getResult(0);
-  for (int32_t shift = kWarp / 2; shift >= 1; shift /= 2) {
-    Value other = gpu::ShuffleOp::create(b, loc, acc, shift, kWarp, gpu::ShuffleMode::XOR).getShuffleResult();
-    acc = combined(acc, other);
-  }
+  Value acc = combineAcrossLanes(b, loc, loop.getResult(0), combine, kWarp);
   auto first = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, idx(0)),
                                  /*withElseRegion=*/false);
   b.setInsertionPointToStart(&first.getThenRegion().front());

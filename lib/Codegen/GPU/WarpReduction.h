@@ -21,12 +21,21 @@ namespace tern {
 llvm::SmallVector<mlir::Value> indicesAt(mlir::OpBuilder &b, mlir::Location loc, mlir::AffineMap map,
                                          llvm::ArrayRef<mlir::Value> ivs);
 
+/// The identity of a reduction's combining op on f32 (addf: 0, the
+/// maxima: -inf, the minima: +inf); none for other ops.
+std::optional<float> identityOf(mlir::Operation *combine);
+
+/// `acc` combined (by a clone of `combine`) across the `lanes` lanes of a
+/// warp (a power of 2) by butterfly shuffles: every lane gets the result.
+mlir::Value combineAcrossLanes(mlir::OpBuilder &b, mlir::Location loc, mlir::Value acc, mlir::Operation *combine,
+                               int64_t lanes);
+
 /// The combining op of a reduction a warp per output can run: one
-/// reduction dim of at least 32 iterations (or dynamic), every input
+/// reduction dim of at least `minExtent` iterations (or dynamic), every input
 /// indexed by every parallel dim, an f32 output, and a body yielding
 /// `combine(out, x)` (addf, maximumf, maxnumf, minimumf, minnumf) with `out`
 /// used nowhere else. Null when it cannot.
-mlir::Operation *matchWarpReduction(mlir::linalg::LinalgOp op);
+mlir::Operation *matchWarpReduction(mlir::linalg::LinalgOp op, int64_t minExtent = 32);
 
 /// Emits, at the builder, the gpu.launch computing `op` (combined by
 /// `combine`): blocks of 4 warps, a warp per output element, which starts

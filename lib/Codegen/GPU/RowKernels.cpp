@@ -1,0 +1,531 @@
+//===- RowKernels.cpp - a warp per row through a chain of row ops ---------===//
+//
+// A layer norm after bufferization is five linalg ops over the same rows
+// (a sum, the mean, the squared deviations, their sum, the normalization),
+// a softmax four (the maximum, the shifted exponentials, their sum, the
+// division): each a kernel launch of its own, each re-reading the row from
+// memory, and GPT-2's run on a GPU was a third layer norms and softmaxes.
+// This pass makes each such chain one gpu.launch in which a warp carries
+// one row through every op of the chain in order:
+//
+//   row = the warp's number; for each op of the chain:
+//     a reduction over the row:  each lane combines every 32nd element,
+//                                butterfly shuffles give every lane the
+//                                total; lane 0 stores it
+//     an op on one value a row:  every lane computes it, lane 0 stores it
+//     an op on the row:          each lane every 32nd element, stored
+//
+// and a value an earlier op computed for the row (a mean, a maximum) is
+// read from the lanes' registers, not from memory. The ops' order within
+// a row is the original one, but rows no longer wait for each other, so
+// the chain must touch memory row by row. Every operand's addresses are
+// worked out as bytes of its root buffer (an arena, an argument): a linear
+// function of the loop indices. Where two accesses of the chain may touch
+// the same bytes and one of them writes, both must be the very same
+// function (each row then touches only its own bytes, the same lane the
+// same element), and a write must give each point of its loops bytes of
+// its own. Ops between the chain's ops that are not part of it (the fill
+// of the next matmul's output) move after the launch when they touch none
+// of the bytes the later ops of the chain do; a fill that starts a
+// reduction of the chain becomes its starting constant.
+//
+// `lanes` 1 runs a row per thread without shuffles: tern-emulate-gpu-launches
+// can run that on the host, a check of everything but the lanes' striding
+// and the shuffles (which the warp reductions share).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lib/Codegen/GPU/WarpReduction.h"
+#include "passes/Passes.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace tern {
+#define GEN_PASS_DEF_TERNGPUROWKERNELSPASS
+#include "passes/Passes.h.inc"
+} // namespace tern
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kRowsPerBlock = 4;
+
+/// The bytes an operand of a linalg op touches: `base + sum(coef[d] * iv[d])`
+/// bytes into `root` (a block argument or an allocation) at the loop point
+/// `iv`, for elements of `bytes` bytes. Dims of extent 1 get coefficient 0.
+struct Access {
+  Value root;
+  int64_t base = 0, bytes = 0;
+  SmallVector<int64_t> coef;
+  int64_t lo = 0, hi = 0; // [lo, hi): every byte it may touch
+  bool write = false;
+
+  bool sameAddresses(const Access &o) const {
+    return root == o.root && base == o.base && bytes == o.bytes && coef == o.coef;
+  }
+  bool overlaps(const Access &o) const { return root == o.root && lo < o.hi && o.lo < hi; }
+};
+
+std::optional<int64_t> evaluate(AffineExpr e, ArrayRef<int64_t> point) {
+  SmallVector<AffineExpr> dims;
+  for (int64_t v : point)
+    dims.push_back(getAffineConstantExpr(v, e.getContext()));
+  if (auto c = dyn_cast<AffineConstantExpr>(e.replaceDimsAndSymbols(dims, {})))
+    return c.getValue();
+  return std::nullopt;
+}
+
+/// The buffer `v` is a view of, through reshapes, casts, subviews and
+/// memref.view (whose byte shift is added to `shift`).
+Value rootOf(Value v, int64_t &shift) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp, memref::SubViewOp>(def)) {
+      v = def->getOperand(0);
+      continue;
+    }
+    if (auto view = dyn_cast<memref::ViewOp>(def)) {
+      std::optional<int64_t> s = getConstantIntValue(view.getByteShift());
+      if (!s)
+        return nullptr;
+      shift += *s;
+      v = view.getSource();
+      continue;
+    }
+    if (isMemoryEffectFree(def))
+      return nullptr; // a view whose layout we do not follow
+    return v;         // an allocation
+  }
+  return v; // an argument
+}
+
+/// The access of `value` through `map` (loop dims -> indices) over loops of
+/// `extents`; none when not a static, linear one.
+std::optional<Access> accessOf(Value value, AffineMap map, ArrayRef<int64_t> extents, bool write) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  if (!type || !type.getElementType().isIntOrFloat() || map.getNumSymbols() != 0)
+    return std::nullopt;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)) || ShapedType::isDynamic(offset) ||
+      llvm::any_of(strides, ShapedType::isDynamic))
+    return std::nullopt;
+  Access a;
+  a.root = rootOf(value, a.base);
+  if (!a.root)
+    return std::nullopt;
+  a.bytes = std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+  a.write = write;
+  AffineExpr linear = getAffineConstantExpr(offset, map.getContext());
+  for (auto [expr, stride] : llvm::zip(map.getResults(), strides)) {
+    if (!expr.isPureAffine())
+      return std::nullopt;
+    linear = linear + expr * stride;
+  }
+  SmallVector<int64_t> point(extents.size(), 0);
+  std::optional<int64_t> at0 = evaluate(linear, point);
+  if (!at0)
+    return std::nullopt;
+  a.base += *at0 * a.bytes;
+  a.lo = a.hi = a.base;
+  for (unsigned d = 0; d < extents.size(); ++d) {
+    point.assign(extents.size(), 0);
+    point[d] = 1;
+    std::optional<int64_t> at1 = evaluate(linear, point);
+    if (!at1)
+      return std::nullopt;
+    int64_t c = extents[d] == 1 ? 0 : (*at1 - *at0) * a.bytes;
+    a.coef.push_back(c);
+    (c < 0 ? a.lo : a.hi) += c * (extents[d] - 1);
+  }
+  a.hi += a.bytes;
+  return a;
+}
+
+/// Does the access give each point of the loops `dims` bytes of its own?
+bool distinctPerPoint(const Access &a, ArrayRef<int64_t> extents, ArrayRef<unsigned> dims) {
+  SmallVector<std::pair<int64_t, int64_t>> spans; // |coef|, extent
+  for (unsigned d : dims) {
+    if (extents[d] == 1)
+      continue;
+    if (a.coef[d] == 0)
+      return false;
+    spans.push_back({std::abs(a.coef[d]), extents[d]});
+  }
+  llvm::sort(spans);
+  int64_t reach = a.bytes; // bytes the smaller dims span
+  for (auto [c, n] : spans) {
+    if (c < reach)
+      return false;
+    reach += c * (n - 1);
+  }
+  return true;
+}
+
+/// The whole of a buffer an op outside the chain uses.
+std::optional<Access> wholeOf(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  if (!type || !type.hasStaticShape())
+    return std::nullopt;
+  MLIRContext *ctx = value.getContext();
+  return accessOf(value, AffineMap::getMultiDimIdentityMap(type.getRank(), ctx), type.getShape(), true);
+}
+
+enum class Kind { Reduce, PerRow, Row };
+
+struct Member {
+  linalg::LinalgOp op;
+  Kind kind;
+  Operation *combine = nullptr; // Reduce: its combining op
+  Value init;                   // Reduce: the constant it starts from
+  SmallVector<Access> accesses; // its operands' (inputs, then the output)
+};
+
+/// A chain of ops over the rows of one iteration space: every dim but
+/// `row` indexes rows, `row` the elements of a row.
+struct Chain {
+  SmallVector<int64_t> space;
+  unsigned row = 0;
+  int64_t lanes = 32;
+  SmallVector<Member> members;
+  SmallVector<Operation *> fills;                                    // absorbed as starting constants
+  SmallVector<std::pair<Operation *, SmallVector<Access>>> deferred; // to move after the launch
+
+  SmallVector<unsigned> rowDims() const {
+    SmallVector<unsigned> dims;
+    for (unsigned d = 0; d < space.size(); ++d)
+      if (d != row)
+        dims.push_back(d);
+    return dims;
+  }
+
+  /// `op` as a member of the chain, or none.
+  std::optional<Member> asMember(linalg::LinalgOp op) const {
+    if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 || op->getNumRegions() != 1 ||
+        op->getNumResults() != 0)
+      return std::nullopt;
+    SmallVector<int64_t> extents = op.getStaticLoopRanges();
+    if (extents.size() != space.size())
+      return std::nullopt;
+    Member m;
+    m.op = op;
+    m.kind = Kind::Row;
+    SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+    if (op.getNumReductionLoops() == 1 && iters[row] == utils::IteratorType::reduction) {
+      m.kind = Kind::Reduce;
+      m.combine = tern::matchWarpReduction(op, /*minExtent=*/1);
+      if (!m.combine)
+        return std::nullopt;
+    } else if (op.getNumReductionLoops() != 0) {
+      return std::nullopt;
+    } else if (extents[row] == 1 && space[row] != 1) {
+      m.kind = Kind::PerRow;
+    }
+    for (unsigned d = 0; d < space.size(); ++d)
+      if (extents[d] != space[d] && !(d == row && m.kind == Kind::PerRow))
+        return std::nullopt;
+    for (OpOperand &operand : op->getOpOperands()) {
+      if (!isa<MemRefType>(operand.get().getType()))
+        continue;
+      bool isOut = op.isDpsInit(&operand);
+      if (isOut && m.kind != Kind::Reduce && op.payloadUsesValueFromOperand(&operand))
+        return std::nullopt; // reads its output: an accumulation we do not follow
+      std::optional<Access> a = accessOf(operand.get(), op.getMatchingIndexingMap(&operand), extents, isOut);
+      if (!a)
+        return std::nullopt;
+      if (isOut) {
+        SmallVector<unsigned> dims = m.kind == Kind::Row ? llvm::to_vector(llvm::seq<unsigned>(0, space.size()))
+                                                         : rowDims();
+        if (!distinctPerPoint(*a, extents, dims))
+          return std::nullopt;
+      }
+      m.accesses.push_back(*a);
+    }
+    return m;
+  }
+
+  /// May `m` join the chain (after its members, or before them when
+  /// `front`)? Its accesses against the members' and its own, and against
+  /// the ops that move past it.
+  bool admits(const Member &m, bool front) const {
+    auto clash = [](const Access &x, const Access &y) {
+      return (x.write || y.write) && x.overlaps(y) && !x.sameAddresses(y);
+    };
+    for (auto [i, x] : llvm::enumerate(m.accesses)) {
+      for (auto [j, y] : llvm::enumerate(m.accesses))
+        if (i != j && clash(x, y))
+          return false;
+      for (const Member &other : members)
+        for (const Access &y : other.accesses)
+          if (clash(x, y))
+            return false;
+      if (!front)
+        for (auto &[op, accesses] : deferred)
+          for (const Access &y : accesses)
+            if (x.overlaps(y))
+              return false;
+    }
+    return true;
+  }
+};
+
+/// The fill right before `op` (pure ops aside) that writes its output, if
+/// `op` is a reduction: what it starts from.
+linalg::FillOp startingFill(linalg::LinalgOp op) {
+  Operation *prev = op->getPrevNode();
+  while (prev && isMemoryEffectFree(prev))
+    prev = prev->getPrevNode();
+  auto fill = dyn_cast_or_null<linalg::FillOp>(prev);
+  if (!fill || !fill.hasPureBufferSemantics() || fill.getOutputs()[0] != op.getDpsInitOperand(0)->get())
+    return nullptr;
+  return fill;
+}
+
+/// The chain around the reduction `start`, or none.
+std::optional<Chain> chainAround(linalg::LinalgOp start, int64_t lanes) {
+  if (!tern::matchWarpReduction(start, /*minExtent=*/1))
+    return std::nullopt;
+  Chain chain;
+  chain.lanes = lanes;
+  chain.space = start.getStaticLoopRanges();
+  if (llvm::any_of(chain.space, ShapedType::isDynamic))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iters = start.getIteratorTypesArray();
+  while (iters[chain.row] != utils::IteratorType::reduction)
+    ++chain.row;
+  std::optional<Member> first = chain.asMember(start);
+  if (!first || !chain.admits(*first, false))
+    return std::nullopt;
+  linalg::FillOp fill = startingFill(start);
+  if (!fill)
+    return std::nullopt;
+  first->init = fill.getInputs()[0];
+  chain.fills.push_back(fill);
+  chain.members.push_back(*first);
+
+  // Row ops before it (the residual add before a layer norm, the mask
+  // added to attention scores before their softmax).
+  for (Operation *p = fill->getPrevNode(); p; p = p->getPrevNode()) {
+    if (isMemoryEffectFree(p))
+      continue;
+    auto op = dyn_cast<linalg::LinalgOp>(p);
+    std::optional<Member> m = op && !isa<linalg::FillOp>(p) ? chain.asMember(op) : std::nullopt;
+    if (!m || m->kind != Kind::Row || !chain.admits(*m, true))
+      break;
+    chain.members.insert(chain.members.begin(), *m);
+  }
+
+  // The ops after it while they belong; others in between move past.
+  for (Operation *p = start->getNextNode(); p && !p->hasTrait<OpTrait::IsTerminator>(); p = p->getNextNode()) {
+    if (isMemoryEffectFree(p))
+      continue;
+    auto op = dyn_cast<linalg::LinalgOp>(p);
+    if (!op)
+      break;
+    // Fills are never members: one may start a later reduction.
+    if (std::optional<Member> m = isa<linalg::FillOp>(p) ? std::nullopt : chain.asMember(op)) {
+      if (m->kind == Kind::Reduce) {
+        // Its starting fill is the op deferred last.
+        if (chain.deferred.empty() || chain.deferred.back().first != startingFill(op).getOperation())
+          break;
+        m->init = cast<linalg::FillOp>(chain.deferred.back().first).getInputs()[0];
+        auto saved = chain.deferred.pop_back_val();
+        if (!chain.admits(*m, false)) {
+          chain.deferred.push_back(saved);
+          break;
+        }
+        chain.fills.push_back(saved.first);
+        chain.members.push_back(*m);
+        continue;
+      }
+      if (chain.admits(*m, false)) {
+        chain.members.push_back(*m);
+        continue;
+      }
+    }
+    // Not of the chain: it may move after the launch if it has no
+    // results and touches none of the bytes later members do.
+    if (p->getNumResults() != 0 || !op.hasPureBufferSemantics())
+      break;
+    SmallVector<Access> whole;
+    bool known = true;
+    for (Value v : p->getOperands())
+      if (isa<MemRefType>(v.getType())) {
+        std::optional<Access> a = wholeOf(v);
+        known = known && a.has_value();
+        if (a)
+          whole.push_back(*a);
+      }
+    if (!known)
+      break;
+    chain.deferred.push_back({p, whole});
+  }
+  // Ops deferred after the last member stay where they are.
+  Operation *last = chain.members.back().op;
+  while (!chain.deferred.empty() && last->isBeforeInBlock(chain.deferred.back().first))
+    chain.deferred.pop_back();
+  if (chain.members.size() < 2)
+    return std::nullopt;
+  return chain;
+}
+
+/// Emits the chain's gpu.launch before its last member, erases its
+/// members and fills and moves the ops deferred after the launch.
+Operation *emit(Chain &chain) {
+  Operation *last = chain.members.back().op;
+  OpBuilder b(last);
+  Location loc = chain.members[llvm::find_if(chain.members, [](const Member &m) { return m.kind == Kind::Reduce; }) -
+                               chain.members.begin()]
+                     .op.getLoc();
+  auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, loc, v); };
+  SmallVector<unsigned> rowDims = chain.rowDims();
+  int64_t rows = 1;
+  for (unsigned d : rowDims)
+    rows *= chain.space[d];
+  int64_t lanes = chain.lanes;
+  Value one = idx(1);
+  auto launch = gpu::LaunchOp::create(b, loc, idx((rows + kRowsPerBlock - 1) / kRowsPerBlock), one, one,
+                                      idx(lanes * kRowsPerBlock), one, one);
+  Block &kernel = launch.getBody().front();
+  OpBuilder::InsertionGuard scope(b);
+  b.setInsertionPointToStart(&kernel);
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&kernel);
+
+  Value tid = launch.getThreadIds().x;
+  Value lane = lanes == 1 ? idx(0) : arith::RemUIOp::create(b, loc, tid, idx(lanes)).getResult();
+  Value rowId = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, idx(kRowsPerBlock)),
+                                      arith::DivUIOp::create(b, loc, tid, idx(lanes)));
+  auto guard = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, rowId, idx(rows)),
+                                 /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&guard.getThenRegion().front());
+  Value zero = idx(0);
+  SmallVector<Value> ivs(chain.space.size(), zero);
+  Value rest = rowId;
+  for (unsigned d : llvm::reverse(rowDims)) {
+    ivs[d] = arith::RemUIOp::create(b, loc, rest, idx(chain.space[d]));
+    rest = arith::DivUIOp::create(b, loc, rest, idx(chain.space[d]));
+  }
+  Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, zero);
+
+  // The values computed once a row so far, newest last.
+  SmallVector<std::pair<Access, Value>> known;
+  // The body of `m` at the loop point `at`, its output's value as `out`.
+  auto compute = [&](OpBuilder &ib, Member &m, ArrayRef<Value> at, Value out) {
+    Block &body = m.op->getRegion(0).front();
+    IRMapping map;
+    unsigned k = 0;
+    for (OpOperand &operand : m.op->getOpOperands()) {
+      BlockArgument arg = body.getArgument(operand.getOperandNumber());
+      if (!isa<MemRefType>(operand.get().getType())) {
+        map.map(arg, operand.get());
+        continue;
+      }
+      const Access &a = m.accesses[k++];
+      if (m.op.isDpsInit(&operand)) {
+        if (out)
+          map.map(arg, out);
+        continue;
+      }
+      auto found = llvm::find_if(llvm::reverse(known), [&](auto &kv) { return kv.first.sameAddresses(a); });
+      if (found != llvm::reverse(known).end())
+        map.map(arg, found->second);
+      else
+        map.map(arg, memref::LoadOp::create(ib, loc, operand.get(),
+                                            tern::indicesAt(ib, loc, m.op.getMatchingIndexingMap(&operand), at)));
+    }
+    for (Operation &inner : body.without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+        map.map(index.getResult(), at[index.getDim()]);
+        continue;
+      }
+      ib.clone(inner, map);
+    }
+    return map.lookupOrDefault(body.getTerminator()->getOperand(0));
+  };
+  auto storeOnce = [&](Member &m, Value v) {
+    auto ifFirst = scf::IfOp::create(b, loc, isFirst, /*withElseRegion=*/false);
+    OpBuilder tb = OpBuilder::atBlockBegin(&ifFirst.getThenRegion().front());
+    OpOperand *out = m.op.getDpsInitOperand(0);
+    memref::StoreOp::create(tb, loc, v, out->get(), tern::indicesAt(tb, loc, m.op.getMatchingIndexingMap(out), ivs));
+    known.push_back({m.accesses.back(), v});
+  };
+
+  for (Member &m : chain.members) {
+    switch (m.kind) {
+    case Kind::Reduce: {
+      Type f32 = b.getF32Type();
+      Value identity =
+          arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32), APFloat(*tern::identityOf(m.combine)));
+      auto loop = scf::ForOp::create(b, loc, lane, idx(chain.space[chain.row]), idx(lanes), ValueRange{identity});
+      OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+      SmallVector<Value> at = ivs;
+      at[chain.row] = loop.getInductionVar();
+      scf::YieldOp::create(lb, loc, compute(lb, m, at, loop.getRegionIterArgs()[0]));
+      Value total = tern::combineAcrossLanes(b, loc, loop.getResult(0), m.combine, lanes);
+      IRMapping map;
+      map.map(m.combine->getOperand(0), m.init);
+      map.map(m.combine->getOperand(1), total);
+      storeOnce(m, b.clone(*m.combine, map)->getResult(0));
+      break;
+    }
+    case Kind::PerRow:
+      storeOnce(m, compute(b, m, ivs, nullptr));
+      break;
+    case Kind::Row: {
+      auto loop = scf::ForOp::create(b, loc, lane, idx(chain.space[chain.row]), idx(lanes));
+      OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+      lb.setInsertionPoint(loop.getBody()->getTerminator());
+      SmallVector<Value> at = ivs;
+      at[chain.row] = loop.getInductionVar();
+      OpOperand *out = m.op.getDpsInitOperand(0);
+      memref::StoreOp::create(lb, loc, compute(lb, m, at, nullptr), out->get(),
+                              tern::indicesAt(lb, loc, m.op.getMatchingIndexingMap(out), at));
+      break;
+    }
+    }
+  }
+
+  Operation *after = launch;
+  for (auto &[op, accesses] : chain.deferred) {
+    op->moveAfter(after);
+    after = op;
+  }
+  for (Member &m : chain.members)
+    m.op->erase();
+  for (Operation *fill : chain.fills)
+    fill->erase();
+  return launch;
+}
+
+struct GPURowKernelsPass : tern::impl::TernGPURowKernelsPassBase<GPURowKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (lanes < 1 || lanes > 32 || (lanes & (lanes - 1)) != 0) {
+      getOperation().emitError("tern-gpu-row-kernels: lanes must be a power of 2 from 1 to 32");
+      return signalPassFailure();
+    }
+    // Each block's ops in order; a chain's ops are erased and the walk
+    // goes on after its launch.
+    SmallVector<Block *> blocks;
+    getOperation().walk([&](Block *block) { blocks.push_back(block); });
+    for (Block *block : blocks)
+      for (Operation *p = block->empty() ? nullptr : &block->front(); p; p = p->getNextNode()) {
+        auto op = dyn_cast<linalg::LinalgOp>(p);
+        if (!op || !op.hasPureBufferSemantics() || op.getNumReductionLoops() != 1)
+          continue;
+        if (std::optional<Chain> chain = chainAround(op, lanes))
+          p = emit(*chain);
+      }
+  }
+};
+
+} // namespace
