@@ -1,0 +1,495 @@
+//===- KernelBuilder.cpp - the register-blocked contraction kernel --------===//
+//
+// The general kernel of tern-vectorize-contractions: C cut into panels of
+// `vectors` x VL columns (one scf.parallel with the batch dims), each panel
+// down its rows `rows` at a time, the k loop accumulating rows x vectors
+// FMAs in registers (B's row as vectors, one broadcast of A per row), C
+// read and written once per panel, the epilogue applied to the
+// accumulators before the store. Partial panels use masks; leftover rows a
+// one-row kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lib/Codegen/KernelBuilder.h"
+
+#include "VectorBody.h"
+#include "lib/Codegen/PackWeights.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+using tern::Packing;
+using tern::readablePerVector;
+using tern::readsAlongK;
+using tern::usesDim;
+
+namespace {
+/// Parallel iterations a kernel offers the thread pool at the least, when
+/// its shape allows: panels of columns, or chunks of rows too.
+constexpr int64_t kMinTasks = 8;
+} // namespace
+
+namespace tern {
+
+Value KernelBuilder::index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+/// Replaces the contraction, whose loop sizes are `sizes`.
+void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
+  Value zero = index(0), one = index(1), width = index(vl * vectors);
+  if (epilogue) {
+    auto t = cast<MemRefType>(epilogue->expanded.getType());
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      epilogueSizes.push_back(t.isDynamicDim(i) ? Value(memref::DimOp::create(b, loc, epilogue->expanded, i))
+                                                : index(t.getDimSize(i)));
+  }
+  SmallVector<Value> lbs, ubs, steps;
+  for (unsigned d : c.batch) {
+    lbs.push_back(zero);
+    ubs.push_back(sizes[d]);
+    steps.push_back(one);
+  }
+  Value n = sizes[c.n], m = sizes[c.ms[0]];
+  for (unsigned d : ArrayRef<unsigned>(c.ms).drop_front())
+    m = arith::MulIOp::create(b, loc, m, sizes[d]);
+  this->sizes.assign(sizes.begin(), sizes.end());
+  // Few panels (a convolution with 32 filters over many positions): the
+  // rows are cut into chunks too, so that the threads share them.
+  std::optional<int64_t> staticM = 1, staticN = getConstantIntValue(n);
+  for (unsigned d : c.ms) {
+    std::optional<int64_t> size = getConstantIntValue(sizes[d]);
+    staticM = size && staticM ? std::optional<int64_t>(*staticM * *size) : std::nullopt;
+  }
+  int64_t tasks = staticN ? (*staticN + vl * vectors - 1) / (vl * vectors) : 0;
+  for (unsigned d : c.batch) {
+    std::optional<int64_t> size = getConstantIntValue(sizes[d]);
+    tasks = size ? tasks * *size : 0;
+  }
+  if (!int8Dot.empty())
+    quantizeA(m, staticM);
+  int64_t chunk = 0;
+  if (staticM && tasks > 0 && tasks < kMinTasks && *staticM >= 4 * rows) {
+    int64_t pieces = (kMinTasks + tasks - 1) / tasks;
+    chunk = ((*staticM + pieces - 1) / pieces + rows - 1) / rows * rows;
+    lbs.push_back(zero);
+    ubs.push_back(index((*staticM + chunk - 1) / chunk));
+    steps.push_back(one);
+  }
+  lbs.push_back(zero);
+  ubs.push_back(arith::CeilDivUIOp::create(b, loc, n, width));
+  steps.push_back(one);
+  scf::ParallelOp::create(b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location, ValueRange ivs) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+    SmallVector<Value> at(sizes.size(), zero);
+    for (auto [d, iv] : llvm::zip(c.batch, ivs))
+      at[d] = iv;
+    Value rowsFrom = zero, rowsTo = m;
+    if (chunk) {
+      rowsFrom = arith::MulIOp::create(b, loc, ivs[c.batch.size()], index(chunk));
+      rowsTo = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, rowsFrom, index(chunk)), m);
+    }
+    panelIndex = ivs.back();
+    auto panels = [&]() {
+      Value j0 = arith::MulIOp::create(b, loc, ivs.back(), width);
+      at[c.n] = j0;
+      Value left = arith::SubIOp::create(b, loc, n, j0);
+      Value full = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, left, width);
+      scf::IfOp::create(
+          b, loc, full,
+          [&](OpBuilder &tb, Location) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
+            panel(at, rowsFrom, rowsTo, rows, {});
+            scf::YieldOp::create(b, loc);
+          },
+          [&](OpBuilder &eb, Location) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(eb.getInsertionBlock(), eb.getInsertionPoint());
+            SmallVector<Value> masks;
+            for (int64_t v = 0; v < vectors; ++v) {
+              Value lanes = arith::SubIOp::create(b, loc, left, index(v * vl));
+              lanes = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, lanes, index(vl)), zero);
+              masks.push_back(vector::CreateMaskOp::create(b, loc, VectorType::get({vl}, b.getI1Type()), lanes));
+            }
+            panel(at, rowsFrom, rowsTo, rows, masks);
+            scf::YieldOp::create(b, loc);
+          });
+    };
+    if (dequantizePanels == PanelDequant::Always) {
+      dequantizePanel();
+      panels();
+    } else if (dequantizePanels == PanelDequant::IfMany) {
+      Value many = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, m, index(2 * rows));
+      scf::IfOp::create(
+          b, loc, many,
+          [&](OpBuilder &tb, Location) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
+            dequantizePanel();
+            panels();
+            scf::YieldOp::create(b, loc);
+          },
+          [&](OpBuilder &eb, Location) {
+            OpBuilder::InsertionGuard g(b);
+            b.setInsertionPoint(eb.getInsertionBlock(), eb.getInsertionPoint());
+            panelB = Value();
+            panels();
+            scf::YieldOp::create(b, loc);
+          });
+    } else {
+      panels();
+    }
+    panelB = Value();
+  });
+}
+
+/// `e` at the loop position `at`.
+Value KernelBuilder::evaluate(AffineExpr e, ArrayRef<Value> at) {
+  if (auto d = dyn_cast<AffineDimExpr>(e))
+    return at[d.getPosition()];
+  if (auto k = dyn_cast<AffineConstantExpr>(e))
+    return index(k.getValue());
+  auto bin = cast<AffineBinaryOpExpr>(e);
+  Value l = evaluate(bin.getLHS(), at), r = evaluate(bin.getRHS(), at);
+  switch (e.getKind()) {
+  case AffineExprKind::Add:
+    return arith::AddIOp::create(b, loc, l, r);
+  case AffineExprKind::Mul:
+    return arith::MulIOp::create(b, loc, l, r);
+  case AffineExprKind::FloorDiv:
+    return arith::FloorDivSIOp::create(b, loc, l, r);
+  case AffineExprKind::CeilDiv:
+    return arith::CeilDivSIOp::create(b, loc, l, r);
+  default:
+    return arith::RemSIOp::create(b, loc, l, r);
+  }
+}
+
+/// The indices of an operand with map `map` at the loop position `at`.
+SmallVector<Value> KernelBuilder::indices(AffineMap map, ArrayRef<Value> at) {
+  SmallVector<Value> idx;
+  for (AffineExpr e : map.getResults())
+    idx.push_back(evaluate(e, at));
+  return idx;
+}
+
+/// One panel: flattened rows [from, to) in steps of `rows`, then one at
+/// a time.
+void KernelBuilder::panel(SmallVector<Value> at, Value from, Value to, int64_t rows, ArrayRef<Value> masks) {
+  Value one = index(1);
+  Value split = from;
+  if (rows > 1) {
+    Value r = index(rows), count = arith::SubIOp::create(b, loc, to, from);
+    split = arith::SubIOp::create(b, loc, to, arith::RemUIOp::create(b, loc, count, r));
+    scf::ForOp::create(b, loc, from, split, r, ValueRange{}, [&](OpBuilder &nb, Location, Value i0, ValueRange) {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+      kernel(at, i0, rows, masks);
+      scf::YieldOp::create(b, loc);
+    });
+  }
+  scf::ForOp::create(b, loc, split, to, one, ValueRange{}, [&](OpBuilder &nb, Location, Value i, ValueRange) {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+    kernel(at, i, 1, masks);
+    scf::YieldOp::create(b, loc);
+  });
+}
+
+/// `at` with the m dims set from the flattened row `row`.
+SmallVector<Value> KernelBuilder::atRow(SmallVector<Value> at, Value row) {
+  for (int64_t i = c.ms.size() - 1; i > 0; --i) {
+    Value size = sizes[c.ms[i]];
+    at[c.ms[i]] = arith::RemUIOp::create(b, loc, row, size);
+    row = arith::DivUIOp::create(b, loc, row, size);
+  }
+  at[c.ms[0]] = row;
+  return at;
+}
+
+/// Loops over the reduction dims (outermost first), carrying `accs`;
+/// `body` computes the next accumulators at the innermost position.
+SmallVector<Value> KernelBuilder::reduce(SmallVector<Value> at, unsigned level, ValueRange accs, Value flatK,
+                          function_ref<SmallVector<Value>(ArrayRef<Value>, Value, ValueRange)> body) {
+  unsigned d = c.ks[level];
+  auto loop = scf::ForOp::create(
+      b, loc, index(0), sizes[d], index(1), accs, [&](OpBuilder &nb, Location, Value kk, ValueRange iter) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        SmallVector<Value> pos = at;
+        pos[d] = kk;
+        Value flat = level == 0 ? kk : Value(arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, flatK, sizes[d]), kk));
+        SmallVector<Value> next = level + 1 == c.ks.size() ? body(pos, flat, iter)
+                                                            : reduce(pos, level + 1, iter, flat, body);
+        scf::YieldOp::create(b, loc, next);
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+/// The panel's v-th vector of weights q at `k`, as f32: a byte each, or
+/// (nibbles) the low halves of the panel's first vectors' bytes and the
+/// high halves of its last ones'.
+Value KernelBuilder::weightsAt(Value k, int64_t v) {
+  auto bytes = VectorType::get({vl}, b.getI8Type());
+  Value q;
+  if (nibbles) {
+    int64_t half = vectors / 2;
+    q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, k, index(v % half * vl)});
+    Value four = arith::ConstantOp::create(
+        b, loc, bytes, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(v < half ? 15 : 4).getValue()));
+    q = v < half ? Value(arith::AndIOp::create(b, loc, q, four)) : Value(arith::ShRUIOp::create(b, loc, q, four));
+  } else {
+    q = vector::LoadOp::create(b, loc, bytes, packedB, ValueRange{panelIndex, k, index(v * vl)});
+  }
+  return arith::UIToFPOp::create(b, loc, vecType, q);
+}
+
+/// C[row i0 + r, at.n + v*VL] += sum_k A[.., k] * B[k, ..] for r < rows.
+void KernelBuilder::kernel(SmallVector<Value> at, Value i0, int64_t rows, ArrayRef<Value> masks) {
+  Value j0 = at[c.n];
+  SmallVector<SmallVector<Value>> rowAt;
+  for (int64_t r = 0; r < rows; ++r)
+    rowAt.push_back(atRow(at, r == 0 ? i0 : Value(arith::AddIOp::create(b, loc, i0, index(r)))));
+  SmallVector<Value> colIdx;
+  for (int64_t v = 0; v < vectors; ++v)
+    colIdx.push_back(v == 0 ? j0 : Value(arith::AddIOp::create(b, loc, j0, index(v * vl))));
+  auto load = [&](Value mem, ValueRange idx, int64_t v) { return loadVector(mem, idx, masks, v); };
+  SmallVector<Value> accs;
+  Value splat = init.constant ? Value(vector::BroadcastOp::create(b, loc, vecType, init.constant)) : Value();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t v = 0; v < vectors; ++v) {
+      SmallVector<Value> pos = rowAt[r];
+      pos[c.n] = colIdx[v];
+      SmallVector<Value> cIdx = indices(c.cMap, pos);
+      if (splat) {
+        accs.push_back(splat);
+      } else if (init.broadcast) {
+        // The bias at C's position (the broadcast's loops are C's dims).
+        linalg::GenericOp broadcast = init.broadcast;
+        OpOperand *in = broadcast.getDpsInputOperand(0);
+        accs.push_back(readOperand(in->get(), broadcast.getMatchingIndexingMap(in), cIdx, masks, v));
+      } else {
+        accs.push_back(load(c.c, cIdx, v));
+      }
+    }
+  SmallVector<Value> results = dotIntrinsic.empty() ? SmallVector<Value>() : dotReduce(rowAt, accs);
+  auto step = [&](ArrayRef<Value> kpos, Value flatK, ValueRange iter) {
+        SmallVector<Value> bv;
+        for (int64_t v = 0; v < vectors; ++v) {
+          SmallVector<Value> pos(kpos);
+          pos[c.n] = colIdx[v];
+          if (panelB)
+            bv.push_back(vector::LoadOp::create(b, loc, vecType, panelB, ValueRange{flatK, index(v * vl)}));
+          else if (packedB)
+            bv.push_back(vector::LoadOp::create(b, loc, vecType, packedB,
+                                                ValueRange{panelIndex, flatK, index(v * vl)}));
+          else
+            bv.push_back(load(c.b, indices(c.bMap, pos), v));
+        }
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < rows; ++r) {
+          SmallVector<Value> pos = rowAt[r];
+          for (unsigned k : c.ks)
+            pos[k] = kpos[k];
+          Value a = memref::LoadOp::create(b, loc, c.a, indices(c.aMap, pos));
+          if (c.bytes)
+            a = c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, b.getI32Type(), a))
+                            : Value(arith::ExtSIOp::create(b, loc, b.getI32Type(), a));
+          Value av = vector::BroadcastOp::create(b, loc, vecType, a);
+          for (int64_t v = 0; v < vectors; ++v) {
+            Value acc = iter[r * vectors + v];
+            if (isa<FloatType>(vecType.getElementType()))
+              next.push_back(vector::FMAOp::create(b, loc, av, bv[v], acc));
+            else
+              next.push_back(arith::AddIOp::create(b, loc, acc, arith::MulIOp::create(b, loc, av, bv[v])));
+          }
+        }
+        return next;
+      };
+  if (c.dequant && !int8Dot.empty())
+    results = int8Reduce(i0, rows, accs);
+  else if (c.dequant && !panelB)
+    results = blockReduce(rowAt, accs);
+  else if (sparseValues)
+    results = sparseReduce(rowAt, accs);
+  else if (!maddIntrinsic.empty())
+    results = pairReduce(rowAt, accs);
+  else if (rowIndices) {
+    // Block-pruned B: only the panel's non-zero rows, their k read from
+    // the packed indices.
+    auto loop = scf::ForOp::create(b, loc, index(0), index(keptRows), index(1), accs,
+                                   [&](OpBuilder &nb, Location, Value j, ValueRange iter) {
+                                     OpBuilder::InsertionGuard guard(b);
+                                     b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                                     Value kk = memref::LoadOp::create(b, loc, rowIndices, ValueRange{panelIndex, j});
+                                     SmallVector<Value> kpos = at;
+                                     kpos[c.ks[0]] = arith::IndexCastOp::create(b, loc, b.getIndexType(), kk);
+                                     scf::YieldOp::create(b, loc, step(kpos, j, iter));
+                                   });
+    results = SmallVector<Value>(loop.getResults());
+  } else if (dotIntrinsic.empty())
+    results = reduce(at, 0, accs, Value(), step);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t v = 0; v < vectors; ++v) {
+      SmallVector<Value> pos = rowAt[r];
+      pos[c.n] = colIdx[v];
+      Value acc = results[r * vectors + v];
+      SmallVector<Value> cIdx = indices(c.cMap, pos);
+      if (!epilogue || epilogue->storeC)
+        store(acc, c.c, cIdx, masks, v);
+      if (epilogue)
+        applyEpilogue(acc, cIdx, masks, v);
+    }
+}
+
+/// Runs `step` (group of `size` k, accumulators, whether it is the
+/// partial last group) over k / size groups in a loop, then once more for
+/// a last partial group.
+SmallVector<Value> KernelBuilder::byGroups(int64_t k, int64_t size, SmallVector<Value> accs,
+                            function_ref<SmallVector<Value>(Value, ValueRange, bool)> step) {
+  if (k >= size) {
+    auto loop = scf::ForOp::create(b, loc, index(0), index(k / size), index(1), accs,
+                                   [&](OpBuilder &nb, Location, Value g, ValueRange iter) {
+                                     OpBuilder::InsertionGuard guard(b);
+                                     b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                                     scf::YieldOp::create(b, loc, step(g, iter, false));
+                                   });
+    accs = SmallVector<Value>(loop.getResults());
+  }
+  if (k % size)
+    accs = step(index(k / size), accs, true);
+  return accs;
+}
+
+/// A's `n` consecutive elements of type `elem` at `idx` (along k), those
+/// past the end of a partial last group read as 0.
+Value KernelBuilder::readGroup(Type elem, int64_t n, ValueRange idx, bool tail) {
+  auto quad = VectorType::get({n}, elem);
+  if (!tail)
+    return vector::LoadOp::create(b, loc, quad, c.a, idx);
+  Value pad = arith::ConstantOp::create(b, loc, elem, b.getZeroAttr(elem));
+  return vector::TransferReadOp::create(b, loc, quad, c.a, idx, pad, ArrayRef<bool>{false});
+}
+
+/// A vector of `mem` at `idx`, masked on the last panel.
+Value KernelBuilder::loadVector(Value mem, ValueRange idx, ArrayRef<Value> masks, int64_t v) {
+  auto type = VectorType::get({vl}, getElementTypeOrSelf(mem.getType()));
+  if (masks.empty())
+    return vector::LoadOp::create(b, loc, type, mem, idx);
+  Value zeros = arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type));
+  return vector::MaskedLoadOp::create(b, loc, type, mem, idx, masks[v], zeros);
+}
+
+/// `mem` read through `map` at loop position `at` for the v-th vector of a
+/// row of C: a vector when the map reads the last loop (C's n), else one
+/// value broadcast (see readablePerVector).
+Value KernelBuilder::readOperand(Value mem, AffineMap map, ArrayRef<Value> at, ArrayRef<Value> masks, int64_t v) {
+  SmallVector<Value> idx = indices(map, at);
+  if (usesDim(map, at.size() - 1))
+    return loadVector(mem, idx, masks, v);
+  Value x = memref::LoadOp::create(b, loc, mem, idx);
+  return vector::BroadcastOp::create(b, loc, VectorType::get({vl}, x.getType()), x);
+}
+
+void KernelBuilder::store(Value value, Value mem, ValueRange idx, ArrayRef<Value> masks, int64_t v) {
+  if (masks.empty())
+    vector::StoreOp::create(b, loc, value, mem, idx);
+  else
+    vector::MaskedStoreOp::create(b, loc, mem, idx, masks[v], value);
+}
+
+/// Computes the epilogue's body on the accumulator `acc` (at C indices
+/// `cIdx`) and stores its result.
+void KernelBuilder::applyEpilogue(Value acc, ArrayRef<Value> cIdx, ArrayRef<Value> masks, int64_t v) {
+  linalg::GenericOp op = epilogue->op;
+  // The epilogue's loop indices: C's, split where C was expanded (C's
+  // last index, n, given as `nIdx`).
+  auto expandedType = cast<MemRefType>(epilogue->expanded.getType());
+  int64_t innermost = -1;
+  auto split = [&](Value nIdx) {
+    SmallVector<Value> e(epilogueSizes.size());
+    for (auto [i, group] : llvm::enumerate(epilogue->groups)) {
+      // Unit dims are 0; the others split C's index, innermost first.
+      SmallVector<int64_t> dims;
+      for (int64_t d : group) {
+        if (expandedType.getDimSize(d) == 1)
+          e[d] = index(0);
+        else
+          dims.push_back(d);
+      }
+      Value x = i + 1 == epilogue->groups.size() ? nIdx : cIdx[i];
+      for (int64_t j = (int64_t)dims.size() - 1; j > 0; --j) {
+        Value size = epilogueSizes[dims[j]];
+        e[dims[j]] = arith::RemUIOp::create(b, loc, x, size);
+        x = arith::DivUIOp::create(b, loc, x, size);
+      }
+      if (!dims.empty())
+        e[dims[0]] = x;
+      if (i + 1 == epilogue->groups.size() && !dims.empty())
+        innermost = dims.back();
+    }
+    return e;
+  };
+  SmallVector<Value> e = split(cIdx.back());
+  IRMapping map;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    BlockArgument arg = op.getMatchingBlockArgument(in);
+    map.map(arg, in->getOperandNumber() == epilogue->cInput
+                     ? acc
+                     : readOperand(in->get(), op.getMatchingIndexingMap(in), e, masks, v));
+  }
+  Value result = tern::vectorizeBody(b, loc, op, map, vl);
+  Value out = op.getDpsInitOperand(0)->get();
+  int64_t row = epilogue->rowLength;
+  if (!row) {
+    store(result, out, e, masks, v);
+    return;
+  }
+  // The vector's lanes are positions w0.. of a row `row` long and may run
+  // on into the next rows: one masked store per row, lanes [lo, hi) in
+  // that row, at the row's start less lo (the lanes before it masked off)
+  // in a flat view of the output (its layout is static), where that
+  // address is never before the view's start.
+  auto outType = cast<MemRefType>(out.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset = 0, extent = 1;
+  (void)outType.getStridesAndOffset(strides, offset);
+  for (auto [size, stride] : llvm::zip(outType.getShape(), strides))
+    extent += (size - 1) * stride;
+  auto flatType = MemRefType::get({extent}, outType.getElementType(),
+                                  StridedLayoutAttr::get(b.getContext(), offset, {1}));
+  Value flat = memref::ReinterpretCastOp::create(b, loc, flatType, out, offset, ArrayRef<int64_t>{extent},
+                                                 ArrayRef<int64_t>{1});
+  auto flatIndex = [&](ArrayRef<Value> at, Value minus) {
+    Value x = minus ? arith::SubIOp::create(b, loc, index(0), minus).getResult() : index(0);
+    for (auto [i, stride] : llvm::enumerate(strides))
+      x = arith::AddIOp::create(b, loc, x, arith::MulIOp::create(b, loc, at[i], index(stride)));
+    return x;
+  };
+  auto maskType = VectorType::get({vl}, b.getI1Type());
+  Value w0 = e[innermost];
+  Value allOn = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(maskType, true));
+  for (int64_t s = 0; s <= (vl - 2) / row + 1; ++s) {
+    Value lo = s == 0 ? index(0)
+                      : Value(arith::MaxSIOp::create(b, loc, index(0),
+                                                     arith::SubIOp::create(b, loc, index(s * row), w0)));
+    Value hi = arith::MinSIOp::create(b, loc, index(vl), arith::SubIOp::create(b, loc, index((s + 1) * row), w0));
+    Value mask = vector::CreateMaskOp::create(b, loc, maskType, ValueRange{hi});
+    if (s > 0)
+      mask = arith::AndIOp::create(
+          b, loc, mask, arith::XOrIOp::create(b, loc, vector::CreateMaskOp::create(b, loc, maskType, ValueRange{lo}), allOn));
+    if (!masks.empty())
+      mask = arith::AndIOp::create(b, loc, mask, masks[v]);
+    Value at = s == 0 ? flatIndex(e, Value())
+                      : flatIndex(split(arith::AddIOp::create(b, loc, cIdx.back(), lo)), lo);
+    vector::MaskedStoreOp::create(b, loc, flat, ValueRange{at}, mask, result);
+  }
+}
+
+} // namespace tern

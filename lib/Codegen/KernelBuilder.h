@@ -1,0 +1,247 @@
+//===- KernelBuilder.h - the register-blocked contraction kernel -*- C++ -*-===//
+//
+// tern-vectorize-contractions' kernel (the design: VectorizeContractions.cpp):
+// a KernelBuilder replaces one matched contraction by its panels, rows and
+// reduction loops. The general kernel (panels, rows, the k loop over B's
+// vectors, the epilogue and stores) is in KernelBuilder.cpp; the k loops
+// for B packed other than as plain vectors (block-dequantized, int8 x
+// int4, dot products, i16 pairs, 2:4 sparse) in KernelReductions.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TERN_CODEGEN_KERNELBUILDER_H
+#define TERN_CODEGEN_KERNELBUILDER_H
+
+#include "lib/Codegen/MatchContraction.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include <optional>
+#include <string>
+
+namespace tern {
+
+class KernelBuilder {
+public:
+  /// `dotIntrinsic`: the LLVM intrinsic of the u8 x s8 dot product when B
+  /// is packed in groups of 4 bytes (Packing::Groups4), else empty.
+  KernelBuilder(mlir::OpBuilder &b, mlir::Location loc, const Contraction &c, int64_t vl, int64_t vectors,
+                mlir::Value packedB, llvm::StringRef dotIntrinsic, const Init &init,
+                const std::optional<Epilogue> &epilogue)
+      : b(b), loc(loc), c(c), vl(vl), vectors(vectors), packedB(packedB), dotIntrinsic(dotIntrinsic), init(init),
+        epilogue(epilogue), vecType(mlir::VectorType::get({vl}, mlir::getElementTypeOrSelf(c.c.getType()))) {}
+
+  /// B's packed block scales and offsets (c.dequant); `halves`: B is
+  /// packed as nibbles (Packing::Nibbles).
+  void setDequantization(mlir::Value scale, mlir::Value offset, bool halves) {
+    packedScale = scale;
+    packedOffset = offset;
+    nibbles = halves;
+  }
+
+  /// The dequantized B is packed as Packing::Nibbles4 and A is quantized
+  /// to int8 per row and block before the kernel runs: the products run on
+  /// `intrinsic` (u8 x s8 dot products of 4 bytes per i32 lane: x86's
+  /// vpdpbusd, AArch64's usdot), see int8Reduce.
+  void setInt8Activations(llvm::StringRef intrinsic) { int8Dot = intrinsic.str(); }
+
+  /// The dequantized B (f32 products) runs against many rows: each panel's
+  /// weights are dequantized once, into a stack buffer of k x panel width
+  /// f32, which the plain kernel then reads for every tile of rows
+  /// (dequantizePanel). `ifMany`: the number of rows is known at run time
+  /// only; each task checks it (at least twice the kernel's rows) and runs
+  /// the per-tile dequantization otherwise.
+  void setDequantizePanels(bool ifMany) { dequantizePanels = ifMany ? PanelDequant::IfMany : PanelDequant::Always; }
+
+  /// B is 2:4 sparse, packed as `values` and `positions`
+  /// (WeightPacker::packSparse24); `permute` is the LLVM intrinsic of the
+  /// lane permute (a vector of f32, indices of i32).
+  void setSparse(mlir::Value values, mlir::Value positions, llvm::StringRef permute) {
+    sparseValues = values;
+    sparseIndices = positions;
+    permuteIntrinsic = permute.str();
+  }
+
+  /// B is packed as i16 pairs (Packing::Pairs2) for `intrinsic`, x86's
+  /// pmaddwd at the vector width.
+  void setPairs(llvm::StringRef intrinsic) { maddIntrinsic = intrinsic.str(); }
+
+  /// The dot intrinsic multiplies s8 by s8 (AArch64's sdot without usdot):
+  /// A's u8 are shifted to s8 (a - 128, a flip of the top bit), and
+  /// 128 * sum_k B, accumulated on the side with the same instruction
+  /// (a dot of B with ones), is added back at the end.
+  void setSignedDot() { signedDot = true; }
+
+  /// B was block-pruned: `packedB` holds each panel's `kept` non-zero rows,
+  /// `indices` ([panels][kept] i32) their k.
+  void setRowSparse(mlir::Value indices, int64_t kept) {
+    rowIndices = indices;
+    keptRows = kept;
+  }
+
+  /// Replaces the contraction, whose loop sizes are `sizes`.
+  void build(llvm::ArrayRef<mlir::Value> sizes, int64_t rows);
+
+private:
+  mlir::Value index(int64_t v);
+
+  /// `e` at the loop position `at`.
+  mlir::Value evaluate(mlir::AffineExpr e, llvm::ArrayRef<mlir::Value> at);
+
+  /// The indices of an operand with map `map` at the loop position `at`.
+  llvm::SmallVector<mlir::Value> indices(mlir::AffineMap map, llvm::ArrayRef<mlir::Value> at);
+
+  /// One panel: flattened rows [from, to) in steps of `rows`, then one at
+  /// a time.
+  void panel(llvm::SmallVector<mlir::Value> at, mlir::Value from, mlir::Value to, int64_t rows,
+             llvm::ArrayRef<mlir::Value> masks);
+
+  /// `at` with the m dims set from the flattened row `row`.
+  llvm::SmallVector<mlir::Value> atRow(llvm::SmallVector<mlir::Value> at, mlir::Value row);
+
+  /// Loops over the reduction dims (outermost first), carrying `accs`;
+  /// `body` computes the next accumulators at the innermost position.
+  llvm::SmallVector<mlir::Value>
+  reduce(llvm::SmallVector<mlir::Value> at, unsigned level, mlir::ValueRange accs, mlir::Value flatK,
+         llvm::function_ref<llvm::SmallVector<mlir::Value>(llvm::ArrayRef<mlir::Value>, mlir::Value, mlir::ValueRange)>
+             body);
+
+  /// The panel's v-th vector of weights q at `k`, as f32: a byte each, or
+  /// (nibbles) the low halves of the panel's first vectors' bytes and the
+  /// high halves of its last ones'.
+  mlir::Value weightsAt(mlir::Value k, int64_t v);
+
+  /// Block `blk`'s scales or offsets (`packed`: packedScale or
+  /// packedOffset) for the panel's v-th vector, as f32.
+  mlir::Value blockParam(mlir::Value packed, mlir::Value blk, int64_t v);
+
+  /// The current panel's weights q * s + z (q from the nibble or byte
+  /// panels, s and z per block) into `panelB` [k][vectors x VL] f32, a
+  /// stack buffer of the task: once per panel instead of once per tile of
+  /// rows.
+  void dequantizePanel();
+
+  /// A (`rows` flattened rows, one reduction dim of static size, a whole
+  /// number of blocks) quantized for int8Reduce, block by block of c.block
+  /// k: d = max |a| / 127, q = round(a / d) as i8 [rows, k], and per row
+  /// and block d and the block's sum of a ([rows, blocks] f32). Runs once,
+  /// before the kernel's parallel loop, itself parallel over the rows.
+  void quantizeA(mlir::Value rows, std::optional<int64_t> staticRows);
+
+  /// The reduction of a block-dequantized B (nibbles, Packing::Nibbles4)
+  /// with A quantized by quantizeA, rows `row0` + r for r < `rowCount`:
+  /// per block, sum_k a_k (q_k s + z) = s d sum_k qa_k q_k + z sum_k a_k,
+  /// the integer sum on dot-product instructions (per 4 k, each row's 4
+  /// bytes of qa broadcast as one i32 against the 4 x VL nibbles of B per
+  /// vector, low halves for the panel's first vectors, high for the
+  /// others), then converted and scaled once per block: two FMAs per
+  /// accumulator.
+  llvm::SmallVector<mlir::Value> int8Reduce(mlir::Value row0, int64_t rowCount, llvm::SmallVector<mlir::Value> accs);
+
+  /// C[row i0 + r, at.n + v*VL] += sum_k A[.., k] * B[k, ..] for r < rows.
+  void kernel(llvm::SmallVector<mlir::Value> at, mlir::Value i0, int64_t rows, llvm::ArrayRef<mlir::Value> masks);
+
+  /// The reduction of a block-dequantized B (c.dequant, one reduction dim
+  /// of static size), block by block (c.block k; a last partial block if
+  /// k % c.block), each weight q * s + z with the block's s and z per
+  /// column, loaded once per block. Several rows share each k's
+  /// dequantization (one FMA per vector) and then an FMA per row. One row
+  /// factors the scale out instead:
+  ///
+  ///   sum_k a_k (q_k s + z) = s * sum_k a_k q_k + z * sum_k a_k:
+  ///
+  /// per k it multiplies A's value by the raw q (converted to float) into
+  /// block accumulators and sums A; at the end of the block two FMAs per
+  /// accumulator apply s and z. It interleaves 4 chains of k (its few
+  /// accumulators would wait on each FMA's latency).
+  llvm::SmallVector<mlir::Value> blockReduce(llvm::ArrayRef<llvm::SmallVector<mlir::Value>> rowAt,
+                                             llvm::SmallVector<mlir::Value> accs);
+
+  /// The reduction of a 2:4-sparse B (one reduction dim of static size, A
+  /// running along it with unit stride), a group of 4 k per step: each
+  /// vector's two slots of values and the 2-bit positions of them (a byte
+  /// per lane for two vectors, widened to i32 and shifted: the permute
+  /// reads only each index's low bits, and A's 4 values repeat in every
+  /// 128-bit lane, so bits above the first 2 select among equal copies). Per
+  /// row A's 4 values are broadcast to every 128-bit lane, permuted per
+  /// slot and multiplied into the accumulators. With one row, slot 1 sums
+  /// apart (two chains of FMAs). The last k % 4 values of A are read masked
+  /// (their packed values are 0).
+  llvm::SmallVector<mlir::Value> sparseReduce(llvm::ArrayRef<llvm::SmallVector<mlir::Value>> rowAt,
+                                              llvm::SmallVector<mlir::Value> accs);
+
+  /// The reduction on dot-product instructions (c.bytes, u8 A x s8 B, one
+  /// reduction dim k along which A runs with unit stride; B packed in groups
+  /// of 4 along k): per 4 k, each row's 4 bytes of A are broadcast as one
+  /// i32 and multiplied with the panel's 4 x VL bytes of B per vector, the
+  /// 4 products summed into each i32 lane. The last k % 4 bytes of a row
+  /// are read masked (B's padding there is 0).
+  llvm::SmallVector<mlir::Value> dotReduce(llvm::ArrayRef<llvm::SmallVector<mlir::Value>> rowAt,
+                                           llvm::SmallVector<mlir::Value> accs);
+
+  /// The reduction on 16-bit multiply-adds (c.bytes without dot-product
+  /// units, A running along its one reduction dim with unit stride; B packed
+  /// as i16 pairs along k, Packing::Pairs2): per 2 k, each row's 2 bytes of A
+  /// are widened to i16 and broadcast as one i32, and pmaddwd multiplies
+  /// them with the panel's 2 x VL values of B per vector, summing each
+  /// lane's 2 products into i32 (exact: bytes times bytes fit i16 pairs
+  /// summed in i32), added to the accumulators. A last odd k is read
+  /// masked.
+  llvm::SmallVector<mlir::Value> pairReduce(llvm::ArrayRef<llvm::SmallVector<mlir::Value>> rowAt,
+                                            llvm::SmallVector<mlir::Value> accs);
+
+  /// Runs `step` (group of `size` k, accumulators, whether it is the
+  /// partial last group) over k / size groups in a loop, then once more for
+  /// a last partial group.
+  llvm::SmallVector<mlir::Value>
+  byGroups(int64_t k, int64_t size, llvm::SmallVector<mlir::Value> accs,
+           llvm::function_ref<llvm::SmallVector<mlir::Value>(mlir::Value, mlir::ValueRange, bool)> step);
+
+  /// A's `n` consecutive elements of type `elem` at `idx` (along k), those
+  /// past the end of a partial last group read as 0.
+  mlir::Value readGroup(mlir::Type elem, int64_t n, mlir::ValueRange idx, bool tail);
+
+  /// A vector of `mem` at `idx`, masked on the last panel.
+  mlir::Value loadVector(mlir::Value mem, mlir::ValueRange idx, llvm::ArrayRef<mlir::Value> masks, int64_t v);
+
+  /// `mem` read through `map` at loop position `at` for the v-th vector of a
+  /// row of C: a vector when the map reads the last loop (C's n), else one
+  /// value broadcast (see readablePerVector).
+  mlir::Value readOperand(mlir::Value mem, mlir::AffineMap map, llvm::ArrayRef<mlir::Value> at,
+                          llvm::ArrayRef<mlir::Value> masks, int64_t v);
+
+  void store(mlir::Value value, mlir::Value mem, mlir::ValueRange idx, llvm::ArrayRef<mlir::Value> masks, int64_t v);
+
+  /// Computes the epilogue's body on the accumulator `acc` (at C indices
+  /// `cIdx`) and stores its result.
+  void applyEpilogue(mlir::Value acc, llvm::ArrayRef<mlir::Value> cIdx, llvm::ArrayRef<mlir::Value> masks, int64_t v);
+
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  const Contraction &c;
+  int64_t vl, vectors;
+  mlir::Value packedB, panelIndex;
+  mlir::Value packedScale, packedOffset;   ///< c.dequant: B's packed block scales and offsets
+  mlir::Value sparseValues, sparseIndices; ///< a 2:4-sparse B's packed values and positions
+  mlir::Value rowIndices;                  ///< a block-pruned B's kept rows per panel
+  std::string maddIntrinsic;               ///< B packed as i16 pairs for pmaddwd
+  int64_t keptRows = 0;
+  std::string permuteIntrinsic;
+  bool nibbles = false;
+  std::string int8Dot; ///< A quantized to int8 for this dot product (int8Reduce)
+  enum class PanelDequant { Never, Always, IfMany };
+  PanelDequant dequantizePanels = PanelDequant::Never;
+  mlir::Value panelB;                                  ///< the current panel's dequantized weights (dequantizePanel)
+  mlir::Value quantized, quantizedScale, quantizedSum; ///< quantizeA's buffers
+  std::string dotIntrinsic;
+  bool signedDot = false;
+  llvm::SmallVector<mlir::Value> sizes;
+  const Init &init;
+  const std::optional<Epilogue> &epilogue;
+  llvm::SmallVector<mlir::Value> epilogueSizes;
+  mlir::VectorType vecType;
+};
+
+} // namespace tern
+
+#endif
