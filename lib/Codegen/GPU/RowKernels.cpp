@@ -390,19 +390,9 @@ Operation *emit(Chain &chain) {
   for (unsigned d : rowDims)
     rows *= chain.space[d];
   int64_t lanes = chain.lanes;
-  Value one = idx(1);
-  auto launch = gpu::LaunchOp::create(b, loc, idx((rows + kRowsPerBlock - 1) / kRowsPerBlock), one, one,
-                                      idx(lanes * kRowsPerBlock), one, one);
-  Block &kernel = launch.getBody().front();
   OpBuilder::InsertionGuard scope(b);
-  b.setInsertionPointToStart(&kernel);
-  gpu::TerminatorOp::create(b, loc);
-  b.setInsertionPointToStart(&kernel);
-
-  Value tid = launch.getThreadIds().x;
-  Value lane = lanes == 1 ? idx(0) : arith::RemUIOp::create(b, loc, tid, idx(lanes)).getResult();
-  Value rowId = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, idx(kRowsPerBlock)),
-                                      arith::DivUIOp::create(b, loc, tid, idx(lanes)));
+  auto [launch, lane, rowId] =
+      tern::emitWarpLaunch(b, loc, idx((rows + kRowsPerBlock - 1) / kRowsPerBlock), lanes, kRowsPerBlock);
   auto guard = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, rowId, idx(rows)),
                                  /*withElseRegion=*/false);
   b.setInsertionPointToStart(&guard.getThenRegion().front());

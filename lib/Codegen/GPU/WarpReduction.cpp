@@ -42,6 +42,21 @@ std::optional<float> identityOf(Operation *combine) {
   return std::nullopt;
 }
 
+WarpLaunch emitWarpLaunch(OpBuilder &b, Location loc, Value blocks, int64_t lanes, int64_t warps) {
+  auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, loc, v); };
+  Value one = idx(1);
+  auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one, idx(lanes * warps), one, one);
+  Block &kernel = launch.getBody().front();
+  b.setInsertionPointToStart(&kernel);
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&kernel);
+  Value tid = launch.getThreadIds().x;
+  Value lane = lanes == 1 ? idx(0) : arith::RemUIOp::create(b, loc, tid, idx(lanes)).getResult();
+  Value warp = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, idx(warps)),
+                                     arith::DivUIOp::create(b, loc, tid, idx(lanes)));
+  return {launch, lane, warp};
+}
+
 Value combineAcrossLanes(OpBuilder &b, Location loc, Value acc, Operation *combine, int64_t lanes) {
   for (int64_t shift = lanes / 2; shift >= 1; shift /= 2) {
     Value other =
@@ -117,18 +132,8 @@ void emitWarpReduction(OpBuilder &b, Location loc, linalg::LinalgOp op, Operatio
     outputs = arith::MulIOp::create(b, loc, outputs, sizes[d]);
   Value blocks = arith::CeilDivUIOp::create(b, loc, outputs, idx(kWarpsPerBlock));
   blocks = arith::MaxUIOp::create(b, loc, blocks, idx(1));
-  Value one = idx(1);
-  auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one, idx(kWarp * kWarpsPerBlock), one, one);
-  Block &kernel = launch.getBody().front();
   OpBuilder::InsertionGuard scope(b);
-  b.setInsertionPointToStart(&kernel);
-  gpu::TerminatorOp::create(b, loc);
-  b.setInsertionPointToStart(&kernel);
-
-  Value tid = launch.getThreadIds().x;
-  Value lane = arith::RemUIOp::create(b, loc, tid, idx(kWarp));
-  Value warp = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, idx(kWarpsPerBlock)),
-                                     arith::DivUIOp::create(b, loc, tid, idx(kWarp)));
+  auto [launch, lane, warp] = emitWarpLaunch(b, loc, blocks, kWarp, kWarpsPerBlock);
   auto guard = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, warp, outputs),
                                  /*withElseRegion=*/false);
   b.setInsertionPointToStart(&guard.getThenRegion().front());

@@ -11,6 +11,7 @@
 #ifndef TERN_CODEGEN_GPU_WARPREDUCTION_H
 #define TERN_CODEGEN_GPU_WARPREDUCTION_H
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
@@ -20,6 +21,16 @@ namespace tern {
 /// affine.apply): the indices a linalg op's operand is read at.
 llvm::SmallVector<mlir::Value> indicesAt(mlir::OpBuilder &b, mlir::Location loc, mlir::AffineMap map,
                                          llvm::ArrayRef<mlir::Value> ivs);
+
+/// A gpu.launch of `blocks` blocks of `warps` groups of `lanes` threads,
+/// with the builder left at the start of its body (before its
+/// terminator; the caller restores it): the launch, the thread's lane and
+/// its group's number in the grid.
+struct WarpLaunch {
+  mlir::gpu::LaunchOp launch;
+  mlir::Value lane, warp;
+};
+WarpLaunch emitWarpLaunch(mlir::OpBuilder &b, mlir::Location loc, mlir::Value blocks, int64_t lanes, int64_t warps);
 
 /// The identity of a reduction's combining op on f32 (addf: 0, the
 /// maxima: -inf, the minima: +inf); none for other ops.
