@@ -129,8 +129,7 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
 /// `tensorCores` (a chip of sm_80 or later, not emulated), 16-bit matmuls
 /// become launches of mma.sync kernels of their own; with `warpReductions`
 /// (not emulated: shuffles), reductions launches of a warp per output.
-void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores = false, bool warpReductions = false,
-                      int64_t rowKernelLanes = 0);
+void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores = false, bool warpReductions = false);
 
 /// Does `chip` (sm_NN) have the mma.sync m16n8k16 tensor-core instructions?
 bool hasTensorCores(llvm::StringRef chip);

@@ -211,7 +211,9 @@ def TernLowerPrecisionPass : Pass<"tern-lower-precision", "mlir::func::FuncOp"> 
 def TernGPURowKernelsPass : Pass<"tern-gpu-row-kernels", "mlir::func::FuncOp"> {
   let summary = "Chains of row-wise ops (layer norms, softmax) become one gpu.launch, a warp per row";
   let description = [{
-    On buffers, before tern-lower-reductions-to-loops (GPU pipeline). A
+    On buffers, after bufferization and before the memory plan (GPU
+    pipeline: each tensor is then an allocation of its own, so only true
+    sharing of bytes limits it). A
     reduction over the last dim of a row that starts from a fill (a sum, a
     maximum: what tern-lower-reductions-to-loops would give a warp per
     output), with the linalg ops over the same rows around it (elementwise
@@ -229,13 +231,22 @@ def TernGPURowKernelsPass : Pass<"tern-gpu-row-kernels", "mlir::func::FuncOp"> {
     each loop point bytes of its own. Other ops in between (fills of later
     matmuls' outputs) move after the launch when they touch none of the
     later members' bytes; a reduction's starting fill becomes a constant.
-    Dynamic shapes are left alone. With `lanes` 1 a thread runs a row
-    without shuffles (the --emulate-gpu pipeline, on the host).
+    All-parallel ops that share no bytes with the chain - between its ops,
+    or right after it (a bias copied into the next matmul's output, the
+    transposing conversion of attention's values) - run in the same launch
+    as side jobs, every thread taking every n-th point; a fill stays an op
+    of its own when a matmul will start from its constant instead
+    (tern-lower-reductions-to-loops), unless (`tensor-cores`) that matmul
+    splits k among blocks. Dynamic shapes are left alone. With `lanes` 1 a
+    thread runs a row without shuffles (the --emulate-gpu pipeline, on
+    the host).
     See lib/Codegen/GPU/RowKernels.cpp.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", /*default=*/"32",
-           "Threads per row: 32 (a warp, combining by shuffles) or 1 (emulation: no shuffles)">
+           "Threads per row: 32 (a warp, combining by shuffles) or 1 (emulation: no shuffles)">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"false",
+           "Matmuls of 16-bit floats will run on the tensor cores: the fills that those splitting k start from may join a launch">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::affine::AffineDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",

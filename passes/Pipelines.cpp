@@ -98,7 +98,7 @@ void registerAllPasses() {
           lowering.to = LoweringStage::Buffers;
         buildLoweringPipeline(pm, lowering);
         if (options.loops)
-          buildGPULaunches(pm, hasTensorCores(gpu.chip), /*warpReductions=*/true, /*rowKernelLanes=*/32);
+          buildGPULaunches(pm, hasTensorCores(gpu.chip), /*warpReductions=*/true);
       });
 }
 

@@ -52,9 +52,7 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
   }
   if (runs(LoweringStage::LLVMDialect)) {
     if (options.gpu && options.gpu->emulate) {
-      // Row kernels a row per thread: the host runs a launch's threads
-      // one by one, so no shuffles.
-      buildGPULaunches(pm, /*tensorCores=*/false, /*warpReductions=*/false, /*rowKernelLanes=*/1);
+      buildGPULaunches(pm);
       pm.addPass(createTernEmulateGPULaunchesPass());
       addLLVMLowering(pm);
     } else if (options.gpu) {

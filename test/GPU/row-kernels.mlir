@@ -1,5 +1,6 @@
 // RUN: tern-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tern-gpu-row-kernels),canonicalize)' | FileCheck %s
 // RUN: tern-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tern-gpu-row-kernels{lanes=1}))' | FileCheck %s --check-prefix=ONE
+// RUN: tern-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(tern-gpu-row-kernels{tensor-cores=true}),canonicalize)' | FileCheck %s --check-prefix=TC
 
 // A layer norm as tern lowers it, on views of one arena: the sum, the
 // mean (one value a row), the squared deviations, their sum and the
@@ -113,16 +114,18 @@ func.func @layer_norm(%arena: memref<?xi8>, %out: memref<1x16x256xf16>) {
 
 // The matmul's output is in the squared deviations' bytes: it cannot move
 // past the ops that write and read them, so the chain ends before it (the
-// sum and the mean), and the deviations and their sum make a second one
-// after it (the deviations joining the reduction from before).
+// sum and the mean; the fill, apart from their bytes, runs beside them),
+// and the deviations and their sum make a second one after it (the
+// deviations joining the reduction from before).
 // CHECK-LABEL: func.func @blocked_by_a_fill
 // ONE-LABEL: func.func @blocked_by_a_fill
 // CHECK: gpu.launch
 // CHECK: arith.divf
+// CHECK: scf.for
+// CHECK: memref.store %{{.*}} : memref<16x64xf32>
 // CHECK: gpu.terminator
-// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<16x64xf32>)
-// CHECK-NEXT: memref.view
-// CHECK-NEXT: gpu.launch
+// CHECK-NOT: linalg
+// CHECK: gpu.launch
 // CHECK: arith.subf
 // CHECK: gpu.shuffle
 // CHECK: gpu.terminator
@@ -323,4 +326,103 @@ func.func @dynamic(%x: memref<?x32xf32>, %sum: memref<?xf32>, %y: memref<?x32xf3
     linalg.yield %q : f32
   }
   return
+}
+
+// -----
+
+// Side jobs, on buffers before the memory plan (as the GPU pipeline runs
+// the pass): the bias copied into another matmul's output between the
+// chain's ops, and the transposing conversion of attention's values after
+// it, touch none of the chain's bytes and run in its launch, every thread
+// taking every 256th point (2 blocks of 4 warps). Ops that read the
+// chain's output, and a fill a matmul will start from (its kernel's
+// constant), stay; with tensor-cores, a fill a matmul splitting k among
+// blocks starts from joins too.
+// CHECK-LABEL: func.func @side_jobs
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG: %[[C384:.*]] = arith.constant 384 : index
+// CHECK: gpu.launch
+// CHECK: scf.if
+// CHECK: gpu.shuffle
+// CHECK: arith.divf
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C384]] step %[[C256]] {
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C256]] step %[[C256]] {
+// CHECK: arith.truncf
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[ACC:.*]] : memref<128x768xf32>)
+// CHECK-NEXT: linalg.generic
+// CHECK-SAME: outs(%[[ACC]] : memref<128x768xf32>)
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}} : memref<8x64xf32>) outs(%{{.*}} : memref<64x8xf32>)
+// TC-LABEL: func.func @side_jobs
+// TC-NOT: linalg.fill
+// TC: gpu.launch
+// TC: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// TC: memref.store %{{.*}} : memref<128x768xf32>
+// TC: gpu.terminator
+// TC-NOT: linalg.fill
+// TC: linalg.generic
+// TC-SAME: outs(%{{.*}} : memref<128x768xf32>)
+// TC: linalg.generic
+// TC-SAME: outs(%{{.*}} : memref<64x8xf32>)
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row2 = affine_map<(d0, d1) -> (d0)>
+#col2 = affine_map<(d0, d1) -> (d1)>
+#t2 = affine_map<(d0, d1) -> (d1, d0)>
+#vin = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#mA = affine_map<(m, n, k) -> (m, k)>
+#mB = affine_map<(m, n, k) -> (k, n)>
+#mC = affine_map<(m, n, k) -> (m, n)>
+func.func @side_jobs(%x: memref<8x64xf32>, %bias: memref<48xf32>, %v: memref<8x4x8xf32>, %a: memref<128x768xf16>,
+                     %w: memref<768x768xf16>) -> (memref<8x64xf32>, memref<8x48xf32>, memref<4x8x8xf16>, memref<64x8xf32>, memref<128x768xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %max = memref.alloc() : memref<8xf32>
+  linalg.fill ins(%ninf : f32) outs(%max : memref<8xf32>)
+  linalg.generic {indexing_maps = [#id2, #row2], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<8x64xf32>) outs(%max : memref<8xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %t = arith.maximumf %o, %i : f32
+    linalg.yield %t : f32
+  }
+  %mm = memref.alloc() : memref<8x48xf32>
+  linalg.generic {indexing_maps = [#col2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<48xf32>) outs(%mm : memref<8x48xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    linalg.yield %i : f32
+  }
+  %out = memref.alloc() : memref<8x64xf32>
+  linalg.generic {indexing_maps = [#id2, #row2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %max : memref<8x64xf32>, memref<8xf32>) outs(%out : memref<8x64xf32>) {
+  ^bb0(%i: f32, %m: f32, %o: f32):
+    %q = arith.divf %i, %m : f32
+    linalg.yield %q : f32
+  }
+  %vt = memref.alloc() : memref<4x8x8xf16>
+  linalg.generic {indexing_maps = [#vin, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%v : memref<8x4x8xf32>) outs(%vt : memref<4x8x8xf16>) {
+  ^bb0(%i: f32, %o: f16):
+    %h = arith.truncf %i : f32 to f16
+    linalg.yield %h : f16
+  }
+  %acc = memref.alloc() : memref<128x768xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<128x768xf32>)
+  linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<128x768xf16>, memref<768x768xf16>) outs(%acc : memref<128x768xf32>) {
+  ^bb0(%p: f16, %q: f16, %o: f32):
+    %pf = arith.extf %p : f16 to f32
+    %qf = arith.extf %q : f16 to f32
+    %pq = arith.mulf %pf, %qf : f32
+    %s = arith.addf %o, %pq : f32
+    linalg.yield %s : f32
+  }
+  %outT = memref.alloc() : memref<64x8xf32>
+  linalg.generic {indexing_maps = [#t2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%out : memref<8x64xf32>) outs(%outT : memref<64x8xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    linalg.yield %i : f32
+  }
+  return %out, %mm, %vt, %outT, %acc : memref<8x64xf32>, memref<8x48xf32>, memref<4x8x8xf16>, memref<64x8xf32>, memref<128x768xf32>
 }

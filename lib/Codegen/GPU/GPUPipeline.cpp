@@ -45,6 +45,11 @@ void addGPUBufferization(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass({/*throughViews=*/true}));
   pm.addPass(createCanonicalizerPass());
   addOneShotBufferization(pm);
+  // Before the memory plan: the chains' temporaries are allocations of
+  // their own, not bytes the plan gave to other tensors too. The host
+  // runs an emulated launch's threads one by one: a row per thread.
+  pm.addNestedPass<func::FuncOp>(
+      createTernGPURowKernelsPass({gpu.emulate ? 1 : 32, !gpu.emulate && hasTensorCores(gpu.chip)}));
   pm.addPass(createTernExternalizeWeightsPass({/*allConstants=*/true}));
   pm.addPass(createTernPlanMemoryPass());
   pm.addPass(createCanonicalizerPass());
@@ -55,12 +60,10 @@ bool hasTensorCores(llvm::StringRef chip) {
   return chip.consume_front("sm_") && !chip.take_while(llvm::isDigit).getAsInteger(10, version) && version >= 80;
 }
 
-void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores, bool warpReductions, int64_t rowKernelLanes) {
+void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores, bool warpReductions) {
   using namespace mlir;
   pm.addPass(createTernLowerCopiesPass());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
-  if (rowKernelLanes > 0)
-    pm.addNestedPass<func::FuncOp>(createTernGPURowKernelsPass({rowKernelLanes}));
   // Each thread of a contraction computes 8 rows: 8 accumulators in
   // registers, each weight loaded once for them.
   pm.addNestedPass<func::FuncOp>(createTernLowerReductionsToLoopsPass({/*rows=*/8, tensorCores, warpReductions}));
@@ -71,7 +74,7 @@ void buildGPULaunches(mlir::OpPassManager &pm, bool tensorCores, bool warpReduct
 
 void addGPULowering(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   using namespace mlir;
-  buildGPULaunches(pm, hasTensorCores(gpu.chip), /*warpReductions=*/true, /*rowKernelLanes=*/32);
+  buildGPULaunches(pm, hasTensorCores(gpu.chip), /*warpReductions=*/true);
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createGpuKernelOutliningPass());

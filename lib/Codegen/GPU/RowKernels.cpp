@@ -27,7 +27,11 @@
 // its own. Ops between the chain's ops that are not part of it (the fill
 // of the next matmul's output) move after the launch when they touch none
 // of the bytes the later ops of the chain do; a fill that starts a
-// reduction of the chain becomes its starting constant.
+// reduction of the chain becomes its starting constant. All-parallel ops
+// that share no bytes with the chain, between its ops or right after it,
+// run in its launch as side jobs (each thread taking every n-th point):
+// a launch fewer each. The pass runs before the memory plan, when each
+// tensor is an allocation of its own and only real sharing limits it.
 //
 // `lanes` 1 runs a row per thread without shuffles: tern-emulate-gpu-launches
 // can run that on the host, a check of everything but the lanes' striding
@@ -35,6 +39,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lib/Codegen/GPU/TensorCoreMatmul.h"
 #include "lib/Codegen/GPU/WarpReduction.h"
 #include "passes/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -99,6 +104,8 @@ Value rootOf(Value v, int64_t &shift) {
       v = view.getSource();
       continue;
     }
+    if (isa<memref::GetGlobalOp>(def))
+      return v; // a constant (only read)
     if (isMemoryEffectFree(def))
       return nullptr; // a view whose layout we do not follow
     return v;         // an allocation
@@ -178,7 +185,10 @@ std::optional<Access> wholeOf(Value value) {
   return accessOf(value, AffineMap::getMultiDimIdentityMap(type.getRank(), ctx), type.getShape(), true);
 }
 
-enum class Kind { Reduce, PerRow, Row };
+/// What a member of a chain is: a reduction over the row, an op computing
+/// one value a row, an op over the row, or an op of its own iteration
+/// space that touches none of the chain's bytes and runs beside it.
+enum class Kind { Reduce, PerRow, Row, Side };
 
 struct Member {
   linalg::LinalgOp op;
@@ -186,7 +196,40 @@ struct Member {
   Operation *combine = nullptr; // Reduce: its combining op
   Value init;                   // Reduce: the constant it starts from
   SmallVector<Access> accesses; // its operands' (inputs, then the output)
+  SmallVector<int64_t> extents; // Side: its loops
 };
+
+bool clash(const Access &x, const Access &y) { return (x.write || y.write) && x.overlaps(y) && !x.sameAddresses(y); }
+
+/// `p` as a side job: an all-parallel op of static shape, each loop point
+/// writing bytes of its own and reading no byte it writes elsewhere.
+std::optional<Member> asSideJob(Operation *p) {
+  auto op = dyn_cast<linalg::LinalgOp>(p);
+  if (!op || !op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 || op->getNumRegions() != 1 ||
+      op->getNumResults() != 0 || op.getNumReductionLoops() != 0 || op.getNumLoops() == 0 ||
+      op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)))
+    return std::nullopt;
+  Member m;
+  m.op = op;
+  m.kind = Kind::Side;
+  m.extents = op.getStaticLoopRanges();
+  if (llvm::any_of(m.extents, ShapedType::isDynamic))
+    return std::nullopt;
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    bool isOut = op.isDpsInit(&operand);
+    std::optional<Access> a = accessOf(operand.get(), op.getMatchingIndexingMap(&operand), m.extents, isOut);
+    if (!a || (isOut && !distinctPerPoint(*a, m.extents, llvm::to_vector(llvm::seq<unsigned>(0, m.extents.size())))))
+      return std::nullopt;
+    m.accesses.push_back(*a);
+  }
+  for (auto [i, x] : llvm::enumerate(m.accesses))
+    for (auto [j, y] : llvm::enumerate(m.accesses))
+      if (i != j && clash(x, y))
+        return std::nullopt;
+  return m;
+}
 
 /// A chain of ops over the rows of one iteration space: every dim but
 /// `row` indexes rows, `row` the elements of a row.
@@ -195,6 +238,7 @@ struct Chain {
   unsigned row = 0;
   int64_t lanes = 32;
   SmallVector<Member> members;
+  SmallVector<Member> sideJobs;
   SmallVector<Operation *> fills;                                    // absorbed as starting constants
   SmallVector<std::pair<Operation *, SmallVector<Access>>> deferred; // to move after the launch
 
@@ -255,9 +299,6 @@ struct Chain {
   /// `front`)? Its accesses against the members' and its own, and against
   /// the ops that move past it.
   bool admits(const Member &m, bool front) const {
-    auto clash = [](const Access &x, const Access &y) {
-      return (x.write || y.write) && x.overlaps(y) && !x.sameAddresses(y);
-    };
     for (auto [i, x] : llvm::enumerate(m.accesses)) {
       for (auto [j, y] : llvm::enumerate(m.accesses))
         if (i != j && clash(x, y))
@@ -274,13 +315,39 @@ struct Chain {
     }
     return true;
   }
+
+  /// May the side job `s` run beside the chain? No byte it touches may be
+  /// written by a member or another side job (or touched by an op that
+  /// moves after the launch), nor may it write a byte they touch.
+  bool besides(const Member &s) const {
+    auto apart = [&](ArrayRef<Member> ops) {
+      for (const Member &other : ops)
+        for (const Access &y : other.accesses)
+          for (const Access &x : s.accesses)
+            if ((x.write || y.write) && x.overlaps(y))
+              return false;
+      return true;
+    };
+    if (!apart(members) || !apart(sideJobs))
+      return false;
+    for (auto &[op, accesses] : deferred)
+      for (const Access &y : accesses)
+        for (const Access &x : s.accesses)
+          if (x.overlaps(y))
+            return false;
+    return true;
+  }
 };
+
+/// Ops the walks pass over: pure ones (views, constants) and allocations
+/// (which stay before the launch; the memory plan comes later).
+bool passedOver(Operation *op) { return isMemoryEffectFree(op) || isa<memref::AllocOp>(op); }
 
 /// The fill right before `op` (pure ops aside) that writes its output, if
 /// `op` is a reduction: what it starts from.
 linalg::FillOp startingFill(linalg::LinalgOp op) {
   Operation *prev = op->getPrevNode();
-  while (prev && isMemoryEffectFree(prev))
+  while (prev && passedOver(prev))
     prev = prev->getPrevNode();
   auto fill = dyn_cast_or_null<linalg::FillOp>(prev);
   if (!fill || !fill.hasPureBufferSemantics() || fill.getOutputs()[0] != op.getDpsInitOperand(0)->get())
@@ -288,8 +355,30 @@ linalg::FillOp startingFill(linalg::LinalgOp op) {
   return fill;
 }
 
+/// Should `p` stay an op of its own rather than run beside a chain? A fill
+/// that a reduction starts from becomes that reduction's starting
+/// constant in tern-lower-reductions-to-loops (no launch of its own),
+/// unless the reduction is a matmul on the tensor cores (`tensorCores`)
+/// whose k is split among blocks.
+bool staysOwn(Operation *p, bool tensorCores) {
+  auto fill = dyn_cast<linalg::FillOp>(p);
+  if (!fill)
+    return false;
+  Value out = fill.getOutputs()[0];
+  for (Operation *user : out.getUsers()) {
+    auto op = dyn_cast<linalg::LinalgOp>(user);
+    if (!op || user == p || op.getNumReductionLoops() == 0 || op.getNumDpsInits() != 1 ||
+        op.getDpsInitOperand(0)->get() != out)
+      continue;
+    std::optional<tern::MmaContraction> mma = tensorCores ? tern::matchMmaContraction(op) : std::nullopt;
+    if (!mma || tern::mmaSplits(*mma) <= 1)
+      return true;
+  }
+  return false;
+}
+
 /// The chain around the reduction `start`, or none.
-std::optional<Chain> chainAround(linalg::LinalgOp start, int64_t lanes) {
+std::optional<Chain> chainAround(linalg::LinalgOp start, int64_t lanes, bool tensorCores) {
   if (!tern::matchWarpReduction(start, /*minExtent=*/1))
     return std::nullopt;
   Chain chain;
@@ -313,7 +402,7 @@ std::optional<Chain> chainAround(linalg::LinalgOp start, int64_t lanes) {
   // Row ops before it (the residual add before a layer norm, the mask
   // added to attention scores before their softmax).
   for (Operation *p = fill->getPrevNode(); p; p = p->getPrevNode()) {
-    if (isMemoryEffectFree(p))
+    if (passedOver(p))
       continue;
     auto op = dyn_cast<linalg::LinalgOp>(p);
     std::optional<Member> m = op && !isa<linalg::FillOp>(p) ? chain.asMember(op) : std::nullopt;
@@ -324,7 +413,7 @@ std::optional<Chain> chainAround(linalg::LinalgOp start, int64_t lanes) {
 
   // The ops after it while they belong; others in between move past.
   for (Operation *p = start->getNextNode(); p && !p->hasTrait<OpTrait::IsTerminator>(); p = p->getNextNode()) {
-    if (isMemoryEffectFree(p))
+    if (passedOver(p))
       continue;
     auto op = dyn_cast<linalg::LinalgOp>(p);
     if (!op)
@@ -373,6 +462,38 @@ std::optional<Chain> chainAround(linalg::LinalgOp start, int64_t lanes) {
     chain.deferred.pop_back();
   if (chain.members.size() < 2)
     return std::nullopt;
+
+  // Deferred ops that share no bytes with the chain run in its launch
+  // instead of after it (a launch fewer each: the bias a split matmul
+  // starts from, copied into its output).
+  for (size_t i = 0; i < chain.deferred.size();) {
+    auto candidate = chain.deferred[i];
+    chain.deferred.erase(chain.deferred.begin() + i);
+    std::optional<Member> s = staysOwn(candidate.first, tensorCores) ? std::nullopt : asSideJob(candidate.first);
+    if (s && chain.besides(*s)) {
+      chain.sideJobs.push_back(*s);
+      continue;
+    }
+    chain.deferred.insert(chain.deferred.begin() + i, candidate);
+    ++i;
+  }
+  // So do the ops right after it that do (the transposes of attention's
+  // values after its softmax).
+  SmallVector<Operation *> views, viewsUsed;
+  for (Operation *p = last->getNextNode(); p && !p->hasTrait<OpTrait::IsTerminator>(); p = p->getNextNode()) {
+    if (passedOver(p)) {
+      views.push_back(p);
+      continue;
+    }
+    std::optional<Member> s = staysOwn(p, tensorCores) ? std::nullopt : asSideJob(p);
+    if (!s || !chain.besides(*s))
+      break;
+    chain.sideJobs.push_back(*s);
+    viewsUsed = views;
+  }
+  // The views and allocations before them move before the launch, in order.
+  for (Operation *view : viewsUsed)
+    view->moveBefore(last);
   return chain;
 }
 
@@ -407,7 +528,8 @@ Operation *emit(Chain &chain) {
 
   // The values computed once a row so far, newest last.
   SmallVector<std::pair<Access, Value>> known;
-  // The body of `m` at the loop point `at`, its output's value as `out`.
+  // The body of `m` at the loop point `at`, its output's value as `out`;
+  // a member's reads of values computed once a row from registers.
   auto compute = [&](OpBuilder &ib, Member &m, ArrayRef<Value> at, Value out) {
     Block &body = m.op->getRegion(0).front();
     IRMapping map;
@@ -425,7 +547,7 @@ Operation *emit(Chain &chain) {
         continue;
       }
       auto found = llvm::find_if(llvm::reverse(known), [&](auto &kv) { return kv.first.sameAddresses(a); });
-      if (found != llvm::reverse(known).end())
+      if (m.kind != Kind::Side && found != llvm::reverse(known).end())
         map.map(arg, found->second);
       else
         map.map(arg, memref::LoadOp::create(ib, loc, operand.get(),
@@ -469,6 +591,8 @@ Operation *emit(Chain &chain) {
     case Kind::PerRow:
       storeOnce(m, compute(b, m, ivs, nullptr));
       break;
+    case Kind::Side:
+      break;
     case Kind::Row: {
       auto loop = scf::ForOp::create(b, loc, lane, idx(chain.space[chain.row]), idx(lanes));
       OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
@@ -483,6 +607,31 @@ Operation *emit(Chain &chain) {
     }
   }
 
+  // The side jobs: every thread of the launch takes every n-th point.
+  b.setInsertionPointAfter(guard);
+  int64_t threads = lanes * kRowsPerBlock, total = threads * ((rows + kRowsPerBlock - 1) / kRowsPerBlock);
+  Value first = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, idx(threads)),
+                                      launch.getThreadIds().x);
+  for (Member &s : chain.sideJobs) {
+    int64_t points = 1;
+    for (int64_t e : s.extents)
+      points *= e;
+    auto loop = scf::ForOp::create(b, loc, first, idx(points), idx(total));
+    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+    lb.setInsertionPoint(loop.getBody()->getTerminator());
+    SmallVector<Value> at(s.extents.size());
+    Value rest = loop.getInductionVar();
+    for (int d = s.extents.size() - 1; d >= 0; --d) {
+      Value extent = arith::ConstantIndexOp::create(lb, loc, s.extents[d]);
+      at[d] = d == 0 ? rest : arith::RemUIOp::create(lb, loc, rest, extent).getResult();
+      if (d > 0)
+        rest = arith::DivUIOp::create(lb, loc, rest, extent);
+    }
+    OpOperand *out = s.op.getDpsInitOperand(0);
+    memref::StoreOp::create(lb, loc, compute(lb, s, at, nullptr), out->get(),
+                            tern::indicesAt(lb, loc, s.op.getMatchingIndexingMap(out), at));
+  }
+
   Operation *after = launch;
   for (auto &[op, accesses] : chain.deferred) {
     op->moveAfter(after);
@@ -490,6 +639,8 @@ Operation *emit(Chain &chain) {
   }
   for (Member &m : chain.members)
     m.op->erase();
+  for (Member &s : chain.sideJobs)
+    s.op->erase();
   for (Operation *fill : chain.fills)
     fill->erase();
   return launch;
@@ -512,7 +663,7 @@ struct GPURowKernelsPass : tern::impl::TernGPURowKernelsPassBase<GPURowKernelsPa
         auto op = dyn_cast<linalg::LinalgOp>(p);
         if (!op || !op.hasPureBufferSemantics() || op.getNumReductionLoops() != 1)
           continue;
-        if (std::optional<Chain> chain = chainAround(op, lanes))
+        if (std::optional<Chain> chain = chainAround(op, lanes, tensorCores))
           p = emit(*chain);
       }
   }
