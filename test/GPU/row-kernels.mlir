@@ -335,9 +335,10 @@ func.func @dynamic(%x: memref<?x32xf32>, %sum: memref<?xf32>, %y: memref<?x32xf3
 // chain's ops, and the transposing conversion of attention's values after
 // it, touch none of the chain's bytes and run in its launch, every thread
 // taking every 256th point (2 blocks of 4 warps). Ops that read the
-// chain's output, and a fill a matmul will start from (its kernel's
-// constant), stay; with tensor-cores, a fill a matmul splitting k among
-// blocks starts from joins too.
+// chain's output, and fills a matmul will start from (its kernel's
+// constant), stay; with tensor-cores, the fills that matmuls splitting k
+// among blocks start from join too, the second across the two ops before
+// it, which touch none of its bytes.
 // CHECK-LABEL: func.func @side_jobs
 // CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
 // CHECK-DAG: %[[C384:.*]] = arith.constant 384 : index
@@ -355,9 +356,13 @@ func.func @dynamic(%x: memref<?x32xf32>, %sum: memref<?xf32>, %y: memref<?x32xf3
 // CHECK-SAME: outs(%[[ACC]] : memref<128x768xf32>)
 // CHECK: linalg.generic
 // CHECK-SAME: ins(%{{.*}} : memref<8x64xf32>) outs(%{{.*}} : memref<64x8xf32>)
+// CHECK: linalg.fill
+// CHECK-NEXT: linalg.generic
 // TC-LABEL: func.func @side_jobs
 // TC-NOT: linalg.fill
 // TC: gpu.launch
+// TC: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// TC: memref.store %{{.*}} : memref<128x768xf32>
 // TC: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
 // TC: memref.store %{{.*}} : memref<128x768xf32>
 // TC: gpu.terminator
@@ -366,6 +371,7 @@ func.func @dynamic(%x: memref<?x32xf32>, %sum: memref<?xf32>, %y: memref<?x32xf3
 // TC-SAME: outs(%{{.*}} : memref<128x768xf32>)
 // TC: linalg.generic
 // TC-SAME: outs(%{{.*}} : memref<64x8xf32>)
+// TC-NOT: linalg.fill
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 #row2 = affine_map<(d0, d1) -> (d0)>
 #col2 = affine_map<(d0, d1) -> (d1)>
@@ -376,7 +382,7 @@ func.func @dynamic(%x: memref<?x32xf32>, %sum: memref<?xf32>, %y: memref<?x32xf3
 #mB = affine_map<(m, n, k) -> (k, n)>
 #mC = affine_map<(m, n, k) -> (m, n)>
 func.func @side_jobs(%x: memref<8x64xf32>, %bias: memref<48xf32>, %v: memref<8x4x8xf32>, %a: memref<128x768xf16>,
-                     %w: memref<768x768xf16>) -> (memref<8x64xf32>, memref<8x48xf32>, memref<4x8x8xf16>, memref<64x8xf32>, memref<128x768xf32>) {
+                     %w: memref<768x768xf16>) -> (memref<8x64xf32>, memref<8x48xf32>, memref<4x8x8xf16>, memref<64x8xf32>, memref<128x768xf32>, memref<128x768xf32>) {
   %ninf = arith.constant 0xFF800000 : f32
   %zero = arith.constant 0.0 : f32
   %max = memref.alloc() : memref<8xf32>
@@ -424,5 +430,71 @@ func.func @side_jobs(%x: memref<8x64xf32>, %bias: memref<48xf32>, %v: memref<8x4
   ^bb0(%i: f32, %o: f32):
     linalg.yield %i : f32
   }
-  return %out, %mm, %vt, %outT, %acc : memref<8x64xf32>, memref<8x48xf32>, memref<4x8x8xf16>, memref<64x8xf32>, memref<128x768xf32>
+  %acc2 = memref.alloc() : memref<128x768xf32>
+  linalg.fill ins(%zero : f32) outs(%acc2 : memref<128x768xf32>)
+  linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<128x768xf16>, memref<768x768xf16>) outs(%acc2 : memref<128x768xf32>) {
+  ^bb0(%p: f16, %q: f16, %o: f32):
+    %pf = arith.extf %p : f16 to f32
+    %qf = arith.extf %q : f16 to f32
+    %pq = arith.mulf %pf, %qf : f32
+    %s = arith.addf %o, %pq : f32
+    linalg.yield %s : f32
+  }
+  return %out, %mm, %vt, %outT, %acc, %acc2 : memref<8x64xf32>, memref<8x48xf32>, memref<4x8x8xf16>, memref<64x8xf32>, memref<128x768xf32>, memref<128x768xf32>
+}
+
+// -----
+
+// Regression: a gather loads its table inside its body, at computed
+// indices (no indexing map describes those reads). Its table here is
+// written by the op before it, which stays (it reads the chain's output
+// transposed), so the gather must not run beside the chain: it was moved into the
+// launch, ahead of the table's writer, and read stale values (the ONNX
+// softmax cross-entropy cases under --emulate-gpu).
+// CHECK-LABEL: func.func @gather_after
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK-SAME: outs(%[[TABLE:.*]] : memref<64x8xf32>)
+// CHECK: linalg.generic
+// CHECK: memref.load %[[TABLE]]
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#t2 = affine_map<(d0, d1) -> (d1, d0)>
+#row2 = affine_map<(d0, d1) -> (d0)>
+#id1 = affine_map<(d0) -> (d0)>
+func.func @gather_after(%x: memref<8x64xf32>, %idx: memref<8xi64>) -> (memref<8x64xf32>, memref<8xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %max = memref.alloc() : memref<8xf32>
+  linalg.fill ins(%ninf : f32) outs(%max : memref<8xf32>)
+  linalg.generic {indexing_maps = [#id2, #row2], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<8x64xf32>) outs(%max : memref<8xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %t = arith.maximumf %o, %i : f32
+    linalg.yield %t : f32
+  }
+  %out = memref.alloc() : memref<8x64xf32>
+  linalg.generic {indexing_maps = [#id2, #row2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %max : memref<8x64xf32>, memref<8xf32>) outs(%out : memref<8x64xf32>) {
+  ^bb0(%i: f32, %m: f32, %o: f32):
+    %q = arith.subf %i, %m : f32
+    linalg.yield %q : f32
+  }
+  %table = memref.alloc() : memref<64x8xf32>
+  linalg.generic {indexing_maps = [#t2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%out : memref<8x64xf32>) outs(%table : memref<64x8xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %e = math.exp %i : f32
+    linalg.yield %e : f32
+  }
+  %g = memref.alloc() : memref<8xf32>
+  linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]}
+      ins(%idx : memref<8xi64>) outs(%g : memref<8xf32>) {
+  ^bb0(%ji: i64, %o: f32):
+    %j = arith.index_cast %ji : i64 to index
+    %r = linalg.index 0 : index
+    %v = memref.load %table[%j, %r] : memref<64x8xf32>
+    linalg.yield %v : f32
+  }
+  return %out, %g : memref<8x64xf32>, memref<8xf32>
 }

@@ -63,6 +63,9 @@ namespace {
 
 constexpr int64_t kRowsPerBlock = 4;
 
+/// Ops looked at after a chain for side jobs to join it.
+constexpr int64_t kLookahead = 12;
+
 /// The bytes an operand of a linalg op touches: `base + sum(coef[d] * iv[d])`
 /// bytes into `root` (a block argument or an allocation) at the loop point
 /// `iv`, for elements of `bytes` bytes. Dims of extent 1 get coefficient 0.
@@ -185,6 +188,37 @@ std::optional<Access> wholeOf(Value value) {
   return accessOf(value, AffineMap::getMultiDimIdentityMap(type.getRank(), ctx), type.getShape(), true);
 }
 
+/// The buffers `op`'s regions use that are defined outside it (a gather's
+/// table, loaded at computed indices): accesses no indexing map describes.
+SmallVector<Value> capturedBuffers(Operation *op) {
+  SmallVector<Value> buffers;
+  for (Region &region : op->getRegions())
+    region.walk([&](Operation *inner) {
+      for (Value v : inner->getOperands())
+        if (isa<MemRefType>(v.getType()) && !op->isAncestor(v.getParentRegion()->getParentOp()) &&
+            !llvm::is_contained(buffers, v))
+          buffers.push_back(v);
+    });
+  return buffers;
+}
+
+/// Every byte `op` may touch, buffer by buffer (its operands' and those
+/// its regions use); none when one is unknown.
+std::optional<SmallVector<Access>> wholeAccessesOf(Operation *op) {
+  SmallVector<Value> buffers = capturedBuffers(op);
+  for (Value v : op->getOperands())
+    if (isa<MemRefType>(v.getType()))
+      buffers.push_back(v);
+  SmallVector<Access> whole;
+  for (Value v : buffers) {
+    std::optional<Access> a = wholeOf(v);
+    if (!a)
+      return std::nullopt;
+    whole.push_back(*a);
+  }
+  return whole;
+}
+
 /// What a member of a chain is: a reduction over the row, an op computing
 /// one value a row, an op over the row, or an op of its own iteration
 /// space that touches none of the chain's bytes and runs beside it.
@@ -207,7 +241,7 @@ std::optional<Member> asSideJob(Operation *p) {
   auto op = dyn_cast<linalg::LinalgOp>(p);
   if (!op || !op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 || op->getNumRegions() != 1 ||
       op->getNumResults() != 0 || op.getNumReductionLoops() != 0 || op.getNumLoops() == 0 ||
-      op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)))
+      op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)) || !capturedBuffers(op).empty())
     return std::nullopt;
   Member m;
   m.op = op;
@@ -253,7 +287,7 @@ struct Chain {
   /// `op` as a member of the chain, or none.
   std::optional<Member> asMember(linalg::LinalgOp op) const {
     if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 || op->getNumRegions() != 1 ||
-        op->getNumResults() != 0)
+        op->getNumResults() != 0 || !capturedBuffers(op).empty())
       return std::nullopt;
     SmallVector<int64_t> extents = op.getStaticLoopRanges();
     if (extents.size() != space.size())
@@ -443,18 +477,10 @@ std::optional<Chain> chainAround(linalg::LinalgOp start, int64_t lanes, bool ten
     // results and touches none of the bytes later members do.
     if (p->getNumResults() != 0 || !op.hasPureBufferSemantics())
       break;
-    SmallVector<Access> whole;
-    bool known = true;
-    for (Value v : p->getOperands())
-      if (isa<MemRefType>(v.getType())) {
-        std::optional<Access> a = wholeOf(v);
-        known = known && a.has_value();
-        if (a)
-          whole.push_back(*a);
-      }
-    if (!known)
+    std::optional<SmallVector<Access>> whole = wholeAccessesOf(p);
+    if (!whole)
       break;
-    chain.deferred.push_back({p, whole});
+    chain.deferred.push_back({p, *whole});
   }
   // Ops deferred after the last member stay where they are.
   Operation *last = chain.members.back().op;
@@ -477,19 +503,41 @@ std::optional<Chain> chainAround(linalg::LinalgOp start, int64_t lanes, bool ten
     chain.deferred.insert(chain.deferred.begin() + i, candidate);
     ++i;
   }
-  // So do the ops right after it that do (the transposes of attention's
-  // values after its softmax).
+  // So do the ops after it that do (the transposes of attention's values
+  // after its softmax), and that share no bytes with the ops they would
+  // move before either (the zero fill of a split matmul after the next
+  // matmul), up to the next chain's reduction or kLookahead ops.
   SmallVector<Operation *> views, viewsUsed;
-  for (Operation *p = last->getNextNode(); p && !p->hasTrait<OpTrait::IsTerminator>(); p = p->getNextNode()) {
+  SmallVector<Access> stay; // the bytes of the ops passed, whole
+  int64_t budget = kLookahead;
+  for (Operation *p = last->getNextNode(); p && !p->hasTrait<OpTrait::IsTerminator>() && budget > 0;
+       p = p->getNextNode()) {
     if (passedOver(p)) {
       views.push_back(p);
       continue;
     }
+    --budget;
     std::optional<Member> s = staysOwn(p, tensorCores) ? std::nullopt : asSideJob(p);
-    if (!s || !chain.besides(*s))
+    auto apart = [&](const Member &job) {
+      for (const Access &x : job.accesses)
+        for (const Access &y : stay)
+          if (x.overlaps(y))
+            return false;
+      return true;
+    };
+    if (s && chain.besides(*s) && apart(*s)) {
+      chain.sideJobs.push_back(*s);
+      viewsUsed = views;
+      continue;
+    }
+    auto op = dyn_cast<linalg::LinalgOp>(p);
+    if (!op || !op.hasPureBufferSemantics() || p->getNumResults() != 0 ||
+        (op.getNumReductionLoops() == 1 && tern::matchWarpReduction(op, /*minExtent=*/1) && startingFill(op)))
       break;
-    chain.sideJobs.push_back(*s);
-    viewsUsed = views;
+    std::optional<SmallVector<Access>> whole = wholeAccessesOf(p);
+    if (!whole)
+      break;
+    stay.append(*whole);
   }
   // The views and allocations before them move before the launch, in order.
   for (Operation *view : viewsUsed)
