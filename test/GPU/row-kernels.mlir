@@ -351,9 +351,9 @@ func.func @dynamic(%x: memref<?x32xf32>, %sum: memref<?xf32>, %y: memref<?x32xf3
 // CHECK: arith.truncf
 // CHECK: gpu.terminator
 // CHECK-NOT: linalg.generic
-// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[ACC:.*]] : memref<128x768xf32>)
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[ACC:.*]] : memref<64x256xf32>)
 // CHECK-NEXT: linalg.generic
-// CHECK-SAME: outs(%[[ACC]] : memref<128x768xf32>)
+// CHECK-SAME: outs(%[[ACC]] : memref<64x256xf32>)
 // CHECK: linalg.generic
 // CHECK-SAME: ins(%{{.*}} : memref<8x64xf32>) outs(%{{.*}} : memref<64x8xf32>)
 // CHECK: linalg.fill
@@ -362,13 +362,13 @@ func.func @dynamic(%x: memref<?x32xf32>, %sum: memref<?xf32>, %y: memref<?x32xf3
 // TC-NOT: linalg.fill
 // TC: gpu.launch
 // TC: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
-// TC: memref.store %{{.*}} : memref<128x768xf32>
+// TC: memref.store %{{.*}} : memref<64x256xf32>
 // TC: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
-// TC: memref.store %{{.*}} : memref<128x768xf32>
+// TC: memref.store %{{.*}} : memref<64x256xf32>
 // TC: gpu.terminator
 // TC-NOT: linalg.fill
 // TC: linalg.generic
-// TC-SAME: outs(%{{.*}} : memref<128x768xf32>)
+// TC-SAME: outs(%{{.*}} : memref<64x256xf32>)
 // TC: linalg.generic
 // TC-SAME: outs(%{{.*}} : memref<64x8xf32>)
 // TC-NOT: linalg.fill
@@ -381,8 +381,8 @@ func.func @dynamic(%x: memref<?x32xf32>, %sum: memref<?xf32>, %y: memref<?x32xf3
 #mA = affine_map<(m, n, k) -> (m, k)>
 #mB = affine_map<(m, n, k) -> (k, n)>
 #mC = affine_map<(m, n, k) -> (m, n)>
-func.func @side_jobs(%x: memref<8x64xf32>, %bias: memref<48xf32>, %v: memref<8x4x8xf32>, %a: memref<128x768xf16>,
-                     %w: memref<768x768xf16>) -> (memref<8x64xf32>, memref<8x48xf32>, memref<4x8x8xf16>, memref<64x8xf32>, memref<128x768xf32>, memref<128x768xf32>) {
+func.func @side_jobs(%x: memref<8x64xf32>, %bias: memref<48xf32>, %v: memref<8x4x8xf32>, %a: memref<64x768xf16>,
+                     %w: memref<768x256xf16>) -> (memref<8x64xf32>, memref<8x48xf32>, memref<4x8x8xf16>, memref<64x8xf32>, memref<64x256xf32>, memref<64x256xf32>) {
   %ninf = arith.constant 0xFF800000 : f32
   %zero = arith.constant 0.0 : f32
   %max = memref.alloc() : memref<8xf32>
@@ -413,10 +413,10 @@ func.func @side_jobs(%x: memref<8x64xf32>, %bias: memref<48xf32>, %v: memref<8x4
     %h = arith.truncf %i : f32 to f16
     linalg.yield %h : f16
   }
-  %acc = memref.alloc() : memref<128x768xf32>
-  linalg.fill ins(%zero : f32) outs(%acc : memref<128x768xf32>)
+  %acc = memref.alloc() : memref<64x256xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<64x256xf32>)
   linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a, %w : memref<128x768xf16>, memref<768x768xf16>) outs(%acc : memref<128x768xf32>) {
+      ins(%a, %w : memref<64x768xf16>, memref<768x256xf16>) outs(%acc : memref<64x256xf32>) {
   ^bb0(%p: f16, %q: f16, %o: f32):
     %pf = arith.extf %p : f16 to f32
     %qf = arith.extf %q : f16 to f32
@@ -430,10 +430,10 @@ func.func @side_jobs(%x: memref<8x64xf32>, %bias: memref<48xf32>, %v: memref<8x4
   ^bb0(%i: f32, %o: f32):
     linalg.yield %i : f32
   }
-  %acc2 = memref.alloc() : memref<128x768xf32>
-  linalg.fill ins(%zero : f32) outs(%acc2 : memref<128x768xf32>)
+  %acc2 = memref.alloc() : memref<64x256xf32>
+  linalg.fill ins(%zero : f32) outs(%acc2 : memref<64x256xf32>)
   linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a, %w : memref<128x768xf16>, memref<768x768xf16>) outs(%acc2 : memref<128x768xf32>) {
+      ins(%a, %w : memref<64x768xf16>, memref<768x256xf16>) outs(%acc2 : memref<64x256xf32>) {
   ^bb0(%p: f16, %q: f16, %o: f32):
     %pf = arith.extf %p : f16 to f32
     %qf = arith.extf %q : f16 to f32
@@ -441,7 +441,7 @@ func.func @side_jobs(%x: memref<8x64xf32>, %bias: memref<48xf32>, %v: memref<8x4
     %s = arith.addf %o, %pq : f32
     linalg.yield %s : f32
   }
-  return %out, %mm, %vt, %outT, %acc, %acc2 : memref<8x64xf32>, memref<8x48xf32>, memref<4x8x8xf16>, memref<64x8xf32>, memref<128x768xf32>, memref<128x768xf32>
+  return %out, %mm, %vt, %outT, %acc, %acc2 : memref<8x64xf32>, memref<8x48xf32>, memref<4x8x8xf16>, memref<64x8xf32>, memref<64x256xf32>, memref<64x256xf32>
 }
 
 // -----
@@ -497,4 +497,42 @@ func.func @gather_after(%x: memref<8x64xf32>, %idx: memref<8xi64>) -> (memref<8x
     linalg.yield %v : f32
   }
   return %out, %g : memref<8x64xf32>, memref<8xf32>
+}
+
+// -----
+
+// Must not fire: a side job of more than 256 points per thread of the
+// launch (one row: one block of 128 threads) stays a launch of its own.
+// CHECK-LABEL: func.func @too_big_a_side_job
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK-SAME: outs(%{{.*}} : memref<256x256xf32>)
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row2 = affine_map<(d0, d1) -> (d0)>
+func.func @too_big_a_side_job(%x: memref<1x64xf32>, %y: memref<256x256xf32>) -> (memref<1x64xf32>, memref<256x256xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %max = memref.alloc() : memref<1xf32>
+  linalg.fill ins(%ninf : f32) outs(%max : memref<1xf32>)
+  linalg.generic {indexing_maps = [#id2, #row2], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<1x64xf32>) outs(%max : memref<1xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %t = arith.maximumf %o, %i : f32
+    linalg.yield %t : f32
+  }
+  %out = memref.alloc() : memref<1x64xf32>
+  linalg.generic {indexing_maps = [#id2, #row2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %max : memref<1x64xf32>, memref<1xf32>) outs(%out : memref<1x64xf32>) {
+  ^bb0(%i: f32, %m: f32, %o: f32):
+    %q = arith.subf %i, %m : f32
+    linalg.yield %q : f32
+  }
+  %copy = memref.alloc() : memref<256x256xf32>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<256x256xf32>) outs(%copy : memref<256x256xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %n = arith.negf %i : f32
+    linalg.yield %n : f32
+  }
+  return %out, %copy : memref<1x64xf32>, memref<256x256xf32>
 }

@@ -66,6 +66,10 @@ constexpr int64_t kRowsPerBlock = 4;
 /// Ops looked at after a chain for side jobs to join it.
 constexpr int64_t kLookahead = 12;
 
+/// The most points of a side job per thread of the chain's launch: more
+/// would run a large op on a small grid (a chain of one row is one block).
+constexpr int64_t kSidePointsPerThread = 256;
+
 /// The bytes an operand of a linalg op touches: `base + sum(coef[d] * iv[d])`
 /// bytes into `root` (a block argument or an allocation) at the loop point
 /// `iv`, for elements of `bytes` bytes. Dims of extent 1 get coefficient 0.
@@ -354,6 +358,14 @@ struct Chain {
   /// written by a member or another side job (or touched by an op that
   /// moves after the launch), nor may it write a byte they touch.
   bool besides(const Member &s) const {
+    int64_t rows = 1, points = 1;
+    for (unsigned d : rowDims())
+      rows *= space[d];
+    for (int64_t e : s.extents)
+      points *= e;
+    int64_t threads = (rows + kRowsPerBlock - 1) / kRowsPerBlock * kRowsPerBlock * lanes;
+    if (points > threads * kSidePointsPerThread)
+      return false;
     auto apart = [&](ArrayRef<Member> ops) {
       for (const Member &other : ops)
         for (const Access &y : other.accesses)
@@ -418,7 +430,7 @@ std::optional<Chain> chainAround(linalg::LinalgOp start, int64_t lanes, bool ten
   Chain chain;
   chain.lanes = lanes;
   chain.space = start.getStaticLoopRanges();
-  if (llvm::any_of(chain.space, ShapedType::isDynamic))
+  if (llvm::any_of(chain.space, [](int64_t e) { return ShapedType::isDynamic(e) || e == 0; }))
     return std::nullopt;
   SmallVector<utils::IteratorType> iters = start.getIteratorTypesArray();
   while (iters[chain.row] != utils::IteratorType::reduction)
