@@ -280,7 +280,8 @@ def TernLowerReductionsToLoopsPass : Pass<"tern-lower-reductions-to-loops", "mli
     contraction on the GPU (GPT-2 124M: 382 launches a run to 284).
 
     An elementwise op right after, reading the output element by element
-    (through a reshape at most: a bias, GELU, a residual add), runs in the
+    (through a reshape at most, its dims in any order: a bias, GELU, a
+    residual add, attention's heads transposed back), runs in the
     same nest on each result as it is produced, unless its output may
     overlap a buffer the op reads; the output itself is then stored only if
     something later reads it (GPT-2 124M: 284 launches to 223).

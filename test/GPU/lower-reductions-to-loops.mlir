@@ -197,6 +197,75 @@ func.func @epilogue_overlap(%arena: memref<?xi8>, %w: memref<16x8xf32>) {
 
 // -----
 
+// An epilogue that reads the contraction's output with its dims permuted
+// (attention's [heads, seq, dim] back to [seq, heads, dim], narrowed to
+// f16): each sum is stored at the permuted index. A read map that is not
+// a permutation (a broadcast) is not fused.
+// CHECK-LABEL: func.func @permuted_epilogue
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}, %[[D:.*]]) =
+// CHECK: %[[SUM:.*]] = scf.for
+// CHECK-NOT: memref.store %[[SUM]]
+// The element's linear index in [2, 4, 8], split back into (h, s, d)...
+// CHECK: %[[LIN:.*]] = arith.addi %{{.*}}, %[[D]] : index
+// CHECK: %[[D2:.*]] = arith.remui %[[LIN]], %[[C8:.*]] : index
+// CHECK: %[[HS:.*]] = arith.divui %[[LIN]], %[[C8]] : index
+// CHECK: %[[S2:.*]] = arith.remui %[[HS]], %[[C4:.*]] : index
+// CHECK: %[[H2:.*]] = arith.divui %[[HS]], %[[C4]] : index
+// ...and stored at (s, h, d).
+// CHECK: %[[Y:.*]] = arith.truncf %[[SUM]] : f32 to f16
+// CHECK: memref.store %[[Y]], %{{.*}}[%[[S2]], %[[H2]], %[[D2]]] : memref<4x2x8xf16>
+// CHECK-NOT: linalg.generic
+// CHECK-LABEL: func.func @broadcast_epilogue
+// CHECK: scf.parallel
+// CHECK: linalg.generic
+#pa = affine_map<(h, s, d, k) -> (h, s, k)>
+#pb = affine_map<(h, s, d, k) -> (h, k, d)>
+#pc = affine_map<(h, s, d, k) -> (h, s, d)>
+func.func @permuted_epilogue(%a: memref<2x4x16xf32>, %w: memref<2x16x8xf32>, %arena: memref<?xi8>) {
+  %c0 = arith.constant 0 : index
+  %c512 = arith.constant 512 : index
+  %o = memref.view %arena[%c0][] : memref<?xi8> to memref<2x4x8xf32>
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<2x4x16xf32>, memref<2x16x8xf32>) outs(%o : memref<2x4x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %t = memref.view %arena[%c512][] : memref<?xi8> to memref<4x2x8xf16>
+  linalg.generic {indexing_maps = [affine_map<(s, h, d) -> (h, s, d)>, affine_map<(s, h, d) -> (s, h, d)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%o : memref<2x4x8xf32>) outs(%t : memref<4x2x8xf16>) {
+  ^bb0(%v: f32, %unused: f16):
+    %h = arith.truncf %v : f32 to f16
+    linalg.yield %h : f16
+  }
+  return
+}
+func.func @broadcast_epilogue(%a: memref<2x4x16xf32>, %w: memref<2x16x8xf32>, %arena: memref<?xi8>) {
+  %c0 = arith.constant 0 : index
+  %c512 = arith.constant 512 : index
+  %o = memref.view %arena[%c0][] : memref<?xi8> to memref<2x4x8xf32>
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<2x4x16xf32>, memref<2x16x8xf32>) outs(%o : memref<2x4x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %t = memref.view %arena[%c512][] : memref<?xi8> to memref<2x4x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(h, s, d) -> (h, 0, d)>, affine_map<(h, s, d) -> (h, s, d)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%o : memref<2x4x8xf32>) outs(%t : memref<2x4x8xf32>) {
+  ^bb0(%v: f32, %unused: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+
+// -----
+
 // Fused, but the contraction's output is read again later: it is stored too.
 // CHECK-LABEL: func.func @epilogue_and_store
 // CHECK: %[[SUM:.*]] = scf.for

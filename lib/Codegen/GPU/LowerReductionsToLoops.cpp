@@ -206,9 +206,11 @@ bool reshapeOf(Value v, Value root) {
 }
 
 /// An elementwise op right after `op` that reads `op`'s output element by
-/// element (through a reshape at most) and can run in `op`'s loop nest as
-/// each output is produced: same number of elements, identity maps, static
-/// identity layouts, and its output apart from every buffer `op` reads.
+/// element (through a reshape at most, in any order of its dims: attention's
+/// output transposed back to [seq, heads, dim]) and can run in `op`'s loop
+/// nest as each output is produced: same number of elements, a permutation
+/// map for that read and identity maps for the rest, static identity
+/// layouts, and its output apart from every buffer `op` reads.
 linalg::GenericOp epilogueOf(linalg::LinalgOp op) {
   Value out = op.getDpsInitOperand(0)->get();
   auto outType = dyn_cast<MemRefType>(out.getType());
@@ -232,7 +234,8 @@ linalg::GenericOp epilogueOf(linalg::LinalgOp op) {
     if (!isa<MemRefType>(in->get().getType()))
       continue;
     if (reshapeOf(in->get(), out)) {
-      if (!e.getMatchingIndexingMap(in).isIdentity())
+      auto viewType = dyn_cast<MemRefType>(in->get().getType());
+      if (!e.getMatchingIndexingMap(in).isPermutation() || !viewType || !viewType.hasStaticShape())
         return nullptr;
       ++reads;
     } else if (mayOverlap(in->get(), out)) {
@@ -254,19 +257,26 @@ linalg::GenericOp epilogueOf(linalg::LinalgOp op) {
 /// `op`'s output (shape `outShape`), inside `op`'s nest.
 void emitEpilogue(OpBuilder &b, Location loc, linalg::GenericOp e, Value out, ArrayRef<int64_t> outShape,
                   ArrayRef<Value> outIdx, Value value) {
-  // The element's position in `e`'s iteration space: the same linear index.
+  // The element's index in the view of the output `e` reads: the same
+  // linear index; its point in `e`'s iteration space through the view's
+  // (permutation) map.
+  OpOperand *read = nullptr;
+  for (OpOperand *in : e.getDpsInputOperands())
+    if (isa<MemRefType>(in->get().getType()) && reshapeOf(in->get(), out))
+      read = in;
   Value linear = arith::ConstantIndexOp::create(b, loc, 0);
   for (auto [i, idx] : llvm::enumerate(outIdx))
     linear = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, linear,
                                                                   arith::ConstantIndexOp::create(b, loc, outShape[i])),
                                    idx);
-  SmallVector<int64_t> space = e.getStaticLoopRanges();
-  SmallVector<Value> ivs(space.size());
+  ArrayRef<int64_t> viewShape = cast<MemRefType>(read->get().getType()).getShape();
+  AffineMap readMap = e.getMatchingIndexingMap(read);
+  SmallVector<Value> ivs(e.getNumLoops());
   Value rest = linear;
-  for (int d = space.size() - 1; d >= 0; --d) {
-    Value extent = arith::ConstantIndexOp::create(b, loc, space[d]);
-    ivs[d] = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, extent).getResult();
-    if (d > 0)
+  for (int j = viewShape.size() - 1; j >= 0; --j) {
+    Value extent = arith::ConstantIndexOp::create(b, loc, viewShape[j]);
+    ivs[readMap.getDimPosition(j)] = j == 0 ? rest : arith::RemUIOp::create(b, loc, rest, extent).getResult();
+    if (j > 0)
       rest = arith::DivUIOp::create(b, loc, rest, extent);
   }
   Block &body = e.getRegion().front();
