@@ -38,14 +38,17 @@ struct FuseElementwisePass : tern::impl::TernFuseElementwisePassBase<FuseElement
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
     if (throughViews) {
       patterns.add<GeneralizeTranspose>(&getContext());
-      // A reshape moves past an all-parallel generic that is its only user
-      // (or its only producer's): never into a contraction.
+      // A reshape moves past an all-parallel generic: one that reads it
+      // (each such reader then reads the reshape's source, in its shape:
+      // BERT's three f16 copies of a layer norm's output, for its query, key
+      // and value matmuls, then run over the norm's rows), or the only
+      // producer of its operand. Never into a contraction.
       linalg::ControlFusionFn reshapes = [](OpOperand *fused) {
         auto generic = dyn_cast<linalg::LinalgOp>(fused->getOwner());
         Operation *producer = fused->get().getDefiningOp();
         if (auto g = dyn_cast_or_null<linalg::LinalgOp>(producer))
           return g.getNumReductionLoops() == 0 && producer->hasOneUse();
-        return generic && generic.getNumReductionLoops() == 0 && producer && producer->hasOneUse();
+        return generic && generic.getNumReductionLoops() == 0 && producer;
       };
       linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, reshapes);
     }

@@ -81,3 +81,40 @@ func.func @reshape_into_matmul(%x: tensor<1x16x256xf16>, %w: tensor<256x64xf16>)
   } -> tensor<16x64xf32>
   return %r : tensor<16x64xf32>
 }
+
+// -----
+
+// BERT after a post-LN layer norm: its f32 output feeds the residual and,
+// reshaped, three f16 conversions (query, key, value). The shared reshape
+// moves past each conversion, which then runs over the norm's own shape
+// [1, 16, 256] (one row op more of the norm's row kernel on the GPU); the
+// norm itself keeps its f32 result for the residual.
+// CHECK-LABEL: func.func @shared_reshape
+// CHECK-COUNT-3: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x16x256xf32>) outs(%{{.*}} : tensor<1x16x256xf16>)
+// OFF-LABEL: func.func @shared_reshape
+// OFF-COUNT-3: linalg.generic {{.*}} ins(%{{.*}} : tensor<16x256xf32>) outs(%{{.*}} : tensor<16x256xf16>)
+func.func @shared_reshape(%n: tensor<1x16x256xf32>) -> (tensor<16x256xf16>, tensor<16x256xf16>, tensor<16x256xf16>) {
+  %c = tensor.collapse_shape %n [[0, 1], [2]] : tensor<1x16x256xf32> into tensor<16x256xf32>
+  %e1 = tensor.empty() : tensor<16x256xf16>
+  %q = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%c : tensor<16x256xf32>) outs(%e1 : tensor<16x256xf16>) {
+  ^bb0(%a: f32, %out: f16):
+    %t = arith.truncf %a : f32 to f16
+    linalg.yield %t : f16
+  } -> tensor<16x256xf16>
+  %e2 = tensor.empty() : tensor<16x256xf16>
+  %k = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%c : tensor<16x256xf32>) outs(%e2 : tensor<16x256xf16>) {
+  ^bb0(%a: f32, %out: f16):
+    %t = arith.truncf %a : f32 to f16
+    linalg.yield %t : f16
+  } -> tensor<16x256xf16>
+  %e3 = tensor.empty() : tensor<16x256xf16>
+  %v = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%c : tensor<16x256xf32>) outs(%e3 : tensor<16x256xf16>) {
+  ^bb0(%a: f32, %out: f16):
+    %t = arith.truncf %a : f32 to f16
+    linalg.yield %t : f16
+  } -> tensor<16x256xf16>
+  return %q, %k, %v : tensor<16x256xf16>, tensor<16x256xf16>, tensor<16x256xf16>
+}

@@ -536,3 +536,68 @@ func.func @too_big_a_side_job(%x: memref<1x64xf32>, %y: memref<256x256xf32>) -> 
   }
   return %out, %copy : memref<1x64xf32>, memref<256x256xf32>
 }
+
+// -----
+
+// A matmul between the chain's ops moves after the launch; the fill it
+// starts from, before it, may still run in the launch (the fill of a
+// matmul splitting k, with tensor-cores): it stays before the matmul.
+// Without tensor-cores the fill stays, right before its matmul.
+// CHECK-LABEL: func.func @fill_then_deferred_matmul
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.fill
+// CHECK-NEXT: linalg.generic
+// CHECK-SAME: outs(%{{.*}} : memref<64x256xf32>)
+// TC-LABEL: func.func @fill_then_deferred_matmul
+// TC: gpu.launch
+// TC: arith.truncf
+// TC: arith.negf
+// TC: memref.store %{{.*}} : memref<64x256xf32>
+// TC: gpu.terminator
+// TC-NOT: linalg.fill
+// TC: linalg.generic
+// TC-SAME: outs(%{{.*}} : memref<64x256xf32>)
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row2 = affine_map<(d0, d1) -> (d0)>
+#mA = affine_map<(m, n, k) -> (m, k)>
+#mB = affine_map<(m, n, k) -> (k, n)>
+#mC = affine_map<(m, n, k) -> (m, n)>
+func.func @fill_then_deferred_matmul(%x: memref<64x768xf32>, %w: memref<768x256xf16>)
+    -> (memref<64xf32>, memref<64x256xf32>, memref<64x768xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %sum = memref.alloc() : memref<64xf32>
+  linalg.fill ins(%zero : f32) outs(%sum : memref<64xf32>)
+  linalg.generic {indexing_maps = [#id2, #row2], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x768xf32>) outs(%sum : memref<64xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %t = arith.addf %o, %i : f32
+    linalg.yield %t : f32
+  }
+  %a16 = memref.alloc() : memref<64x768xf16>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<64x768xf32>) outs(%a16 : memref<64x768xf16>) {
+  ^bb0(%i: f32, %o: f16):
+    %h = arith.truncf %i : f32 to f16
+    linalg.yield %h : f16
+  }
+  %acc = memref.alloc() : memref<64x256xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<64x256xf32>)
+  linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a16, %w : memref<64x768xf16>, memref<768x256xf16>) outs(%acc : memref<64x256xf32>) {
+  ^bb0(%p: f16, %q: f16, %o: f32):
+    %pf = arith.extf %p : f16 to f32
+    %qf = arith.extf %q : f16 to f32
+    %pq = arith.mulf %pf, %qf : f32
+    %s = arith.addf %o, %pq : f32
+    linalg.yield %s : f32
+  }
+  %y = memref.alloc() : memref<64x768xf32>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<64x768xf32>) outs(%y : memref<64x768xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %n = arith.negf %i : f32
+    linalg.yield %n : f32
+  }
+  return %sum, %acc, %y : memref<64xf32>, memref<64x256xf32>, memref<64x768xf32>
+}

@@ -355,8 +355,8 @@ struct Chain {
   }
 
   /// May the side job `s` run beside the chain? No byte it touches may be
-  /// written by a member or another side job (or touched by an op that
-  /// moves after the launch), nor may it write a byte they touch.
+  /// written by a member or another side job (or touched by an op before
+  /// it that moves after the launch), nor may it write a byte they touch.
   bool besides(const Member &s) const {
     int64_t rows = 1, points = 1;
     for (unsigned d : rowDims())
@@ -376,11 +376,14 @@ struct Chain {
     };
     if (!apart(members) || !apart(sideJobs))
       return false;
-    for (auto &[op, accesses] : deferred)
+    for (auto &[op, accesses] : deferred) {
+      if (!op->isBeforeInBlock(s.op))
+        continue; // it stays after `s`
       for (const Access &y : accesses)
         for (const Access &x : s.accesses)
           if (x.overlaps(y))
             return false;
+    }
     return true;
   }
 };
