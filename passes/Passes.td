@@ -237,7 +237,11 @@ def TernGPURowKernelsPass : Pass<"tern-gpu-row-kernels", "mlir::func::FuncOp"> {
     as side jobs, every thread taking every n-th point; a fill stays an op
     of its own when a matmul will start from its constant instead
     (tern-lower-reductions-to-loops), unless (`tensor-cores`) that matmul
-    splits k among blocks. Dynamic shapes are left alone. With `lanes` 1 a
+    splits k among blocks. Then runs of adjacent all-parallel ops that
+    share no bytes one writes (the query and key transposes after a split
+    QKV matmul) become one launch of side jobs, but not an op that
+    tern-lower-reductions-to-loops may run as the epilogue of the reduction
+    before it. Dynamic shapes are left alone. With `lanes` 1 a
     thread runs a row without shuffles (the --emulate-gpu pipeline, on
     the host).
     See lib/Codegen/GPU/RowKernels.cpp.

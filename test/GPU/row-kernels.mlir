@@ -601,3 +601,83 @@ func.func @fill_then_deferred_matmul(%x: memref<64x768xf32>, %w: memref<768x256x
   }
   return %sum, %acc, %y : memref<64xf32>, memref<64x256xf32>, memref<64x768xf32>
 }
+
+// -----
+
+// Adjacent all-parallel ops that share no bytes one writes (GPT-2's query
+// and key transposes after its split QKV matmul) run as one launch: blocks
+// of 256 threads, each taking every 256th point of each op. The op that
+// reads one of their outputs stays; so does one right after a reduction
+// that reads its output (tern-lower-reductions-to-loops runs it as that
+// reduction's epilogue), which leaves a single op, not merged.
+// CHECK-LABEL: func.func @independent_ops
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG: %[[C512:.*]] = arith.constant 512 : index
+// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]],
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C512]] step %[[C256]]
+// CHECK: arith.truncf
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C512]] step %[[C256]]
+// CHECK: arith.mulf
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}} : memref<32x16xf16>)
+// CHECK-LABEL: func.func @epilogue_stays
+// CHECK-NOT: gpu.launch
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#t2 = affine_map<(d0, d1) -> (d1, d0)>
+#mA = affine_map<(m, n, k) -> (m, k)>
+#mB = affine_map<(m, n, k) -> (k, n)>
+#mC = affine_map<(m, n, k) -> (m, n)>
+func.func @independent_ops(%x: memref<16x32xf32>) -> (memref<32x16xf16>, memref<16x32xf32>, memref<32x16xf32>) {
+  %two = arith.constant 2.0 : f32
+  %a = memref.alloc() : memref<32x16xf16>
+  linalg.generic {indexing_maps = [#t2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<16x32xf32>) outs(%a : memref<32x16xf16>) {
+  ^bb0(%i: f32, %o: f16):
+    %h = arith.truncf %i : f32 to f16
+    linalg.yield %h : f16
+  }
+  %b = memref.alloc() : memref<16x32xf32>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<16x32xf32>) outs(%b : memref<16x32xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %d = arith.mulf %i, %two : f32
+    linalg.yield %d : f32
+  }
+  %c = memref.alloc() : memref<32x16xf32>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<32x16xf16>) outs(%c : memref<32x16xf32>) {
+  ^bb0(%i: f16, %o: f32):
+    %e = arith.extf %i : f16 to f32
+    linalg.yield %e : f32
+  }
+  return %a, %b, %c : memref<32x16xf16>, memref<16x32xf32>, memref<32x16xf32>
+}
+func.func @epilogue_stays(%x: memref<16x32xf32>, %w: memref<32x8xf32>) -> (memref<16x8xf32>, memref<16x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %two = arith.constant 2.0 : f32
+  %acc = memref.alloc() : memref<16x8xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<16x8xf32>)
+  linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<16x32xf32>, memref<32x8xf32>) outs(%acc : memref<16x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %pq = arith.mulf %p, %q : f32
+    %s = arith.addf %o, %pq : f32
+    linalg.yield %s : f32
+  }
+  %g = memref.alloc() : memref<16x8xf32>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%acc : memref<16x8xf32>) outs(%g : memref<16x8xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %e = math.exp %i : f32
+    linalg.yield %e : f32
+  }
+  %b = memref.alloc() : memref<16x32xf32>
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<16x32xf32>) outs(%b : memref<16x32xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %d = arith.mulf %i, %two : f32
+    linalg.yield %d : f32
+  }
+  return %g, %b : memref<16x8xf32>, memref<16x32xf32>
+}

@@ -30,7 +30,8 @@
 // reduction of the chain becomes its starting constant. All-parallel ops
 // that share no bytes with the chain, between its ops or right after it,
 // run in its launch as side jobs (each thread taking every n-th point):
-// a launch fewer each. The pass runs before the memory plan, when each
+// a launch fewer each. Runs of adjacent independent all-parallel ops
+// outside any chain become one launch of side jobs too. The pass runs before the memory plan, when each
 // tensor is an allocation of its own and only real sharing limits it.
 //
 // `lanes` 1 runs a row per thread without shuffles: tern-emulate-gpu-launches
@@ -560,6 +561,68 @@ std::optional<Chain> chainAround(linalg::LinalgOp start, int64_t lanes, bool ten
   return chain;
 }
 
+/// The body of `m` at the loop point `at`, its output's value as `out`;
+/// a member's reads of values computed once a row (`known`, newest last)
+/// from registers.
+Value computeAt(OpBuilder &ib, Location loc, Member &m, ArrayRef<Value> at, Value out,
+                ArrayRef<std::pair<Access, Value>> known) {
+  Block &body = m.op->getRegion(0).front();
+  IRMapping map;
+  unsigned k = 0;
+  for (OpOperand &operand : m.op->getOpOperands()) {
+    BlockArgument arg = body.getArgument(operand.getOperandNumber());
+    if (!isa<MemRefType>(operand.get().getType())) {
+      map.map(arg, operand.get());
+      continue;
+    }
+    const Access &a = m.accesses[k++];
+    if (m.op.isDpsInit(&operand)) {
+      if (out)
+        map.map(arg, out);
+      continue;
+    }
+    auto found = llvm::find_if(llvm::reverse(known), [&](auto &kv) { return kv.first.sameAddresses(a); });
+    if (m.kind != Kind::Side && found != llvm::reverse(known).end())
+      map.map(arg, found->second);
+    else
+      map.map(arg, memref::LoadOp::create(ib, loc, operand.get(),
+                                          tern::indicesAt(ib, loc, m.op.getMatchingIndexingMap(&operand), at)));
+  }
+  for (Operation &inner : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+      map.map(index.getResult(), at[index.getDim()]);
+      continue;
+    }
+    ib.clone(inner, map);
+  }
+  return map.lookupOrDefault(body.getTerminator()->getOperand(0));
+}
+
+/// The side jobs, at the builder inside a launch: thread `first` of
+/// `total` takes every total-th point of each.
+void emitSideJobs(OpBuilder &b, Location loc, MutableArrayRef<Member> jobs, Value first, int64_t total) {
+  for (Member &s : jobs) {
+    int64_t points = 1;
+    for (int64_t e : s.extents)
+      points *= e;
+    auto loop = scf::ForOp::create(b, loc, first, arith::ConstantIndexOp::create(b, loc, points),
+                                   arith::ConstantIndexOp::create(b, loc, total));
+    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
+    lb.setInsertionPoint(loop.getBody()->getTerminator());
+    SmallVector<Value> at(s.extents.size());
+    Value rest = loop.getInductionVar();
+    for (int d = s.extents.size() - 1; d >= 0; --d) {
+      Value extent = arith::ConstantIndexOp::create(lb, loc, s.extents[d]);
+      at[d] = d == 0 ? rest : arith::RemUIOp::create(lb, loc, rest, extent).getResult();
+      if (d > 0)
+        rest = arith::DivUIOp::create(lb, loc, rest, extent);
+    }
+    OpOperand *out = s.op.getDpsInitOperand(0);
+    memref::StoreOp::create(lb, loc, computeAt(lb, loc, s, at, nullptr, {}), out->get(),
+                            tern::indicesAt(lb, loc, s.op.getMatchingIndexingMap(out), at));
+  }
+}
+
 /// Emits the chain's gpu.launch before its last member, erases its
 /// members and fills and moves the ops deferred after the launch.
 Operation *emit(Chain &chain) {
@@ -591,39 +654,8 @@ Operation *emit(Chain &chain) {
 
   // The values computed once a row so far, newest last.
   SmallVector<std::pair<Access, Value>> known;
-  // The body of `m` at the loop point `at`, its output's value as `out`;
-  // a member's reads of values computed once a row from registers.
   auto compute = [&](OpBuilder &ib, Member &m, ArrayRef<Value> at, Value out) {
-    Block &body = m.op->getRegion(0).front();
-    IRMapping map;
-    unsigned k = 0;
-    for (OpOperand &operand : m.op->getOpOperands()) {
-      BlockArgument arg = body.getArgument(operand.getOperandNumber());
-      if (!isa<MemRefType>(operand.get().getType())) {
-        map.map(arg, operand.get());
-        continue;
-      }
-      const Access &a = m.accesses[k++];
-      if (m.op.isDpsInit(&operand)) {
-        if (out)
-          map.map(arg, out);
-        continue;
-      }
-      auto found = llvm::find_if(llvm::reverse(known), [&](auto &kv) { return kv.first.sameAddresses(a); });
-      if (m.kind != Kind::Side && found != llvm::reverse(known).end())
-        map.map(arg, found->second);
-      else
-        map.map(arg, memref::LoadOp::create(ib, loc, operand.get(),
-                                            tern::indicesAt(ib, loc, m.op.getMatchingIndexingMap(&operand), at)));
-    }
-    for (Operation &inner : body.without_terminator()) {
-      if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-        map.map(index.getResult(), at[index.getDim()]);
-        continue;
-      }
-      ib.clone(inner, map);
-    }
-    return map.lookupOrDefault(body.getTerminator()->getOperand(0));
+    return computeAt(ib, loc, m, at, out, known);
   };
   auto storeOnce = [&](Member &m, Value v) {
     auto ifFirst = scf::IfOp::create(b, loc, isFirst, /*withElseRegion=*/false);
@@ -675,25 +707,7 @@ Operation *emit(Chain &chain) {
   int64_t threads = lanes * kRowsPerBlock, total = threads * ((rows + kRowsPerBlock - 1) / kRowsPerBlock);
   Value first = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, idx(threads)),
                                       launch.getThreadIds().x);
-  for (Member &s : chain.sideJobs) {
-    int64_t points = 1;
-    for (int64_t e : s.extents)
-      points *= e;
-    auto loop = scf::ForOp::create(b, loc, first, idx(points), idx(total));
-    OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
-    lb.setInsertionPoint(loop.getBody()->getTerminator());
-    SmallVector<Value> at(s.extents.size());
-    Value rest = loop.getInductionVar();
-    for (int d = s.extents.size() - 1; d >= 0; --d) {
-      Value extent = arith::ConstantIndexOp::create(lb, loc, s.extents[d]);
-      at[d] = d == 0 ? rest : arith::RemUIOp::create(lb, loc, rest, extent).getResult();
-      if (d > 0)
-        rest = arith::DivUIOp::create(lb, loc, rest, extent);
-    }
-    OpOperand *out = s.op.getDpsInitOperand(0);
-    memref::StoreOp::create(lb, loc, compute(lb, s, at, nullptr), out->get(),
-                            tern::indicesAt(lb, loc, s.op.getMatchingIndexingMap(out), at));
-  }
+  emitSideJobs(b, loc, chain.sideJobs, first, total);
 
   Operation *after = launch;
   for (auto &[op, accesses] : chain.deferred) {
@@ -709,6 +723,90 @@ Operation *emit(Chain &chain) {
   return launch;
 }
 
+/// Would tern-lower-reductions-to-loops run `p` as the epilogue of the
+/// reduction right before it? (If `p` reads that reduction's output,
+/// unless the reduction is a matmul on the tensor cores splitting k, whose
+/// sums are not final in any one block.)
+bool mayBeEpilogue(Operation *p, bool tensorCores) {
+  Operation *prev = p->getPrevNode();
+  while (prev && passedOver(prev))
+    prev = prev->getPrevNode();
+  auto op = dyn_cast_or_null<linalg::LinalgOp>(prev);
+  if (!op || op.getNumReductionLoops() == 0 || op.getNumDpsInits() != 1)
+    return false;
+  if (std::optional<tern::MmaContraction> mma = tensorCores ? tern::matchMmaContraction(op) : std::nullopt;
+      mma && tern::mmaSplits(*mma) > 1)
+    return false;
+  std::optional<Access> out = wholeOf(op.getDpsInitOperand(0)->get());
+  if (!out)
+    return true;
+  for (Value v : p->getOperands()) {
+    if (!isa<MemRefType>(v.getType()))
+      continue;
+    std::optional<Access> a = wholeOf(v);
+    if (!a || a->overlaps(*out))
+      return true;
+  }
+  return false;
+}
+
+/// One launch for the side jobs `jobs` (threads of 256, about 4 points of
+/// the largest each), before the last of them; erases them.
+Operation *emitMerged(MutableArrayRef<Member> jobs) {
+  constexpr int64_t kThreads = 256, kPointsPerThread = 4;
+  OpBuilder b(jobs.back().op);
+  Location loc = jobs.front().op.getLoc();
+  int64_t points = 1;
+  for (Member &job : jobs) {
+    int64_t n = 1;
+    for (int64_t e : job.extents)
+      n *= e;
+    points = std::max(points, n);
+  }
+  int64_t blocks = std::max<int64_t>(1, (points + kThreads * kPointsPerThread - 1) / (kThreads * kPointsPerThread));
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto launch = gpu::LaunchOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, blocks), one, one,
+                                      arith::ConstantIndexOp::create(b, loc, kThreads), one, one);
+  OpBuilder kb = OpBuilder::atBlockBegin(&launch.getBody().front());
+  gpu::TerminatorOp::create(kb, loc);
+  kb.setInsertionPointToStart(&launch.getBody().front());
+  Value first = arith::AddIOp::create(
+      kb, loc, arith::MulIOp::create(kb, loc, launch.getBlockIds().x, arith::ConstantIndexOp::create(kb, loc, kThreads)),
+      launch.getThreadIds().x);
+  emitSideJobs(kb, loc, jobs, first, blocks * kThreads);
+  for (Member &job : jobs)
+    job.op->erase();
+  return launch;
+}
+
+/// Runs of adjacent all-parallel ops that share no bytes one writes (the
+/// query and key transposes after a split QKV matmul) become one launch,
+/// each op a side job of it; not the fills matmuls start from, nor an op
+/// that may run as the epilogue of the reduction before it.
+void mergeIndependent(Block *block, bool tensorCores) {
+  for (Operation *p = block->empty() ? nullptr : &block->front(); p; p = p->getNextNode()) {
+    SmallVector<Member> run;
+    for (Operation *q = p; q && !q->hasTrait<OpTrait::IsTerminator>(); q = q->getNextNode()) {
+      if (passedOver(q))
+        continue;
+      std::optional<Member> s =
+          staysOwn(q, tensorCores) || mayBeEpilogue(q, tensorCores) ? std::nullopt : asSideJob(q);
+      if (!s)
+        break;
+      bool apart = true;
+      for (Member &other : run)
+        for (const Access &x : s->accesses)
+          for (const Access &y : other.accesses)
+            apart = apart && !((x.write || y.write) && x.overlaps(y));
+      if (!apart)
+        break;
+      run.push_back(*s);
+    }
+    if (run.size() >= 2)
+      p = emitMerged(run);
+  }
+}
+
 struct GPURowKernelsPass : tern::impl::TernGPURowKernelsPassBase<GPURowKernelsPass> {
   using Base::Base;
 
@@ -717,10 +815,12 @@ struct GPURowKernelsPass : tern::impl::TernGPURowKernelsPassBase<GPURowKernelsPa
       getOperation().emitError("tern-gpu-row-kernels: lanes must be a power of 2 from 1 to 32");
       return signalPassFailure();
     }
-    // Each block's ops in order; a chain's ops are erased and the walk
-    // goes on after its launch.
+    // The function's top-level ops in order (bufferized @main is straight
+    // line there); a chain's ops are erased and the walk goes on after its
+    // launch. Not the blocks inside ops: those of erased ops go with them.
     SmallVector<Block *> blocks;
-    getOperation().walk([&](Block *block) { blocks.push_back(block); });
+    for (Block &block : getOperation().getBody())
+      blocks.push_back(&block);
     for (Block *block : blocks)
       for (Operation *p = block->empty() ? nullptr : &block->front(); p; p = p->getNextNode()) {
         auto op = dyn_cast<linalg::LinalgOp>(p);
@@ -729,6 +829,8 @@ struct GPURowKernelsPass : tern::impl::TernGPURowKernelsPassBase<GPURowKernelsPa
         if (std::optional<Chain> chain = chainAround(op, lanes, tensorCores))
           p = emit(*chain);
       }
+    for (Block *block : blocks)
+      mergeIndependent(block, tensorCores);
   }
 };
 
