@@ -40,8 +40,12 @@ std::string ptxFeaturesFor(llvm::StringRef chip) {
 
 void addGPUBufferization(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   using namespace mlir;
-  if (gpu.precision != "fp32")
+  if (gpu.precision != "fp32") {
     pm.addNestedPass<func::FuncOp>(createTernLowerPrecisionPass({gpu.precision == "bf16" ? "bf16" : "f16"}));
+    // One conversion of a tensor that several matmuls read (BERT's query,
+    // key and value projections of one norm's output), not one each.
+    pm.addPass(createCSEPass());
+  }
   pm.addNestedPass<func::FuncOp>(createTernFuseElementwisePass({/*throughViews=*/true}));
   pm.addPass(createCanonicalizerPass());
   addOneShotBufferization(pm);
