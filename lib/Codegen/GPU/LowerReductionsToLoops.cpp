@@ -272,13 +272,8 @@ void emitEpilogue(OpBuilder &b, Location loc, linalg::GenericOp e, Value out, Ar
   ArrayRef<int64_t> viewShape = cast<MemRefType>(read->get().getType()).getShape();
   AffineMap readMap = e.getMatchingIndexingMap(read);
   SmallVector<Value> ivs(e.getNumLoops());
-  Value rest = linear;
-  for (int j = viewShape.size() - 1; j >= 0; --j) {
-    Value extent = arith::ConstantIndexOp::create(b, loc, viewShape[j]);
-    ivs[readMap.getDimPosition(j)] = j == 0 ? rest : arith::RemUIOp::create(b, loc, rest, extent).getResult();
-    if (j > 0)
-      rest = arith::DivUIOp::create(b, loc, rest, extent);
-  }
+  for (auto [j, idx] : llvm::enumerate(tern::delinearize(b, loc, linear, viewShape)))
+    ivs[readMap.getDimPosition(j)] = idx;
   Block &body = e.getRegion().front();
   IRMapping map;
   for (OpOperand *in : e.getDpsInputOperands()) {

@@ -49,6 +49,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -240,6 +241,26 @@ struct Member {
 
 bool clash(const Access &x, const Access &y) { return (x.write || y.write) && x.overlaps(y) && !x.sameAddresses(y); }
 
+/// Do the accesses `xs` share no byte with those of `ops` that either
+/// side writes (so that they may run in any order)?
+bool apart(ArrayRef<Access> xs, ArrayRef<Member> ops) {
+  for (const Member &other : ops)
+    for (const Access &y : other.accesses)
+      for (const Access &x : xs)
+        if ((x.write || y.write) && x.overlaps(y))
+          return false;
+  return true;
+}
+
+int64_t pointsOf(const Member &m) { return computeProduct(m.extents); }
+
+/// Will `op` be a matmul on the tensor cores (`tensorCores`) that splits
+/// k among blocks (its sums final in no one block)?
+bool splitOnTensorCores(linalg::LinalgOp op, bool tensorCores) {
+  std::optional<tern::MmaContraction> mma = tensorCores ? tern::matchMmaContraction(op) : std::nullopt;
+  return mma && tern::mmaSplits(*mma) > 1;
+}
+
 /// `p` as a side job: an all-parallel op of static shape, each loop point
 /// writing bytes of its own and reading no byte it writes elsewhere.
 std::optional<Member> asSideJob(Operation *p) {
@@ -359,23 +380,13 @@ struct Chain {
   /// written by a member or another side job (or touched by an op before
   /// it that moves after the launch), nor may it write a byte they touch.
   bool besides(const Member &s) const {
-    int64_t rows = 1, points = 1;
+    int64_t rows = 1;
     for (unsigned d : rowDims())
       rows *= space[d];
-    for (int64_t e : s.extents)
-      points *= e;
     int64_t threads = (rows + kRowsPerBlock - 1) / kRowsPerBlock * kRowsPerBlock * lanes;
-    if (points > threads * kSidePointsPerThread)
+    if (pointsOf(s) > threads * kSidePointsPerThread)
       return false;
-    auto apart = [&](ArrayRef<Member> ops) {
-      for (const Member &other : ops)
-        for (const Access &y : other.accesses)
-          for (const Access &x : s.accesses)
-            if ((x.write || y.write) && x.overlaps(y))
-              return false;
-      return true;
-    };
-    if (!apart(members) || !apart(sideJobs))
+    if (!apart(s.accesses, members) || !apart(s.accesses, sideJobs))
       return false;
     for (auto &[op, accesses] : deferred) {
       if (!op->isBeforeInBlock(s.op))
@@ -420,8 +431,7 @@ bool staysOwn(Operation *p, bool tensorCores) {
     if (!op || user == p || op.getNumReductionLoops() == 0 || op.getNumDpsInits() != 1 ||
         op.getDpsInitOperand(0)->get() != out)
       continue;
-    std::optional<tern::MmaContraction> mma = tensorCores ? tern::matchMmaContraction(op) : std::nullopt;
-    if (!mma || tern::mmaSplits(*mma) <= 1)
+    if (!splitOnTensorCores(op, tensorCores))
       return true;
   }
   return false;
@@ -602,21 +612,11 @@ Value computeAt(OpBuilder &ib, Location loc, Member &m, ArrayRef<Value> at, Valu
 /// `total` takes every total-th point of each.
 void emitSideJobs(OpBuilder &b, Location loc, MutableArrayRef<Member> jobs, Value first, int64_t total) {
   for (Member &s : jobs) {
-    int64_t points = 1;
-    for (int64_t e : s.extents)
-      points *= e;
-    auto loop = scf::ForOp::create(b, loc, first, arith::ConstantIndexOp::create(b, loc, points),
+    auto loop = scf::ForOp::create(b, loc, first, arith::ConstantIndexOp::create(b, loc, pointsOf(s)),
                                    arith::ConstantIndexOp::create(b, loc, total));
     OpBuilder lb = OpBuilder::atBlockBegin(loop.getBody());
     lb.setInsertionPoint(loop.getBody()->getTerminator());
-    SmallVector<Value> at(s.extents.size());
-    Value rest = loop.getInductionVar();
-    for (int d = s.extents.size() - 1; d >= 0; --d) {
-      Value extent = arith::ConstantIndexOp::create(lb, loc, s.extents[d]);
-      at[d] = d == 0 ? rest : arith::RemUIOp::create(lb, loc, rest, extent).getResult();
-      if (d > 0)
-        rest = arith::DivUIOp::create(lb, loc, rest, extent);
-    }
+    SmallVector<Value> at = tern::delinearize(lb, loc, loop.getInductionVar(), s.extents);
     OpOperand *out = s.op.getDpsInitOperand(0);
     memref::StoreOp::create(lb, loc, computeAt(lb, loc, s, at, nullptr, {}), out->get(),
                             tern::indicesAt(lb, loc, s.op.getMatchingIndexingMap(out), at));
@@ -645,11 +645,11 @@ Operation *emit(Chain &chain) {
   b.setInsertionPointToStart(&guard.getThenRegion().front());
   Value zero = idx(0);
   SmallVector<Value> ivs(chain.space.size(), zero);
-  Value rest = rowId;
-  for (unsigned d : llvm::reverse(rowDims)) {
-    ivs[d] = arith::RemUIOp::create(b, loc, rest, idx(chain.space[d]));
-    rest = arith::DivUIOp::create(b, loc, rest, idx(chain.space[d]));
-  }
+  SmallVector<int64_t> rowExtents;
+  for (unsigned d : rowDims)
+    rowExtents.push_back(chain.space[d]);
+  for (auto [d, iv] : llvm::zip(rowDims, tern::delinearize(b, loc, rowId, rowExtents)))
+    ivs[d] = iv;
   Value isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, zero);
 
   // The values computed once a row so far, newest last.
@@ -734,8 +734,7 @@ bool mayBeEpilogue(Operation *p, bool tensorCores) {
   auto op = dyn_cast_or_null<linalg::LinalgOp>(prev);
   if (!op || op.getNumReductionLoops() == 0 || op.getNumDpsInits() != 1)
     return false;
-  if (std::optional<tern::MmaContraction> mma = tensorCores ? tern::matchMmaContraction(op) : std::nullopt;
-      mma && tern::mmaSplits(*mma) > 1)
+  if (splitOnTensorCores(op, tensorCores))
     return false;
   std::optional<Access> out = wholeOf(op.getDpsInitOperand(0)->get());
   if (!out)
@@ -757,12 +756,8 @@ Operation *emitMerged(MutableArrayRef<Member> jobs) {
   OpBuilder b(jobs.back().op);
   Location loc = jobs.front().op.getLoc();
   int64_t points = 1;
-  for (Member &job : jobs) {
-    int64_t n = 1;
-    for (int64_t e : job.extents)
-      n *= e;
-    points = std::max(points, n);
-  }
+  for (Member &job : jobs)
+    points = std::max(points, pointsOf(job));
   int64_t blocks = std::max<int64_t>(1, (points + kThreads * kPointsPerThread - 1) / (kThreads * kPointsPerThread));
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   auto launch = gpu::LaunchOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, blocks), one, one,
@@ -793,12 +788,7 @@ void mergeIndependent(Block *block, bool tensorCores) {
           staysOwn(q, tensorCores) || mayBeEpilogue(q, tensorCores) ? std::nullopt : asSideJob(q);
       if (!s)
         break;
-      bool apart = true;
-      for (Member &other : run)
-        for (const Access &x : s->accesses)
-          for (const Access &y : other.accesses)
-            apart = apart && !((x.write || y.write) && x.overlaps(y));
-      if (!apart)
+      if (!apart(s->accesses, run))
         break;
       run.push_back(*s);
     }

@@ -82,6 +82,17 @@ SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map, ArrayRef
   return idx;
 }
 
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear, ArrayRef<int64_t> extents) {
+  SmallVector<Value> idx(extents.size());
+  for (int d = extents.size() - 1; d >= 0; --d) {
+    Value extent = arith::ConstantIndexOp::create(b, loc, extents[d]);
+    idx[d] = d == 0 ? linear : arith::RemUIOp::create(b, loc, linear, extent).getResult();
+    if (d > 0)
+      linear = arith::DivUIOp::create(b, loc, linear, extent);
+  }
+  return idx;
+}
+
 Operation *matchWarpReduction(linalg::LinalgOp op, int64_t minExtent) {
   if (!op.hasPureBufferSemantics() || op.getNumReductionLoops() != 1 || op.getNumDpsInits() != 1 ||
       op->getNumRegions() != 1)

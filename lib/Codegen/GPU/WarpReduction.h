@@ -41,6 +41,11 @@ std::optional<float> identityOf(mlir::Operation *combine);
 mlir::Value combineAcrossLanes(mlir::OpBuilder &b, mlir::Location loc, mlir::Value acc, mlir::Operation *combine,
                                int64_t lanes);
 
+/// The indices, in a row-major space of static `extents`, of the point at
+/// `linear` (the last dim varying fastest).
+llvm::SmallVector<mlir::Value> delinearize(mlir::OpBuilder &b, mlir::Location loc, mlir::Value linear,
+                                           llvm::ArrayRef<int64_t> extents);
+
 /// The combining op of a reduction a warp per output can run: one
 /// reduction dim of at least `minExtent` iterations (or dynamic), every input
 /// indexed by every parallel dim, an f32 output, and a body yielding
