@@ -35,6 +35,22 @@ if os.path.isdir(os.path.join(config.tern_src_root, "bench", "node_modules", "on
 if os.path.isfile(os.path.join(config.tern_obj_root, "aarch64", "bin", "tern-run")) and \
         os.path.isfile("/usr/bin/qemu-aarch64") and os.path.isdir("/usr/aarch64-linux-gnu"):
     config.available_features.add("aarch64-qemu")
+# ONNX Runtime's u8 x s8 kernels on x86 without VNNI (vpmaddubsw) sum pairs
+# of products in i16 with saturation: its int8 outputs are then not a
+# reference (gpt2-124m.int8-dynamic's logits at cosine 0.91 to the exact
+# sums on an AVX2-only Zen 3; tern's match numpy's exactly there).
+def _ort_exact_int8():
+    import platform
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return True
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+if _ort_exact_int8():
+    config.available_features.add("ort-exact-int8")
 config.substitutions.append(("%qemu_aarch64", "qemu-aarch64 -L /usr/aarch64-linux-gnu"))
 # The GPU target's cubins need ptxas; its host side runs on a stand-in driver.
 if os.access("/usr/local/cuda/bin/ptxas", os.X_OK):

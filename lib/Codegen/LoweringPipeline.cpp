@@ -105,7 +105,12 @@ static void addLLVMLowering(mlir::OpPassManager &pm) {
   pm.addPass(createTernApproximateMathPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(arith::createArithExpandOpsPass());
+  // bf16 conversions as integer ops: without AVX512-BF16, LLVM calls
+  // __truncsfbf2, which libgcc before GCC 13 (Debian 12's) lacks, and the
+  // library would not load.
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   // Register transposes (tern-vectorize-transposes) as one shuffle of the

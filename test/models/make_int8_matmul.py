@@ -23,7 +23,11 @@ from onnx import TensorProto, helper, numpy_helper
 B, M, K, N1, N2 = 2, 13, 37, 45, 20
 rng = np.random.default_rng(5)
 inits = [
-    numpy_helper.from_array(rng.integers(-128, 128, (K, N1)).astype(np.int8), "w1"),
+    # 7-bit weights for o1: ONNX Runtime's u8 x s8 kernel on x86 without
+    # VNNI (vpmaddubsw) sums each pair of products in i16 with saturation,
+    # 255 * 128 * 2 overflows it, and the reference would be off there
+    # (tern sums exactly; the full range is covered by o2 and o3).
+    numpy_helper.from_array(rng.integers(-64, 64, (K, N1)).astype(np.int8), "w1"),
     numpy_helper.from_array(rng.integers(-5, 6, (N1,)).astype(np.int8), "w1_zp"),
     numpy_helper.from_array(np.array(0.05, np.float32), "x_scale"),
     numpy_helper.from_array(np.array(3, np.int8), "x_zp"),
