@@ -63,6 +63,10 @@ CONFIGS = [
     ("gpt2-124m.int8-dynamic.tern-int8", "gpt2-124m.int8-dynamic.onnx", "[1,128]", 1, 128,
      ["--quantize=int8-dynamic"], "gpt2-124m.int8-dynamic"),
     ("gpt2-124m.tern-block50", "gpt2-124m.onnx", "[1,128]", 1, 128, ["--sparsity=block:0.5"], "gpt2-124m"),
+    # The same LM head in f32 (the model as given runs it on 16-bit
+    # activations, tern-int16-activations).
+    ("gpt2-124m.int8-dynamic.f32-head", "gpt2-124m.int8-dynamic.onnx", "[1,128]", 1, 128,
+     ["--int8-weight-compute=f32"], "gpt2-124m.int8-dynamic"),
 ]
 
 

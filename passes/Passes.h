@@ -45,6 +45,9 @@ struct GraphPipelineOptions {
   /// quantized to int8 in the kernel; 0: f32).
   int64_t int4AccuracyLevel = 4;
   std::vector<std::string> quantizeExclude;
+  /// Float matmuls on a model's own 8-bit weights as integer products of
+  /// 16-bit activations (tern-int16-activations; x86-64 CPU targets).
+  bool int16Activations = false;
   /// Prune constant matmul and conv weights to 2:4 (tern-prune-weights),
   /// except the ops named in `sparsityExclude`.
   bool sparsity24 = false;

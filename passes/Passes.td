@@ -654,6 +654,31 @@ def TernIntegerQDQPass : Pass<"tern-integer-qdq", "mlir::func::FuncOp"> {
   let dependentDialects = ["::tern::TernDialect"];
 }
 
+def TernInt16ActivationsPass : Pass<"tern-int16-activations", "mlir::func::FuncOp"> {
+  let summary = "Runs float matmuls on 8-bit weights as integer products of 16-bit activations";
+  let description = [{
+    `matmul(a, dequantize_linear(q, s, z))` with a f32 (static k) and q a
+    constant [k, n] int8/uint8 matrix whose scale and zero point are per
+    tensor or per column (what a QDQ model's weight-only matmuls, such as
+    gpt2-124m.int8-dynamic's LM head, keep in float) becomes
+
+      d = max(reduce_max(abs(a), k), 1e-30) / Q
+      cast<f32>(matmul_integer(quantize_linear<i16>(a, d), q, z)) * d * s
+
+    with a's rows quantized to 16 bits (Q levels, block-wise along k) and
+    the products summed in i32 on pmaddwd / vpdpwssd: twice the f32 FMAs'
+    rate, half their weight bytes. Q = min(32767, (2^31 - 1) / (k max|q - z|)
+    - 1) keeps every sum in i32; below 4095 levels (a very long k) the op is
+    left. Each activation then carries a relative error of at most 2^-(log2 Q
+    + 1) of its row's largest value. Per-row or block-wise weight scales,
+    run-time weights and non-f32 matmuls are left to
+    tern-fold-weight-dequantization's f32 weights. ternc runs it on x86-64
+    CPU targets (`--int8-weight-compute=int16`, the default there; `f32`
+    keeps the float product).
+  }];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
 def TernFoldWeightDequantizationPass : Pass<"tern-fold-weight-dequantization", "mlir::func::FuncOp"> {
   let summary = "Dequantizes constant weights at compile time";
   let description = [{

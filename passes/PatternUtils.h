@@ -13,6 +13,7 @@
 #include <vector>
 #include <cmath>
 #include <optional>
+#include <tuple>
 
 namespace tern::patterns {
 
@@ -79,6 +80,32 @@ inline bool excluded(mlir::Operation *op, llvm::ArrayRef<std::string> exclude) {
     if ((!name.empty() && e == name) || llvm::StringRef(e).equals_insensitive(type))
       return true;
   return false;
+}
+
+/// Weights already 8-bit in the model: `w` = DequantizeLinear(q, s, z) of a
+/// constant [k, n] matrix q of int8 or uint8, s and z per tensor or per
+/// column (axis 1), as the LM head of a QDQ model dequantizes its int8
+/// embedding. Returns q, z (or null) and s per column.
+inline std::optional<std::tuple<mlir::Value, mlir::Value, std::vector<float>>> existingInt8(mlir::Value w) {
+  auto dq = w.getDefiningOp<DequantizeLinearOp>();
+  if (!dq || dq.getBlockSize() != 0 || !dq.getInput().getDefiningOp<ConstantOp>())
+    return std::nullopt;
+  auto qType = mlir::cast<mlir::RankedTensorType>(dq.getInput().getType());
+  if (qType.getRank() != 2 || !qType.hasStaticShape() || qType.getElementTypeBitWidth() != 8)
+    return std::nullopt;
+  int64_t n = qType.getDimSize(1), axis = dq.getAxis() < 0 ? dq.getAxis() + 2 : dq.getAxis();
+  std::optional<std::vector<double>> scales = constantValues(dq.getScale());
+  if (!scales || (scales->size() != 1 && (axis != 1 || (int64_t)scales->size() != n)))
+    return std::nullopt;
+  if (mlir::Value z = dq.getZeroPoint()) {
+    std::optional<std::vector<double>> zeros = constantValues(z);
+    if (!zeros || (zeros->size() != 1 && (axis != 1 || (int64_t)zeros->size() != n)))
+      return std::nullopt;
+  }
+  std::vector<float> perColumn(n);
+  for (int64_t c = 0; c < n; ++c)
+    perColumn[c] = (float)(*scales)[scales->size() == 1 ? 0 : c];
+  return std::make_tuple(dq.getInput(), dq.getZeroPoint(), std::move(perColumn));
 }
 
 } // namespace tern::patterns

@@ -46,6 +46,8 @@ void buildGraphOptimization(mlir::OpPassManager &pm, const GraphPipelineOptions 
   }
   if (options.fuse) {
     pm.addNestedPass<mlir::func::FuncOp>(createTernIntegerQDQPass());
+    if (options.int16Activations)
+      pm.addNestedPass<mlir::func::FuncOp>(createTernInt16ActivationsPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldWeightDequantizationPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFoldBatchNormalizationPass());
     pm.addNestedPass<mlir::func::FuncOp>(createTernFuseGeluPass());

@@ -182,32 +182,6 @@ std::optional<std::pair<Value, std::vector<float>>> int8Columns(PatternRewriter 
   return std::make_pair(wq, std::move(scales));
 }
 
-/// Weights already 8-bit in the model: `w` = DequantizeLinear(q, s, z) of a
-/// constant [k, n] matrix q of int8 or uint8, s and z per tensor or per
-/// column (axis 1), as the LM head of a QDQ model dequantizes its int8
-/// embedding. Returns q, z (or null) and s per column.
-std::optional<std::tuple<Value, Value, std::vector<float>>> existingInt8(Value w) {
-  auto dq = w.getDefiningOp<DequantizeLinearOp>();
-  if (!dq || dq.getBlockSize() != 0 || !dq.getInput().getDefiningOp<ConstantOp>())
-    return std::nullopt;
-  auto qType = cast<RankedTensorType>(dq.getInput().getType());
-  if (qType.getRank() != 2 || !qType.hasStaticShape() || qType.getElementTypeBitWidth() != 8)
-    return std::nullopt;
-  int64_t n = qType.getDimSize(1), axis = dq.getAxis() < 0 ? dq.getAxis() + 2 : dq.getAxis();
-  std::optional<std::vector<double>> scales = constantValues(dq.getScale());
-  if (!scales || (scales->size() != 1 && (axis != 1 || (int64_t)scales->size() != n)))
-    return std::nullopt;
-  if (Value z = dq.getZeroPoint()) {
-    std::optional<std::vector<double>> zeros = constantValues(z);
-    if (!zeros || (zeros->size() != 1 && (axis != 1 || (int64_t)zeros->size() != n)))
-      return std::nullopt;
-  }
-  std::vector<float> perColumn(n);
-  for (int64_t c = 0; c < n; ++c)
-    perColumn[c] = (float)(*scales)[scales->size() == 1 ? 0 : c];
-  return std::make_tuple(dq.getInput(), dq.getZeroPoint(), std::move(perColumn));
-}
-
 /// int8 weights per column (see int8Columns; or the model's own 8-bit
 /// weights, see existingInt8) and uint8 activations: the product an 8-bit
 /// MatMulInteger (u8 x s8, the VNNI kernel), scaled back by a's scale times

@@ -58,6 +58,8 @@ def Tern_QuantElem : AnyTypeOf<[I<4>, UI<4>, I8, UI8, I16, UI16, I32,
                                 F8E4M3FN, F8E4M3FNUZ, F8E5M2, F8E5M2FNUZ]>;
 def Tern_QuantTensor : RankedTensorOf<[Tern_QuantElem]>;
 def Tern_Int8Tensor : RankedTensorOf<[I8, UI8]>;
+// tern-int16-activations' 16-bit activations besides ONNX's 8-bit ones.
+def Tern_Int8Or16Tensor : RankedTensorOf<[I8, UI8, I16]>;
 def Tern_AnyIntTensor : RankedTensorOf<[AnyInteger]>;
 
 //===----------------------------------------------------------------------===//

@@ -68,13 +68,17 @@ def Tern_DynamicQuantizeLinearOp : Tern_Op<"dynamic_quantize_linear"> {
 def Tern_MatMulIntegerOp : Tern_Op<"matmul_integer", [AttrSizedOperandSegments]> {
   let summary = "ONNX MatMulInteger: (a - a_zero_point) x (b - b_zero_point), accumulated in i32";
   let description = [{
+    Besides ONNX's 8-bit operands, `a` may be int16 (what
+    tern-int16-activations makes of float activations; the sums must then
+    fit i32 as they do for its choice of levels).
+
     ```mlir
     %y = tern.matmul_integer %a, %b a_zero_point %za b_zero_point %zb
          : (tensor<?x?x768xui8>, tensor<768x768xi8>, tensor<ui8>, tensor<i8>) -> tensor<?x?x768xi32>
     ```
   }];
-  let arguments = (ins Tern_Int8Tensor:$a, Tern_Int8Tensor:$b,
-                   Optional<Tern_Int8Tensor>:$a_zero_point, Optional<Tern_Int8Tensor>:$b_zero_point);
+  let arguments = (ins Tern_Int8Or16Tensor:$a, Tern_Int8Tensor:$b,
+                   Optional<Tern_Int8Or16Tensor>:$a_zero_point, Optional<Tern_Int8Tensor>:$b_zero_point);
   let results = (outs RankedTensorOf<[I32]>:$output);
   let assemblyFormat = [{
     $a `,` $b (`a_zero_point` $a_zero_point^)? (`b_zero_point` $b_zero_point^)? attr-dict `:` functional-type(operands, results)

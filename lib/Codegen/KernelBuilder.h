@@ -64,7 +64,12 @@ public:
 
   /// B is packed as i16 pairs (Packing::Pairs2) for `intrinsic`, x86's
   /// pmaddwd at the vector width.
-  void setPairs(llvm::StringRef intrinsic) { maddIntrinsic = intrinsic.str(); }
+  /// `accumulates`: the intrinsic adds the products to its first operand
+  /// (vpdpwssd), else they are added after (pmaddwd).
+  void setPairs(llvm::StringRef intrinsic, bool accumulates) {
+    maddIntrinsic = intrinsic.str();
+    maddAccumulates = accumulates;
+  }
 
   /// The dot intrinsic multiplies s8 by s8 (AArch64's sdot without usdot):
   /// A's u8 are shifted to s8 (a - 128, a flip of the top bit), and
@@ -225,6 +230,7 @@ private:
   mlir::Value sparseValues, sparseIndices; ///< a 2:4-sparse B's packed values and positions
   mlir::Value rowIndices;                  ///< a block-pruned B's kept rows per panel
   std::string maddIntrinsic;               ///< B packed as i16 pairs for pmaddwd
+  bool maddAccumulates = false;            ///< maddIntrinsic adds to an accumulator (vpdpwssd)
   int64_t keptRows = 0;
   std::string permuteIntrinsic;
   bool nibbles = false;

@@ -446,12 +446,14 @@ SmallVector<Value> KernelBuilder::dotReduce(ArrayRef<SmallVector<Value>> rowAt, 
 }
 
 /// The reduction on 16-bit multiply-adds (c.bytes without dot-product
-/// units, A running along its one reduction dim with unit stride; B packed
-/// as i16 pairs along k, Packing::Pairs2): per 2 k, each row's 2 bytes of A
-/// are widened to i16 and broadcast as one i32, and pmaddwd multiplies
-/// them with the panel's 2 x VL values of B per vector, summing each
-/// lane's 2 products into i32 (exact: bytes times bytes fit i16 pairs
-/// summed in i32), added to the accumulators. A last odd k is read
+/// units, or 16-bit A and B; A running along its one reduction dim with
+/// unit stride; B packed as i16 pairs along k, Packing::Pairs2): per 2 k,
+/// each row's 2 bytes of A are widened to i16 (16-bit A: read as they are)
+/// and broadcast as one i32, and pmaddwd multiplies them with the panel's
+/// 2 x VL values of B per vector, summing each lane's 2 products into i32
+/// (exact: bytes times bytes fit i16 pairs summed in i32; 16-bit products
+/// fit too, their sums as the caller bounds them), added to the
+/// accumulators (vpdpwssd: in the same instruction). A last odd k is read
 /// masked.
 SmallVector<Value> KernelBuilder::pairReduce(ArrayRef<SmallVector<Value>> rowAt, SmallVector<Value> accs) {
   unsigned d = c.ks[0];
@@ -467,17 +469,25 @@ SmallVector<Value> KernelBuilder::pairReduce(ArrayRef<SmallVector<Value>> rowAt,
     for (auto [r, rowPos] : llvm::enumerate(rowAt)) {
       SmallVector<Value> pos = rowPos;
       pos[d] = kk;
-      Value two = readGroup(b.getI8Type(), 2, indices(c.aMap, pos), tail);
-      two = c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, pair16, two))
-                        : Value(arith::ExtSIOp::create(b, loc, pair16, two));
+      Value two = readGroup(c.aBits == 16 ? b.getI16Type() : b.getI8Type(), 2, indices(c.aMap, pos), tail);
+      if (c.aBits != 16)
+        two = c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, pair16, two))
+                          : Value(arith::ExtSIOp::create(b, loc, pair16, two));
       Value word = vector::ExtractOp::create(
           b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), two), ArrayRef<int64_t>{0});
       Value av = vector::BitCastOp::create(b, loc, halves, vector::BroadcastOp::create(b, loc, vecType, word));
       for (int64_t v = 0; v < vectors; ++v) {
+        Value acc = iter[r * vectors + v];
+        if (maddAccumulates) {
+          next.push_back(LLVM::CallIntrinsicOp::create(b, loc, vecType, b.getStringAttr(maddIntrinsic),
+                                                       ValueRange{acc, av, bv[v]})
+                             .getResult(0));
+          continue;
+        }
         Value products = LLVM::CallIntrinsicOp::create(b, loc, vecType, b.getStringAttr(maddIntrinsic),
                                                        ValueRange{av, bv[v]})
                              .getResult(0);
-        next.push_back(arith::AddIOp::create(b, loc, iter[r * vectors + v], products));
+        next.push_back(arith::AddIOp::create(b, loc, acc, products));
       }
     }
     return next;

@@ -91,11 +91,13 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
   Value x = body->getArgument(0), y = body->getArgument(1);
   Contraction c;
   // A widened byte: which extension, or nothing.
-  auto widened = [&](Value v, Value arg, bool &isUnsigned) {
+  auto widened = [&](Value v, Value arg, bool &isUnsigned, unsigned &bits) {
     Operation *ext = v.getDefiningOp();
-    if (!ext || !isa<arith::ExtUIOp, arith::ExtSIOp>(ext) || ext->getOperand(0) != arg || !arg.getType().isInteger(8))
+    if (!ext || !isa<arith::ExtUIOp, arith::ExtSIOp>(ext) || ext->getOperand(0) != arg ||
+        !(arg.getType().isInteger(8) || arg.getType().isInteger(16)))
       return false;
     isUnsigned = isa<arith::ExtUIOp>(ext);
+    bits = arg.getType().getIntOrFloatBitWidth();
     return true;
   };
   Value lhs = mul->getOperand(0), rhs = mul->getOperand(1);
@@ -107,7 +109,7 @@ std::optional<Contraction> matchContraction(linalg::LinalgOp op) {
     }
     if (body->getOperations().size() != 3)
       return std::nullopt;
-  } else if (elem.isInteger(32) && widened(lhs, x, c.aUnsigned) && widened(rhs, y, c.bUnsigned)) {
+  } else if (elem.isInteger(32) && widened(lhs, x, c.aUnsigned, c.aBits) && widened(rhs, y, c.bUnsigned, c.bBits)) {
     if (body->getOperations().size() != 5 || !isa<MemRefType>(op.getDpsInputOperand(0)->get().getType()) ||
         !isa<MemRefType>(op.getDpsInputOperand(1)->get().getType()))
       return std::nullopt;

@@ -33,6 +33,9 @@ struct Contraction {
   /// widened to i32, or as bytes for dot-product instructions.
   bool bytes = false;
   bool aUnsigned = false, bUnsigned = false;
+  /// With `bytes`: the widths widened, 8 or 16 (tern-int16-activations'
+  /// 16-bit activations and weights; those go to 16-bit pairs only).
+  unsigned aBits = 0, bBits = 0;
   /// B is block-quantized: each weight is q * scale + offset, q an unsigned
   /// byte of B, scale and offset per block of `block` k and per column
   /// ([k / block, n] constants): MatMulNBits' weights. All three are packed;

@@ -93,7 +93,9 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
     return it->second;
   std::optional<ArrayRef<char>> src = s->data;
   int64_t bits = global.getType().getElementTypeBitWidth();
-  int64_t elemBytes = how == Packing::Move || how == Packing::Half ? bits / 8 : 1;
+  // 16-bit weights (tern-int16-activations) widen or pair as they are.
+  bool words = bits == 16 && (how == Packing::Widen || how == Packing::Pairs2);
+  int64_t elemBytes = how == Packing::Move || how == Packing::Half || words ? bits / 8 : 1;
   if (bits != elemBytes * 8 || (how == Packing::Move && bits != 32 && bits != 8) ||
       (how == Packing::Half && !global.getType().getElementType().isF32()))
     return std::nullopt;
@@ -145,6 +147,11 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
           break;
         case Packing::Widen: {
           int32_t v = isUnsigned ? (int32_t)(uint8_t)*e : (int32_t)(int8_t)*e;
+          if (words) {
+            int16_t w;
+            std::memcpy(&w, e, 2);
+            v = isUnsigned ? (int32_t)(uint16_t)w : (int32_t)w;
+          }
           std::memcpy(out + ((p * k + kk) * width + r) * 4, &v, 4);
           break;
         }
@@ -153,6 +160,8 @@ std::optional<std::pair<MemRefType, StringAttr>> WeightPacker::pack(Value matrix
           break;
         case Packing::Pairs2: {
           int16_t v = isUnsigned ? (int16_t)(uint8_t)*e : (int16_t)(int8_t)*e;
+          if (words)
+            std::memcpy(&v, e, 2);
           std::memcpy(out + (((p * shape[1] + kk / 2) * width + r) * 2 + kk % 2) * 2, &v, 2);
           break;
         }

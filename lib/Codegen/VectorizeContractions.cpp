@@ -27,6 +27,8 @@
 // runs on vpdpbusd (AArch64: usdot with FEAT_I8MM), A's 4 bytes broadcast
 // as one i32; on x86 without VNNI, B is packed as i16 pairs along k for
 // pmaddwd; otherwise B is packed widened to i32 and A widened as read.
+// 16-bit A and B (tern-int16-activations) are i16 pairs on x86: vpdpwssd
+// with VNNI, else pmaddwd.
 //
 // Block-dequantized contractions (out += a * (uitofp(q) * s + z), q bytes
 // [k, n], s and z per block of k and column: MatMulNBits' weights): q, s and
@@ -120,7 +122,8 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       // compile time and each element of A as it is read.
       // (AArch64's usdot takes the same u8 x s8 groups of 4 on 128 bits.)
       bool dotUnits = vnni || ((usdot || sdot) && vectorBits == 128);
-      bool dot = c.bytes && dotUnits && c.aUnsigned && !c.bUnsigned && c.ks.size() == 1 && readsAlongK(c);
+      bool dot = c.bytes && c.aBits == 8 && c.bBits == 8 && dotUnits && c.aUnsigned && !c.bUnsigned &&
+                 c.ks.size() == 1 && readsAlongK(c);
       // Without dot products, x86 multiplies bytes widened to i16 pairs
       // (pmaddwd: 2 products per i32 lane) rather than widened to i32.
       bool pairs = c.bytes && !dot && pmaddwd && c.ks.size() == 1 && readsAlongK(c);
@@ -227,10 +230,14 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       if (c.dequant && !nibbles4 && (ShapedType::isDynamic(m) || m >= 2 * rows) &&
           !ShapedType::isDynamic(ranges[c.ks[0]]) && ranges[c.ks[0]] * vl * vecs * 4 <= kPanelBytes)
         kernel.setDequantizePanels(/*ifMany=*/ShapedType::isDynamic(m));
-      if (pairs)
+      // With VNNI, vpdpwssd multiplies and adds in one instruction.
+      if (pairs && vnni && vectorBits >= 256)
+        kernel.setPairs(("llvm.x86.avx512.vpdpwssd." + Twine(vectorBits)).str(), /*accumulates=*/true);
+      else if (pairs)
         kernel.setPairs(vectorBits == 512   ? "llvm.x86.avx512.pmaddw.d.512"
                         : vectorBits == 256 ? "llvm.x86.avx2.pmadd.wd"
-                                            : "llvm.x86.sse2.pmadd.wd");
+                                            : "llvm.x86.sse2.pmadd.wd",
+                        /*accumulates=*/false);
       if (rowSparse)
         kernel.setRowSparse(
             memref::GetGlobalOp::create(b, loc, rowSparse->indicesType, rowSparse->indices.getValue()),

@@ -138,6 +138,13 @@ struct TerncOptions {
                "registers); auto (default): as MatMulNBits' accuracy_level says (4: int8), int8 for "
                "--quantize=int4-weight"),
       cl::value_desc("auto|int8|f32"), cl::init("auto"), cl::cat(category)};
+  cl::opt<std::string> int8WeightCompute{
+      "int8-weight-compute",
+      cl::desc("How float matmuls on a model's own 8-bit weights (DequantizeLinear of int8 constants, such as a "
+               "QDQ model's LM head) compute: int16 (activations quantized to 16 bits per row, integer products "
+               "on pmaddwd/vpdpwssd), f32 (weights dequantized to f32 at compile time); auto (default): int16 on "
+               "x86-64 CPUs, else f32"),
+      cl::value_desc("auto|int16|f32"), cl::init("auto"), cl::cat(category)};
   cl::list<std::string> quantizeExclude{
       "quantize-exclude", cl::desc("ONNX node names or op types (MatMul, Gemm) to leave in float"),
       cl::CommaSeparated, cl::value_desc("NAME,..."), cl::cat(category)};
@@ -307,6 +314,20 @@ int tern::terncMain(int argc, char **argv) {
       return 1;
     }
     graph.int4AccuracyLevel = opts.int4Compute == "f32" ? 0 : 4;
+    if (opts.int8WeightCompute != "auto" && opts.int8WeightCompute != "int16" && opts.int8WeightCompute != "f32") {
+      errs() << "ternc: error: --int8-weight-compute=" << opts.int8WeightCompute
+             << " is not supported (supported: auto, int16, f32)\n";
+      return 1;
+    }
+    // 16-bit multiply-adds (pmaddwd, vpdpwssd) are x86's; a GPU runs its
+    // matmuls on f16/f32 units.
+    bool x86 = opts.target == "x86_64" ||
+               (opts.target.empty() && llvm::Triple(sys::getProcessTriple()).getArch() == llvm::Triple::x86_64);
+    if (opts.int8WeightCompute == "int16" && !x86) {
+      errs() << "ternc: error: --int8-weight-compute=int16 is for x86-64 CPU targets\n";
+      return 1;
+    }
+    graph.int16Activations = x86 && opts.int8WeightCompute != "f32";
     // tern.attention's lowering gives a GPU one thread per query tile.
     graph.fuseAttention = opts.target != "nvptx";
     StringRef winograd = opts.winograd;

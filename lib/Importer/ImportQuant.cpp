@@ -95,6 +95,11 @@ void registerQuantImporters(ImporterRegistry &r) {
   r.add("", "MatMulInteger", [](NodeImporter &n) -> LogicalResult {
     if (failed(n.requireInputs(2)))
       return failure();
+    // tern.matmul_integer also takes int16 activations; ONNX's takes bytes.
+    for (int64_t i : {0, 2})
+      if (Value v = n.input(i))
+        if (auto t = dyn_cast<RankedTensorType>(v.getType()); t && t.getElementTypeBitWidth() != 8)
+          return n.fail("input " + std::to_string(i) + " must be int8 or uint8");
     Value v = n.createOne("matmul_integer", {n.input(0), n.input(1), n.input(2), n.input(3)},
                           {n.segments({1, 1, n.hasInput(2) ? 1 : 0, n.hasInput(3) ? 1 : 0})});
     return v ? n.setOutputs(v) : failure();

@@ -9,7 +9,10 @@
 // into rows first, byteConv) with the zero points applied after the sum;
 // tern-vectorize-contractions runs it on VNNI dot products where the target
 // has them. Other integer matmuls subtract the zero points in i32 and build
-// tern.matmul / tern.conv on i32. The QLinear ops requantize the i32 result.
+// tern.matmul / tern.conv on i32, except int16 activations (no zero point)
+// against constant 8-bit weights, which multiply 16-bit weights shifted by
+// their zero points at compile time (wordMatmul). The QLinear ops requantize
+// the i32 result.
 //
 // MatMulNBits with constant weights unpacks them at compile time, one
 // value per byte plus a scale and offset per block, into a contraction that
@@ -432,6 +435,64 @@ std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig,
                      {llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}}, outDims);
 }
 
+/// int16 A (tern-int16-activations, no zero point) times constant 8-bit B:
+/// sum_k a (b - zb) with b - zb an int16 constant [k, n] (at most 255 in
+/// magnitude) computed at compile time, both widened to i32 in the body;
+/// tern-vectorize-contractions packs B' as 16-bit pairs along k for
+/// pmaddwd / vpdpwssd. The caller's choice of levels keeps the sums in i32.
+std::optional<Value> wordMatmul(OpBuilder &b, Location loc, Value a, Value bm, Type bOrig, Value zb, Type zbOrig,
+                                RankedTensorType resultType) {
+  auto at = cast<RankedTensorType>(a.getType()), bt = cast<RankedTensorType>(bm.getType());
+  if (!at.getElementType().isInteger(16) || !bOrig.isInteger(8) || bt.getRank() != 2 || !bt.hasStaticShape() ||
+      at.getRank() < 2 || at.isDynamicDim(at.getRank() - 1) || at.getDimSize(at.getRank() - 1) != bt.getDimSize(0))
+    return std::nullopt;
+  int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
+  std::optional<std::vector<double>> bs = constantInts(bm, bOrig), zbs = std::vector<double>{0};
+  if (zb)
+    zbs = constantInts(zb, zbOrig);
+  if (!bs || !zbs || (zbs->size() != 1 && (int64_t)zbs->size() != n))
+    return std::nullopt;
+  std::vector<int16_t> shifted(bs->size());
+  for (size_t i = 0; i < bs->size(); ++i)
+    shifted[i] = (int16_t)((*bs)[i] - (*zbs)[zbs->size() == 1 ? 0 : i % n]);
+  auto i16 = b.getI16Type(), i32 = b.getI32Type();
+  ArrayRef<char> bBytes(reinterpret_cast<const char *>(shifted.data()), shifted.size() * 2);
+  Value bConst =
+      arith::ConstantOp::create(b, loc, cast<TypedAttr>(constantAttr(RankedTensorType::get({k, n}, i16), bBytes, "words")));
+  SmallVector<OpFoldResult> aDims = dimsOf(b, loc, a);
+  int64_t r = at.getRank();
+  Value a2 = a;
+  if (r > 2) {
+    int64_t m = 1;
+    for (int64_t i = 0; i < r - 1; ++i)
+      m = (m == ShapedType::kDynamic || at.isDynamicDim(i)) ? ShapedType::kDynamic : m * at.getDimSize(i);
+    a2 = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({m, k}, i16), a,
+                                         ArrayRef<ReassociationIndices>{llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}});
+  }
+  MLIRContext *ctx = b.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx), d2 = getAffineDimExpr(2, ctx);
+  auto accType = RankedTensorType::get({cast<RankedTensorType>(a2.getType()).getDimSize(0), n}, i32);
+  Value init = filledTensor(b, loc, accType, {dimsOf(b, loc, a2)[0], b.getIndexAttr(n)}, constantScalar(b, loc, i32, 0));
+  Value acc = linalg::GenericOp::create(
+                  b, loc, TypeRange{accType}, ValueRange{a2, bConst}, ValueRange{init},
+                  SmallVector<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx), AffineMap::get(3, 0, {d2, d1}, ctx),
+                                         AffineMap::get(3, 0, {d0, d1}, ctx)},
+                  SmallVector<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::parallel,
+                                                   utils::IteratorType::reduction},
+                  [](OpBuilder &nb, Location l, ValueRange v) {
+                    Value x = arith::ExtSIOp::create(nb, l, nb.getI32Type(), v[0]);
+                    Value y = arith::ExtSIOp::create(nb, l, nb.getI32Type(), v[1]);
+                    linalg::YieldOp::create(nb, l, arith::AddIOp::create(nb, l, v[2], arith::MulIOp::create(nb, l, x, y)).getResult());
+                  })
+                  .getResult(0);
+  if (r == 2)
+    return acc;
+  SmallVector<OpFoldResult> outDims(aDims.begin(), aDims.end() - 1);
+  outDims.push_back(b.getIndexAttr(n));
+  return expandShape(b, loc, acc, RankedTensorType::get(resultType.getShape(), i32),
+                     {llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}}, outDims);
+}
+
 /// An 8-bit convolution with constant filters (one image, one group) as
 /// a byteMatmul: the padded input (padded with its zero point, so the pads
 /// add nothing) gathered into patches^T [positions, c * taps] bytes, each
@@ -511,6 +572,12 @@ LogicalResult lowerMatMulInteger(Operation *op, ValueRange operands, ConversionP
     replaceWithResult(rw, op, *r);
     return success();
   }
+  if (!za)
+    if (std::optional<Value> r = wordMatmul(rw, loc, operands[0], operands[1], origElem(mm.getB()), zb,
+                                            origElem(mm.getBZeroPoint()), resultType)) {
+      replaceWithResult(rw, op, *r);
+      return success();
+    }
   Value a = shiftToI32(rw, loc, operands[0], origElem(mm.getA()), za, origElem(mm.getAZeroPoint()), aRank - 2);
   Value b = shiftToI32(rw, loc, operands[1], origElem(mm.getB()), zb, origElem(mm.getBZeroPoint()),
                        cast<RankedTensorType>(operands[1].getType()).getRank() - 1);

@@ -63,6 +63,14 @@ b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [4])
 g = helper.make_graph([helper.make_node("Add", ["a", "b"], ["y"], name="bad_add")], "g", [a, b], [y])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), "bad-shapes.onnx")
 
+# MatMulInteger on int16 activations (tern's own matmul_integer takes them;
+# ONNX's takes bytes only).
+a16 = helper.make_tensor_value_info("a", TensorProto.INT16, [2, 4])
+b8 = helper.make_tensor_value_info("b", TensorProto.INT8, [4, 3])
+y32 = helper.make_tensor_value_info("y", TensorProto.INT32, [2, 3])
+g = helper.make_graph([helper.make_node("MatMulInteger", ["a", "b"], ["y"], name="mmi")], "g", [a16, b8], [y32])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), "int16-matmul-integer.onnx")
+
 # A truncated model file.
 good = model_with_external("weights.bin").SerializeToString()
 with open(os.path.join(out, "model", "truncated.onnx"), "wb") as f:
