@@ -72,6 +72,8 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
   }
   if (!int8Dot.empty())
     quantizeA(m, staticM);
+  if (!maddIntrinsic.empty() && c.aBits == 8 && staticM)
+    widenA(m, *staticM);
   int64_t chunk = 0;
   if (staticM && tasks > 0 && tasks < kMinTasks && *staticM >= 4 * rows) {
     int64_t pieces = (kMinTasks + tasks - 1) / tasks;
@@ -319,7 +321,7 @@ void KernelBuilder::kernel(SmallVector<Value> at, Value i0, int64_t rows, ArrayR
   else if (sparseValues)
     results = sparseReduce(rowAt, accs);
   else if (!maddIntrinsic.empty())
-    results = pairReduce(rowAt, accs);
+    results = pairReduce(i0, rowAt, accs);
   else if (rowIndices) {
     // Block-pruned B: only the panel's non-zero rows, their k read from
     // the packed indices.

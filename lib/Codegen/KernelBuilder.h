@@ -133,6 +133,13 @@ private:
   /// before the kernel's parallel loop, itself parallel over the rows.
   void quantizeA(mlir::Value rows, std::optional<int64_t> staticRows);
 
+  /// A's bytes (`rows` flattened rows, a static count, one reduction dim
+  /// of static size k) widened to i16 [rows, k rounded up to even] for
+  /// pairReduce, zero-padded: once, before the kernel's parallel loop,
+  /// itself parallel over the rows. The kernel then broadcasts each pair
+  /// with one load instead of widening it per row and panel.
+  void widenA(mlir::Value rows, int64_t staticRows);
+
   /// The reduction of a block-dequantized B (nibbles, Packing::Nibbles4)
   /// with A quantized by quantizeA, rows `row0` + r for r < `rowCount`:
   /// per block, sum_k a_k (q_k s + z) = s d sum_k qa_k q_k + z sum_k a_k,
@@ -192,7 +199,7 @@ private:
   /// lane's 2 products into i32 (exact: bytes times bytes fit i16 pairs
   /// summed in i32), added to the accumulators. A last odd k is read
   /// masked.
-  llvm::SmallVector<mlir::Value> pairReduce(llvm::ArrayRef<llvm::SmallVector<mlir::Value>> rowAt,
+  llvm::SmallVector<mlir::Value> pairReduce(mlir::Value row0, llvm::ArrayRef<llvm::SmallVector<mlir::Value>> rowAt,
                                             llvm::SmallVector<mlir::Value> accs);
 
   /// Runs `step` (group of `size` k, accumulators, whether it is the
@@ -239,6 +246,7 @@ private:
   PanelDequant dequantizePanels = PanelDequant::Never;
   mlir::Value panelB;                                  ///< the current panel's dequantized weights (dequantizePanel)
   mlir::Value quantized, quantizedScale, quantizedSum; ///< quantizeA's buffers
+  mlir::Value widened;                                ///< widenA's buffer
   std::string dotIntrinsic;
   bool signedDot = false;
   llvm::SmallVector<mlir::Value> sizes;

@@ -145,6 +145,49 @@ void KernelBuilder::quantizeA(Value rows, std::optional<int64_t> staticRows) {
   });
 }
 
+void KernelBuilder::widenA(Value rows, int64_t staticRows) {
+  unsigned kd = c.ks[0];
+  int64_t k = *getConstantIntValue(sizes[kd]), padded = (k + 1) / 2 * 2;
+  Type i16 = b.getI16Type();
+  widened = memref::AllocOp::create(b, loc, MemRefType::get({staticRows, padded}, i16), ValueRange{},
+                                    b.getI64IntegerAttr(64));
+  auto bytes = VectorType::get({vl}, b.getI8Type()), words = VectorType::get({vl}, i16);
+  SmallVector<Value> origin(sizes.size(), index(0));
+  auto widen = [&](Value x) {
+    return c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, x.getType() == b.getI8Type() ? i16 : Type(words), x))
+                       : Value(arith::ExtSIOp::create(b, loc, x.getType() == b.getI8Type() ? i16 : Type(words), x));
+  };
+  scf::ParallelOp::create(b, loc, ValueRange{index(0)}, ValueRange{rows}, ValueRange{index(1)},
+                          [&](OpBuilder &rb, Location, ValueRange ivs) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(rb.getInsertionBlock(), rb.getInsertionPoint());
+    Value row = ivs[0];
+    SmallVector<Value> rowPos = atRow(origin, row);
+    auto at = [&](Value kk) {
+      SmallVector<Value> pos = rowPos;
+      pos[kd] = kk;
+      return indices(c.aMap, pos);
+    };
+    // Whole vectors, then the last k % VL one at a time, then the pad.
+    if (k >= vl)
+      scf::ForOp::create(b, loc, index(0), index(k / vl * vl), index(vl), ValueRange{},
+                         [&](OpBuilder &lb, Location, Value kk, ValueRange) {
+                           OpBuilder::InsertionGuard g(b);
+                           b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
+                           Value x = vector::LoadOp::create(b, loc, bytes, c.a, at(kk));
+                           vector::StoreOp::create(b, loc, widen(x), widened, ValueRange{row, kk});
+                           scf::YieldOp::create(b, loc);
+                         });
+    for (int64_t kk = k / vl * vl; kk < k; ++kk) {
+      Value x = memref::LoadOp::create(b, loc, c.a, at(index(kk)));
+      memref::StoreOp::create(b, loc, widen(x), widened, ValueRange{row, index(kk)});
+    }
+    if (padded > k)
+      memref::StoreOp::create(b, loc, arith::ConstantOp::create(b, loc, i16, b.getI16IntegerAttr(0)), widened,
+                              ValueRange{row, index(k)});
+  });
+}
+
 /// The reduction of a block-dequantized B (nibbles, Packing::Nibbles4)
 /// with A quantized by quantizeA, rows `row0` + r for r < `rowCount`:
 /// per block, sum_k a_k (q_k s + z) = s d sum_k qa_k q_k + z sum_k a_k,
@@ -455,7 +498,7 @@ SmallVector<Value> KernelBuilder::dotReduce(ArrayRef<SmallVector<Value>> rowAt, 
 /// fit too, their sums as the caller bounds them), added to the
 /// accumulators (vpdpwssd: in the same instruction). A last odd k is read
 /// masked.
-SmallVector<Value> KernelBuilder::pairReduce(ArrayRef<SmallVector<Value>> rowAt, SmallVector<Value> accs) {
+SmallVector<Value> KernelBuilder::pairReduce(Value row0, ArrayRef<SmallVector<Value>> rowAt, SmallVector<Value> accs) {
   unsigned d = c.ks[0];
   int64_t k = *getConstantIntValue(sizes[d]);
   auto halves = VectorType::get({vl * 2}, b.getI16Type());
@@ -469,8 +512,13 @@ SmallVector<Value> KernelBuilder::pairReduce(ArrayRef<SmallVector<Value>> rowAt,
     for (auto [r, rowPos] : llvm::enumerate(rowAt)) {
       SmallVector<Value> pos = rowPos;
       pos[d] = kk;
-      Value two = readGroup(c.aBits == 16 ? b.getI16Type() : b.getI8Type(), 2, indices(c.aMap, pos), tail);
-      if (c.aBits != 16)
+      Value two;
+      if (widened) // zero-padded to an even k: no tail
+        two = vector::LoadOp::create(b, loc, pair16, widened,
+                                     ValueRange{r ? Value(arith::AddIOp::create(b, loc, row0, index(r))) : row0, kk});
+      else
+        two = readGroup(c.aBits == 16 ? b.getI16Type() : b.getI8Type(), 2, indices(c.aMap, pos), tail);
+      if (c.aBits != 16 && !widened)
         two = c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, pair16, two))
                           : Value(arith::ExtSIOp::create(b, loc, pair16, two));
       Value word = vector::ExtractOp::create(

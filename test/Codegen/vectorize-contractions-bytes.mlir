@@ -2,6 +2,7 @@
 // RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=128 rows=4 vectors=2" --canonicalize --split-input-file | FileCheck %s --check-prefix=WIDEN
 // RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=128 rows=4 vectors=2 usdot=true" --canonicalize --split-input-file | FileCheck %s --check-prefix=USDOT
 // RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=512 rows=4 vectors=2 pmaddwd=true" --canonicalize --split-input-file | FileCheck %s --check-prefix=PAIRS
+// RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=256 rows=6 vectors=2 pmaddwd=true vnni=true" --canonicalize --split-input-file | FileCheck %s --check-prefix=WORDS
 
 // A u8 x s8 matmul with constant weights (the integer matmuls of quantized
 // models): k = 6 is not a multiple of 4 and n = 20 leaves a partial panel.
@@ -26,13 +27,18 @@
 // A is widened as it is read: the i32 kernel.
 // WIDEN: memref.global "private" constant @w_packed_i32_8 : memref<3x6x8xi32>
 // x86 without dot products: B packed as i16 pairs along k ([panels][k/2][32 x 2]),
-// A's 2 bytes widened to i16 and broadcast as one i32, one pmaddwd per
-// vector (2 products per i32 lane) added to the accumulators; the last
-// (odd) k read masked.
+// A's bytes widened to i16 once before the kernel (rows in parallel, k
+// rounded up to even and zero-padded), each row's pair broadcast as one
+// i32, one pmaddwd per vector (2 products per i32 lane) added to the
+// accumulators.
 // PAIRS: memref.global "private" constant @w_packed_pairs_32 : memref<1x3x64xi16>
 // PAIRS-LABEL: func.func @bytes
-// PAIRS: %[[A2:.+]] = vector.load %arg0{{.+}} : memref<10x6xi8>, vector<2xi8>
-// PAIRS: arith.extui %[[A2]] : vector<2xi8> to vector<2xi16>
+// PAIRS: %[[WA:.+]] = memref.alloc() {alignment = 64 : i64} : memref<10x6xi16>
+// PAIRS: scf.parallel
+// PAIRS: arith.extui %{{.+}} : i8 to i16
+// PAIRS: memref.store %{{.+}}, %[[WA]]
+// PAIRS: %[[A2:.+]] = vector.load %[[WA]][{{.+}}] : memref<10x6xi16>, vector<2xi16>
+// PAIRS: vector.bitcast %[[A2]] : vector<2xi16> to vector<1xi32>
 // PAIRS: %[[P:.+]] = llvm.call_intrinsic "llvm.x86.avx512.pmaddw.d.512"({{.+}}) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>
 // PAIRS: arith.addi {{.+}}, %[[P]] : vector<16xi32>
 // AArch64 with FEAT_I8MM: usdot, the same u8 x s8 groups of 4 on 128 bits.
@@ -455,4 +461,39 @@ func.func @int8_activations_tiny(%a: memref<1x64xf32>) -> memref<1x40xf32> {
     linalg.yield %r : f32
   }
   return %c : memref<1x40xf32>
+}
+
+// -----
+
+// 16-bit activations against 16-bit weights (tern-int16-activations'
+// matmuls): B packed as i16 pairs, A's pairs read as they are (no widening
+// pass), and with VNNI vpdpwssd multiplies and accumulates in one
+// instruction. k = 37 is odd: the last pair is read masked.
+// WORDS: memref.global "private" constant @w16_packed_pairs_16 : memref<2x19x32xi16>
+// WORDS-LABEL: func.func @words
+// WORDS-NOT: memref.alloc() {alignment
+// WORDS: vector.load %arg0[{{.+}}] : memref<7x37xi16>, vector<2xi16>
+// WORDS: llvm.call_intrinsic "llvm.x86.avx512.vpdpwssd.256"({{.+}}) : (vector<8xi32>, vector<16xi16>, vector<16xi16>) -> vector<8xi32>
+// WORDS-NOT: arith.addi {{.+}} : vector<8xi32>
+// WORDS: vector.transfer_read %arg0[{{.+}}, %c36], %{{.+}} : memref<7x37xi16>, vector<2xi16>
+// WORDS-NOT: linalg.generic
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+memref.global "private" constant @w16 : memref<37x20xi16> = dense<-300>
+func.func @words(%a: memref<7x37xi16>) -> memref<7x20xi32> {
+  %zero = arith.constant 0 : i32
+  %w = memref.get_global @w16 : memref<37x20xi16>
+  %c = memref.alloc() : memref<7x20xi32>
+  linalg.fill ins(%zero : i32) outs(%c : memref<7x20xi32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<7x37xi16>, memref<37x20xi16>) outs(%c : memref<7x20xi32>) {
+  ^bb0(%x: i16, %y: i16, %acc: i32):
+    %x32 = arith.extsi %x : i16 to i32
+    %y32 = arith.extsi %y : i16 to i32
+    %p = arith.muli %x32, %y32 : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  }
+  return %c : memref<7x20xi32>
 }
