@@ -32,7 +32,7 @@ KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
     return {512, 8, 2, has("avx512vnni"), true, false,
             has("avx512bw")}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast
   if (has("avx2") || has("avx"))
-    return {256, 4, 2, has("avxvnni"), has("avx2"), false, has("avx2")}; // 16 ymm; AVX-VNNI: vpdpbusd on ymm
+    return {256, 6, 2, has("avxvnni"), has("avx2"), false, has("avx2")}; // 16 ymm; AVX-VNNI: vpdpbusd on ymm
   return {128, 4, 2, false, false, false, arch == "x86_64"}; // SSE2
 }
 
