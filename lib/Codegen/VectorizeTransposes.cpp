@@ -12,7 +12,10 @@
 // along the input's innermost dim; the L result vectors, a tile
 // [output inner][input inner], are transposed in registers
 // (vector.transpose, lowered to byte shuffles) and stored as L contiguous
-// vectors of the output. Partial tiles at the edges are masked.
+// vectors of the output. Partial tiles at the edges are masked. Where that
+// transposes fewer tiles (a residual in the output's layout besides the
+// output itself), the inputs along p are transposed instead and the body
+// computed along the output's rows (Plan::transposeFirst).
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,6 +80,13 @@ struct Plan {
   unsigned p = 0, inner = 0;
   int64_t lanes = 0;
   SmallVector<Read> inputs;
+  /// The tile's inputs that run along p and read inner (a convolution's
+  /// [positions, channels] result) transposed first, the body then
+  /// computed along inner, in the output's layout: inputs in that layout (a
+  /// residual) are read as they are and the result is stored untransposed.
+  /// Chosen when it transposes fewer tiles, narrow ones counting more (an
+  /// i32 tile instead of an output's byte tile).
+  bool transposeFirst = false;
 };
 
 std::optional<Plan> match(linalg::GenericOp op, int64_t vectorBits) {
@@ -147,6 +157,23 @@ std::optional<Plan> match(linalg::GenericOp op, int64_t vectorBits) {
   plan.lanes = vectorBits / bits;
   if (plan.lanes < 4)
     return std::nullopt;
+  // The tiles transposed per tile: the inputs in the output's layout and
+  // the output, or the inputs along p that read inner. Tiles of narrower
+  // elements count 3 (x86's shuffles of 8- and 16-bit lanes: an 8 x 8 byte
+  // tile on AVX2 cost more than its 32-bit one, resnet50.int8-qdq's
+  // requantizing epilogues 42% of the run with them). Per-row inputs must
+  // then be contiguous along inner (read as vectors).
+  auto cost = [](Type t) { return getElementTypeOrSelf(t).getIntOrFloatBitWidth() >= 32 ? 1 : 3; };
+  int64_t afterwards = cost(outType), first = 0;
+  bool rowsContiguous = true;
+  for (auto [in, how] : llvm::zip(op.getDpsInputOperands(), plan.inputs)) {
+    if (how == Read::Transposed)
+      afterwards += cost(in->get().getType());
+    if (how == Read::Vector && reads(op.getMatchingIndexingMap(in), plan.inner))
+      first += cost(in->get().getType());
+    rowsContiguous &= how != Read::PerRow || tern::hasUnitInnerStride(in->get());
+  }
+  plan.transposeFirst = rowsContiguous && first < afterwards;
   return plan;
 }
 
@@ -246,6 +273,59 @@ private:
 
   SmallVector<Value> indices(AffineMap map, ArrayRef<Value> at) { return tern::mapIndices(b, loc, map, at); }
 
+  /// One tile with plan.transposeFirst: the inputs along p that read inner
+  /// loaded as L vectors along p and transposed; then for each output row
+  /// p0 + j, the body along inner from row j of those, vectors along inner
+  /// of the inputs in the output's layout and per-row ones, and scalars
+  /// along p broadcast; stored as it is.
+  void tileTransposingInputs(SmallVector<Value> at, Value p0, Value i0, int64_t pLen, int64_t iLen, Value pMask,
+                             Value iMask, const IRMapping &perTile) {
+    int64_t lanes = plan.lanes;
+    Value out = op.getDpsInitOperand(0)->get();
+    DenseMap<unsigned, Value> transposed;
+    for (auto [k, how] : llvm::enumerate(plan.inputs)) {
+      if (how != Read::Vector || !reads(maps[k], plan.inner))
+        continue;
+      Type elem = getElementTypeOrSelf(operands[k].getType());
+      auto vt = VectorType::get({lanes}, elem);
+      auto tt = VectorType::get({lanes, lanes}, elem);
+      Value tile = arith::ConstantOp::create(b, loc, tt, b.getZeroAttr(tt));
+      SmallVector<Value> pos = at;
+      pos[plan.p] = p0;
+      for (int64_t i = 0; i < iLen; ++i) {
+        pos[plan.inner] = i ? Value(arith::AddIOp::create(b, loc, i0, index(i))) : i0;
+        Value v = tern::loadVector(b, loc, vt, operands[k], indices(maps[k], pos), pMask);
+        tile = vector::InsertOp::create(b, loc, v, tile, ArrayRef<int64_t>{i});
+      }
+      transposed[k] = vector::TransposeOp::create(b, loc, tile, ArrayRef<int64_t>{1, 0});
+    }
+    at[plan.inner] = i0;
+    for (int64_t j = 0; j < pLen; ++j) {
+      at[plan.p] = j ? Value(arith::AddIOp::create(b, loc, p0, index(j))) : p0;
+      IRMapping map = perTile;
+      for (auto [k, in] : llvm::enumerate(op.getDpsInputOperands())) {
+        Read how = plan.inputs[k];
+        if (how == Read::Broadcast)
+          continue;
+        Value v;
+        auto vt = VectorType::get({lanes}, getElementTypeOrSelf(operands[k].getType()));
+        if (auto it = transposed.find(k); it != transposed.end())
+          v = vector::ExtractOp::create(b, loc, it->second, ArrayRef<int64_t>{j});
+        else if (how == Read::Vector) // along p only: one value per row
+          v = vector::BroadcastOp::create(b, loc, vt, memref::LoadOp::create(b, loc, operands[k], indices(maps[k], at)));
+        else // in the output's layout, or per row: along inner
+          v = tern::loadVector(b, loc, vt, operands[k], indices(maps[k], at), iMask);
+        map.map(op.getMatchingBlockArgument(in), v);
+      }
+      Value row = tern::vectorizeBody(b, loc, op, map, lanes);
+      SmallVector<Value> idx(at.begin(), at.end());
+      if (iMask)
+        vector::MaskedStoreOp::create(b, loc, out, idx, iMask, row);
+      else
+        vector::StoreOp::create(b, loc, row, out, idx);
+    }
+  }
+
   /// One tile: p in [p0, p0 + pLen), inner in [i0, i0 + iLen).
   void tile(SmallVector<Value> at, Value p0, Value i0, int64_t pLen, int64_t iLen) {
     int64_t lanes = plan.lanes;
@@ -268,6 +348,8 @@ private:
       Value v = memref::LoadOp::create(b, loc, operands[i], indices(maps[i], at));
       perTile.map(op.getMatchingBlockArgument(in), vector::BroadcastOp::create(b, loc, VectorType::get({lanes}, v.getType()), v));
     }
+    if (plan.transposeFirst)
+      return tileTransposingInputs(at, p0, i0, pLen, iLen, pMask, iMask, perTile);
     // Inputs in the output's layout: L vectors along inner, transposed.
     DenseMap<unsigned, Value> transposed;
     for (auto [k, how] : llvm::enumerate(plan.inputs)) {
