@@ -43,7 +43,14 @@ public:
   /// to int8 per row and block before the kernel runs: the products run on
   /// `intrinsic` (u8 x s8 dot products of 4 bytes per i32 lane: x86's
   /// vpdpbusd, AArch64's usdot), see int8Reduce.
-  void setInt8Activations(llvm::StringRef intrinsic) { int8Dot = intrinsic.str(); }
+  /// With `widen` (x86 without VNNI), `intrinsic` is pmaddubsw (pairs of
+  /// u8 x s8 products summed in i16: exact for 4-bit weights, 2 x 15 x 127
+  /// at most) and `widen` pmaddwd against ones, which sums the pairs into
+  /// the same 4 products per i32 lane.
+  void setInt8Activations(llvm::StringRef intrinsic, llvm::StringRef widen = "") {
+    int8Dot = intrinsic.str();
+    int8DotWiden = widen.str();
+  }
 
   /// The dequantized B (f32 products) runs against many rows: each panel's
   /// weights are dequantized once, into a stack buffer of k x panel width
@@ -242,6 +249,7 @@ private:
   std::string permuteIntrinsic;
   bool nibbles = false;
   std::string int8Dot; ///< A quantized to int8 for this dot product (int8Reduce)
+  std::string int8DotWiden; ///< int8Dot is pmaddubsw, its pairs summed by this pmaddwd
   enum class PanelDequant { Never, Always, IfMany };
   PanelDequant dequantizePanels = PanelDequant::Never;
   mlir::Value panelB;                                  ///< the current panel's dequantized weights (dequantizePanel)

@@ -203,6 +203,11 @@ SmallVector<Value> KernelBuilder::int8Reduce(Value row0, int64_t rowCount, Small
   Value zero = arith::ConstantOp::create(b, loc, i32v, b.getZeroAttr(i32v));
   Value low = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(15).getValue()));
   Value four = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(4).getValue()));
+  // pmaddubsw's i16 pairs, summed by pmaddwd against ones (x86 without VNNI).
+  auto words = VectorType::get({vl * 2}, b.getI16Type());
+  Value ones = int8DotWiden.empty()
+                   ? Value()
+                   : Value(arith::ConstantOp::create(b, loc, DenseElementsAttr::get(words, b.getI16IntegerAttr(1).getValue())));
   SmallVector<Value> rowIdx;
   for (int64_t r = 0; r < rowCount; ++r)
     rowIdx.push_back(r ? Value(arith::AddIOp::create(b, loc, row0, index(r))) : row0);
@@ -228,10 +233,19 @@ SmallVector<Value> KernelBuilder::int8Reduce(Value row0, int64_t rowCount, Small
         Value word = vector::ExtractOp::create(
             b, loc, vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), quad), ArrayRef<int64_t>{0});
         Value av = vector::BitCastOp::create(b, loc, bytes, vector::BroadcastOp::create(b, loc, i32v, word));
-        for (int64_t v = 0; v < vectors; ++v)
-          next[r * vectors + v] = LLVM::CallIntrinsicOp::create(b, loc, i32v, b.getStringAttr(int8Dot),
-                                                                ValueRange{it[r * vectors + v], halves[v], av})
-                                      .getResult(0);
+        for (int64_t v = 0; v < vectors; ++v) {
+          if (int8DotWiden.empty()) {
+            next[r * vectors + v] = LLVM::CallIntrinsicOp::create(b, loc, i32v, b.getStringAttr(int8Dot),
+                                                                  ValueRange{it[r * vectors + v], halves[v], av})
+                                        .getResult(0);
+            continue;
+          }
+          Value pairs = LLVM::CallIntrinsicOp::create(b, loc, words, b.getStringAttr(int8Dot), ValueRange{halves[v], av})
+                            .getResult(0);
+          Value quads = LLVM::CallIntrinsicOp::create(b, loc, i32v, b.getStringAttr(int8DotWiden), ValueRange{pairs, ones})
+                            .getResult(0);
+          next[r * vectors + v] = arith::AddIOp::create(b, loc, it[r * vectors + v], quads);
+        }
       }
       scf::YieldOp::create(b, loc, next);
     });

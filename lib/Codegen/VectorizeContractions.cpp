@@ -147,9 +147,17 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       // to int8: the products on the 8-bit dot-product units, u8 weights x
       // s8 activations (int8Reduce). Many rows (a prompt) run kInt8Rows at
       // a time: their i32 block sums and f32 totals both stay in registers.
-      std::string int8Dot = !dotUnits || !(vnni || usdot) ? ""
-                            : vnni ? ("llvm.x86.avx512.vpdpbusd." + Twine(vectorBits)).str()
-                                   : "llvm.aarch64.neon.usdot.v4i32.v16i8";
+      // x86 without VNNI: pmaddubsw, its pairs summed by pmaddwd (exact for
+      // 4-bit weights), where the weights' bytes rather than their conversion
+      // to float then bound a decoding step.
+      std::string int8Dot = vnni ? ("llvm.x86.avx512.vpdpbusd." + Twine(vectorBits)).str()
+                            : usdot && vectorBits == 128 ? "llvm.aarch64.neon.usdot.v4i32.v16i8"
+                            : pmaddwd && vectorBits == 512 ? "llvm.x86.avx512.pmaddubs.w.512"
+                            : pmaddwd && vectorBits == 256 ? "llvm.x86.avx2.pmadd.ub.sw"
+                                                           : "";
+      std::string int8DotWiden = vnni || usdot || !pmaddwd ? ""
+                                 : vectorBits == 512      ? "llvm.x86.avx512.pmaddw.d.512"
+                                                          : "llvm.x86.avx2.pmadd.wd";
       if (!(c.dequant && c.int8Activations && vecs % 2 == 0 && c.ks.size() == 1 && readsAlongK(c) &&
             getElementTypeOrSelf(c.a.getType()).isF32() && c.block % 4 == 0 && c.block % vl == 0 &&
             !ShapedType::isDynamic(ranges[c.ks[0]]) && ranges[c.ks[0]] % c.block == 0))
@@ -222,7 +230,7 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       if (dot && !usdot && sdot && vectorBits == 128)
         kernel.setSignedDot();
       if (nibbles4)
-        kernel.setInt8Activations(int8Dot);
+        kernel.setInt8Activations(int8Dot, int8DotWiden);
       // Dequantized weights in f32 against many rows (a prompt, with f32
       // activations): each panel dequantized once into a stack buffer (at
       // most kPanelBytes) that every tile of rows reads, instead of once

@@ -357,6 +357,17 @@ func.func @dequantized_panels_dynamic(%a: memref<?x6xf32>) -> memref<?x20xf32> {
 // USDOT: memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x64xi8>
 // USDOT: usdot
 // USDOT: return
+// x86 without VNNI (pmaddwd, i.e. AVX2 or AVX-512BW): pmaddubsw multiplies
+// the nibbles by qa's bytes in pairs summed in i16 (exact: 2 x 15 x 127 at
+// most) and pmaddwd against ones sums the pairs into i32 lanes of 4
+// products, as vpdpbusd does.
+// PAIRS-LABEL: func.func @int8_activations
+// PAIRS: memref.alloc() {alignment = 64 : i64} : memref<1x64xi8>
+// PAIRS: %[[W:.+]] = llvm.call_intrinsic "llvm.x86.avx512.pmaddubs.w.512"({{.+}}) : (vector<64xi8>, vector<64xi8>) -> vector<32xi16>
+// PAIRS: %[[Q:.+]] = llvm.call_intrinsic "llvm.x86.avx512.pmaddw.d.512"(%[[W]], %{{.+}}) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>
+// PAIRS: arith.addi %{{.+}}, %[[Q]] : vector<16xi32>
+// Elsewhere (no dot products, no pmaddwd) f32 FMAs on the dequantized
+// weights.
 // WIDEN-LABEL: func.func @int8_activations
 // WIDEN-NOT: memref<1x64xi8>
 // WIDEN: vector.fma
