@@ -273,6 +273,23 @@ private:
 
   SmallVector<Value> indices(AffineMap map, ArrayRef<Value> at) { return tern::mapIndices(b, loc, map, at); }
 
+  /// Input k's tile, transposed: `len` vectors (masked by `mask`), the
+  /// j-th read at `pos` with loop `along` at `start` + j, as rows of an
+  /// L x L tile (rows past `len` zero) and then its columns.
+  Value transposedTile(unsigned k, SmallVector<Value> pos, unsigned along, Value start, int64_t len, Value mask) {
+    int64_t lanes = plan.lanes;
+    Type elem = getElementTypeOrSelf(operands[k].getType());
+    auto vt = VectorType::get({lanes}, elem);
+    auto tt = VectorType::get({lanes, lanes}, elem);
+    Value tile = arith::ConstantOp::create(b, loc, tt, b.getZeroAttr(tt));
+    for (int64_t j = 0; j < len; ++j) {
+      pos[along] = j ? Value(arith::AddIOp::create(b, loc, start, index(j))) : start;
+      Value v = tern::loadVector(b, loc, vt, operands[k], indices(maps[k], pos), mask);
+      tile = vector::InsertOp::create(b, loc, v, tile, ArrayRef<int64_t>{j});
+    }
+    return vector::TransposeOp::create(b, loc, tile, ArrayRef<int64_t>{1, 0});
+  }
+
   /// One tile with plan.transposeFirst: the inputs along p that read inner
   /// loaded as L vectors along p and transposed; then for each output row
   /// p0 + j, the body along inner from row j of those, vectors along inner
@@ -286,18 +303,9 @@ private:
     for (auto [k, how] : llvm::enumerate(plan.inputs)) {
       if (how != Read::Vector || !reads(maps[k], plan.inner))
         continue;
-      Type elem = getElementTypeOrSelf(operands[k].getType());
-      auto vt = VectorType::get({lanes}, elem);
-      auto tt = VectorType::get({lanes, lanes}, elem);
-      Value tile = arith::ConstantOp::create(b, loc, tt, b.getZeroAttr(tt));
       SmallVector<Value> pos = at;
       pos[plan.p] = p0;
-      for (int64_t i = 0; i < iLen; ++i) {
-        pos[plan.inner] = i ? Value(arith::AddIOp::create(b, loc, i0, index(i))) : i0;
-        Value v = tern::loadVector(b, loc, vt, operands[k], indices(maps[k], pos), pMask);
-        tile = vector::InsertOp::create(b, loc, v, tile, ArrayRef<int64_t>{i});
-      }
-      transposed[k] = vector::TransposeOp::create(b, loc, tile, ArrayRef<int64_t>{1, 0});
+      transposed[k] = transposedTile(k, pos, plan.inner, i0, iLen, pMask);
     }
     at[plan.inner] = i0;
     for (int64_t j = 0; j < pLen; ++j) {
@@ -355,19 +363,9 @@ private:
     for (auto [k, how] : llvm::enumerate(plan.inputs)) {
       if (how != Read::Transposed)
         continue;
-      Type elem = getElementTypeOrSelf(operands[k].getType());
-      auto vt = VectorType::get({lanes}, elem);
-      auto tt = VectorType::get({lanes, lanes}, elem);
-      Value tile = arith::ConstantOp::create(b, loc, tt, b.getZeroAttr(tt));
       SmallVector<Value> pos = at;
       pos[plan.inner] = i0;
-      for (int64_t j = 0; j < pLen; ++j) {
-        pos[plan.p] = j ? Value(arith::AddIOp::create(b, loc, p0, index(j))) : p0;
-        SmallVector<Value> idx = indices(maps[k], pos);
-        Value v = tern::loadVector(b, loc, vt, operands[k], idx, iMask);
-        tile = vector::InsertOp::create(b, loc, v, tile, ArrayRef<int64_t>{j});
-      }
-      transposed[k] = vector::TransposeOp::create(b, loc, tile, ArrayRef<int64_t>{1, 0});
+      transposed[k] = transposedTile(k, pos, plan.p, p0, pLen, iMask);
     }
     for (int64_t i = 0; i < iLen; ++i) {
       at[plan.inner] = i ? Value(arith::AddIOp::create(b, loc, i0, index(i))) : i0;

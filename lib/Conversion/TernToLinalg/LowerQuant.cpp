@@ -276,6 +276,55 @@ std::optional<Value> scalarZeroPoint(OpBuilder &b, Location loc, Value zp, Type 
   });
 }
 
+/// `a` [..., k] as [m, k] (its leading dims collapsed).
+Value asRows(OpBuilder &b, Location loc, Value a) {
+  auto at = cast<RankedTensorType>(a.getType());
+  int64_t r = at.getRank(), k = at.getDimSize(r - 1);
+  if (r == 2)
+    return a;
+  int64_t m = 1;
+  for (int64_t i = 0; i < r - 1; ++i)
+    m = (m == ShapedType::kDynamic || at.isDynamicDim(i)) ? ShapedType::kDynamic : m * at.getDimSize(i);
+  return tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({m, k}, at.getElementType()), a,
+                                         ArrayRef<ReassociationIndices>{llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}});
+}
+
+/// sum_k ext(a2[m, k]) * ext(bConst[k, n]) in i32 ([m, n]); A widened
+/// unsigned or signed, B signed.
+Value widenedProduct(OpBuilder &b, Location loc, Value a2, Value bConst, int64_t n, bool aUnsigned) {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx), d2 = getAffineDimExpr(2, ctx);
+  auto accType = RankedTensorType::get({cast<RankedTensorType>(a2.getType()).getDimSize(0), n}, i32);
+  Value init = filledTensor(b, loc, accType, {dimsOf(b, loc, a2)[0], b.getIndexAttr(n)}, constantScalar(b, loc, i32, 0));
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{accType}, ValueRange{a2, bConst}, ValueRange{init},
+             SmallVector<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx), AffineMap::get(3, 0, {d2, d1}, ctx),
+                                    AffineMap::get(3, 0, {d0, d1}, ctx)},
+             SmallVector<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::parallel,
+                                              utils::IteratorType::reduction},
+             [aUnsigned](OpBuilder &nb, Location l, ValueRange v) {
+               Value x = aUnsigned ? Value(arith::ExtUIOp::create(nb, l, nb.getI32Type(), v[0]))
+                                   : Value(arith::ExtSIOp::create(nb, l, nb.getI32Type(), v[0]));
+               Value y = arith::ExtSIOp::create(nb, l, nb.getI32Type(), v[1]);
+               linalg::YieldOp::create(nb, l, arith::AddIOp::create(nb, l, v[2], arith::MulIOp::create(nb, l, x, y)).getResult());
+             })
+      .getResult(0);
+}
+
+/// The [m, n] i32 `result` of rows of `a` (dims `aDims`) back to a's
+/// leading dims: `resultType`'s shape.
+Value fromRows(OpBuilder &b, Location loc, Value result, ArrayRef<OpFoldResult> aDims, int64_t n,
+               RankedTensorType resultType) {
+  int64_t r = aDims.size();
+  if (r == 2)
+    return result;
+  SmallVector<OpFoldResult> outDims(aDims.begin(), aDims.end() - 1);
+  outDims.push_back(b.getIndexAttr(n));
+  return expandShape(b, loc, result, RankedTensorType::get(resultType.getShape(), b.getI32Type()),
+                     {llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}}, outDims);
+}
+
 /// (A - za) x (B - zb) in i32 for 8-bit A [.., m, k] and a constant 8-bit
 /// B [k, n], za one value, zb one or one per column (constant): the
 /// products are taken as u8 x s8, what x86's VNNI dot products multiply,
@@ -337,15 +386,7 @@ std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig,
   Value bConst = arith::ConstantOp::create(b, loc, cast<TypedAttr>(constantAttr(bType, bBytes, "bytes")));
   // A as [m, k] u8.
   SmallVector<OpFoldResult> aDims = dimsOf(b, loc, a);
-  int64_t r = at.getRank();
-  Value a2 = a;
-  if (r > 2) {
-    int64_t m = 1;
-    for (int64_t i = 0; i < r - 1; ++i)
-      m = (m == ShapedType::kDynamic || at.isDynamicDim(i)) ? ShapedType::kDynamic : m * at.getDimSize(i);
-    a2 = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({m, k}, i8), a,
-                                         ArrayRef<ReassociationIndices>{llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}});
-  }
+  Value a2 = asRows(b, loc, a);
   if (aSigned)
     a2 = elementwise(b, loc, ValueRange{a2}, cast<RankedTensorType>(a2.getType()), [](OpBuilder &nb, Location l, ValueRange v) {
       return arith::XOrIOp::create(nb, l, v[0], constantScalar(nb, l, nb.getI8Type(), -128)).getResult();
@@ -354,7 +395,7 @@ std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig,
   auto a2Type = cast<RankedTensorType>(a2.getType());
   SmallVector<OpFoldResult> mDims{dimsOf(b, loc, a2)[0], b.getIndexAttr(n)};
   auto accType = RankedTensorType::get({a2Type.getDimSize(0), n}, i32);
-  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx), d2 = getAffineDimExpr(2, ctx);
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
   // Row sums (before the product, so that its epilogue follows it).
   Value rowsum;
   if (!zbZero) {
@@ -370,19 +411,7 @@ std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig,
                  })
                  .getResult(0);
   }
-  Value init = filledTensor(b, loc, accType, mDims, constantScalar(b, loc, i32, 0));
-  Value acc = linalg::GenericOp::create(
-                  b, loc, TypeRange{accType}, ValueRange{a2, bConst}, ValueRange{init},
-                  SmallVector<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx), AffineMap::get(3, 0, {d2, d1}, ctx),
-                                         AffineMap::get(3, 0, {d0, d1}, ctx)},
-                  SmallVector<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::parallel,
-                                                   utils::IteratorType::reduction},
-                  [](OpBuilder &nb, Location l, ValueRange v) {
-                    Value x = arith::ExtUIOp::create(nb, l, nb.getI32Type(), v[0]);
-                    Value y = arith::ExtSIOp::create(nb, l, nb.getI32Type(), v[1]);
-                    linalg::YieldOp::create(nb, l, arith::AddIOp::create(nb, l, v[2], arith::MulIOp::create(nb, l, x, y)).getResult());
-                  })
-                  .getResult(0);
+  Value acc = widenedProduct(b, loc, a2, bConst, n, /*aUnsigned=*/true);
   // The zero-point terms, elementwise on the accumulators.
   SmallVector<Value> ins{acc};
   SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(2, ctx)};
@@ -427,12 +456,7 @@ std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig,
                  })
                  .getResult(0);
   }
-  if (r == 2)
-    return result;
-  SmallVector<OpFoldResult> outDims(aDims.begin(), aDims.end() - 1);
-  outDims.push_back(b.getIndexAttr(n));
-  return expandShape(b, loc, result, RankedTensorType::get(resultType.getShape(), i32),
-                     {llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}}, outDims);
+  return fromRows(b, loc, result, aDims, n, resultType);
 }
 
 /// int16 A (tern-int16-activations, no zero point) times constant 8-bit B:
@@ -455,42 +479,13 @@ std::optional<Value> wordMatmul(OpBuilder &b, Location loc, Value a, Value bm, T
   std::vector<int16_t> shifted(bs->size());
   for (size_t i = 0; i < bs->size(); ++i)
     shifted[i] = (int16_t)((*bs)[i] - (*zbs)[zbs->size() == 1 ? 0 : i % n]);
-  auto i16 = b.getI16Type(), i32 = b.getI32Type();
+  auto i16 = b.getI16Type();
   ArrayRef<char> bBytes(reinterpret_cast<const char *>(shifted.data()), shifted.size() * 2);
   Value bConst =
       arith::ConstantOp::create(b, loc, cast<TypedAttr>(constantAttr(RankedTensorType::get({k, n}, i16), bBytes, "words")));
   SmallVector<OpFoldResult> aDims = dimsOf(b, loc, a);
-  int64_t r = at.getRank();
-  Value a2 = a;
-  if (r > 2) {
-    int64_t m = 1;
-    for (int64_t i = 0; i < r - 1; ++i)
-      m = (m == ShapedType::kDynamic || at.isDynamicDim(i)) ? ShapedType::kDynamic : m * at.getDimSize(i);
-    a2 = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({m, k}, i16), a,
-                                         ArrayRef<ReassociationIndices>{llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}});
-  }
-  MLIRContext *ctx = b.getContext();
-  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx), d2 = getAffineDimExpr(2, ctx);
-  auto accType = RankedTensorType::get({cast<RankedTensorType>(a2.getType()).getDimSize(0), n}, i32);
-  Value init = filledTensor(b, loc, accType, {dimsOf(b, loc, a2)[0], b.getIndexAttr(n)}, constantScalar(b, loc, i32, 0));
-  Value acc = linalg::GenericOp::create(
-                  b, loc, TypeRange{accType}, ValueRange{a2, bConst}, ValueRange{init},
-                  SmallVector<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx), AffineMap::get(3, 0, {d2, d1}, ctx),
-                                         AffineMap::get(3, 0, {d0, d1}, ctx)},
-                  SmallVector<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::parallel,
-                                                   utils::IteratorType::reduction},
-                  [](OpBuilder &nb, Location l, ValueRange v) {
-                    Value x = arith::ExtSIOp::create(nb, l, nb.getI32Type(), v[0]);
-                    Value y = arith::ExtSIOp::create(nb, l, nb.getI32Type(), v[1]);
-                    linalg::YieldOp::create(nb, l, arith::AddIOp::create(nb, l, v[2], arith::MulIOp::create(nb, l, x, y)).getResult());
-                  })
-                  .getResult(0);
-  if (r == 2)
-    return acc;
-  SmallVector<OpFoldResult> outDims(aDims.begin(), aDims.end() - 1);
-  outDims.push_back(b.getIndexAttr(n));
-  return expandShape(b, loc, acc, RankedTensorType::get(resultType.getShape(), i32),
-                     {llvm::to_vector(llvm::seq<int64_t>(0, r - 1)), {r - 1}}, outDims);
+  Value acc = widenedProduct(b, loc, asRows(b, loc, a), bConst, n, /*aUnsigned=*/false);
+  return fromRows(b, loc, acc, aDims, n, resultType);
 }
 
 /// An 8-bit convolution with constant filters (one image, one group) as
