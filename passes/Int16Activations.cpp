@@ -14,7 +14,7 @@
 // is an integer sum of 16-bit products: two per i32 lane on pmaddwd /
 // vpdpwssd, twice the FMAs' rate, reading (q - z) as 16-bit weights (half
 // the f32 bytes). Q is chosen so that no sum can leave i32
-// (Q max|q - z| K < 2^31; 32767 at most): each row keeps 14-15 bits, a
+// (Q max|q - z| K < 2^31, max|q - z| over q's type range; 32767 at most): each row keeps 14-15 bits, a
 // relative error of about 2^-15 of the row's largest value per element, far
 // below the 8-bit weights' own. The MatMul becomes
 //
@@ -64,13 +64,16 @@ struct Int16MatMul : OpRewritePattern<MatMulOp> {
     if (!weights)
       return rw.notifyMatchFailure(op, "B is not a DequantizeLinear of constant 8-bit weights per tensor or column");
     auto [q, z, s] = *weights;
-    std::optional<std::vector<double>> qs = constantValues(q), zs = z ? constantValues(z) : std::vector<double>{0};
-    if (!qs || !zs)
+    std::optional<std::vector<double>> zs = z ? constantValues(z) : std::vector<double>{0};
+    if (!zs)
       return failure();
     int64_t k = aType.getDimSize(aType.getRank() - 1), n = (int64_t)s.size();
-    double widest = 1;
-    for (size_t i = 0; i < qs->size(); ++i)
-      widest = std::max(widest, std::abs((*qs)[i] - (*zs)[zs->size() == 1 ? 0 : i % n]));
+    // max|q - z| bounded by q's type range and the zero points, not read
+    // off the weights (an LM head's 38.6M of them).
+    bool isUnsigned = cast<RankedTensorType>(q.getType()).getElementType().isUnsignedInteger();
+    double lo = isUnsigned ? 0 : -128, hi = isUnsigned ? 255 : 127, widest = 1;
+    for (double zp : *zs)
+      widest = std::max({widest, std::abs(lo - zp), std::abs(hi - zp)});
     // Q max|q - z| k < 2^31, one level to spare for rounding at the top.
     int64_t levels = std::min<int64_t>(32767, (int64_t)(2147483647.0 / (widest * (double)k)) - 1);
     if (levels < kMinLevels)

@@ -668,7 +668,7 @@ def TernInt16ActivationsPass : Pass<"tern-int16-activations", "mlir::func::FuncO
     with a's rows quantized to 16 bits (Q levels, block-wise along k) and
     the products summed in i32 on pmaddwd / vpdpwssd: twice the f32 FMAs'
     rate, half their weight bytes. Q = min(32767, (2^31 - 1) / (k max|q - z|)
-    - 1) keeps every sum in i32; below 4095 levels (a very long k) the op is
+    - 1), max|q - z| over q's type range, keeps every sum in i32; below 4095 levels (a very long k) the op is
     left. Each activation then carries a relative error of at most 2^-(log2 Q
     + 1) of its row's largest value. Per-row or block-wise weight scales,
     run-time weights and non-f32 matmuls are left to

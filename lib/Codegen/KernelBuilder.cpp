@@ -72,7 +72,7 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
   }
   if (!int8Dot.empty())
     quantizeA(m, staticM);
-  if (!maddIntrinsic.empty() && c.aBits == 8 && staticM)
+  if (!maddIntrinsic.empty() && c.aBits == 8 && staticM && c.batch.empty())
     widenA(m, *staticM);
   int64_t chunk = 0;
   if (staticM && tasks > 0 && tasks < kMinTasks && *staticM >= 4 * rows) {

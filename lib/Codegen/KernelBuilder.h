@@ -140,8 +140,8 @@ private:
   /// before the kernel's parallel loop, itself parallel over the rows.
   void quantizeA(mlir::Value rows, std::optional<int64_t> staticRows);
 
-  /// A's bytes (`rows` flattened rows, a static count, one reduction dim
-  /// of static size k) widened to i16 [rows, k rounded up to even] for
+  /// A's bytes (`rows` flattened rows, a static count, no batch dims, one
+  /// reduction dim of static size k) widened to i16 [rows, k rounded up to even] for
   /// pairReduce, zero-padded: once, before the kernel's parallel loop,
   /// itself parallel over the rows. The kernel then broadcasts each pair
   /// with one load instead of widening it per row and panel.

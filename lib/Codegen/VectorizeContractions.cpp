@@ -100,6 +100,14 @@ constexpr int64_t kInt8Rows = 4;
 constexpr int64_t kPanelBytes = 256 * 1024;
 
 
+/// x86's pmaddwd (16-bit pairs multiplied and summed into i32 lanes) at
+/// `vectorBits`.
+std::string pmaddwdIntrinsic(int64_t vectorBits) {
+  return vectorBits == 512 ? "llvm.x86.avx512.pmaddw.d.512"
+         : vectorBits == 256 ? "llvm.x86.avx2.pmadd.wd"
+                             : "llvm.x86.sse2.pmadd.wd";
+}
+
 struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase<VectorizeContractionsPass> {
   using Base::Base;
 
@@ -155,9 +163,7 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
                             : pmaddwd && vectorBits == 512 ? "llvm.x86.avx512.pmaddubs.w.512"
                             : pmaddwd && vectorBits == 256 ? "llvm.x86.avx2.pmadd.ub.sw"
                                                            : "";
-      std::string int8DotWiden = vnni || usdot || !pmaddwd ? ""
-                                 : vectorBits == 512      ? "llvm.x86.avx512.pmaddw.d.512"
-                                                          : "llvm.x86.avx2.pmadd.wd";
+      std::string int8DotWiden = vnni || usdot || !pmaddwd ? "" : pmaddwdIntrinsic(vectorBits);
       if (!(c.dequant && c.int8Activations && vecs % 2 == 0 && c.ks.size() == 1 && readsAlongK(c) &&
             getElementTypeOrSelf(c.a.getType()).isF32() && c.block % 4 == 0 && c.block % vl == 0 &&
             !ShapedType::isDynamic(ranges[c.ks[0]]) && ranges[c.ks[0]] % c.block == 0))
@@ -242,10 +248,7 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
       if (pairs && vnni && vectorBits >= 256)
         kernel.setPairs(("llvm.x86.avx512.vpdpwssd." + Twine(vectorBits)).str(), /*accumulates=*/true);
       else if (pairs)
-        kernel.setPairs(vectorBits == 512   ? "llvm.x86.avx512.pmaddw.d.512"
-                        : vectorBits == 256 ? "llvm.x86.avx2.pmadd.wd"
-                                            : "llvm.x86.sse2.pmadd.wd",
-                        /*accumulates=*/false);
+        kernel.setPairs(pmaddwdIntrinsic(vectorBits), /*accumulates=*/false);
       if (rowSparse)
         kernel.setRowSparse(
             memref::GetGlobalOp::create(b, loc, rowSparse->indicesType, rowSparse->indices.getValue()),
