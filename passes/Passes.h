@@ -89,6 +89,7 @@ struct KernelShape {
   bool usdot = false;       ///< AArch64 u8 x s8 dot products (usdot, FEAT_I8MM) on 128-bit vectors
   bool pmaddwd = false;     ///< x86 i16 pair multiply-adds (pmaddwd) at vectorBits: bytes without VNNI
   bool sdot = false;        ///< AArch64 s8 x s8 dot products (sdot, FEAT_DotProd) without usdot
+  bool maskedStores = false; ///< masked vector stores as cheap as plain ones (AVX-512's k masks)
 };
 
 /// The kernel shape for a target with the given LLVM feature string

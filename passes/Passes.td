@@ -159,6 +159,24 @@ def TernLowerCopiesPass : Pass<"tern-lower-copies", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def TernSplitMaskedStoresPass : Pass<"tern-split-masked-stores"> {
+  let summary = "Stores the lanes a mask keeps as plain stores of the vector's pieces";
+  let description = [{
+    For targets without a cheap masked store: x86 without AVX-512, where
+    vmaskmovps to memory is microcoded (about twelve plain stores' time on
+    a Zen 3), and AArch64, which has none (LLVM branches per lane). A
+    vector.maskedstore whose mask keeps a range of lanes [lo, hi)
+    (vector.constant_mask, vector.create_mask, a constant, or the
+    intersections and complements of these the kernels build) becomes
+    vector.store of the pieces in the range: with lo and hi constant just
+    those pieces (7 lanes of 8: 4 + 2 + 1), else a tree of scf.if that
+    stores a half, quarter, ... whole once the range covers it and skips
+    it once the range misses it. Other masks are left alone.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def TernOutlineParallelLoopsPass : Pass<"tern-outline-parallel-loops", "mlir::ModuleOp"> {
   let summary = "Outlines @main's large parallel loops into tasks the runtime's thread pool runs";
   let description = [{

@@ -65,6 +65,7 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
     std::optional<int64_t> size = getConstantIntValue(sizes[d]);
     staticM = size && staticM ? std::optional<int64_t>(*staticM * *size) : std::nullopt;
   }
+  staticRows = staticM;
   int64_t tasks = staticN ? (*staticN + vl * vectors - 1) / (vl * vectors) : 0;
   for (unsigned d : c.batch) {
     std::optional<int64_t> size = getConstantIntValue(sizes[d]);
@@ -113,13 +114,28 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
           [&](OpBuilder &eb, Location) {
             OpBuilder::InsertionGuard g(b);
             b.setInsertionPoint(eb.getInsertionBlock(), eb.getInsertionPoint());
+            // The last panel: with n static, its masks are constants (whole
+            // vectors plain, empty ones dropped, the one partial vector
+            // split into pieces where masked stores are slow).
+            Value partial = left;
+            int64_t panelVectors = vectors;
+            if (staticN && *staticN % (vl * vectors)) {
+              int64_t lanes = *staticN % (vl * vectors);
+              partial = index(lanes);
+              // f32 kernels drop the vectors past the end (a 7x7 map's 49
+              // positions: the last panel's one lane on one vector, not
+              // two); the others' reductions read the panel whole.
+              if (plainFloat())
+                vectors = (lanes + vl - 1) / vl;
+            }
             SmallVector<Value> masks;
             for (int64_t v = 0; v < vectors; ++v) {
-              Value lanes = arith::SubIOp::create(b, loc, left, index(v * vl));
+              Value lanes = arith::SubIOp::create(b, loc, partial, index(v * vl));
               lanes = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, lanes, index(vl)), zero);
               masks.push_back(vector::CreateMaskOp::create(b, loc, VectorType::get({vl}, b.getI1Type()), lanes));
             }
             panel(at, rowsFrom, rowsTo, rows, masks);
+            vectors = panelVectors;
             scf::YieldOp::create(b, loc);
           });
     };
@@ -149,6 +165,13 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
     }
     panelB = Value();
   });
+}
+
+/// The plain kernel: f32 products of B read as vectors, no reduction of
+/// its own.
+bool KernelBuilder::plainFloat() const {
+  return isa<FloatType>(vecType.getElementType()) && !nibbles && !sparseValues && !rowIndices && !c.dequant &&
+         int8Dot.empty() && dotIntrinsic.empty() && maddIntrinsic.empty();
 }
 
 /// `e` at the loop position `at`.
@@ -181,11 +204,18 @@ SmallVector<Value> KernelBuilder::indices(AffineMap map, ArrayRef<Value> at) {
   return idx;
 }
 
-/// One panel: flattened rows [from, to) in steps of `rows`, then one at
-/// a time.
+/// One panel: flattened rows [from, to) in steps of `rows`, then the rows
+/// left (see the header).
 void KernelBuilder::panel(SmallVector<Value> at, Value from, Value to, int64_t rows, ArrayRef<Value> masks) {
   Value one = index(1);
   Value split = from;
+  // The rows left after whole kernels of `rows`: with M static, the same
+  // count in the one chunk that has any (16 filters: 6 + 6 + 4), as one
+  // kernel of that many rows. One row at a time, a kernel is one chain of
+  // FMAs per vector, bound by their latency.
+  std::optional<int64_t> rest;
+  if (rows > 1 && staticRows)
+    rest = *staticRows % rows;
   if (rows > 1) {
     Value r = index(rows), count = arith::SubIOp::create(b, loc, to, from);
     split = arith::SubIOp::create(b, loc, to, arith::RemUIOp::create(b, loc, count, r));
@@ -195,6 +225,16 @@ void KernelBuilder::panel(SmallVector<Value> at, Value from, Value to, int64_t r
       kernel(at, i0, rows, masks);
       scf::YieldOp::create(b, loc);
     });
+  }
+  if (rest && *rest == 0)
+    return;
+  if (rest) {
+    Value some = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, split, to);
+    auto ifOp = scf::IfOp::create(b, loc, some, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    kernel(at, split, *rest, masks);
+    return;
   }
   scf::ForOp::create(b, loc, split, to, one, ValueRange{}, [&](OpBuilder &nb, Location, Value i, ValueRange) {
     OpBuilder::InsertionGuard g(b);
@@ -294,6 +334,17 @@ void KernelBuilder::kernel(SmallVector<Value> at, Value i0, int64_t rows, ArrayR
           else
             bv.push_back(load(c.b, indices(c.bMap, pos), v));
         }
+        // B read where it lies (activations: a 1x1 convolution's input
+        // channels, one plane apart): each k is a stream of its own, more
+        // than the hardware prefetchers follow. The next panel's line of
+        // each k is fetched while this panel computes.
+        if (!panelB && !packedB && masks.empty())
+          for (int64_t v = 0; v < vectors; v += std::max<int64_t>(1, 64 * 8 / vecType.getElementTypeBitWidth() / vl)) {
+            SmallVector<Value> pos(kpos);
+            pos[c.n] = arith::AddIOp::create(b, loc, colIdx[v], index(vl * vectors));
+            memref::PrefetchOp::create(b, loc, c.b, indices(c.bMap, pos), /*isWrite=*/false,
+                                       /*localityHint=*/3, /*isDataCache=*/true);
+          }
         SmallVector<Value> next;
         for (int64_t r = 0; r < rows; ++r) {
           SmallVector<Value> pos = rowAt[r];

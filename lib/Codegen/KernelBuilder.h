@@ -97,14 +97,20 @@ public:
 private:
   mlir::Value index(int64_t v);
 
+  /// The plain kernel: f32 products of B read as vectors, no reduction of
+  /// its own.
+  bool plainFloat() const;
+
   /// `e` at the loop position `at`.
   mlir::Value evaluate(mlir::AffineExpr e, llvm::ArrayRef<mlir::Value> at);
 
   /// The indices of an operand with map `map` at the loop position `at`.
   llvm::SmallVector<mlir::Value> indices(mlir::AffineMap map, llvm::ArrayRef<mlir::Value> at);
 
-  /// One panel: flattened rows [from, to) in steps of `rows`, then one at
-  /// a time.
+  /// One panel: flattened rows [from, to) in steps of `rows`, then the
+  /// rows left: one kernel of as many rows when the rows are counted at
+  /// compile time (the chunks start at multiples of `rows`), else one at a
+  /// time.
   void panel(llvm::SmallVector<mlir::Value> at, mlir::Value from, mlir::Value to, int64_t rows,
              llvm::ArrayRef<mlir::Value> masks);
 
@@ -246,6 +252,8 @@ private:
   std::string maddIntrinsic;               ///< B packed as i16 pairs for pmaddwd
   bool maddAccumulates = false;            ///< maddIntrinsic adds to an accumulator (vpdpwssd)
   int64_t keptRows = 0;
+  /// C's flattened rows, when static.
+  std::optional<int64_t> staticRows;
   std::string permuteIntrinsic;
   bool nibbles = false;
   std::string int8Dot; ///< A quantized to int8 for this dot product (int8Reduce)

@@ -14,7 +14,7 @@
 namespace tern {
 
 static void addBufferization(mlir::OpPassManager &pm, const KernelShape &kernel);
-static void addLLVMLowering(mlir::OpPassManager &pm);
+static void addLLVMLowering(mlir::OpPassManager &pm, const KernelShape &kernel);
 
 KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
   // The last of "+f" and "-f" wins (the user's -mattr follows the host's).
@@ -29,8 +29,8 @@ KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
     return {128, 8, 2, false, false, has("i8mm"), false,
             !has("i8mm") && has("dotprod")}; // 32 NEON registers: 16 accumulators
   if (has("avx512f"))
-    return {512, 8, 2, has("avx512vnni"), true, false,
-            has("avx512bw")}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast
+    return {512, 8, 2, has("avx512vnni"), true, false, has("avx512bw"), false,
+            true}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast; k-masked stores
   if (has("avx2") || has("avx"))
     return {256, 6, 2, has("avxvnni"), has("avx2"), false, has("avx2")}; // 16 ymm; AVX-VNNI: vpdpbusd on ymm
   return {128, 4, 2, false, false, false, arch == "x86_64"}; // SSE2
@@ -54,11 +54,11 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
     if (options.gpu && options.gpu->emulate) {
       buildGPULaunches(pm);
       pm.addPass(createTernEmulateGPULaunchesPass());
-      addLLVMLowering(pm);
+      addLLVMLowering(pm, KernelShape());
     } else if (options.gpu) {
       addGPULowering(pm, *options.gpu);
     } else {
-      addLLVMLowering(pm);
+      addLLVMLowering(pm, options.kernel);
     }
   }
 }
@@ -95,7 +95,7 @@ void addOneShotBufferization(mlir::OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-static void addLLVMLowering(mlir::OpPassManager &pm) {
+static void addLLVMLowering(mlir::OpPassManager &pm, const KernelShape &kernel) {
   using namespace mlir;
   pm.addPass(createTernLowerCopiesPass());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
@@ -103,6 +103,8 @@ static void addLLVMLowering(mlir::OpPassManager &pm) {
   pm.addPass(createTernOutlineParallelLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createTernApproximateMathPass());
+  if (!kernel.maskedStores)
+    pm.addPass(createTernSplitMaskedStoresPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   // bf16 conversions as integer ops: without AVX512-BF16, LLVM calls

@@ -160,7 +160,9 @@ func.func @left_alone(%a: memref<4x8xi8>, %b: memref<8x16xi8>, %c: memref<4x16xi
 // into panels. Within a block, sum a (q s + z) = s sum a q + z sum a: per k
 // the kernel loads the weights, converts them and multiplies them with A's
 // value into block accumulators, and sums A; at the block's end two FMAs
-// apply its s and z. k = 6: a block of 4, then a partial one of 2.
+// apply its s and z (checked on the kernel of the one row left of 5; the
+// 4-row kernels dequantize each k once for all rows). k = 6: a block of 4,
+// then a partial one of 2.
 // Values below 16 (4-bit weights) are packed two per byte: byte r of a
 // panel's row holds column r (low half) and r + 4 (high half).
 // WIDEN: memref.global "private" constant @q_packed_nibbles_8 : memref<3x6x4xi8>
@@ -168,13 +170,23 @@ func.func @left_alone(%a: memref<4x8xi8>, %b: memref<8x16xi8>, %c: memref<4x16xi
 // WIDEN: memref.global "private" constant @sc_packed8 : memref<3x2x8xf32>
 // WIDEN: memref.global "private" constant @zo_packed8 : memref<3x2x8xf32>
 // WIDEN-LABEL: func.func @dequantized
+// The 4-row kernel: each k's weights dequantized once (q s + z), then an
+// FMA per row.
 // WIDEN: scf.for %[[K:.+]] = %c0 to %c4 step %c1 iter_args
 // WIDEN: %[[Q:.+]] = vector.load %{{.+}}[%{{.+}}, %[[K]], %c0] : memref<3x6x4xi8>, vector<4xi8>
 // WIDEN: %[[LO:.+]] = arith.andi %[[Q]], %{{.+}} : vector<4xi8>
 // WIDEN: %[[QF:.+]] = arith.uitofp %[[LO]] : vector<4xi8> to vector<4xf32>
+// WIDEN: vector.fma %[[QF]], %{{.+}}, %{{.+}} : vector<4xf32>
 // WIDEN: arith.shrui %{{.+}}, %{{.+}} : vector<4xi8>
-// WIDEN: vector.fma %{{.+}}, %[[QF]], %{{.+}} : vector<4xf32>
-// WIDEN: arith.addf {{.+}} : vector<4xf32>
+// The row left (its first block's loop of one trip unrolled): a q, A's
+// sum, s and z at the block's end.
+// WIDEN: %[[Q1:.+]] = vector.load %{{.+}}[%{{.+}}, %c0, %c0] : memref<3x6x4xi8>, vector<4xi8>
+// WIDEN: %[[LO1:.+]] = arith.andi %[[Q1]], %{{.+}} : vector<4xi8>
+// WIDEN: %[[QF1:.+]] = arith.uitofp %[[LO1]] : vector<4xi8> to vector<4xf32>
+// WIDEN: %[[A1:.+]] = memref.load %arg0[%c4, %c0] : memref<5x6xf32>
+// WIDEN: %[[AV:.+]] = vector.broadcast %[[A1]]
+// WIDEN: vector.fma %[[AV]], %[[QF1]], %{{.+}} : vector<4xf32>
+// WIDEN: arith.addf %[[AV]], %{{.+}} : vector<4xf32>
 // WIDEN: %[[S:.+]] = vector.load %{{.+}} : memref<3x2x8xf32>, vector<4xf32>
 // WIDEN: %[[Z:.+]] = vector.load %{{.+}} : memref<3x2x8xf32>, vector<4xf32>
 // WIDEN: %[[T:.+]] = vector.fma %{{.+}}, %[[S]], %{{.+}} : vector<4xf32>
@@ -193,16 +205,16 @@ memref.global "private" constant @q : memref<6x20xi8> = dense<3>
 memref.global "private" constant @q8 : memref<6x20xi8> = dense<20>
 memref.global "private" constant @sc : memref<2x20xf32> = dense<0.5>
 memref.global "private" constant @zo : memref<2x20xf32> = dense<-4.0>
-func.func @dequantized(%a: memref<6x6xf32>) -> (memref<6x20xf32>, memref<6x20xf32>) {
+func.func @dequantized(%a: memref<5x6xf32>) -> (memref<5x20xf32>, memref<5x20xf32>) {
   %zero = arith.constant 0.0 : f32
   %q = memref.get_global @q : memref<6x20xi8>
   %q8 = memref.get_global @q8 : memref<6x20xi8>
   %sc = memref.get_global @sc : memref<2x20xf32>
   %zo = memref.get_global @zo : memref<2x20xf32>
-  %c = memref.alloc() : memref<6x20xf32>
-  linalg.fill ins(%zero : f32) outs(%c : memref<6x20xf32>)
+  %c = memref.alloc() : memref<5x20xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<5x20xf32>)
   linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a, %q, %sc, %zo : memref<6x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%c : memref<6x20xf32>) {
+      ins(%a, %q, %sc, %zo : memref<5x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%c : memref<5x20xf32>) {
   ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
     %yf = arith.uitofp %y : i8 to f32
     %ys = arith.mulf %yf, %s : f32
@@ -211,10 +223,10 @@ func.func @dequantized(%a: memref<6x6xf32>) -> (memref<6x20xf32>, memref<6x20xf3
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
   }
-  %d = memref.alloc() : memref<6x20xf32>
-  linalg.fill ins(%zero : f32) outs(%d : memref<6x20xf32>)
+  %d = memref.alloc() : memref<5x20xf32>
+  linalg.fill ins(%zero : f32) outs(%d : memref<5x20xf32>)
   linalg.generic {indexing_maps = [#a, #b, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a, %q8, %sc, %zo : memref<6x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%d : memref<6x20xf32>) {
+      ins(%a, %q8, %sc, %zo : memref<5x6xf32>, memref<6x20xi8>, memref<2x20xf32>, memref<2x20xf32>) outs(%d : memref<5x20xf32>) {
   ^bb0(%x: f32, %y: i8, %s: f32, %z: f32, %acc: f32):
     %yf = arith.uitofp %y : i8 to f32
     %ys = arith.mulf %yf, %s : f32
@@ -223,7 +235,7 @@ func.func @dequantized(%a: memref<6x6xf32>) -> (memref<6x20xf32>, memref<6x20xf3
     %r = arith.addf %acc, %p : f32
     linalg.yield %r : f32
   }
-  return %c, %d : memref<6x20xf32>, memref<6x20xf32>
+  return %c, %d : memref<5x20xf32>, memref<5x20xf32>
 }
 
 // Against 16 rows or more (twice the kernel's), each panel's weights are
@@ -340,13 +352,15 @@ func.func @dequantized_panels_dynamic(%a: memref<?x6xf32>) -> memref<?x20xf32> {
 // VNNI: vpdpbusd
 // VNNI: return
 // Many rows (a prompt): 4 at a time (i32 block sums and f32 totals both in
-// registers: 8 + 8 vectors), then one at a time; panels of 2 vectors.
+// registers: 8 + 8 vectors), then the 2 rows left in one kernel; panels of
+// 2 vectors.
 // VNNI-LABEL: func.func @int8_activations_rows
 // VNNI: memref.alloc() {alignment = 64 : i64} : memref<10x64xi8>
 // VNNI: scf.for %{{.+}} = %c0 to %c8 step %c4
 // VNNI-COUNT-8: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
-// VNNI: scf.for %{{.+}} = %c8 to %c10 step %c1
-// VNNI-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI-NOT: %c8 to %c10 step %c1
+// VNNI-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// VNNI-NOT: %c8 to %c10 step %c1
 // VNNI-LABEL: func.func @int8_activations_tiny
 // VNNI: vpdpbusd
 // VNNI: vector.load {{.+}} : memref<1x2x64xf32>, vector<16xf32>

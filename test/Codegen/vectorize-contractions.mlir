@@ -1,8 +1,11 @@
 // RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=128 rows=4 vectors=2" --canonicalize --split-input-file | FileCheck %s
 
 // A matmul becomes a parallel loop over panels of 2 x 4 columns; each panel
-// runs a 4-row kernel (8 accumulators carried through the k loop), then a
-// one-row kernel; the last panel (37 = 4 * 8 + 5 columns) is masked.
+// runs a 4-row kernel (8 accumulators carried through the k loop), then one
+// kernel of the 2 rows left (10 = 2 * 4 + 2; not a row at a time, a chain
+// of FMAs each). B, read where it lies, has the next panel's line
+// prefetched. The last panel (37 = 4 * 8 + 5 columns) has constant masks:
+// its first vector whole, the second one lane.
 // CHECK-LABEL: func.func @matmul
 // CHECK-DAG: %[[C5:.+]] = arith.constant 5 : index
 // CHECK: scf.parallel (%[[P:.+]]) = (%{{.+}}) to (%[[C5]])
@@ -12,15 +15,25 @@
 // CHECK: scf.for {{.+}} iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
 // CHECK: vector.load %arg1
 // CHECK: vector.load %arg1
+// CHECK: memref.prefetch %arg1
 // CHECK: memref.load %arg0
 // CHECK: vector.broadcast
 // CHECK-COUNT-2: vector.fma
 // CHECK: scf.yield
 // CHECK-COUNT-8: vector.store
+// CHECK: scf.for {{.+}} iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK: memref.load %arg0[%c8
+// CHECK: memref.load %arg0[%c9
+// CHECK: scf.yield
+// CHECK-COUNT-4: vector.store
 // CHECK: } else {
-// CHECK: vector.create_mask
-// CHECK: vector.maskedload %arg1
-// CHECK: vector.maskedstore %arg2
+// CHECK: %[[M:.+]] = vector.constant_mask [1] : vector<4xi1>
+// CHECK-NOT: memref.prefetch
+// CHECK: vector.load %arg1
+// CHECK: vector.maskedload %arg1{{.+}}, %[[M]]
+// CHECK-NOT: memref.prefetch
+// CHECK: vector.store
+// CHECK: vector.maskedstore %arg2{{.+}}, %[[M]]
 // CHECK-NOT: linalg.matmul
 func.func @matmul(%a: memref<10x7xf32>, %b: memref<7x37xf32>, %c: memref<10x37xf32>) {
   linalg.matmul ins(%a, %b : memref<10x7xf32>, memref<7x37xf32>) outs(%c : memref<10x37xf32>)
