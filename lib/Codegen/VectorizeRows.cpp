@@ -60,7 +60,12 @@ std::optional<int64_t> rowLength(linalg::GenericOp op, int64_t vectorBits, int64
   bool perRowInput = llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) {
     return along(op.getMatchingIndexingMap(in), inner) == Along::No;
   });
-  if (lanes < 2 || length < 4 || (length % lanes == 0 && !perRowInput) || length > 8 * lanes)
+  // Nor does it do well with inputs read with a stride (a max pool's taps:
+  // scalar code, on AVX2 masked stores).
+  bool stridedInput = llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) {
+    return along(op.getMatchingIndexingMap(in), inner) == Along::Last && !tern::hasUnitInnerStride(in->get());
+  });
+  if (lanes < 2 || length < 4 || (length % lanes == 0 && !perRowInput && !stridedInput) || length > 8 * lanes)
     return std::nullopt;
   return length;
 }

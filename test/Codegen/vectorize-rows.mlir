@@ -86,8 +86,9 @@ func.func @scale_rows(%x: memref<5x8xf32>, %s: memref<5xf32>, %out: memref<5x8xf
 
 // -----
 
-// Left to LLVM: rows that are whole vectors (with no per-row input), rows read with a stride (a
-// stride-2 convolution's taps), a row position read by an input other than
+// Left to LLVM: rows that are whole vectors (with no per-row or strided
+// input), rows read with a stride from a buffer that is not a view of a
+// contiguous one (an argument's strided layout), a row position read by an input other than
 // as its last dim (a transpose), reductions, integer divisions, and i1
 // buffers (a byte per element, where a vector of i1 packs bits).
 // CHECK-LABEL: func.func @left
@@ -174,6 +175,35 @@ func.func @strided(%padded: memref<3x12x12xf32>, %w: memref<3xf32>, %out: memref
   ^bb0(%a: f32, %wa: f32, %o: f32):
     %p = arith.mulf %a, %wa : f32
     linalg.yield %p : f32
+  }
+  return
+}
+
+// -----
+
+// Rows of whole vectors read with a stride (a max pool's taps): LLVM's
+// loop vectorizer makes scalar code of them, so they are vectorized here
+// too, each tap one contiguous load of twice the lanes (7 of them: no
+// lane past the last needed) and a shuffle.
+// CHECK-LABEL: func.func @strided_whole
+// CHECK: scf.parallel
+// CHECK: %[[A:.+]] = vector.maskedload %arg0{{.+}} : memref<3x12x12xf32>, vector<8xi1>, vector<8xf32>
+// CHECK: vector.shuffle %[[A]], %[[A]] [0, 2, 4, 6]
+// CHECK: %[[B:.+]] = vector.maskedload %arg0{{.+}} : memref<3x12x12xf32>, vector<8xi1>, vector<8xf32>
+// CHECK: vector.shuffle %[[B]], %[[B]] [0, 2, 4, 6]
+// CHECK: arith.maximumf {{.+}} : vector<4xf32>
+// CHECK: vector.store {{.+}} : memref<3x4x4xf32>, vector<4xf32>
+// CHECK-NOT: linalg.generic
+#pw = affine_map<(c, i, j) -> (c, i, j)>
+func.func @strided_whole(%padded: memref<3x12x12xf32>, %out: memref<3x4x4xf32>) {
+  %t0 = memref.subview %padded[0, 0, 0] [3, 4, 4] [1, 2, 2] : memref<3x12x12xf32> to memref<3x4x4xf32, strided<[144, 24, 2]>>
+  %t1 = memref.subview %padded[0, 0, 1] [3, 4, 4] [1, 2, 2] : memref<3x12x12xf32> to memref<3x4x4xf32, strided<[144, 24, 2], offset: 1>>
+  linalg.generic {indexing_maps = [#pw, #pw, #pw], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%t0, %t1 : memref<3x4x4xf32, strided<[144, 24, 2]>>, memref<3x4x4xf32, strided<[144, 24, 2], offset: 1>>)
+      outs(%out : memref<3x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.maximumf %a, %b : f32
+    linalg.yield %m : f32
   }
   return
 }

@@ -145,6 +145,29 @@ func.func @conv_depthwise(%x: tensor<1x8x4x4xf32>, %w: tensor<8x1x3x3xf32>, %y: 
 
 // -----
 
+// Pools with a small window are all-parallel too: a max over the 9 strided
+// slices of the padded input (padded with -inf), no reduction loops. A
+// window of more than 49 taps (8 x 8 here) keeps the reduction form.
+// CHECK-LABEL: func.func @pools
+// CHECK: tensor.pad
+// CHECK: 0xFF800000
+// CHECK-COUNT-9: tensor.extract_slice %{{.+}}[0, 0, {{[0-2]}}, {{[0-2]}}] [1, 4, 3, 3] [1, 1, 2, 2] : tensor<1x4x8x8xf32> to tensor<1x4x3x3xf32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+// CHECK-COUNT-9: arith.maximumf
+// CHECK: } -> tensor<1x4x3x3xf32>
+// CHECK: linalg.generic {{.*}}"reduction", "reduction"
+// CHECK: arith.maximumf
+// CHECK: } -> tensor<1x4x1x1xf32>
+func.func @pools(%x: tensor<1x4x6x6xf32>, %y: tensor<1x4x8x8xf32>) -> (tensor<1x4x3x3xf32>, tensor<1x4x1x1xf32>) {
+  %0 = tern.max_pool %x {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
+      : (tensor<1x4x6x6xf32>) -> tensor<1x4x3x3xf32>
+  %1 = tern.max_pool %y {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 8, 8>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>}
+      : (tensor<1x4x8x8xf32>) -> tensor<1x4x1x1xf32>
+  return %0, %1 : tensor<1x4x3x3xf32>, tensor<1x4x1x1xf32>
+}
+
+// -----
+
 // RMS normalization: a sum of squares over the last dim, then one
 // elementwise op with the reciprocal square root and the scale.
 // CHECK-LABEL: func.func @rms_normalization

@@ -302,6 +302,44 @@ SmallVector<int64_t> ceilExtra(RankedTensorType x, RankedTensorType result, cons
   return extra;
 }
 
+/// The window's taps over a padded [N, C, spatial...] tensor, innermost
+/// spatial dim fastest: tap k is the strided slice of `padded` starting at
+/// k * dilation with the output's spatial sizes (`outShape`, `outDims`),
+/// N and C whole. A view after bufferization, it lets an op read each tap
+/// as an input of its own, with no reduction loops. Also returns the tap
+/// offsets.
+SmallVector<Value> windowTaps(OpBuilder &b, Location loc, Value padded, ArrayRef<int64_t> outShape,
+                              ArrayRef<OpFoldResult> outDims, const Window &w,
+                              SmallVector<SmallVector<int64_t>> *offsetsOut = nullptr) {
+  auto pt = cast<RankedTensorType>(padded.getType());
+  int64_t n = w.kernel.size(), taps = 1;
+  for (int64_t k : w.kernel)
+    taps *= k;
+  SmallVector<OpFoldResult> xDims = dimsOf(b, loc, padded);
+  SmallVector<Value> slices;
+  for (int64_t t = 0; t < taps; ++t) {
+    SmallVector<int64_t> k(n);
+    for (int64_t i = n - 1, rest = t; i >= 0; --i) {
+      k[i] = rest % w.kernel[i];
+      rest /= w.kernel[i];
+    }
+    SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), b.getIndexAttr(0)}, sizes{xDims[0], xDims[1]},
+        strides{b.getIndexAttr(1), b.getIndexAttr(1)};
+    SmallVector<int64_t> sliceShape{pt.getDimSize(0), pt.getDimSize(1)};
+    for (int64_t i = 0; i < n; ++i) {
+      offsets.push_back(b.getIndexAttr(k[i] * w.dilations[i]));
+      sizes.push_back(outDims[2 + i]);
+      strides.push_back(b.getIndexAttr(w.strides[i]));
+      sliceShape.push_back(outShape[2 + i]);
+    }
+    auto sliceType = RankedTensorType::get(sliceShape, pt.getElementType());
+    slices.push_back(tensor::ExtractSliceOp::create(b, loc, sliceType, padded, offsets, sizes, strides));
+    if (offsetsOut)
+      offsetsOut->push_back(k);
+  }
+  return slices;
+}
+
 LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
   auto conv = cast<ConvOp>(op);
   Location loc = op->getLoc();
@@ -469,27 +507,15 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
       ins.push_back(operands[2]);
       maps.push_back(AffineMap::get(2 + n, 0, {d(1)}, ctx));
     }
-    SmallVector<OpFoldResult> xDims = dimsOf(rw, loc, padded);
-    for (int64_t t = 0; t < taps; ++t) {
-      SmallVector<int64_t> k(n);
-      for (int64_t i = n - 1, rest = t; i >= 0; --i) {
-        k[i] = rest % kernel[i];
-        rest /= kernel[i];
-      }
+    SmallVector<SmallVector<int64_t>> tapOffsets;
+    SmallVector<Value> slices = windowTaps(rw, loc, padded, resultType.getShape(), outDims, *w, &tapOffsets);
+    for (auto [slice, k] : llvm::zip(slices, tapOffsets)) {
       SmallVector<AffineExpr> xe{d(0), fg == 1 ? d(1) : d(1).floorDiv(fg)}, we{d(1), getAffineConstantExpr(0, ctx)};
-      SmallVector<OpFoldResult> offsets{rw.getIndexAttr(0), rw.getIndexAttr(0)}, sizes{xDims[0], xDims[1]},
-          strides{rw.getIndexAttr(1), rw.getIndexAttr(1)};
-      SmallVector<int64_t> sliceShape{pt.getDimSize(0), pt.getDimSize(1)};
       for (int64_t i = 0; i < n; ++i) {
         xe.push_back(d(2 + i));
         we.push_back(getAffineConstantExpr(k[i], ctx));
-        offsets.push_back(rw.getIndexAttr(k[i] * w->dilations[i]));
-        sizes.push_back(outDims[2 + i]);
-        strides.push_back(rw.getIndexAttr(w->strides[i]));
-        sliceShape.push_back(resultType.getDimSize(2 + i));
       }
-      auto sliceType = RankedTensorType::get(sliceShape, pt.getElementType());
-      ins.push_back(tensor::ExtractSliceOp::create(rw, loc, sliceType, padded, offsets, sizes, strides));
+      ins.push_back(slice);
       maps.push_back(AffineMap::get(2 + n, 0, xe, ctx));
       ins.push_back(wt);
       maps.push_back(AffineMap::get(2 + n, 0, we, ctx));
@@ -669,6 +695,28 @@ Value poolWindows(OpBuilder &b, Location loc, Value padded, RankedTensorType out
   MLIRContext *ctx = b.getContext();
   int64_t n = w.kernel.size(), lead = outType.getRank() - n;
   int64_t loops = lead + 2 * n;
+  // A small window over [N, C, spatial...]: its taps as inputs (see
+  // windowTaps), combined in one all-parallel op, which vectorizes along
+  // the output row (strided taps included) and fuses with its neighbours
+  // like any elementwise op; the reduction form below leaves LLVM a
+  // strided inner loop it vectorizes with masked stores.
+  int64_t taps = 1;
+  for (int64_t k : w.kernel)
+    taps *= k;
+  if (lead == 2 && taps <= 49) {
+    SmallVector<Value> slices = windowTaps(b, loc, padded, outType.getShape(), outDims, w);
+    SmallVector<AffineMap> maps(slices.size() + 1, AffineMap::getMultiDimIdentityMap(lead + n, ctx));
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{outType}, slices, ValueRange{emptyTensor(b, loc, outType, outDims)}, maps,
+               SmallVector<utils::IteratorType>(lead + n, utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location l, ValueRange v) {
+                 Value acc = combine(nb, l, init, v[0]);
+                 for (int64_t t = 1; t < taps; ++t)
+                   acc = combine(nb, l, acc, v[t]);
+                 linalg::YieldOp::create(nb, l, acc);
+               })
+        .getResult(0);
+  }
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
   SmallVector<AffineExpr> xe, ke, oe;
   for (int64_t i = 0; i < lead; ++i) {
