@@ -90,6 +90,7 @@ struct KernelShape {
   bool pmaddwd = false;     ///< x86 i16 pair multiply-adds (pmaddwd) at vectorBits: bytes without VNNI
   bool sdot = false;        ///< AArch64 s8 x s8 dot products (sdot, FEAT_DotProd) without usdot
   bool maskedStores = false; ///< masked vector stores as cheap as plain ones (AVX-512's k masks)
+  bool ieeeMinMax = true;    ///< maximumf/minimumf are one instruction (AArch64's fmax; not x86)
 };
 
 /// The kernel shape for a target with the given LLVM feature string

@@ -573,6 +573,18 @@ def TernApproximateMathPass : Pass<"tern-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def TernExpandMinMaxPass : Pass<"tern-expand-min-max"> {
+  let summary = "Writes maximumf/minimumf against a constant as one compare and one select";
+  let description = [{
+    For x86, which has no instruction with arith.maximumf's semantics (NaN
+    propagated, -0 < +0): LLVM lowers each to five. Against a constant c
+    that is not NaN (a Relu, a clamp), maximumf(x, c) is x <= c ? c : x
+    (x < c for c = -0) and minimumf(x, c) is x >= c ? c : x (x > c for
+    c = +0): the same results, NaN and zeros included, in two. Others stay.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def TernQuantizeWeightsPass : Pass<"tern-quantize-weights", "mlir::func::FuncOp"> {
   let summary = "Quantizes constant matmul weights: 4-bit weight-only, or int8 with dynamic activations";
   let description = [{

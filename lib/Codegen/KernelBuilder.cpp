@@ -101,6 +101,11 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
     auto panels = [&]() {
       Value j0 = arith::MulIOp::create(b, loc, ivs.back(), width);
       at[c.n] = j0;
+      // n a whole number of panels: no partial one to branch to.
+      if (staticN && *staticN % (vl * vectors) == 0) {
+        panel(at, rowsFrom, rowsTo, rows, {});
+        return;
+      }
       Value left = arith::SubIOp::create(b, loc, n, j0);
       Value full = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, left, width);
       scf::IfOp::create(

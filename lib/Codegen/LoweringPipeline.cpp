@@ -28,12 +28,16 @@ KernelShape kernelShapeFor(llvm::StringRef arch, llvm::StringRef features) {
   if (arch == "aarch64")
     return {128, 8, 2, false, false, has("i8mm"), false,
             !has("i8mm") && has("dotprod")}; // 32 NEON registers: 16 accumulators
+  KernelShape x86;
   if (has("avx512f"))
-    return {512, 8, 2, has("avx512vnni"), true, false, has("avx512bw"), false,
-            true}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast; k-masked stores
-  if (has("avx2") || has("avx"))
-    return {256, 6, 2, has("avxvnni"), has("avx2"), false, has("avx2")}; // 16 ymm; AVX-VNNI: vpdpbusd on ymm
-  return {128, 4, 2, false, false, false, arch == "x86_64"}; // SSE2
+    x86 = {512, 8, 2, has("avx512vnni"), true, false, has("avx512bw"), false,
+           true}; // 32 zmm: 16 accumulators, 2 of B, 1 broadcast; k-masked stores
+  else if (has("avx2") || has("avx"))
+    x86 = {256, 6, 2, has("avxvnni"), has("avx2"), false, has("avx2")}; // 16 ymm; AVX-VNNI: vpdpbusd on ymm
+  else
+    x86 = {128, 4, 2, false, false, false, arch == "x86_64"}; // SSE2
+  x86.ieeeMinMax = arch != "x86_64";
+  return x86;
 }
 
 void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &options) {
@@ -103,6 +107,8 @@ static void addLLVMLowering(mlir::OpPassManager &pm, const KernelShape &kernel) 
   pm.addPass(createTernOutlineParallelLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createTernApproximateMathPass());
+  if (!kernel.ieeeMinMax)
+    pm.addPass(createTernExpandMinMaxPass());
   if (!kernel.maskedStores)
     pm.addPass(createTernSplitMaskedStoresPass());
   pm.addPass(createLowerAffinePass());

@@ -42,6 +42,23 @@ func.func @matmul(%a: memref<10x7xf32>, %b: memref<7x37xf32>, %c: memref<10x37xf
 
 // -----
 
+// n a whole number of panels (16 = 2 x 8 columns): no branch to a partial
+// panel, no masks.
+// CHECK-LABEL: func.func @whole_panels
+// CHECK: scf.parallel
+// CHECK-NOT: scf.if
+// CHECK-NOT: mask
+// CHECK: vector.fma
+// CHECK-NOT: scf.if
+// CHECK-NOT: mask
+// CHECK: return
+func.func @whole_panels(%a: memref<4x3xf32>, %b: memref<3x16xf32>, %c: memref<4x16xf32>) {
+  linalg.matmul ins(%a, %b : memref<4x3xf32>, memref<3x16xf32>) outs(%c : memref<4x16xf32>)
+  return
+}
+
+// -----
+
 // A batched matmul whose B is shared by the batch (batch index 0, as a
 // broadcast lowers) runs batch and m as one flattened row dim (a row's
 // batch and m indices split from it); with B per batch (attention's
