@@ -13,6 +13,7 @@
 #include "lib/Codegen/KernelBuilder.h"
 
 #include "VectorBody.h"
+#include "lib/Codegen/EntryBuffers.h"
 #include "lib/Codegen/PackWeights.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -86,6 +87,29 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
   lbs.push_back(zero);
   ubs.push_back(arith::CeilDivUIOp::create(b, loc, n, width));
   steps.push_back(one);
+  // A deep k (a 1x1 convolution over 1024 channels): its panels of B
+  // (1024 x 16 floats, 64 KB) outgrow L1 and are read again by every tile
+  // of rows, and A (the weights, 1 MB) outgrows L2 and is read again for
+  // every panel. k is cut into blocks of kBlock whose B block of a panel
+  // (16 KB) stays in L1 across the rows, the whole parallel loop run once
+  // per block (A's block, M x kBlock, stays in L2 across the panels); C
+  // holds the partial sums between blocks, the epilogue on the last.
+  std::optional<int64_t> staticK =
+      c.ks.size() == 1 ? getConstantIntValue(sizes[c.ks[0]]) : std::optional<int64_t>();
+  int64_t kc = 16384 / (vl * vectors * 4);
+  kBlock = 0;
+  // Only where A or B is not read in order anyway: B read where it lies
+  // (activations), or A read across k with a stride (a 7x7 map's positions
+  // as rows); packed B and row-major A (a transformer's matmuls) stream
+  // well, and the partial sums' trips through C cost more (gpt2-124m
+  // [1,128] 10% slower blocked).
+  AffineMap aMap = c.aMap;
+  bool aInOrder = !aMap.getResults().empty() && aMap.getResults().back() == b.getAffineDimExpr(c.ks.front()) &&
+                  tern::hasUnitInnerStride(c.a);
+  if (plainFloat() && staticK && *staticK >= 3 * kc && staticM && *staticM >= 4 * rows && c.batch.empty() &&
+      kc >= 16 && (!packedB || !aInOrder))
+    kBlock = kc;
+  auto parallel = [&]() {
   scf::ParallelOp::create(b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location, ValueRange ivs) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
@@ -170,6 +194,20 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
     }
     panelB = Value();
   });
+  };
+  if (!kBlock) {
+    parallel();
+    return;
+  }
+  kSize = *staticK;
+  scf::ForOp::create(b, loc, zero, index(kSize), index(kBlock), ValueRange{},
+                     [&](OpBuilder &nb, Location, Value k0, ValueRange) {
+                       OpBuilder::InsertionGuard guard(b);
+                       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                       kBlockStart = k0;
+                       parallel();
+                       scf::YieldOp::create(b, loc);
+                     });
 }
 
 /// The plain kernel: f32 products of B read as vectors, no reduction of
@@ -265,8 +303,13 @@ SmallVector<Value> KernelBuilder::atRow(SmallVector<Value> at, Value row) {
 SmallVector<Value> KernelBuilder::reduce(SmallVector<Value> at, unsigned level, ValueRange accs, Value flatK,
                           function_ref<SmallVector<Value>(ArrayRef<Value>, Value, ValueRange)> body) {
   unsigned d = c.ks[level];
+  Value from = index(0), to = sizes[d];
+  if (kBlock) {
+    from = kBlockStart;
+    to = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, kBlockStart, index(kBlock)), sizes[d]);
+  }
   auto loop = scf::ForOp::create(
-      b, loc, index(0), sizes[d], index(1), accs, [&](OpBuilder &nb, Location, Value kk, ValueRange iter) {
+      b, loc, from, to, index(1), accs, [&](OpBuilder &nb, Location, Value kk, ValueRange iter) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
         SmallVector<Value> pos = at;
@@ -323,6 +366,11 @@ void KernelBuilder::kernel(SmallVector<Value> at, Value i0, int64_t rows, ArrayR
         accs.push_back(readOperand(in->get(), broadcast.getMatchingIndexingMap(in), cIdx, masks, v));
       } else {
         accs.push_back(load(c.c, cIdx, v));
+      }
+      // Blocks of k after the first go on from C's partial sums.
+      if (kBlock && (splat || init.broadcast)) {
+        Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, kBlockStart, index(0));
+        accs.back() = arith::SelectOp::create(b, loc, first, accs.back(), load(c.c, cIdx, v));
       }
     }
   SmallVector<Value> results = dotIntrinsic.empty() ? SmallVector<Value>() : dotReduce(rowAt, accs);
@@ -393,17 +441,32 @@ void KernelBuilder::kernel(SmallVector<Value> at, Value i0, int64_t rows, ArrayR
     results = SmallVector<Value>(loop.getResults());
   } else if (dotIntrinsic.empty())
     results = reduce(at, 0, accs, Value(), step);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t v = 0; v < vectors; ++v) {
-      SmallVector<Value> pos = rowAt[r];
-      pos[c.n] = colIdx[v];
-      Value acc = results[r * vectors + v];
-      SmallVector<Value> cIdx = indices(c.cMap, pos);
-      if (!epilogue || epilogue->storeC)
-        store(acc, c.c, cIdx, masks, v);
-      if (epilogue)
-        applyEpilogue(acc, cIdx, masks, v);
-    }
+  auto finish = [&](bool partial) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < vectors; ++v) {
+        SmallVector<Value> pos = rowAt[r];
+        pos[c.n] = colIdx[v];
+        Value acc = results[r * vectors + v];
+        SmallVector<Value> cIdx = indices(c.cMap, pos);
+        if (partial || !epilogue || epilogue->storeC)
+          store(acc, c.c, cIdx, masks, v);
+        if (epilogue && !partial)
+          applyEpilogue(acc, cIdx, masks, v);
+      }
+  };
+  if (!kBlock) {
+    finish(false);
+    return;
+  }
+  // Partial sums to C until the last block of k.
+  Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                     arith::AddIOp::create(b, loc, kBlockStart, index(kBlock)), index(kSize));
+  auto ifOp = scf::IfOp::create(b, loc, last, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  finish(false);
+  b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  finish(true);
 }
 
 /// Runs `step` (group of `size` k, accumulators, whether it is the

@@ -254,6 +254,10 @@ private:
   int64_t keptRows = 0;
   /// C's flattened rows, when static.
   std::optional<int64_t> staticRows;
+  /// k cut into blocks of kBlock (0: not cut) of the kSize in all, the
+  /// current one from kBlockStart (see build).
+  int64_t kBlock = 0, kSize = 0;
+  mlir::Value kBlockStart;
   std::string permuteIntrinsic;
   bool nibbles = false;
   std::string int8Dot; ///< A quantized to int8 for this dot product (int8Reduce)

@@ -7,6 +7,7 @@
 // prefetched. The last panel (37 = 4 * 8 + 5 columns) has constant masks:
 // its first vector whole, the second one lane.
 // CHECK-LABEL: func.func @matmul
+// CHECK-NOT: step %c512
 // CHECK-DAG: %[[C5:.+]] = arith.constant 5 : index
 // CHECK: scf.parallel (%[[P:.+]]) = (%{{.+}}) to (%[[C5]])
 // CHECK: scf.if
@@ -54,6 +55,53 @@ func.func @matmul(%a: memref<10x7xf32>, %b: memref<7x37xf32>, %c: memref<10x37xf
 // CHECK: return
 func.func @whole_panels(%a: memref<4x3xf32>, %b: memref<3x16xf32>, %c: memref<4x16xf32>) {
   linalg.matmul ins(%a, %b : memref<4x3xf32>, memref<3x16xf32>) outs(%c : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// A deep k (1536 >= 3 blocks of 512: a panel's block of B, 512 x 8 floats,
+// is 16 KB) is cut into blocks, the parallel loop run once per block: the
+// first block starts from the fill, the others from C's partial sums; all
+// but the last store them to C. With k = 7 (@matmul) nothing is cut.
+// CHECK-LABEL: func.func @deep_k
+// CHECK: scf.for %[[K0:.+]] = %c0 to %c1536 step %c512 {
+// CHECK: scf.parallel
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[K0]], %c0 : index
+// CHECK: %[[C:.+]] = vector.load %arg2
+// CHECK: arith.select %[[FIRST]], %{{.+}}, %[[C]] : vector<4xf32>
+// CHECK: %[[END:.+]] = arith.addi %[[K0]], %c512 : index
+// CHECK: %[[TO:.+]] = arith.minui %[[END]], %c1536 : index
+// CHECK: scf.for %{{.+}} = %[[K0]] to %[[TO]] step %c1
+// CHECK: vector.fma
+// CHECK: %[[LAST:.+]] = arith.cmpi sge, %{{.+}}, %c1536 : index
+// CHECK: scf.if %[[LAST]] {
+// CHECK: vector.store
+// CHECK: } else {
+// CHECK: vector.store
+// CHECK-NOT: linalg.matmul
+func.func @deep_k(%a: memref<16x1536xf32>, %b: memref<1536x8xf32>, %c: memref<16x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<16x8xf32>)
+  linalg.matmul ins(%a, %b : memref<16x1536xf32>, memref<1536x8xf32>) outs(%c : memref<16x8xf32>)
+  return
+}
+
+// -----
+
+// Constant weights packed into panels against a row-major A (a
+// transformer's matmul) stream in order: k stays whole.
+// CHECK-LABEL: func.func @deep_k_packed
+// CHECK-NOT: step %c512
+// CHECK: scf.parallel
+// CHECK-NOT: step %c512
+// CHECK: return
+memref.global "private" constant @w : memref<1536x8xf32> = dense<0.5>
+func.func @deep_k_packed(%a: memref<16x1536xf32>, %c: memref<16x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %b = memref.get_global @w : memref<1536x8xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<16x8xf32>)
+  linalg.matmul ins(%a, %b : memref<16x1536xf32>, memref<1536x8xf32>) outs(%c : memref<16x8xf32>)
   return
 }
 
