@@ -89,11 +89,12 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
   steps.push_back(one);
   // A deep k (a 1x1 convolution over 1024 channels): its panels of B
   // (1024 x 16 floats, 64 KB) outgrow L1 and are read again by every tile
-  // of rows, and A (the weights, 1 MB) outgrows L2 and is read again for
-  // every panel. k is cut into blocks of kBlock whose B block of a panel
-  // (16 KB) stays in L1 across the rows, the whole parallel loop run once
-  // per block (A's block, M x kBlock, stays in L2 across the panels); C
-  // holds the partial sums between blocks, the epilogue on the last.
+  // of rows. Each panel runs k in blocks of kBlock, all its rows per block,
+  // so that B's block of the panel (16 KB) stays in L1 across them; C
+  // holds the partial sums between blocks, the epilogue runs on the last.
+  // (Blocks outside the parallel loop would keep A's block in L2 across
+  // the panels too, but a parallel loop per block costs two threads more
+  // in waits than it saves.)
   std::optional<int64_t> staticK =
       c.ks.size() == 1 ? getConstantIntValue(sizes[c.ks[0]]) : std::optional<int64_t>();
   int64_t kc = 16384 / (vl * vectors * 4);
@@ -195,19 +196,9 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
     panelB = Value();
   });
   };
-  if (!kBlock) {
-    parallel();
-    return;
-  }
-  kSize = *staticK;
-  scf::ForOp::create(b, loc, zero, index(kSize), index(kBlock), ValueRange{},
-                     [&](OpBuilder &nb, Location, Value k0, ValueRange) {
-                       OpBuilder::InsertionGuard guard(b);
-                       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-                       kBlockStart = k0;
-                       parallel();
-                       scf::YieldOp::create(b, loc);
-                     });
+  if (kBlock)
+    kSize = *staticK;
+  parallel();
 }
 
 /// The plain kernel: f32 products of B read as vectors, no reduction of
@@ -248,8 +239,23 @@ SmallVector<Value> KernelBuilder::indices(AffineMap map, ArrayRef<Value> at) {
 }
 
 /// One panel: flattened rows [from, to) in steps of `rows`, then the rows
-/// left (see the header).
+/// left (see the header); with k in blocks, all of them per block.
 void KernelBuilder::panel(SmallVector<Value> at, Value from, Value to, int64_t rows, ArrayRef<Value> masks) {
+  if (!kBlock) {
+    panelRows(at, from, to, rows, masks);
+    return;
+  }
+  scf::ForOp::create(b, loc, index(0), index(kSize), index(kBlock), ValueRange{},
+                     [&](OpBuilder &nb, Location, Value k0, ValueRange) {
+                       OpBuilder::InsertionGuard guard(b);
+                       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                       kBlockStart = k0;
+                       panelRows(at, from, to, rows, masks);
+                       scf::YieldOp::create(b, loc);
+                     });
+}
+
+void KernelBuilder::panelRows(SmallVector<Value> at, Value from, Value to, int64_t rows, ArrayRef<Value> masks) {
   Value one = index(1);
   Value split = from;
   // The rows left after whole kernels of `rows`: with M static, the same

@@ -113,6 +113,8 @@ private:
   /// time.
   void panel(llvm::SmallVector<mlir::Value> at, mlir::Value from, mlir::Value to, int64_t rows,
              llvm::ArrayRef<mlir::Value> masks);
+  void panelRows(llvm::SmallVector<mlir::Value> at, mlir::Value from, mlir::Value to, int64_t rows,
+                 llvm::ArrayRef<mlir::Value> masks);
 
   /// `at` with the m dims set from the flattened row `row`.
   llvm::SmallVector<mlir::Value> atRow(llvm::SmallVector<mlir::Value> at, mlir::Value row);

@@ -61,12 +61,13 @@ func.func @whole_panels(%a: memref<4x3xf32>, %b: memref<3x16xf32>, %c: memref<4x
 // -----
 
 // A deep k (1536 >= 3 blocks of 512: a panel's block of B, 512 x 8 floats,
-// is 16 KB) is cut into blocks, the parallel loop run once per block: the
-// first block starts from the fill, the others from C's partial sums; all
-// but the last store them to C. With k = 7 (@matmul) nothing is cut.
+// is 16 KB) is cut into blocks, each panel running all its rows per block:
+// the first block starts from the fill, the others from C's partial sums;
+// all but the last store them to C. With k = 7 (@matmul) nothing is cut.
 // CHECK-LABEL: func.func @deep_k
-// CHECK: scf.for %[[K0:.+]] = %c0 to %c1536 step %c512 {
 // CHECK: scf.parallel
+// CHECK: scf.for %[[K0:.+]] = %c0 to %c1536 step %c512 {
+// CHECK: scf.for
 // CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[K0]], %c0 : index
 // CHECK: %[[C:.+]] = vector.load %arg2
 // CHECK: arith.select %[[FIRST]], %{{.+}}, %[[C]] : vector<4xf32>
