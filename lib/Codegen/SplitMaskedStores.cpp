@@ -114,32 +114,27 @@ struct Splitter {
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
-  /// lo (a value, or the constant when there is none) <= x as an i1, or
-  /// true/false when known.
-  Value loAtMost(int64_t x, std::optional<bool> &known) {
+  /// `bound pred x` as an i1 for a bound given as a value (`v`, the other
+  /// bound of the pair being its constant), or known: false when
+  /// `impossible` (the constant alone decides it), true when there is no
+  /// value (the constant alone passes).
+  Value check(Value v, bool impossible, arith::CmpIPredicate pred, int64_t x, std::optional<bool> &known) {
     known.reset();
-    if (range.loConst > x) {
+    if (impossible)
       known = false;
-      return {};
-    }
-    if (!range.lo) {
+    else if (!v)
       known = true;
-      return {};
-    }
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, range.lo, index(x));
+    else
+      return arith::CmpIOp::create(b, loc, pred, v, index(x));
+    return {};
   }
-  /// x <= hi, likewise (hi is the smaller of its value and its constant).
+  /// lo <= x (lo is the larger of its value and its constant).
+  Value loAtMost(int64_t x, std::optional<bool> &known) {
+    return check(range.lo, range.loConst > x, arith::CmpIPredicate::sle, x, known);
+  }
+  /// x <= hi (hi is the smaller of its value and its constant).
   Value hiAtLeast(int64_t x, std::optional<bool> &known) {
-    known.reset();
-    if (range.hiConst < x) {
-      known = false;
-      return {};
-    }
-    if (!range.hi) {
-      known = true;
-      return {};
-    }
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, range.hi, index(x));
+    return check(range.hi, range.hiConst < x, arith::CmpIPredicate::sge, x, known);
   }
   /// a && b where either may be known.
   Value both(Value x, std::optional<bool> kx, Value y, std::optional<bool> ky, std::optional<bool> &known) {
