@@ -67,6 +67,7 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
     staticM = size && staticM ? std::optional<int64_t>(*staticM * *size) : std::nullopt;
   }
   staticRows = staticM;
+  onePanel = staticN && *staticN <= vl * vectors;
   int64_t tasks = staticN ? (*staticN + vl * vectors - 1) / (vl * vectors) : 0;
   for (unsigned d : c.batch) {
     std::optional<int64_t> size = getConstantIntValue(sizes[d]);
@@ -396,8 +397,8 @@ void KernelBuilder::kernel(SmallVector<Value> at, Value i0, int64_t rows, ArrayR
         // B read where it lies (activations: a 1x1 convolution's input
         // channels, one plane apart): each k is a stream of its own, more
         // than the hardware prefetchers follow. The next panel's line of
-        // each k is fetched while this panel computes.
-        if (!panelB && !packedB && masks.empty())
+        // each k (where there is one) is fetched while this panel computes.
+        if (!panelB && !packedB && masks.empty() && !onePanel)
           for (int64_t v = 0; v < vectors; v += std::max<int64_t>(1, 64 * 8 / vecType.getElementTypeBitWidth() / vl)) {
             SmallVector<Value> pos(kpos);
             pos[c.n] = arith::AddIOp::create(b, loc, colIdx[v], index(vl * vectors));

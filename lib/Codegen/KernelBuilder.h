@@ -116,6 +116,10 @@ private:
   void panelRows(llvm::SmallVector<mlir::Value> at, mlir::Value from, mlir::Value to, int64_t rows,
                  llvm::ArrayRef<mlir::Value> masks);
 
+  /// A parallel loop over A's flattened rows; `body` gets a row and its
+  /// loop position.
+  void forEachRow(mlir::Value rows, llvm::function_ref<void(mlir::Value, llvm::SmallVector<mlir::Value>)> body);
+
   /// `at` with the m dims set from the flattened row `row`.
   llvm::SmallVector<mlir::Value> atRow(llvm::SmallVector<mlir::Value> at, mlir::Value row);
 
@@ -254,8 +258,9 @@ private:
   std::string maddIntrinsic;               ///< B packed as i16 pairs for pmaddwd
   bool maddAccumulates = false;            ///< maddIntrinsic adds to an accumulator (vpdpwssd)
   int64_t keptRows = 0;
-  /// C's flattened rows, when static.
+  /// C's flattened rows, when static; n known to be one panel at most.
   std::optional<int64_t> staticRows;
+  bool onePanel = false;
   /// k cut into blocks of kBlock (0: not cut) of the kSize in all, the
   /// current one from kBlockStart (see build).
   int64_t kBlock = 0, kSize = 0;

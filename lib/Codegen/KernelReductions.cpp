@@ -79,6 +79,19 @@ void KernelBuilder::dequantizePanel() {
     fill(index(k / bs), k % bs);
 }
 
+/// A parallel loop over A's `rows` flattened rows (a prompt's: the threads
+/// share them): `body` gets the row and its loop position (m dims set, the
+/// others 0).
+void KernelBuilder::forEachRow(Value rows, function_ref<void(Value, SmallVector<Value>)> body) {
+  SmallVector<Value> origin(sizes.size(), index(0));
+  scf::ParallelOp::create(b, loc, ValueRange{index(0)}, ValueRange{rows}, ValueRange{index(1)},
+                          [&](OpBuilder &rb, Location, ValueRange ivs) {
+                            OpBuilder::InsertionGuard guard(b);
+                            b.setInsertionPoint(rb.getInsertionBlock(), rb.getInsertionPoint());
+                            body(ivs[0], atRow(origin, ivs[0]));
+                          });
+}
+
 /// A (`rows` flattened rows, one reduction dim of static size, a whole
 /// number of blocks) quantized for int8Reduce, block by block of c.block
 /// k: d = max |a| / 127, q = round(a / d) as i8 [rows, k], and per row
@@ -102,14 +115,7 @@ void KernelBuilder::quantizeA(Value rows, std::optional<int64_t> staticRows) {
   auto vf = VectorType::get({vl}, f32);
   Value zero = arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(0));
   Value q127 = arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(127));
-  SmallVector<Value> origin(sizes.size(), index(0));
-  // Rows in parallel (a prompt's: the threads share them).
-  scf::ParallelOp::create(b, loc, ValueRange{index(0)}, ValueRange{rows}, ValueRange{index(1)},
-                          [&](OpBuilder &rb, Location, ValueRange ivs) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(rb.getInsertionBlock(), rb.getInsertionPoint());
-    Value row = ivs[0];
-    SmallVector<Value> rowPos = atRow(origin, row);
+  forEachRow(rows, [&](Value row, SmallVector<Value> rowPos) {
     scf::ForOp::create(b, loc, index(0), index(blocks), index(1), ValueRange{}, [&](OpBuilder &bb, Location, Value blk, ValueRange) {
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPoint(bb.getInsertionBlock(), bb.getInsertionPoint());
@@ -152,17 +158,11 @@ void KernelBuilder::widenA(Value rows, int64_t staticRows) {
   widened = memref::AllocOp::create(b, loc, MemRefType::get({staticRows, padded}, i16), ValueRange{},
                                     b.getI64IntegerAttr(64));
   auto bytes = VectorType::get({vl}, b.getI8Type()), words = VectorType::get({vl}, i16);
-  SmallVector<Value> origin(sizes.size(), index(0));
   auto widen = [&](Value x) {
     return c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, x.getType() == b.getI8Type() ? i16 : Type(words), x))
                        : Value(arith::ExtSIOp::create(b, loc, x.getType() == b.getI8Type() ? i16 : Type(words), x));
   };
-  scf::ParallelOp::create(b, loc, ValueRange{index(0)}, ValueRange{rows}, ValueRange{index(1)},
-                          [&](OpBuilder &rb, Location, ValueRange ivs) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(rb.getInsertionBlock(), rb.getInsertionPoint());
-    Value row = ivs[0];
-    SmallVector<Value> rowPos = atRow(origin, row);
+  forEachRow(rows, [&](Value row, SmallVector<Value> rowPos) {
     auto at = [&](Value kk) {
       SmallVector<Value> pos = rowPos;
       pos[kd] = kk;

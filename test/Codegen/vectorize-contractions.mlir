@@ -74,6 +74,8 @@ func.func @whole_panels(%a: memref<4x3xf32>, %b: memref<3x16xf32>, %c: memref<4x
 // CHECK: %[[END:.+]] = arith.addi %[[K0]], %c512 : index
 // CHECK: %[[TO:.+]] = arith.minui %[[END]], %c1536 : index
 // CHECK: scf.for %{{.+}} = %[[K0]] to %[[TO]] step %c1
+// One panel (n = 8): no next panel to prefetch.
+// CHECK-NOT: memref.prefetch
 // CHECK: vector.fma
 // CHECK: %[[LAST:.+]] = arith.cmpi sge, %{{.+}}, %c1536 : index
 // CHECK: scf.if %[[LAST]] {

@@ -384,4 +384,20 @@ LogicalResult unsupported(Operation *op, const Twine &why) {
   return op->emitError() << node << "cannot lower " << op->getName() << ": " << why;
 }
 
+Value reduceSumKeep(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes) {
+  Type elem = elementTypeOf(x);
+  return reduce(b, loc, x, axes, true, constantScalar(b, loc, elem, 0),
+                [](OpBuilder &nb, Location l, Value acc, Value v) -> Value {
+                  return isa<FloatType>(v.getType()) ? Value(arith::AddFOp::create(nb, l, acc, v))
+                                                     : Value(arith::AddIOp::create(nb, l, acc, v));
+                });
+}
+Value reduceMaxKeep(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes) {
+  Type elem = elementTypeOf(x);
+  return reduce(b, loc, x, axes, true, lowestValue(b, loc, elem),
+                [](OpBuilder &nb, Location l, Value acc, Value v) -> Value {
+                  return arith::MaximumFOp::create(nb, l, acc, v);
+                });
+}
+
 } // namespace tern::lowering

@@ -1,7 +1,7 @@
 //===- Lowering.h - shared pieces of the tern to linalg lowering --------===//
 //
 // Each tern op lowers to linalg/tensor/arith/math on tensors. The lowerings
-// live in one file per op category (LowerMath, LowerNN, LowerTensor,
+// live in one file per op category (LowerMath, LowerNN, LowerNormalization, LowerTensor,
 // LowerQuant, LowerAttention, LowerWinograd) and register themselves in a table keyed by op name; the pass
 // (TernToLinalg.cpp) turns the table into conversion patterns.
 //
@@ -34,6 +34,7 @@ using LoweringTable = llvm::StringMap<LowerFn>;
 
 void populateMathLowerings(LoweringTable &table);
 void populateNNLowerings(LoweringTable &table);
+void populateNormalizationLowerings(LoweringTable &table);
 void populateTensorLowerings(LoweringTable &table);
 void populateQuantLowerings(LoweringTable &table);
 void populateAttentionLowerings(LoweringTable &table);
@@ -96,6 +97,9 @@ Value generate(OpBuilder &b, Location loc, RankedTensorType resultType, ArrayRef
 /// `keepdims`.
 Value reduce(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, bool keepdims,
              Value init, const std::function<Value(OpBuilder &, Location, Value acc, Value x)> &combine);
+/// The sum and the maximum (NaN propagated) over `axes`, kept as 1s.
+Value reduceSumKeep(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes);
+Value reduceMaxKeep(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes);
 
 /// Inserts dims of size 1 at `axes` of the result (sorted positions in the
 /// result) with tensor.expand_shape.

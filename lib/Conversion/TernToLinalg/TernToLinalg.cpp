@@ -45,6 +45,7 @@ struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
     LoweringTable table;
     populateMathLowerings(table);
     populateNNLowerings(table);
+    populateNormalizationLowerings(table);
     populateTensorLowerings(table);
     populateQuantLowerings(table);
     populateAttentionLowerings(table);
