@@ -16,6 +16,8 @@
  * compare-and-swap) fails once its loop is no longer the current one. */
 enum { OFFSET_BITS = 32, PIECES = 4 };
 #define OFFSET_MASK ((UINT64_C(1) << OFFSET_BITS) - 1)
+/* A cursor no claim matches: generation 0 is never a loop's. */
+#define CLOSED OFFSET_MASK
 
 typedef struct {
   uint64_t cursor; /* generation << OFFSET_BITS | next offset */
@@ -53,6 +55,17 @@ static inline void relax(void) {
 #endif
 }
 
+/* tern-runtime-test builds the pool with TERN_POOL_STRESS: a pause while a
+ * loop's slots are half set up widens the window that threads late from the
+ * last loop race against, so a race there fails the test every run. */
+#ifdef TERN_POOL_STRESS
+#define STRESS_PAUSE()                                                         \
+  for (int pause_ = 0; pause_ < 200; ++pause_)                                 \
+  relax()
+#else
+#define STRESS_PAUSE() ((void)0)
+#endif
+
 /* Claims the next piece of `slot` for loop `tag`: the owner's piece size,
  * or half of what is left when stealing. */
 static int claim(slot_t *slot, uint64_t tag, int steal, int64_t *a, int64_t *b) {
@@ -60,7 +73,9 @@ static int claim(slot_t *slot, uint64_t tag, int steal, int64_t *a, int64_t *b) 
     uint64_t cur = __atomic_load_n(&slot->cursor, __ATOMIC_ACQUIRE);
     if ((cur & ~OFFSET_MASK) != tag)
       return 0;
-    int64_t offset = (int64_t)(cur & OFFSET_MASK), end = __atomic_load_n(&slot->end, __ATOMIC_RELAXED);
+    /* Acquire: a new loop's `end` comes with its closing of the cursor, so
+     * the compare-and-swap of a late thread that read it fails. */
+    int64_t offset = (int64_t)(cur & OFFSET_MASK), end = __atomic_load_n(&slot->end, __ATOMIC_ACQUIRE);
     if (offset >= end)
       return 0;
     int64_t take = steal ? (end - offset + 1) / 2 : __atomic_load_n(&slot->piece, __ATOMIC_RELAXED);
@@ -206,7 +221,13 @@ void tern_pool_parallel_for(void *pool, tern_task_fn fn, void *ctx, int64_t lo, 
   for (int32_t i = 0; i < t; ++i) {
     slot_t *slot = &p->slots[i];
     int64_t from = n * i / t, to = n * (i + 1) / t, piece = (to - from + PIECES - 1) / PIECES;
-    __atomic_store_n(&slot->end, to, __ATOMIC_RELAXED);
+    /* Close the slot before its new end is written: a thread late from the
+     * last loop may hold that loop's cursor and read the new end, and its
+     * claim would then succeed on the old cursor and run the last loop's
+     * function on iterations of a range it never had. */
+    __atomic_store_n(&slot->cursor, CLOSED, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->end, to, __ATOMIC_RELEASE);
+    STRESS_PAUSE();
     __atomic_store_n(&slot->piece, piece < 1 ? 1 : piece, __ATOMIC_RELAXED);
     __atomic_store_n(&slot->done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&slot->cursor, tag | (uint64_t)from, __ATOMIC_RELEASE);
