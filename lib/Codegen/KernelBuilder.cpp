@@ -108,6 +108,17 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
   AffineMap aMap = c.aMap;
   bool aInOrder = !aMap.getResults().empty() && aMap.getResults().back() == b.getAffineDimExpr(c.ks.front()) &&
                   tern::hasUnitInnerStride(c.a);
+  // A stored along its rows rather than along k (a pointwise convolution
+  // over a small map, positions as rows: x[k][m]) and read by more than one
+  // panel: copied once into tiles of rows (packA), which the kernels then
+  // read in order.
+  if (plainFloat() && !aInOrder && staticK && staticM && c.batch.empty() && c.ms.size() == 1 && !onePanel &&
+      rows > 1 && rows <= kPackedRowsWidth && aMap.getNumResults() == 2 &&
+      aMap.getResult(0) == b.getAffineDimExpr(c.ks[0]) && aMap.getResult(1) == b.getAffineDimExpr(c.ms[0]) &&
+      tern::hasUnitInnerStride(c.a)) {
+    packA(*staticM, *staticK, rows);
+    aInOrder = true;
+  }
   if (plainFloat() && staticK && *staticK >= 3 * kc && staticM && *staticM >= 4 * rows && c.batch.empty() &&
       kc >= 16 && (!packedB || !aInOrder))
     kBlock = kc;
@@ -329,6 +340,47 @@ SmallVector<Value> KernelBuilder::reduce(SmallVector<Value> at, unsigned level, 
   return SmallVector<Value>(loop.getResults());
 }
 
+SmallVector<Value> KernelBuilder::interleaved(SmallVector<Value> at, SmallVector<Value> accs,
+                                             function_ref<SmallVector<Value>(ArrayRef<Value>, Value, ValueRange)> step) {
+  unsigned d = c.ks[0];
+  size_t count = accs.size();
+  int64_t chains = std::min<int64_t>(4, (kLatencyAccumulators + count - 1) / count);
+  Value from = index(0), to = sizes[d];
+  if (kBlock) {
+    from = kBlockStart;
+    to = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, kBlockStart, index(kBlock)), sizes[d]);
+  }
+  Value whole = arith::SubIOp::create(
+      b, loc, to, arith::RemUIOp::create(b, loc, arith::SubIOp::create(b, loc, to, from), index(chains)));
+  SmallVector<Value> init = accs;
+  Value zero = vector::BroadcastOp::create(
+      b, loc, vecType, arith::ConstantOp::create(b, loc, vecType.getElementType(), b.getZeroAttr(vecType.getElementType())));
+  init.append((chains - 1) * count, zero);
+  auto run = [&](Value lo, Value hi, int64_t width, ValueRange iters) {
+    auto loop = scf::ForOp::create(
+        b, loc, lo, hi, index(width), iters, [&](OpBuilder &nb, Location, Value kk, ValueRange iter) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          SmallVector<Value> next;
+          for (int64_t j = 0; j < width; ++j) {
+            SmallVector<Value> pos = at;
+            pos[d] = j ? Value(arith::AddIOp::create(b, loc, kk, index(j))) : kk;
+            llvm::append_range(next, step(pos, pos[d], iter.slice(j * count, count)));
+          }
+          scf::YieldOp::create(b, loc, next);
+        });
+    return SmallVector<Value>(loop.getResults());
+  };
+  SmallVector<Value> sums = run(from, whole, chains, init);
+  // The last (to - from) % chains k on the first chain, then the chains
+  // summed.
+  SmallVector<Value> first = run(whole, to, 1, ArrayRef<Value>(sums).take_front(count));
+  for (size_t i = 0; i < count; ++i)
+    for (int64_t j = 1; j < chains; ++j)
+      first[i] = arith::AddFOp::create(b, loc, first[i], sums[j * count + i]);
+  return first;
+}
+
 /// The panel's v-th vector of weights q at `k`, as f32: a byte each, or
 /// (nibbles) the low halves of the panel's first vectors' bytes and the
 /// high halves of its last ones'.
@@ -351,8 +403,15 @@ Value KernelBuilder::weightsAt(Value k, int64_t v) {
 void KernelBuilder::kernel(SmallVector<Value> at, Value i0, int64_t rows, ArrayRef<Value> masks) {
   Value j0 = at[c.n];
   SmallVector<SmallVector<Value>> rowAt;
-  for (int64_t r = 0; r < rows; ++r)
-    rowAt.push_back(atRow(at, r == 0 ? i0 : Value(arith::AddIOp::create(b, loc, i0, index(r)))));
+  SmallVector<Value> aTile, aLane; // packed A: each row's tile and place in it
+  for (int64_t r = 0; r < rows; ++r) {
+    Value row = r == 0 ? i0 : Value(arith::AddIOp::create(b, loc, i0, index(r)));
+    rowAt.push_back(atRow(at, row));
+    if (packedA) {
+      aTile.push_back(arith::DivUIOp::create(b, loc, row, index(packedRows)));
+      aLane.push_back(arith::RemUIOp::create(b, loc, row, index(packedRows)));
+    }
+  }
   SmallVector<Value> colIdx;
   for (int64_t v = 0; v < vectors; ++v)
     colIdx.push_back(v == 0 ? j0 : Value(arith::AddIOp::create(b, loc, j0, index(v * vl))));
@@ -410,7 +469,8 @@ void KernelBuilder::kernel(SmallVector<Value> at, Value i0, int64_t rows, ArrayR
           SmallVector<Value> pos = rowAt[r];
           for (unsigned k : c.ks)
             pos[k] = kpos[k];
-          Value a = memref::LoadOp::create(b, loc, c.a, indices(c.aMap, pos));
+          Value a = packedA ? memref::LoadOp::create(b, loc, packedA, ValueRange{aTile[r], kpos[c.ks[0]], aLane[r]})
+                            : memref::LoadOp::create(b, loc, c.a, indices(c.aMap, pos));
           if (c.bytes)
             a = c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, b.getI32Type(), a))
                             : Value(arith::ExtSIOp::create(b, loc, b.getI32Type(), a));
@@ -446,7 +506,9 @@ void KernelBuilder::kernel(SmallVector<Value> at, Value i0, int64_t rows, ArrayR
                                      scf::YieldOp::create(b, loc, step(kpos, j, iter));
                                    });
     results = SmallVector<Value>(loop.getResults());
-  } else if (dotIntrinsic.empty())
+  } else if (dotIntrinsic.empty() && plainFloat() && c.ks.size() == 1 && rows * vectors < kLatencyAccumulators)
+    results = interleaved(at, accs, step);
+  else if (dotIntrinsic.empty())
     results = reduce(at, 0, accs, Value(), step);
   auto finish = [&](bool partial) {
     for (int64_t r = 0; r < rows; ++r)

@@ -130,6 +130,17 @@ private:
          llvm::function_ref<llvm::SmallVector<mlir::Value>(llvm::ArrayRef<mlir::Value>, mlir::Value, mlir::ValueRange)>
              body);
 
+  /// The reduction of a kernel with fewer accumulators than the FMAs in
+  /// flight need (kLatencyAccumulators: the rows left after whole tiles,
+  /// one row of two vectors), one k dim: k dealt round-robin to up to 4
+  /// sets of accumulators (chains of FMAs that do not wait on each other),
+  /// summed at the end; `step` as in reduce.
+  llvm::SmallVector<mlir::Value>
+  interleaved(llvm::SmallVector<mlir::Value> at, llvm::SmallVector<mlir::Value> accs,
+              llvm::function_ref<llvm::SmallVector<mlir::Value>(llvm::ArrayRef<mlir::Value>, mlir::Value,
+                                                                mlir::ValueRange)>
+                  step);
+
   /// The panel's v-th vector of weights q at `k`, as f32: a byte each, or
   /// (nibbles) the low halves of the panel's first vectors' bytes and the
   /// high halves of its last ones'.
@@ -158,6 +169,14 @@ private:
   /// itself parallel over the rows. The kernel then broadcasts each pair
   /// with one load instead of widening it per row and panel.
   void widenA(mlir::Value rows, int64_t staticRows);
+
+  /// A stored as x[k][m] (`m` rows, `k` static, m with unit stride: a
+  /// pointwise convolution's input planes with positions as rows) copied
+  /// into `packedA` [tiles of `rows` rows][k][kPackedRowsWidth]: each tile
+  /// of rows then reads one stream of 32 bytes per k, not a cache line per
+  /// k (as x[k][m] is read) that later tiles of rows find evicted. Once,
+  /// before the kernel's parallel loop, itself parallel over the tiles.
+  void packA(int64_t m, int64_t k, int64_t rows);
 
   /// The reduction of a block-dequantized B (nibbles, Packing::Nibbles4)
   /// with A quantized by quantizeA, rows `row0` + r for r < `rowCount`:
@@ -274,6 +293,12 @@ private:
   mlir::Value panelB;                                  ///< the current panel's dequantized weights (dequantizePanel)
   mlir::Value quantized, quantizedScale, quantizedSum; ///< quantizeA's buffers
   mlir::Value widened;                                ///< widenA's buffer
+  mlir::Value packedA;                                 ///< packA's buffer
+  int64_t packedRows = 0;                              ///< rows per tile of packedA
+  static constexpr int64_t kPackedRowsWidth = 8;       ///< packedA's tile width (floats)
+  /// Accumulators that keep the FMA units busy: two FMAs a cycle, each
+  /// waiting 4 cycles on the last (x86's and Neoverse's latency).
+  static constexpr int64_t kLatencyAccumulators = 8;
   std::string dotIntrinsic;
   bool signedDot = false;
   llvm::SmallVector<mlir::Value> sizes;

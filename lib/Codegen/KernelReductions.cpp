@@ -188,6 +188,34 @@ void KernelBuilder::widenA(Value rows, int64_t staticRows) {
   });
 }
 
+void KernelBuilder::packA(int64_t m, int64_t k, int64_t rows) {
+  int64_t width = kPackedRowsWidth, tiles = (m + rows - 1) / rows;
+  auto vf = VectorType::get({width}, b.getF32Type());
+  packedRows = rows;
+  packedA = memref::AllocOp::create(b, loc, MemRefType::get({tiles, k, width}, b.getF32Type()), ValueRange{},
+                                    b.getI64IntegerAttr(64));
+  scf::ParallelOp::create(
+      b, loc, ValueRange{index(0)}, ValueRange{index(tiles)}, ValueRange{index(1)},
+      [&](OpBuilder &pb, Location, ValueRange ivs) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(pb.getInsertionBlock(), pb.getInsertionPoint());
+        // The tile's rows and the next ones up to the width (lanes past the
+        // tile are never read), none past the last row.
+        Value m0 = arith::MulIOp::create(b, loc, ivs[0], index(rows));
+        Value lanes = arith::MinSIOp::create(b, loc, arith::SubIOp::create(b, loc, index(m), m0), index(width));
+        Value mask = vector::CreateMaskOp::create(b, loc, VectorType::get({width}, b.getI1Type()), lanes);
+        Value pass = arith::ConstantOp::create(b, loc, vf, DenseElementsAttr::get(vf, b.getF32FloatAttr(0).getValue()));
+        scf::ForOp::create(b, loc, index(0), index(k), index(1), ValueRange{},
+                           [&](OpBuilder &lb, Location, Value kk, ValueRange) {
+                             OpBuilder::InsertionGuard g(b);
+                             b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
+                             Value x = vector::MaskedLoadOp::create(b, loc, vf, c.a, ValueRange{kk, m0}, mask, pass);
+                             vector::StoreOp::create(b, loc, x, packedA, ValueRange{ivs[0], kk, index(0)});
+                             scf::YieldOp::create(b, loc);
+                           });
+      });
+}
+
 /// The reduction of a block-dequantized B (nibbles, Packing::Nibbles4)
 /// with A quantized by quantizeA, rows `row0` + r for r < `rowCount`:
 /// per block, sum_k a_k (q_k s + z) = s d sum_k qa_k q_k + z sum_k a_k,

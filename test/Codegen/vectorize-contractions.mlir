@@ -3,7 +3,9 @@
 // A matmul becomes a parallel loop over panels of 2 x 4 columns; each panel
 // runs a 4-row kernel (8 accumulators carried through the k loop), then one
 // kernel of the 2 rows left (10 = 2 * 4 + 2; not a row at a time, a chain
-// of FMAs each). B, read where it lies, has the next panel's line
+// of FMAs each): its 4 accumulators too few to keep the FMAs busy, k is
+// dealt to two sets of them (steps of 2 up to 6, the 7th on the first set),
+// summed before the store. B, read where it lies, has the next panel's line
 // prefetched. The last panel (37 = 4 * 8 + 5 columns) has constant masks:
 // its first vector whole, the second one lane.
 // CHECK-LABEL: func.func @matmul
@@ -22,10 +24,16 @@
 // CHECK-COUNT-2: vector.fma
 // CHECK: scf.yield
 // CHECK-COUNT-8: vector.store
-// CHECK: scf.for {{.+}} iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
-// CHECK: memref.load %arg0[%c8
-// CHECK: memref.load %arg0[%c9
+// CHECK: scf.for %[[K:.+]] = %c0 to %c6 step %c2 iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK: memref.load %arg0[%c8, %[[K]]]
+// CHECK: memref.load %arg0[%c9, %[[K]]]
+// CHECK: %[[K1:.+]] = arith.addi %[[K]], %c1
+// CHECK: memref.load %arg0[%c8, %[[K1]]]
+// CHECK: memref.load %arg0[%c9, %[[K1]]]
 // CHECK: scf.yield
+// CHECK: memref.load %arg0[%c8, %c6]
+// CHECK: memref.load %arg0[%c9, %c6]
+// CHECK-COUNT-4: arith.addf
 // CHECK-COUNT-4: vector.store
 // CHECK: } else {
 // CHECK: %[[M:.+]] = vector.constant_mask [1] : vector<4xi1>
@@ -147,15 +155,51 @@ func.func @batched(%a: memref<?x?x?xf32>, %b: memref<1x?x?xf32>, %c: memref<?x?x
 
 // -----
 
-// A read transposed (Gemm's transA) is fine: A is read one element at a time.
+// A read transposed (Gemm's transA; a pointwise convolution over a small
+// map, positions as rows) by two panels: copied once into tiles of 4 rows,
+// each k's 4 values in a line of 8 floats (the last tile's 2 rows read
+// masked), which the kernels then read in order instead of one cache line
+// of A per k.
 // CHECK-LABEL: func.func @transposed_a
-// CHECK: memref.load %arg0[%{{.+}}, %{{.+}}] : memref<7x10xf32>
+// CHECK: %[[P:.+]] = memref.alloc() {alignment = 64 : i64} : memref<3x7x8xf32>
+// CHECK: scf.parallel (%[[T:.+]]) = (%c0) to (%c3)
+// CHECK: %[[M:.+]] = vector.create_mask %{{.+}} : vector<8xi1>
+// CHECK: scf.for %[[K:.+]] = %c0 to %c7
+// CHECK: %[[X:.+]] = vector.maskedload %arg0[%[[K]], %{{.+}}], %[[M]]
+// CHECK: vector.store %[[X]], %[[P]][%[[T]], %[[K]], %c0]
+// CHECK: scf.parallel
+// CHECK-NOT: %arg0
+// CHECK: memref.load %[[P]]
+// CHECK-NOT: %arg0
 // CHECK: vector.fma
+// CHECK-NOT: %arg0
+// CHECK: return
 func.func @transposed_a(%a: memref<7x10xf32>, %b: memref<7x16xf32>, %c: memref<10x16xf32>) {
   linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>,
                                    affine_map<(m, n, k) -> (m, n)>],
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%a, %b : memref<7x10xf32>, memref<7x16xf32>) outs(%c : memref<10x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A read transposed by one panel only (8 columns): read once anyway, not
+// packed.
+// CHECK-LABEL: func.func @transposed_a_one_panel
+// CHECK-NOT: memref.alloc
+// CHECK: memref.load %arg0[%{{.+}}, %{{.+}}] : memref<7x10xf32>
+// CHECK: vector.fma
+func.func @transposed_a_one_panel(%a: memref<7x10xf32>, %b: memref<7x8xf32>, %c: memref<10x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<7x10xf32>, memref<7x8xf32>) outs(%c : memref<10x8xf32>) {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32
