@@ -148,4 +148,55 @@ Value vectorizeBody(OpBuilder &b, Location loc, linalg::GenericOp op, IRMapping 
   return result;
 }
 
+SmallVector<Value> transposeRows(OpBuilder &b, Location loc, VectorType row, ArrayRef<Value> rows) {
+  int64_t lanes = row.getNumElements();
+  Type elem = row.getElementType();
+  Value zero;
+  auto rowAt = [&](int64_t i) {
+    if (i < (int64_t)rows.size() && rows[i])
+      return rows[i];
+    if (!zero)
+      zero = arith::ConstantOp::create(b, loc, row, b.getZeroAttr(row));
+    return zero;
+  };
+  SmallVector<Value> cols;
+  if (lanes != 8 || elem.getIntOrFloatBitWidth() != 32) {
+    auto tileType = VectorType::get({lanes, lanes}, elem);
+    Value tile = arith::ConstantOp::create(b, loc, tileType, b.getZeroAttr(tileType));
+    for (int64_t i = 0; i < (int64_t)rows.size(); ++i)
+      if (rows[i])
+        tile = vector::InsertOp::create(b, loc, rows[i], tile, ArrayRef<int64_t>{i});
+    Value t = vector::TransposeOp::create(b, loc, tile, ArrayRef<int64_t>{1, 0});
+    for (int64_t j = 0; j < lanes; ++j)
+      cols.push_back(vector::ExtractOp::create(b, loc, t, ArrayRef<int64_t>{j}));
+    return cols;
+  }
+  // Interleave the low and the high pairs of lanes of rows 2i, 2i + 1; take
+  // the low and the high 64-bit halves of each 128-bit lane of two of
+  // those (columns c and c + 4 of four rows); join the low or the high
+  // 128-bit halves of two of those.
+  auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) {
+    return vector::ShuffleOp::create(b, loc, x, y, mask).getResult();
+  };
+  const int64_t unpackLo[] = {0, 8, 1, 9, 4, 12, 5, 13}, unpackHi[] = {2, 10, 3, 11, 6, 14, 7, 15};
+  const int64_t quadLo[] = {0, 1, 8, 9, 4, 5, 12, 13}, quadHi[] = {2, 3, 10, 11, 6, 7, 14, 15};
+  const int64_t halfLo[] = {0, 1, 2, 3, 8, 9, 10, 11}, halfHi[] = {4, 5, 6, 7, 12, 13, 14, 15};
+  SmallVector<Value> u(8), q(8);
+  for (int64_t i = 0; i < 4; ++i) {
+    u[2 * i] = shuffle(rowAt(2 * i), rowAt(2 * i + 1), unpackLo);
+    u[2 * i + 1] = shuffle(rowAt(2 * i), rowAt(2 * i + 1), unpackHi);
+  }
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t j = 0; j < 2; ++j) {
+      q[4 * h + 2 * j] = shuffle(u[4 * h + j], u[4 * h + 2 + j], quadLo);
+      q[4 * h + 2 * j + 1] = shuffle(u[4 * h + j], u[4 * h + 2 + j], quadHi);
+    }
+  cols.resize(8);
+  for (int64_t c = 0; c < 4; ++c) {
+    cols[c] = shuffle(q[c], q[4 + c], halfLo);
+    cols[c + 4] = shuffle(q[c], q[4 + c], halfHi);
+  }
+  return cols;
+}
+
 } // namespace tern

@@ -67,6 +67,17 @@ llvm::SmallVector<mlir::Value> mapIndices(mlir::OpBuilder &b, mlir::Location loc
 mlir::Value loadVector(mlir::OpBuilder &b, mlir::Location loc, mlir::VectorType type, mlir::Value mem,
                        mlir::ValueRange idx, mlir::Value mask);
 
+/// The columns of the L x L tile whose rows are `rows` (vectors of L
+/// lanes; rows past the end of a partial tile as null values, read as
+/// zeros). Eight rows of 8 32-bit lanes: three rounds of two-input
+/// shuffles of whole rows, each one AVX instruction (vunpcklps/vunpckhps,
+/// vshufps, vperm2f128: 24 in all); others a vector.transpose of the tile.
+/// (A tile built from rows and transposed whole would be folded by the
+/// canonicalizer into lanes moved one at a time, which LLVM's x86 backend
+/// assembles with a broadcast and a blend each.)
+llvm::SmallVector<mlir::Value> transposeRows(mlir::OpBuilder &b, mlir::Location loc, mlir::VectorType row,
+                                             llvm::ArrayRef<mlir::Value> rows);
+
 } // namespace tern
 
 #endif

@@ -11,7 +11,8 @@
 // dim, the body is computed on a vector of L elements read contiguously
 // along the input's innermost dim; the L result vectors, a tile
 // [output inner][input inner], are transposed in registers
-// (vector.transpose, lowered to byte shuffles) and stored as L contiguous
+// (transposeRows: 8 x 8 of 32 bits as 24 AVX shuffles of whole rows, others
+// a vector.transpose lowered to byte shuffles) and stored as L contiguous
 // vectors of the output. Partial tiles at the edges are masked. Where that
 // transposes fewer tiles (a residual in the output's layout besides the
 // output itself), the inputs along p are transposed instead and the body
@@ -276,18 +277,17 @@ private:
   /// Input k's tile, transposed: `len` vectors (masked by `mask`), the
   /// j-th read at `pos` with loop `along` at `start` + j, as rows of an
   /// L x L tile (rows past `len` zero) and then its columns.
-  Value transposedTile(unsigned k, SmallVector<Value> pos, unsigned along, Value start, int64_t len, Value mask) {
+  SmallVector<Value> transposedTile(unsigned k, SmallVector<Value> pos, unsigned along, Value start, int64_t len,
+                                    Value mask) {
     int64_t lanes = plan.lanes;
     Type elem = getElementTypeOrSelf(operands[k].getType());
     auto vt = VectorType::get({lanes}, elem);
-    auto tt = VectorType::get({lanes, lanes}, elem);
-    Value tile = arith::ConstantOp::create(b, loc, tt, b.getZeroAttr(tt));
+    SmallVector<Value> rows;
     for (int64_t j = 0; j < len; ++j) {
       pos[along] = j ? Value(arith::AddIOp::create(b, loc, start, index(j))) : start;
-      Value v = tern::loadVector(b, loc, vt, operands[k], indices(maps[k], pos), mask);
-      tile = vector::InsertOp::create(b, loc, v, tile, ArrayRef<int64_t>{j});
+      rows.push_back(tern::loadVector(b, loc, vt, operands[k], indices(maps[k], pos), mask));
     }
-    return vector::TransposeOp::create(b, loc, tile, ArrayRef<int64_t>{1, 0});
+    return tern::transposeRows(b, loc, vt, rows);
   }
 
   /// One tile with plan.transposeFirst: the inputs along p that read inner
@@ -299,7 +299,7 @@ private:
                              Value iMask, const IRMapping &perTile) {
     int64_t lanes = plan.lanes;
     Value out = op.getDpsInitOperand(0)->get();
-    DenseMap<unsigned, Value> transposed;
+    DenseMap<unsigned, SmallVector<Value>> transposed;
     for (auto [k, how] : llvm::enumerate(plan.inputs)) {
       if (how != Read::Vector || !reads(maps[k], plan.inner))
         continue;
@@ -318,7 +318,7 @@ private:
         Value v;
         auto vt = VectorType::get({lanes}, getElementTypeOrSelf(operands[k].getType()));
         if (auto it = transposed.find(k); it != transposed.end())
-          v = vector::ExtractOp::create(b, loc, it->second, ArrayRef<int64_t>{j});
+          v = it->second[j];
         else if (how == Read::Vector) // along p only: one value per row
           v = vector::BroadcastOp::create(b, loc, vt, memref::LoadOp::create(b, loc, operands[k], indices(maps[k], at)));
         else // in the output's layout, or per row: along inner
@@ -345,8 +345,7 @@ private:
     Value pMask = maskOf(pLen), iMask = maskOf(iLen);
     Value out = op.getDpsInitOperand(0)->get();
     Type outElem = getElementTypeOrSelf(out.getType());
-    auto tileType = VectorType::get({lanes, lanes}, outElem);
-    Value t = arith::ConstantOp::create(b, loc, tileType, b.getZeroAttr(tileType));
+    SmallVector<Value> results; // the tile's rows: [inner][p]
     at[plan.p] = p0;
     // Inputs that read neither p nor inner: once per tile.
     IRMapping perTile;
@@ -359,7 +358,7 @@ private:
     if (plan.transposeFirst)
       return tileTransposingInputs(at, p0, i0, pLen, iLen, pMask, iMask, perTile);
     // Inputs in the output's layout: L vectors along inner, transposed.
-    DenseMap<unsigned, Value> transposed;
+    DenseMap<unsigned, SmallVector<Value>> transposed;
     for (auto [k, how] : llvm::enumerate(plan.inputs)) {
       if (how != Read::Transposed)
         continue;
@@ -370,9 +369,8 @@ private:
     for (int64_t i = 0; i < iLen; ++i) {
       at[plan.inner] = i ? Value(arith::AddIOp::create(b, loc, i0, index(i))) : i0;
       IRMapping map = perTile;
-      for (auto [k, tile] : transposed)
-        map.map(op.getMatchingBlockArgument(op.getDpsInputOperand(k)),
-                vector::ExtractOp::create(b, loc, tile, ArrayRef<int64_t>{i}));
+      for (auto &[k, cols] : transposed)
+        map.map(op.getMatchingBlockArgument(op.getDpsInputOperand(k)), cols[i]);
       for (auto [k, in] : llvm::enumerate(op.getDpsInputOperands())) {
         Read how = plan.inputs[k];
         SmallVector<Value> idx = indices(maps[k], at);
@@ -388,14 +386,14 @@ private:
         map.map(op.getMatchingBlockArgument(in), v);
       }
       Value row = tern::vectorizeBody(b, loc, op, map, lanes);
-      t = vector::InsertOp::create(b, loc, row, t, ArrayRef<int64_t>{i});
+      results.push_back(row);
     }
     // [inner][p] -> [p][inner]: row j is output row p0 + j along inner.
-    Value tt = vector::TransposeOp::create(b, loc, t, ArrayRef<int64_t>{1, 0});
+    SmallVector<Value> cols = tern::transposeRows(b, loc, VectorType::get({lanes}, outElem), results);
     at[plan.inner] = i0;
     for (int64_t j = 0; j < pLen; ++j) {
       at[plan.p] = j ? Value(arith::AddIOp::create(b, loc, p0, index(j))) : p0;
-      Value col = vector::ExtractOp::create(b, loc, tt, ArrayRef<int64_t>{j});
+      Value col = cols[j];
       SmallVector<Value> idx(at.begin(), at.end());
       if (iMask)
         vector::MaskedStoreOp::create(b, loc, out, idx, iMask, col);
