@@ -3,15 +3,19 @@
 
 For each model and input shape: seeded inputs written once; the model
 compiled by ternc with those shapes pinned; then, for each thread count,
-ONNX Runtime (bench/ort-run.js) and tern (tern-run) each time the median and
-minimum of N runs after W warm-up runs (at least 500 after 50 for models
-ONNX Runtime runs in under a millisecond). Prints a Markdown table of
+ONNX Runtime (bench/ort-run.js) and tern (tern-run) each time the median of
+N runs after W warm-up runs (at least 500 after 50 for models ONNX Runtime
+runs in under a millisecond), taking turns for R rounds; each side's figure
+is the median of its R medians. (On a shared machine whose speed drifts
+from minute to minute, one side timed in a slow minute and the other in a
+fast one would skew the ratio; turns give both the same minutes.) Prints a
+Markdown table of
 milliseconds and the ratio ONNX Runtime / tern (above 1: tern is faster), and
 with --png draws it as a bar chart (needs python3-matplotlib). Variants
 tern compiles from the same model (pruned by --sparsity=2:4) also get a
 second table against tern's own dense run of that model and input.
 
-  bench/compare.py --build build [--models digits-mlp,gpt2-124m] [--threads 1,2] [--runs 10]
+  bench/compare.py --build build [--models digits-mlp,gpt2-124m] [--threads 1,2] [--runs 10] [--rounds 3]
 """
 import argparse
 import json
@@ -91,6 +95,7 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="turns of ONNX Runtime and tern (median of their medians)")
     ap.add_argument("--png", default="", help="also draw the table into this PNG file")
     args = ap.parse_args()
     wanted = set(filter(None, args.models.split(",")))
@@ -135,14 +140,18 @@ def main():
                 tern_cmd = [os.path.join(args.build, "bin", "tern-run"), lib, "--threads", str(t)] + feeds
                 common = ["--benchmark", "--json", "--warmup", str(args.warmup), "--runs", str(args.runs)]
                 try:
-                    ort = bench(ort_cmd + common)
-                    # Sub-millisecond models: a few runs measure thread wake-up
-                    # and timer noise; both sides get many more.
-                    if ort["median_ms"] < 1.0:
-                        common = ["--benchmark", "--json", "--warmup", str(max(args.warmup, 50)),
-                                  "--runs", str(max(args.runs, 500))]
-                        ort = bench(ort_cmd + common)
-                    tern = bench(tern_cmd + common)
+                    ort_runs, tern_runs = [], []
+                    for r in range(max(1, args.rounds)):
+                        ort_runs.append(bench(ort_cmd + common)["median_ms"])
+                        # Sub-millisecond models: a few runs measure thread
+                        # wake-up and timer noise; both sides get many more.
+                        if r == 0 and ort_runs[0] < 1.0:
+                            common = ["--benchmark", "--json", "--warmup", str(max(args.warmup, 50)),
+                                      "--runs", str(max(args.runs, 500))]
+                            ort_runs[0] = bench(ort_cmd + common)["median_ms"]
+                        tern_runs.append(bench(tern_cmd + common)["median_ms"])
+                    ort = {"median_ms": float(np.median(ort_runs))}
+                    tern = {"median_ms": float(np.median(tern_runs))}
                 except RuntimeError as e:
                     print("| %s | %s | %d | | error: %s | |" % (name, label, t, str(e)[:120]))
                     continue
