@@ -62,3 +62,23 @@ func.func @row_zero_points(%a: tensor<3x2xui8>, %za: tensor<3xui8>) -> tensor<3x
   %y = tern.matmul_integer %a, %b a_zero_point %za : (tensor<3x2xui8>, tensor<2x2xi8>, tensor<3xui8>) -> tensor<3x2xi32>
   return %y : tensor<3x2xi32>
 }
+
+// -----
+
+// QuantizeLinear: round(x / s) + zp is a whole number already, so it is
+// rounded once, then clamped to i8's range and converted.
+// CHECK-LABEL: func.func @quantize_rounds_once
+// CHECK: linalg.generic
+// CHECK: arith.divf
+// CHECK-NEXT: math.roundeven
+// CHECK-NOT: math.roundeven
+// CHECK: arith.addf
+// CHECK-NOT: math.roundeven
+// CHECK: arith.maximumf
+// CHECK: arith.minimumf
+// CHECK: arith.fptosi
+func.func @quantize_rounds_once(%x: tensor<4xf32>, %s: tensor<f32>, %zp: tensor<i8>) -> tensor<4xi8> {
+  %q = tern.quantize_linear %x, %s zero_point %zp {axis = 1 : i64, output_type = i8}
+       : (tensor<4xf32>, tensor<f32>, tensor<i8>) -> tensor<4xi8>
+  return %q : tensor<4xi8>
+}

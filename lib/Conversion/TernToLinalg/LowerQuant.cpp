@@ -52,13 +52,16 @@ AffineMap paramMap(MLIRContext *ctx, Value param, int64_t rank, int64_t axis, in
 }
 
 /// round-half-even(v) clamped into the integer type's range, as that type.
-Value saturate(OpBuilder &b, Location loc, Value v, Type origInt) {
+/// `integral`: v is a whole number already (round(x / s) plus an integer
+/// zero point: the sum of two whole floats is one, rounded or not), so
+/// the rounding is left out.
+Value saturate(OpBuilder &b, Location loc, Value v, Type origInt, bool integral = false) {
   Type f = v.getType();
   auto it = cast<IntegerType>(origInt);
   unsigned w = it.getWidth();
   bool u = isUnsigned(origInt);
   double lo = u ? 0 : -std::ldexp(1.0, w - 1), hi = u ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
-  Value r = math::RoundEvenOp::create(b, loc, v);
+  Value r = integral ? v : math::RoundEvenOp::create(b, loc, v);
   r = arith::MaximumFOp::create(b, loc, r, constantScalar(b, loc, f, lo));
   r = arith::MinimumFOp::create(b, loc, r, constantScalar(b, loc, f, hi));
   // In range now: through i32 (not convertScalar's i64, which would halve
@@ -100,7 +103,7 @@ LogicalResult lowerQuantize(Operation *op, ValueRange operands, ConversionPatter
                                Value v = math::RoundEvenOp::create(b, l, arith::DivFOp::create(b, l, x, s));
                                if (a.size() > 2)
                                  v = arith::AddFOp::create(b, l, v, convertScalar(b, l, a[2], zpType, x.getType()));
-                               return saturate(b, l, v, out);
+                               return saturate(b, l, v, out, /*integral=*/true);
                              });
   rw.replaceOp(op, r);
   return success();
@@ -157,7 +160,7 @@ LogicalResult lowerDynamicQuantize(Operation *op, ValueRange operands, Conversio
                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                           Value v = math::RoundEvenOp::create(b, l, arith::DivFOp::create(b, l, a[0], a[1]));
                           v = arith::AddFOp::create(b, l, v, convertScalar(b, l, a[2], u8, f));
-                          return saturate(b, l, v, u8);
+                          return saturate(b, l, v, u8, /*integral=*/true);
                         });
   rw.replaceOp(op, {y, scale, zp});
   return success();
