@@ -8,7 +8,11 @@ split where it ends one row and starts the next.
   - y1: x1 [N, 16, 30, 30]: 1x1 conv to 48 + bias, Clip(0, 6), depthwise
     3x3 pads 1 + bias, Clip(0, 6), 1x1 conv to 16 + bias, + x1;
   - y2: x2 [N, 24, 20, 20]: the same with 96 channels inside, the
-    depthwise convolution with stride 2 and no residual.
+    depthwise convolution with stride 2 and no residual;
+  - y3: x3 [N, 32, 7, 7]: the same with 192 channels inside, as in
+    MobileNetV2's last stage: its 1x1 convolutions run positions as rows
+    (49 = 8 x 6 + 1 or 6 x 8 + 1 rows, the last one on interleaved
+    accumulators), A = x[channels][positions] packed into tiles of rows.
 
   make_inverted_residual.py OUT.onnx
 """
@@ -46,9 +50,10 @@ def block(p, x, c, inner, stride, residual):
 
 y1 = block("b1", "x1", 16, 48, 1, True)
 y2 = block("b2", "x2", 24, 96, 2, False)
+y3 = block("b3", "x3", 32, 192, 1, True)
 info = lambda n, c, h: helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", c, h, h])
-graph = helper.make_graph(nodes, "inverted_residual", [info("x1", 16, 30), info("x2", 24, 20)],
-                          [info(y1, 16, 30), info(y2, 24, 10)], inits)
+graph = helper.make_graph(nodes, "inverted_residual", [info("x1", 16, 30), info("x2", 24, 20), info("x3", 32, 7)],
+                          [info(y1, 16, 30), info(y2, 24, 10), info(y3, 32, 7)], inits)
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 model.ir_version = 8
 onnx.checker.check_model(model)
