@@ -159,22 +159,27 @@ Value channelParam(OpBuilder &b, Location loc, Value p, int64_t rank) {
   return insertUnitDims(b, loc, p, axes);
 }
 
+/// (x - mean) / sqrt(var + eps) * scale + bias over x's shape, the four
+/// broadcast to it: BatchNormalization's and InstanceNormalization's body.
+Value scaleShift(ConversionPatternRewriter &rw, Location loc, Operation *op, Value x, Value mean, Value var,
+                 Value scale, Value bias, double eps) {
+  return elementwise(rw, loc, ValueRange{x, mean, var, scale, bias}, signlessTensor(op->getResult(0).getType()),
+                     [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+                       Value e = constantScalar(b, l, v[0].getType(), eps);
+                       Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, v[2], e));
+                       Value y = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, v[0], v[1]), inv);
+                       return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, y, v[3]), v[4]);
+                     });
+}
+
 LogicalResult lowerBatchNorm(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
   auto bn = cast<BatchNormalizationOp>(op);
   Location loc = op->getLoc();
   int64_t rank = cast<RankedTensorType>(operands[0].getType()).getRank();
-  SmallVector<Value> ins{operands[0]};
-  for (int i = 1; i < 5; ++i)
-    ins.push_back(channelParam(rw, loc, operands[i], rank));
-  double eps = bn.getEpsilon().convertToDouble();
-  Value r = elementwise(rw, loc, ins, signlessTensor(op->getResult(0).getType()),
-                        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
-                          Value e = constantScalar(b, l, v[0].getType(), eps);
-                          Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, v[4], e));
-                          Value y = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, v[0], v[3]), inv);
-                          return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, y, v[1]), v[2]);
-                        });
-  rw.replaceOp(op, r);
+  auto param = [&](int i) { return channelParam(rw, loc, operands[i], rank); };
+  // Operands: x, scale, bias, mean, var.
+  rw.replaceOp(op, scaleShift(rw, loc, op, operands[0], param(3), param(4), param(1), param(2),
+                              bn.getEpsilon().convertToDouble()));
   return success();
 }
 
@@ -185,16 +190,8 @@ LogicalResult lowerInstanceNorm(Operation *op, ValueRange operands, ConversionPa
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
   SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(2, rank));
   auto [mean, var] = moments(rw, loc, x, axes);
-  double eps = in.getEpsilon().convertToDouble();
-  SmallVector<Value> ins{x, mean, var, channelParam(rw, loc, operands[1], rank), channelParam(rw, loc, operands[2], rank)};
-  Value r = elementwise(rw, loc, ins, signlessTensor(op->getResult(0).getType()),
-                        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
-                          Value e = constantScalar(b, l, v[0].getType(), eps);
-                          Value inv = math::RsqrtOp::create(b, l, arith::AddFOp::create(b, l, v[2], e));
-                          Value y = arith::MulFOp::create(b, l, arith::SubFOp::create(b, l, v[0], v[1]), inv);
-                          return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, y, v[3]), v[4]);
-                        });
-  rw.replaceOp(op, r);
+  rw.replaceOp(op, scaleShift(rw, loc, op, x, mean, var, channelParam(rw, loc, operands[1], rank),
+                              channelParam(rw, loc, operands[2], rank), in.getEpsilon().convertToDouble()));
   return success();
 }
 
