@@ -160,6 +160,34 @@ SmallVector<Value> transposeRows(OpBuilder &b, Location loc, VectorType row, Arr
     return zero;
   };
   SmallVector<Value> cols;
+  auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) {
+    return vector::ShuffleOp::create(b, loc, x, y, mask).getResult();
+  };
+  if ((lanes != 8 || elem.getIntOrFloatBitWidth() != 32) && llvm::isPowerOf2_64(lanes)) {
+    // log2(L) rounds of perfect shuffles: row 2i, 2i + 1 of the next round
+    // interleave the low, the high halves of rows i and i + L/2 (each round
+    // rotates the bits of (row, lane); after log2(L) the rows are the
+    // columns). Whole-row two-input shuffles: vector.transpose of a 32 x 32
+    // byte tile became one 1024-lane shuffle that LLVM spilled through the
+    // stack, 7x slower than scalar copies.
+    SmallVector<int64_t> lo, hi;
+    for (int64_t i = 0; i < lanes / 2; ++i) {
+      lo.append({i, lanes + i});
+      hi.append({lanes / 2 + i, lanes + lanes / 2 + i});
+    }
+    SmallVector<Value> cur;
+    for (int64_t i = 0; i < lanes; ++i)
+      cur.push_back(rowAt(i));
+    for (int64_t round = 1; round < lanes; round *= 2) {
+      SmallVector<Value> next;
+      for (int64_t i = 0; i < lanes / 2; ++i) {
+        next.push_back(shuffle(cur[i], cur[i + lanes / 2], lo));
+        next.push_back(shuffle(cur[i], cur[i + lanes / 2], hi));
+      }
+      cur = std::move(next);
+    }
+    return cur;
+  }
   if (lanes != 8 || elem.getIntOrFloatBitWidth() != 32) {
     auto tileType = VectorType::get({lanes, lanes}, elem);
     Value tile = arith::ConstantOp::create(b, loc, tileType, b.getZeroAttr(tileType));
@@ -175,9 +203,6 @@ SmallVector<Value> transposeRows(OpBuilder &b, Location loc, VectorType row, Arr
   // the low and the high 64-bit halves of each 128-bit lane of two of
   // those (columns c and c + 4 of four rows); join the low or the high
   // 128-bit halves of two of those.
-  auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) {
-    return vector::ShuffleOp::create(b, loc, x, y, mask).getResult();
-  };
   const int64_t unpackLo[] = {0, 8, 1, 9, 4, 12, 5, 13}, unpackHi[] = {2, 10, 3, 11, 6, 14, 7, 15};
   const int64_t quadLo[] = {0, 1, 8, 9, 4, 5, 12, 13}, quadHi[] = {2, 3, 10, 11, 6, 7, 14, 15};
   const int64_t halfLo[] = {0, 1, 2, 3, 8, 9, 10, 11}, halfHi[] = {4, 5, 6, 7, 12, 13, 14, 15};
