@@ -82,3 +82,50 @@ func.func @quantize_rounds_once(%x: tensor<4xf32>, %s: tensor<f32>, %zp: tensor<
        : (tensor<4xf32>, tensor<f32>, tensor<i8>) -> tensor<4xi8>
   return %q : tensor<4xi8>
 }
+
+// -----
+
+// ConvInteger with constant int8 filters over an int8 input: the input
+// moved to channels last as bytes to multiply (its top bit flipped there,
+// once per input byte, not per patch byte), padded with its zero point
+// flipped the same way (3 ^ 0x80 = -125), and gathered into patches
+// [positions, taps * channels] with each tap's channels a contiguous run;
+// the filters [F, c, kh, kw] reordered at compile time to [F, kh, kw, c]
+// (filter 0: c0 taps 1 2 3 4, c1 taps 5 6 7 8 -> 1 5 2 6 3 7 4 8; B is
+// [k, F]). The [positions, F] result goes back to NCHW.
+// CHECK-LABEL: func.func @conv_channels_last
+// CHECK-DAG: arith.constant dense<{{\[\[}}1, -1], [5, -5], [2, -2], [6, -6], [3, -3], [7, -7], [4, -4], [8, -8]]> : tensor<8x2xi8>
+// CHECK: %[[NHWC:.+]] = linalg.generic {{.+}} ins(%arg0 : tensor<1x2x3x3xi8>) outs(%{{.+}} : tensor<1x3x3x2xi8>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.xori %{{.+}}, %c-128_i8 : i8
+// CHECK: %[[PADDED:.+]] = tensor.pad %[[NHWC]] low[0, 1, 1, 0] high[0, 0, 0, 0]
+// CHECK: tensor.yield %c-125_i8 : i8
+// CHECK: %[[PATCHES:.+]] = linalg.generic {{.+}} ins(%[[PADDED]] : tensor<1x4x4x2xi8>) outs(%{{.+}} : tensor<3x3x2x2x2xi8>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: linalg.yield
+// CHECK: tensor.collapse_shape %[[PATCHES]] {{\[\[}}0, 1], [2, 3, 4]] : tensor<3x3x2x2x2xi8> into tensor<9x8xi8>
+// CHECK-NOT: arith.xori
+// CHECK: return
+func.func @conv_channels_last(%x: tensor<1x2x3x3xi8>) -> tensor<1x2x3x3xi32> {
+  %w = tern.constant dense<[[[[1, 2], [3, 4]], [[5, 6], [7, 8]]], [[[-1, -2], [-3, -4]], [[-5, -6], [-7, -8]]]]> : tensor<2x2x2x2xi8>
+  %zx = tern.constant dense<3> : tensor<i8>
+  %y = tern.conv_integer %x, %w x_zero_point %zx {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 1, 1, 0, 0>, strides = array<i64: 1, 1>}
+       : (tensor<1x2x3x3xi8>, tensor<2x2x2x2xi8>, tensor<i8>) -> tensor<1x2x3x3xi32>
+  return %y : tensor<1x2x3x3xi32>
+}
+
+// -----
+
+// A pointwise convolution with stride 1 multiplies the channels-last input
+// as it is: no patches gathered.
+// CHECK-LABEL: func.func @pointwise_channels_last
+// CHECK: %[[NHWC:.+]] = linalg.generic {{.+}} ins(%arg0 : tensor<1x4x2x3xi8>) outs(%{{.+}} : tensor<1x2x3x4xi8>)
+// CHECK-NOT: arith.xori
+// CHECK: tensor.collapse_shape %[[NHWC]] {{\[\[}}0, 1, 2], [3]] : tensor<1x2x3x4xi8> into tensor<6x4xi8>
+// CHECK-NOT: tensor.pad
+func.func @pointwise_channels_last(%x: tensor<1x4x2x3xui8>) -> tensor<1x8x2x3xi32> {
+  %w = tern.constant dense<1> : tensor<8x4x1x1xi8>
+  %y = tern.conv_integer %x, %w {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>}
+       : (tensor<1x4x2x3xui8>, tensor<8x4x1x1xi8>) -> tensor<1x8x2x3xi32>
+  return %y : tensor<1x8x2x3xi32>
+}

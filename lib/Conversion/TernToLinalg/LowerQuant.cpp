@@ -344,9 +344,10 @@ Value fromRows(OpBuilder &b, Location loc, Value result, ArrayRef<OpFoldResult> 
 /// tern-vectorize-contractions turns the product into a kernel (packing B).
 ///
 /// `bTransposed`: B is [n, k...] (convolution filters), its k dims flattened.
+/// `aFlipped`: int8 A whose top bits the caller flipped already.
 std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig, Value za, Type zaOrig, Value bm,
                                 Type bOrig, Value zb, Type zbOrig, RankedTensorType resultType,
-                                bool bTransposed = false) {
+                                bool bTransposed = false, bool aFlipped = false) {
   auto at = cast<RankedTensorType>(a.getType()), bt = cast<RankedTensorType>(bm.getType());
   if (!aOrig.isInteger(8) || !bOrig.isInteger(8) || bt.getRank() < 2 || (!bTransposed && bt.getRank() != 2) ||
       !bt.hasStaticShape() || at.getRank() < 2 || at.isDynamicDim(at.getRank() - 1))
@@ -390,7 +391,7 @@ std::optional<Value> byteMatmul(OpBuilder &b, Location loc, Value a, Type aOrig,
   // A as [m, k] u8.
   SmallVector<OpFoldResult> aDims = dimsOf(b, loc, a);
   Value a2 = asRows(b, loc, a);
-  if (aSigned)
+  if (aSigned && !aFlipped)
     a2 = elementwise(b, loc, ValueRange{a2}, cast<RankedTensorType>(a2.getType()), [](OpBuilder &nb, Location l, ValueRange v) {
       return arith::XOrIOp::create(nb, l, v[0], constantScalar(nb, l, nb.getI8Type(), -128)).getResult();
     });
@@ -492,11 +493,16 @@ std::optional<Value> wordMatmul(OpBuilder &b, Location loc, Value a, Value bm, T
 }
 
 /// An 8-bit convolution with constant filters (one image, one group) as
-/// a byteMatmul: the padded input (padded with its zero point, so the pads
-/// add nothing) gathered into patches^T [positions, c * taps] bytes, each
-/// position's window contiguous (what the dot-product kernel reads 4 bytes
-/// at a time), times the filters [F, c * taps] read transposed; the
-/// [positions, F] result transposed back to [1, F, o...].
+/// a byteMatmul over channels-last patches: the input moved to [1,
+/// spatial..., c] as bytes to multiply (int8's top bit flipped, as
+/// byteMatmul would: one pass over the input, which fuses into its
+/// producer, not one over the patches), padded with its zero point (so the
+/// pads add nothing), then gathered into patches [positions, taps * c],
+/// each position's window contiguous (what the kernels read along k), a
+/// tap's channels a contiguous run of the input (copied as vectors; a
+/// pointwise convolution with stride 1 reads the input as it is); times the
+/// filters reordered to [F, taps * c] at compile time. The [positions, F]
+/// result is transposed back to [1, F, o...].
 std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x, Type xOrig, Value zx, Type zxOrig,
                               Value w, Type wOrig, Value zw, Type zwOrig, RankedTensorType resultType) {
   auto xt = cast<RankedTensorType>(x.getType()), wt = cast<RankedTensorType>(w.getType());
@@ -511,41 +517,99 @@ std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x
   int64_t n = xt.getRank() - 2, c = xt.getDimSize(1), f = wt.getDimSize(0);
   SmallVector<int64_t> kernel(wt.getShape().drop_front(2));
   FailureOr<Window> win = readWindow(op, xt, kernel);
-  if (failed(win))
+  std::optional<std::vector<double>> filters = constantInts(w, wOrig);
+  if (failed(win) || !filters)
     return std::nullopt;
   int64_t taps = 1, hw = resultType.getNumElements() / f;
   for (int64_t k : kernel)
     taps *= k;
+  bool flip = !isUnsigned(xOrig);
+  auto i8 = b.getI8Type();
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  // xl[0, s..., c] = x[0, c, s...] (^ 0x80).
+  SmallVector<int64_t> lShape{1};
+  SmallVector<AffineExpr> toNCHW{d(0), d(n + 1)};
+  for (int64_t i = 0; i < n; ++i) {
+    lShape.push_back(xt.getDimSize(2 + i));
+    toNCHW.push_back(d(1 + i));
+  }
+  lShape.push_back(c);
+  auto lType = RankedTensorType::get(lShape, i8);
+  Value xl = linalg::GenericOp::create(
+                 b, loc, TypeRange{lType}, ValueRange{x}, ValueRange{tensor::EmptyOp::create(b, loc, lShape, i8)},
+                 SmallVector<AffineMap>{AffineMap::get(n + 2, 0, toNCHW, ctx), AffineMap::getMultiDimIdentityMap(n + 2, ctx)},
+                 SmallVector<utils::IteratorType>(n + 2, utils::IteratorType::parallel),
+                 [&](OpBuilder &nb, Location l, ValueRange v) {
+                   Value r = v[0];
+                   if (flip)
+                     r = arith::XOrIOp::create(nb, l, r, constantScalar(nb, l, nb.getI8Type(), -128));
+                   linalg::YieldOp::create(nb, l, r);
+                 })
+                 .getResult(0);
   // Pads hold the zero point: (x - zx) is 0 there, as the float model's 0.
-  Value pad = constantScalar(b, loc, b.getI8Type(), 0);
+  Value pad = constantScalar(b, loc, i8, flip ? -128 : 0);
   if (zx) {
     auto zt = cast<RankedTensorType>(zx.getType());
     SmallVector<Value> idx(zt.getRank(), arith::ConstantIndexOp::create(b, loc, 0));
     pad = tensor::ExtractOp::create(b, loc, zx, idx);
+    if (flip)
+      pad = arith::XOrIOp::create(b, loc, pad, constantScalar(b, loc, i8, -128));
   }
-  Value padded = padSpatial(b, loc, x, win->padBegin, win->padEnd, {}, pad);
-  // patches^T[o..., c, k...] = padded[0, c, o*s + k*d].
-  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-  SmallVector<int64_t> pShape;
-  SmallVector<AffineExpr> xe{getAffineConstantExpr(0, ctx), d(n)};
+  bool pointwise = true;
+  SmallVector<OpFoldResult> lo{b.getIndexAttr(0)}, hi{b.getIndexAttr(0)};
+  SmallVector<int64_t> padShape{1};
   for (int64_t i = 0; i < n; ++i) {
-    pShape.push_back(resultType.getDimSize(i + 2));
-    xe.push_back(d(i) * win->strides[i] + d(n + 1 + i) * win->dilations[i]);
+    pointwise &= kernel[i] == 1 && win->strides[i] == 1 && !win->padBegin[i] && !win->padEnd[i];
+    lo.push_back(b.getIndexAttr(win->padBegin[i]));
+    hi.push_back(b.getIndexAttr(win->padEnd[i]));
+    padShape.push_back(lShape[1 + i] + win->padBegin[i] + win->padEnd[i]);
   }
-  pShape.push_back(c);
-  pShape.append(kernel);
-  Value patches = readInto(b, loc, padded, RankedTensorType::get(pShape, b.getI8Type()),
-                           AffineMap::get(2 * n + 1, 0, xe, ctx));
+  lo.push_back(b.getIndexAttr(0));
+  hi.push_back(b.getIndexAttr(0));
+  padShape.push_back(c);
+  SmallVector<int64_t> pShape;
+  for (int64_t i = 0; i < n; ++i)
+    pShape.push_back(resultType.getDimSize(i + 2));
   ReassociationIndices rows = llvm::to_vector(llvm::seq<int64_t>(0, n));
-  ReassociationIndices cols = llvm::to_vector(llvm::seq<int64_t>(n, 2 * n + 1));
-  Value a = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({hw, c * taps}, b.getI8Type()), patches,
-                                            SmallVector<ReassociationIndices>{rows, cols});
+  Value a;
+  if (pointwise) {
+    // [1, s..., c] -> [positions, c].
+    SmallVector<ReassociationIndices> groups{llvm::to_vector(llvm::seq<int64_t>(0, n + 1)), {n + 1}};
+    a = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({hw, c}, i8), xl, groups);
+  } else {
+    Value padded = xl;
+    if (llvm::any_of(llvm::concat<int64_t>(win->padBegin, win->padEnd), [](int64_t p) { return p != 0; }))
+      padded = tensor::PadOp::create(b, loc, RankedTensorType::get(padShape, i8), xl, lo, hi, pad);
+    // patches[o..., k..., c] = padded[0, o*s + k*d, c].
+    SmallVector<AffineExpr> xe{getAffineConstantExpr(0, ctx)};
+    for (int64_t i = 0; i < n; ++i)
+      xe.push_back(d(i) * win->strides[i] + d(n + i) * win->dilations[i]);
+    xe.push_back(d(2 * n));
+    SmallVector<int64_t> patchShape = pShape;
+    patchShape.append(kernel);
+    patchShape.push_back(c);
+    Value patches = readInto(b, loc, padded, RankedTensorType::get(patchShape, i8), AffineMap::get(2 * n + 1, 0, xe, ctx));
+    ReassociationIndices cols = llvm::to_vector(llvm::seq<int64_t>(n, 2 * n + 1));
+    a = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({hw, taps * c}, i8), patches,
+                                        SmallVector<ReassociationIndices>{rows, cols});
+  }
+  // Filters [F, c, taps] -> [F, taps, c], as bytes (byteMatmul reads them
+  // back as wOrig).
+  std::vector<int8_t> reordered(f * taps * c);
+  for (int64_t o = 0; o < f; ++o)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t t = 0; t < taps; ++t)
+        reordered[(o * taps + t) * c + ch] = (int8_t)(int32_t)(*filters)[(o * c + ch) * taps + t];
+  ArrayRef<char> wBytes(reinterpret_cast<const char *>(reordered.data()), reordered.size());
+  Value wl = arith::ConstantOp::create(
+      b, loc, cast<TypedAttr>(constantAttr(RankedTensorType::get({f, taps * c}, i8), wBytes, "filters")));
   auto tType = RankedTensorType::get({hw, f}, b.getI32Type());
-  std::optional<Value> t = byteMatmul(b, loc, a, xOrig, zx, zxOrig, w, wOrig, zw, zwOrig, tType, /*bTransposed=*/true);
+  std::optional<Value> t = byteMatmul(b, loc, a, xOrig, zx, zxOrig, wl, wOrig, zw, zwOrig, tType,
+                                      /*bTransposed=*/true, /*aFlipped=*/true);
   if (!t)
     return std::nullopt;
   // [positions, F] -> [o..., F] -> [1, F, o...].
-  SmallVector<int64_t> oShape(resultType.getShape().drop_front(2));
+  SmallVector<int64_t> oShape = pShape;
   oShape.push_back(f);
   Value o = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get(oShape, b.getI32Type()), *t,
                                           SmallVector<ReassociationIndices>{rows, {n}});
