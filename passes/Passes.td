@@ -374,6 +374,13 @@ def TernFuseElementwisePass : Pass<"tern-fuse-elementwise", "mlir::func::FuncOp"
     into a matmul, GELU's erf would run once per multiply-add instead of once
     per element) and only when the consumer is its only user.
 
+    A tensor that several ops read, one of them a relayout (an all-parallel
+    copy to another layout, its bits possibly flipped: an int8
+    convolution's input moved to channels last), is written in that
+    layout by its producer and read from there by the others, through a
+    copy back (marked `tern.relayout`) that fuses into every reader as a
+    view: the transposes on both sides cancel.
+
     With `through-views` (the GPU pipeline, where every op is a kernel
     launch): transposes become generics first, and reshapes between
     elementwise ops move past them (an all-parallel generic reading a

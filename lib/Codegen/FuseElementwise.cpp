@@ -2,6 +2,7 @@
 
 #include "passes/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -25,15 +26,81 @@ struct GeneralizeTranspose : OpRewritePattern<linalg::TransposeOp> {
   }
 };
 
+constexpr llvm::StringLiteral kRelayout = "tern.relayout";
+
+bool allParallel(linalg::GenericOp g) { return g.getNumLoops() == g.getNumParallelLoops(); }
+
+/// An all-parallel generic that moves its one input to another layout (a
+/// permutation, not the identity), its body the value as read or that value
+/// with bits flipped by a constant (an int8 convolution's input moved to
+/// channels last as bytes to multiply).
+bool isRelayout(linalg::GenericOp g) {
+  if (!g.hasPureTensorSemantics() || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 || !allParallel(g))
+    return false;
+  AffineMap in = g.getIndexingMapsArray()[0], out = g.getIndexingMapsArray()[1];
+  if (!out.isIdentity() || !in.isPermutation() || in.isIdentity())
+    return false;
+  Block &body = *g.getBlock();
+  Value yielded = body.getTerminator()->getOperand(0);
+  if (yielded == body.getArgument(0))
+    return body.getOperations().size() == 1;
+  auto x = yielded.getDefiningOp<arith::XOrIOp>();
+  return x && body.getOperations().size() == 2 && x.getLhs() == body.getArgument(0) &&
+         x.getRhs().getDefiningOp<arith::ConstantOp>();
+}
+
+/// A tensor that several ops read, one of them a relayout `t`, written by
+/// an elementwise generic: that generic writes it in t's layout instead
+/// (its result moved there, which fusion folds into it) and the other
+/// readers read it from there, through a copy back marked tern.relayout
+/// that fusion folds into each of them (a view, recomputed for free). The
+/// transposes on both sides cancel: resnet50.int8-qdq's residual blocks
+/// wrote their outputs as NCHW, which the next block's convolutions moved
+/// to channels last again, and their residual adds read against the
+/// convolutions' channels-last results.
+void writeInReadersLayout(linalg::GenericOp t) {
+  Value x = t.getDpsInputOperand(0)->get();
+  auto p = x.getDefiningOp<linalg::GenericOp>();
+  if (!p || x.hasOneUse() || p->getNumResults() != 1 || !allParallel(p) ||
+      !p.getIndexingMapsArray().back().isIdentity() || p->hasAttr(kRelayout))
+    return;
+  OpBuilder b(p->getContext());
+  b.setInsertionPointAfter(p);
+  Location loc = p.getLoc();
+  auto xt = cast<RankedTensorType>(x.getType());
+  AffineMap perm = t.getIndexingMapsArray()[0];
+  auto moved = cast<RankedTensorType>(t->getResult(0).getType()).clone(xt.getElementType());
+  auto copy = [&](Value from, RankedTensorType to, AffineMap map) {
+    return linalg::GenericOp::create(
+        b, loc, TypeRange{to}, ValueRange{from},
+        ValueRange{tensor::EmptyOp::create(b, loc, to.getShape(), to.getElementType())},
+        SmallVector<AffineMap>{map, AffineMap::getMultiDimIdentityMap(to.getRank(), b.getContext())},
+        SmallVector<utils::IteratorType>(to.getRank(), utils::IteratorType::parallel),
+        [](OpBuilder &nb, Location l, ValueRange v) { linalg::YieldOp::create(nb, l, v[0]); });
+  };
+  linalg::GenericOp there = copy(x, moved, perm);
+  linalg::GenericOp back = copy(there->getResult(0), xt, inversePermutation(perm));
+  back->setAttr(kRelayout, b.getUnitAttr());
+  x.replaceAllUsesExcept(back->getResult(0), there);
+}
+
 struct FuseElementwisePass : tern::impl::TernFuseElementwisePassBase<FuseElementwisePass> {
   using Base::Base;
 
   void runOnOperation() override {
+    SmallVector<linalg::GenericOp> relayouts;
+    getOperation().walk([&](linalg::GenericOp g) {
+      if (isRelayout(g))
+        relayouts.push_back(g);
+    });
+    for (linalg::GenericOp t : relayouts)
+      writeInReadersLayout(t);
     RewritePatternSet patterns(&getContext());
     linalg::ControlFusionFn control = [](OpOperand *fused) {
       auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
       Operation *producer = fused->get().getDefiningOp();
-      return consumer && producer && consumer.getNumReductionLoops() == 0 && producer->hasOneUse();
+      return consumer && producer && consumer.getNumReductionLoops() == 0 &&
+             (producer->hasOneUse() || producer->hasAttr(kRelayout));
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
     if (throughViews) {

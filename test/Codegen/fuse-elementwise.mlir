@@ -75,3 +75,91 @@ func.func @two_users(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) 
   } -> tensor<4x8xf32>
   return %1, %2 : tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// A result read by a relayout (an int8 convolution's input moved to
+// channels last, its top bit flipped) and by another elementwise op (a
+// residual add): its producer, which reads a channels-last matmul result
+// back as NCHW, writes it channels last instead, and both readers read it
+// from there. No transpose is left but the residual add's own output.
+// CHECK-LABEL: func.func @write_in_readers_layout
+// CHECK: %[[LAST:.+]] = linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}], iterator_types = ["parallel", "parallel", "parallel"]} ins(%arg0 : tensor<6x4xi32>) outs(%{{.+}} : tensor<2x3x4xi8>)
+// CHECK: arith.trunci
+// CHECK: %[[FLIPPED:.+]] = linalg.generic {indexing_maps = [#[[ID3:.+]], #[[ID3]]], {{.+}} ins(%[[LAST]] : tensor<2x3x4xi8>) outs(%{{.+}} : tensor<2x3x4xi8>)
+// CHECK: arith.xori
+// CHECK: %[[SUM:.+]] = linalg.generic {{.+}} ins(%[[LAST]], %arg1 : tensor<2x3x4xi8>, tensor<4x2x3xi8>) outs(%{{.+}} : tensor<4x2x3xi8>)
+// CHECK: arith.addi
+// CHECK: return %[[FLIPPED]], %[[SUM]]
+#tolast = affine_map<(h, w, c) -> (c, h, w)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#fromrows = affine_map<(c, h, w) -> (h * 3 + w, c)>
+func.func @write_in_readers_layout(%acc: tensor<6x4xi32>, %res: tensor<4x2x3xi8>) -> (tensor<2x3x4xi8>, tensor<4x2x3xi8>) {
+  %e = tensor.empty() : tensor<4x2x3xi8>
+  %q = linalg.generic {indexing_maps = [#fromrows, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%acc : tensor<6x4xi32>) outs(%e : tensor<4x2x3xi8>) {
+  ^bb0(%in: i32, %out: i8):
+    %t = arith.trunci %in : i32 to i8
+    linalg.yield %t : i8
+  } -> tensor<4x2x3xi8>
+  %el = tensor.empty() : tensor<2x3x4xi8>
+  %flip = arith.constant -128 : i8
+  %last = linalg.generic {indexing_maps = [#tolast, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%q : tensor<4x2x3xi8>) outs(%el : tensor<2x3x4xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    %f = arith.xori %in, %flip : i8
+    linalg.yield %f : i8
+  } -> tensor<2x3x4xi8>
+  %sum = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%q, %res : tensor<4x2x3xi8>, tensor<4x2x3xi8>) outs(%e : tensor<4x2x3xi8>) {
+  ^bb0(%a: i8, %b: i8, %out: i8):
+    %s = arith.addi %a, %b : i8
+    linalg.yield %s : i8
+  } -> tensor<4x2x3xi8>
+  return %last, %sum : tensor<2x3x4xi8>, tensor<4x2x3xi8>
+}
+
+// Must not fire: the relayout the only reader (plain fusion: one generic),
+// and a relayout whose body does more than flip bits (a scale: the
+// producer keeps its layout and its other reader).
+// CHECK-LABEL: func.func @relayout_left_alone
+// CHECK: linalg.generic {{.+}} ins(%arg0 : tensor<6x4xi32>) outs(%{{.+}} : tensor<2x3x4xi8>)
+// CHECK: %[[Q:.+]] = linalg.generic {{.+}} ins(%arg0 : tensor<6x4xi32>) outs(%{{.+}} : tensor<4x2x3xi8>)
+// CHECK: linalg.generic {{.+}} ins(%[[Q]] : tensor<4x2x3xi8>) outs(%{{.+}} : tensor<2x3x4xi8>)
+// CHECK: arith.muli
+// CHECK: linalg.generic {{.+}} ins(%[[Q]], %arg1 : tensor<4x2x3xi8>, tensor<4x2x3xi8>)
+// CHECK-NOT: linalg.generic
+func.func @relayout_left_alone(%acc: tensor<6x4xi32>, %res: tensor<4x2x3xi8>) -> (tensor<2x3x4xi8>, tensor<2x3x4xi8>, tensor<4x2x3xi8>) {
+  %e = tensor.empty() : tensor<4x2x3xi8>
+  %el = tensor.empty() : tensor<2x3x4xi8>
+  %flip = arith.constant -128 : i8
+  %q1 = linalg.generic {indexing_maps = [#fromrows, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%acc : tensor<6x4xi32>) outs(%e : tensor<4x2x3xi8>) {
+  ^bb0(%in: i32, %out: i8):
+    %t = arith.trunci %in : i32 to i8
+    linalg.yield %t : i8
+  } -> tensor<4x2x3xi8>
+  %last1 = linalg.generic {indexing_maps = [#tolast, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%q1 : tensor<4x2x3xi8>) outs(%el : tensor<2x3x4xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    %f = arith.xori %in, %flip : i8
+    linalg.yield %f : i8
+  } -> tensor<2x3x4xi8>
+  %q2 = linalg.generic {indexing_maps = [#fromrows, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%acc : tensor<6x4xi32>) outs(%e : tensor<4x2x3xi8>) {
+  ^bb0(%in: i32, %out: i8):
+    %t = arith.trunci %in : i32 to i8
+    linalg.yield %t : i8
+  } -> tensor<4x2x3xi8>
+  %last2 = linalg.generic {indexing_maps = [#tolast, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%q2 : tensor<4x2x3xi8>) outs(%el : tensor<2x3x4xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    %f = arith.muli %in, %flip : i8
+    linalg.yield %f : i8
+  } -> tensor<2x3x4xi8>
+  %sum = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%q2, %res : tensor<4x2x3xi8>, tensor<4x2x3xi8>) outs(%e : tensor<4x2x3xi8>) {
+  ^bb0(%a: i8, %b: i8, %out: i8):
+    %s = arith.addi %a, %b : i8
+    linalg.yield %s : i8
+  } -> tensor<4x2x3xi8>
+  return %last1, %last2, %sum : tensor<2x3x4xi8>, tensor<2x3x4xi8>, tensor<4x2x3xi8>
+}
