@@ -79,7 +79,8 @@ Value loadStridedVector(OpBuilder &b, Location loc, VectorType type, const Strid
   return vector::ShuffleOp::create(b, loc, all, all, pick);
 }
 
-std::optional<int64_t> rowOperandBits(linalg::GenericOp op, unsigned inner, int64_t maxBits, bool strided) {
+std::optional<int64_t> rowOperandBits(linalg::GenericOp op, unsigned inner, int64_t maxBits, bool strided,
+                                      bool windows) {
   int64_t bits = 8;
   for (OpOperand &o : op->getOpOperands()) {
     auto t = dyn_cast<MemRefType>(o.get().getType());
@@ -91,8 +92,9 @@ std::optional<int64_t> rowOperandBits(linalg::GenericOp op, unsigned inner, int6
     if (op.isDpsInit(&o))
       continue;
     AffineMap map = op.getMatchingIndexingMap(&o);
-    if (map.getNumSymbols() != 0 ||
-        !llvm::all_of(map.getResults(), [](AffineExpr e) { return isa<AffineDimExpr, AffineConstantExpr>(e); }))
+    if (map.getNumSymbols() != 0 || !llvm::all_of(map.getResults(), [&](AffineExpr e) {
+          return isa<AffineDimExpr, AffineConstantExpr>(e) || (windows && !e.isFunctionOfDim(inner));
+        }))
       return std::nullopt;
     Along a = along(map, inner);
     if (a == Along::Other ||
@@ -109,14 +111,32 @@ Value loadVector(OpBuilder &b, Location loc, VectorType type, Value mem, ValueRa
   return vector::MaskedLoadOp::create(b, loc, type, mem, idx, mask, zeros);
 }
 
+/// `e` at the loop position `at`, as index arithmetic.
+static Value evaluate(OpBuilder &b, Location loc, AffineExpr e, ArrayRef<Value> at) {
+  if (auto c = dyn_cast<AffineConstantExpr>(e))
+    return arith::ConstantIndexOp::create(b, loc, c.getValue());
+  if (auto d = dyn_cast<AffineDimExpr>(e))
+    return at[d.getPosition()];
+  auto bin = cast<AffineBinaryOpExpr>(e);
+  Value l = evaluate(b, loc, bin.getLHS(), at), r = evaluate(b, loc, bin.getRHS(), at);
+  switch (e.getKind()) {
+  case AffineExprKind::Add:
+    return arith::AddIOp::create(b, loc, l, r);
+  case AffineExprKind::Mul:
+    return arith::MulIOp::create(b, loc, l, r);
+  case AffineExprKind::FloorDiv:
+    return arith::FloorDivSIOp::create(b, loc, l, r);
+  case AffineExprKind::CeilDiv:
+    return arith::CeilDivSIOp::create(b, loc, l, r);
+  default:
+    return arith::RemSIOp::create(b, loc, l, r);
+  }
+}
+
 SmallVector<Value> mapIndices(OpBuilder &b, Location loc, AffineMap map, ArrayRef<Value> at) {
   SmallVector<Value> idx;
-  for (AffineExpr e : map.getResults()) {
-    if (auto c = dyn_cast<AffineConstantExpr>(e))
-      idx.push_back(arith::ConstantIndexOp::create(b, loc, c.getValue()));
-    else
-      idx.push_back(at[cast<AffineDimExpr>(e).getPosition()]);
-  }
+  for (AffineExpr e : map.getResults())
+    idx.push_back(evaluate(b, loc, e, at));
   return idx;
 }
 

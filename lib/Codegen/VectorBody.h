@@ -37,9 +37,10 @@ Along along(mlir::AffineMap map, unsigned d);
 /// constants (what the row-wise vectorizers load as vectors or broadcast);
 /// nothing otherwise.
 /// With `strided`, an input may also be a strided view (see StridedView)
-/// read along the row.
+/// read along the row; with `windows`, its other dims any affine
+/// expressions of the loops (a window's gather: o + k).
 std::optional<int64_t> rowOperandBits(mlir::linalg::GenericOp op, unsigned inner, int64_t maxBits,
-                                      bool strided = false);
+                                      bool strided = false, bool windows = false);
 
 /// A view read along its last dim with a constant stride of 2 to 4 (a
 /// strided convolution's tap, a slice of its padded input): the buffer it
@@ -58,7 +59,7 @@ mlir::Value loadStridedVector(mlir::OpBuilder &b, mlir::Location loc, mlir::Vect
                               const StridedView &view, mlir::ValueRange idx, int64_t count);
 
 /// The indices `map` reads at loop position `at` (a value per loop; the
-/// map's results plain dims or constants).
+/// map's results affine expressions of the loops, no symbols).
 llvm::SmallVector<mlir::Value> mapIndices(mlir::OpBuilder &b, mlir::Location loc, mlir::AffineMap map,
                                           llvm::ArrayRef<mlir::Value> at);
 

@@ -48,7 +48,7 @@ std::optional<int64_t> rowLength(linalg::GenericOp op, int64_t vectorBits, int64
       outType.isDynamicDim(outType.getRank() - 1))
     return std::nullopt;
   unsigned inner = op.getNumLoops() - 1;
-  std::optional<int64_t> bits = tern::rowOperandBits(op, inner, 32, /*strided=*/true);
+  std::optional<int64_t> bits = tern::rowOperandBits(op, inner, 32, /*strided=*/true, /*windows=*/true);
   if (!bits)
     return std::nullopt;
   lanes = vectorBits / *bits;
@@ -65,7 +65,15 @@ std::optional<int64_t> rowLength(linalg::GenericOp op, int64_t vectorBits, int64
   bool stridedInput = llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) {
     return along(op.getMatchingIndexingMap(in), inner) == Along::Last && !tern::hasUnitInnerStride(in->get());
   });
-  if (lanes < 2 || length < 4 || (length % lanes == 0 && !perRowInput && !stridedInput) || length > 8 * lanes)
+  // Nor with a window's gather (an int8 convolution's patches, each tap a
+  // row of channels): with the row's length a constant (the thread pool
+  // splitting an outer dim) it unrolled the row into byte moves.
+  bool gather = llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) {
+    return llvm::any_of(op.getMatchingIndexingMap(in).getResults(),
+                        [](AffineExpr e) { return !isa<AffineDimExpr, AffineConstantExpr>(e); });
+  });
+  if (lanes < 2 || length < 4 || (length % lanes == 0 && !perRowInput && !stridedInput && !gather) ||
+      length > (gather ? 32 : 8) * lanes)
     return std::nullopt;
   return length;
 }

@@ -207,3 +207,26 @@ func.func @strided_whole(%padded: memref<3x12x12xf32>, %out: memref<3x4x4xf32>) 
   }
   return
 }
+
+// -----
+
+// A window's gather (an int8 convolution's patches, each tap a row of 16
+// channels) in whole vectors: LLVM unrolled such a row into byte moves once
+// its length was a constant. The tap's input row sits at o + k.
+// CHECK-LABEL: func.func @window_gather
+// CHECK: scf.parallel (%[[OH:.+]], %[[OW:.+]], %[[KH:.+]], %[[KW:.+]]) =
+// CHECK-DAG: %[[H:.+]] = arith.addi %[[OH]], %[[KH]] : index
+// CHECK-DAG: %[[W:.+]] = arith.addi %[[OW]], %[[KW]] : index
+// CHECK: %[[V:.+]] = vector.load %arg0[%c0, %[[H]], %[[W]], %c0] : memref<1x6x6x16xi8>, vector<16xi8>
+// CHECK: vector.store %[[V]], %arg1[%[[OH]], %[[OW]], %[[KH]], %[[KW]], %c0] : memref<4x4x3x3x16xi8>, vector<16xi8>
+// CHECK-NOT: linalg.generic
+func.func @window_gather(%x: memref<1x6x6x16xi8>, %p: memref<4x4x3x3x16xi8>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (0, d0 + d2, d1 + d3, d4)>,
+                                   affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x6x6x16xi8>) outs(%p : memref<4x4x3x3x16xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    linalg.yield %in : i8
+  }
+  return
+}
