@@ -49,6 +49,33 @@ bool isRelayout(linalg::GenericOp g) {
          x.getRhs().getDefiningOp<arith::ConstantOp>();
 }
 
+/// Whether generic `g`, its result read through `read` (loops -> its
+/// result's indices), reads its inputs along loop `innermost` as their last
+/// dim (but for trailing constants: a per-channel scale [C, 1, 1]) or not
+/// at all, looking through the producers fusion will fold into it (one
+/// reader) and relayout copies (folded into every reader).
+bool readsAlongInnermost(linalg::GenericOp g, AffineMap read, unsigned innermost) {
+  for (OpOperand *in : g.getDpsInputOperands()) {
+    AffineMap m = g.getMatchingIndexingMap(in).compose(read);
+    auto producer = in->get().getDefiningOp<linalg::GenericOp>();
+    if (producer && producer->getNumResults() == 1 && allParallel(producer) &&
+        producer.getIndexingMapsArray().back().isIdentity() &&
+        (in->get().hasOneUse() || producer->hasAttr(kRelayout))) {
+      if (!readsAlongInnermost(producer, m, innermost))
+        return false;
+      continue;
+    }
+    ArrayRef<AffineExpr> results = m.getResults();
+    while (!results.empty() && isa<AffineConstantExpr>(results.back()))
+      results = results.drop_back();
+    AffineExpr last = getAffineDimExpr(innermost, g->getContext());
+    for (auto [i, e] : llvm::enumerate(results))
+      if (e.isFunctionOfDim(innermost) && (i + 1 != results.size() || e != last))
+        return false;
+  }
+  return true;
+}
+
 /// A tensor that several ops read, one of them a relayout `t`, written by
 /// an elementwise generic: that generic writes it in t's layout instead
 /// (its result moved there, which fusion folds into it) and the other
@@ -64,11 +91,19 @@ void writeInReadersLayout(linalg::GenericOp t) {
   if (!p || x.hasOneUse() || p->getNumResults() != 1 || !allParallel(p) ||
       !p.getIndexingMapsArray().back().isIdentity() || p->hasAttr(kRelayout))
     return;
+  // Only where what the producer reads then runs along the new innermost
+  // dim (its result's rows, read in order), through the elementwise ops
+  // that fusion will fold into it and the copies back of tensors already
+  // moved: data in the old layout would be gathered across the new rows
+  // instead (resnet50.int8-qdq's max pool over NCHW taps, written channels
+  // last, ran a float at a time).
+  AffineMap perm = t.getIndexingMapsArray()[0];
+  if (!readsAlongInnermost(p, perm, perm.getNumDims() - 1))
+    return;
   OpBuilder b(p->getContext());
   b.setInsertionPointAfter(p);
   Location loc = p.getLoc();
   auto xt = cast<RankedTensorType>(x.getType());
-  AffineMap perm = t.getIndexingMapsArray()[0];
   auto moved = cast<RankedTensorType>(t->getResult(0).getType()).clone(xt.getElementType());
   auto copy = [&](Value from, RankedTensorType to, AffineMap map) {
     return linalg::GenericOp::create(

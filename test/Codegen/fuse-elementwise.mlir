@@ -163,3 +163,35 @@ func.func @relayout_left_alone(%acc: tensor<6x4xi32>, %res: tensor<4x2x3xi8>) ->
   } -> tensor<4x2x3xi8>
   return %last1, %last2, %sum : tensor<2x3x4xi8>, tensor<2x3x4xi8>, tensor<4x2x3xi8>
 }
+
+// Must not fire: the producer reads its input in the old layout (a max
+// pool over NCHW taps): written channels last, it would gather that input
+// across its rows. The relayout stays a transpose of the result.
+// CHECK-LABEL: func.func @relayout_old_layout_input
+// CHECK: %[[Q:.+]] = linalg.generic {{.+}} ins(%arg0 : tensor<4x2x3xi32>) outs(%{{.+}} : tensor<4x2x3xi8>)
+// CHECK: linalg.generic {{.+}} ins(%[[Q]] : tensor<4x2x3xi8>) outs(%{{.+}} : tensor<2x3x4xi8>)
+// CHECK: linalg.generic {{.+}} ins(%[[Q]], %arg1 : tensor<4x2x3xi8>, tensor<4x2x3xi8>)
+func.func @relayout_old_layout_input(%nchw: tensor<4x2x3xi32>, %res: tensor<4x2x3xi8>) -> (tensor<2x3x4xi8>, tensor<4x2x3xi8>) {
+  %e = tensor.empty() : tensor<4x2x3xi8>
+  %el = tensor.empty() : tensor<2x3x4xi8>
+  %flip = arith.constant -128 : i8
+  %q = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%nchw : tensor<4x2x3xi32>) outs(%e : tensor<4x2x3xi8>) {
+  ^bb0(%in: i32, %out: i8):
+    %t = arith.trunci %in : i32 to i8
+    linalg.yield %t : i8
+  } -> tensor<4x2x3xi8>
+  %last = linalg.generic {indexing_maps = [#tolast, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%q : tensor<4x2x3xi8>) outs(%el : tensor<2x3x4xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    %f = arith.xori %in, %flip : i8
+    linalg.yield %f : i8
+  } -> tensor<2x3x4xi8>
+  %sum = linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%q, %res : tensor<4x2x3xi8>, tensor<4x2x3xi8>) outs(%e : tensor<4x2x3xi8>) {
+  ^bb0(%a: i8, %b: i8, %out: i8):
+    %s = arith.addi %a, %b : i8
+    linalg.yield %s : i8
+  } -> tensor<4x2x3xi8>
+  return %last, %sum : tensor<2x3x4xi8>, tensor<4x2x3xi8>
+}
