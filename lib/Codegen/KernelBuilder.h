@@ -93,6 +93,9 @@ public:
 
   /// Replaces the contraction, whose loop sizes are `sizes`.
   void build(llvm::ArrayRef<mlir::Value> sizes, int64_t rows);
+  /// Erases the window gather widenA read through (once the contraction,
+  /// its only reader, is gone).
+  void eraseFusedGather();
 
 private:
   mlir::Value index(int64_t v);
@@ -167,8 +170,12 @@ private:
   /// reduction dim of static size k) widened to i16 [rows, k rounded up to even] for
   /// pairReduce, zero-padded: once, before the kernel's parallel loop,
   /// itself parallel over the rows. The kernel then broadcasts each pair
-  /// with one load instead of widening it per row and panel.
+  /// with one load instead of widening it per row and panel. A gathered
+  /// from a window just before (an int8 convolution's patches) is read
+  /// from the gather's source instead: the patches are never written.
   void widenA(mlir::Value rows, int64_t staticRows);
+  /// The copy that gathers A from a window, when widenA can read through it.
+  mlir::Operation *windowGather() const;
 
   /// A stored as x[k][m] (`m` rows, `k` static, m with unit stride: a
   /// pointwise convolution's input planes with positions as rows) copied
@@ -293,6 +300,7 @@ private:
   mlir::Value panelB;                                  ///< the current panel's dequantized weights (dequantizePanel)
   mlir::Value quantized, quantizedScale, quantizedSum; ///< quantizeA's buffers
   mlir::Value widened;                                ///< widenA's buffer
+  mlir::Operation *fusedGather = nullptr;             ///< the gather widenA read through
   mlir::Value packedA;                                 ///< packA's buffer
   int64_t packedRows = 0;                              ///< rows per tile of packedA
   static constexpr int64_t kPackedRowsWidth = 8;       ///< packedA's tile width (floats)

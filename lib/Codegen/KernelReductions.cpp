@@ -151,6 +151,48 @@ void KernelBuilder::quantizeA(Value rows, std::optional<int64_t> staticRows) {
   });
 }
 
+Operation *KernelBuilder::windowGather() const {
+  // A = collapse_shape(P) [positions..., taps..., c] -> [positions, k], P
+  // written by a copy from a window (the generic's only op its yield of
+  // the input) and read by nothing else; this contraction A's only reader.
+  auto collapse = c.a.getDefiningOp<memref::CollapseShapeOp>();
+  if (!collapse || !c.a.hasOneUse() || collapse.getReassociationIndices().size() != 2)
+    return nullptr;
+  Value patches = collapse.getSrc();
+  linalg::GenericOp gather;
+  for (Operation *user : patches.getUsers()) {
+    if (user == collapse)
+      continue;
+    auto g = dyn_cast<linalg::GenericOp>(user);
+    if (!g || gather || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 ||
+        g.getDpsInitOperand(0)->get() != patches)
+      return nullptr;
+    gather = g;
+  }
+  if (!gather || !gather.getIndexingMapsArray()[1].isIdentity() ||
+      gather.getNumLoops() != gather.getNumParallelLoops() ||
+      gather.getBlock()->getTerminator()->getOperand(0) != gather.getBlock()->getArgument(0) ||
+      gather.getBlock()->getOperations().size() != 1 || gather->getBlock() != collapse->getBlock() ||
+      !gather->isBeforeInBlock(collapse))
+    return nullptr;
+  auto t = cast<MemRefType>(patches.getType());
+  if (!t.hasStaticShape() || !t.getLayout().isIdentity() || t.getShape().back() % vl != 0)
+    return nullptr;
+  return gather;
+}
+
+void KernelBuilder::eraseFusedGather() {
+  if (!fusedGather)
+    return;
+  Value patches = fusedGather->getOperand(1);
+  for (Operation *user : llvm::make_early_inc_range(patches.getUsers()))
+    if (user != fusedGather && user->use_empty() && isa<memref::CollapseShapeOp>(user))
+      user->erase();
+  if (llvm::all_of(patches.getUsers(), [&](Operation *u) { return u == fusedGather; }))
+    fusedGather->erase();
+  fusedGather = nullptr;
+}
+
 void KernelBuilder::widenA(Value rows, int64_t staticRows) {
   unsigned kd = c.ks[0];
   int64_t k = *getConstantIntValue(sizes[kd]), padded = (k + 1) / 2 * 2;
@@ -162,6 +204,70 @@ void KernelBuilder::widenA(Value rows, int64_t staticRows) {
     return c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, x.getType() == b.getI8Type() ? i16 : Type(words), x))
                        : Value(arith::ExtSIOp::create(b, loc, x.getType() == b.getI8Type() ? i16 : Type(words), x));
   };
+  auto gather = cast_or_null<linalg::GenericOp>(windowGather());
+  if (gather) {
+    // Row r, k = (taps..., ch): the gather's source at its map of
+    // (positions of r..., taps..., ch), a tap's channels whole vectors.
+    auto collapse = c.a.getDefiningOp<memref::CollapseShapeOp>();
+    ArrayRef<int64_t> shape = cast<MemRefType>(collapse.getSrc().getType()).getShape();
+    SmallVector<int64_t> rowDims, kDims;
+    SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
+    for (int64_t d : groups[0])
+      rowDims.push_back(shape[d]);
+    for (int64_t d : groups[1])
+      kDims.push_back(shape[d]);
+    int64_t channels = kDims.back(), taps = k / channels;
+    Value source = gather.getDpsInputOperand(0)->get();
+    AffineMap map = gather.getIndexingMapsArray()[0];
+    auto delinearize = [&](Value flat, ArrayRef<int64_t> dims, SmallVector<Value> &out) {
+      SmallVector<Value> parts(dims.size());
+      for (int64_t i = dims.size() - 1; i >= 0; --i) {
+        parts[i] = i ? Value(arith::RemUIOp::create(b, loc, flat, index(dims[i]))) : flat;
+        if (i)
+          flat = arith::DivUIOp::create(b, loc, flat, index(dims[i]));
+      }
+      out.append(parts.begin(), parts.end());
+    };
+    scf::ParallelOp::create(
+        b, loc, ValueRange{index(0)}, ValueRange{rows}, ValueRange{index(1)},
+        [&](OpBuilder &rb, Location, ValueRange ivs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(rb.getInsertionBlock(), rb.getInsertionPoint());
+          Value row = ivs[0];
+          SmallVector<Value> at;
+          delinearize(row, rowDims, at);
+          scf::ForOp::create(
+              b, loc, index(0), index(taps), index(1), ValueRange{},
+              [&](OpBuilder &tb, Location, Value tap, ValueRange) {
+                OpBuilder::InsertionGuard g(b);
+                b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
+                SmallVector<Value> pos = at;
+                delinearize(tap, ArrayRef<int64_t>(kDims).drop_back(), pos);
+                Value base = arith::MulIOp::create(b, loc, tap, index(channels));
+                scf::ForOp::create(
+                    b, loc, index(0), index(channels), index(vl), ValueRange{},
+                    [&](OpBuilder &cb, Location, Value ch, ValueRange) {
+                      OpBuilder::InsertionGuard g2(b);
+                      b.setInsertionPoint(cb.getInsertionBlock(), cb.getInsertionPoint());
+                      SmallVector<Value> full = pos;
+                      full.push_back(ch);
+                      SmallVector<Value> idx;
+                      for (AffineExpr e : map.getResults())
+                        idx.push_back(evaluate(e, full));
+                      Value x = vector::LoadOp::create(b, loc, bytes, source, idx);
+                      vector::StoreOp::create(b, loc, widen(x), widened,
+                                              ValueRange{row, arith::AddIOp::create(b, loc, base, ch)});
+                      scf::YieldOp::create(b, loc);
+                    });
+                scf::YieldOp::create(b, loc);
+              });
+          if (padded > k)
+            memref::StoreOp::create(b, loc, arith::ConstantOp::create(b, loc, i16, b.getI16IntegerAttr(0)), widened,
+                                    ValueRange{row, index(k)});
+        });
+    fusedGather = gather;
+    return;
+  }
   forEachRow(rows, [&](Value row, SmallVector<Value> rowPos) {
     auto at = [&](Value kk) {
       SmallVector<Value> pos = rowPos;

@@ -268,6 +268,7 @@ struct VectorizeContractionsPass : tern::impl::TernVectorizeContractionsPassBase
           expand->erase();
       }
       op->erase();
+      kernel.eraseFusedGather();
     }
     packer.eraseUnused();
   }

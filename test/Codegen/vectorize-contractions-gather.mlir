@@ -1,0 +1,83 @@
+// RUN: tern-opt %s --tern-vectorize-contractions="vector-bits=256 rows=6 vectors=2 pmaddwd=true" --canonicalize --split-input-file | FileCheck %s
+
+// An int8 convolution's patches (a 3 x 3 window over a padded 4 x 4 map of
+// 8 channels, gathered as [positions, taps * channels]) multiplied on i16
+// pairs: A is widened to i16 once before the kernel, and read for that
+// from the gather's source, each tap's channels a vector: the patches are
+// never written.
+// CHECK-LABEL: func.func @patches
+// CHECK: %[[WA:.+]] = memref.alloc() {alignment = 64 : i64} : memref<4x72xi16>
+// CHECK: scf.parallel
+// CHECK: scf.for %[[TAP:.+]] = %c0 to %c9 step %c1
+// CHECK-DAG: %[[KW:.+]] = arith.remui %[[TAP]], %c3 : index
+// CHECK-DAG: %[[KH:.+]] = arith.divui %[[TAP]], %c3 : index
+// CHECK: %[[X:.+]] = vector.load %arg0[%c0, %{{.+}}, %{{.+}}, %c0] : memref<1x4x4x8xi8>, vector<8xi8>
+// CHECK: %[[W:.+]] = arith.extui %[[X]] : vector<8xi8> to vector<8xi16>
+// CHECK: vector.store %[[W]], %[[WA]]
+// CHECK: llvm.x86.avx2.pmadd.wd
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: memref<2x2x3x3x8xi8>
+memref.global "private" constant @w : memref<72x16xi8> = dense<3>
+func.func @patches(%x: memref<1x4x4x8xi8>) -> memref<4x16xi32> {
+  %zero = arith.constant 0 : i32
+  %p = memref.alloc() : memref<2x2x3x3x8xi8>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (0, d0 + d2, d1 + d3, d4)>,
+                                   affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x4x4x8xi8>) outs(%p : memref<2x2x3x3x8xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    linalg.yield %in : i8
+  }
+  %a = memref.collapse_shape %p [[0, 1], [2, 3, 4]] : memref<2x2x3x3x8xi8> into memref<4x72xi8>
+  %w = memref.get_global @w : memref<72x16xi8>
+  %c = memref.alloc() : memref<4x16xi32>
+  linalg.fill ins(%zero : i32) outs(%c : memref<4x16xi32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<4x72xi8>, memref<72x16xi8>) outs(%c : memref<4x16xi32>) {
+  ^bb0(%in: i8, %in2: i8, %acc: i32):
+    %x32 = arith.extui %in : i8 to i32
+    %y32 = arith.extsi %in2 : i8 to i32
+    %m = arith.muli %x32, %y32 : i32
+    %s = arith.addi %acc, %m : i32
+    linalg.yield %s : i32
+  }
+  return %c : memref<4x16xi32>
+}
+
+// -----
+
+// Must not: the patches have another reader (here the function's result),
+// so the gather runs and A is widened from the patches.
+// CHECK-LABEL: func.func @patches_kept
+// CHECK: linalg.generic
+// CHECK: vector.load %{{.+}} : memref<4x72xi8>, vector<8xi8>
+memref.global "private" constant @w2 : memref<72x16xi8> = dense<3>
+func.func @patches_kept(%x: memref<1x4x4x8xi8>) -> (memref<4x16xi32>, memref<2x2x3x3x8xi8>) {
+  %zero = arith.constant 0 : i32
+  %p = memref.alloc() : memref<2x2x3x3x8xi8>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (0, d0 + d2, d1 + d3, d4)>,
+                                   affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x4x4x8xi8>) outs(%p : memref<2x2x3x3x8xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    linalg.yield %in : i8
+  }
+  %a = memref.collapse_shape %p [[0, 1], [2, 3, 4]] : memref<2x2x3x3x8xi8> into memref<4x72xi8>
+  %w = memref.get_global @w2 : memref<72x16xi8>
+  %c = memref.alloc() : memref<4x16xi32>
+  linalg.fill ins(%zero : i32) outs(%c : memref<4x16xi32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<4x72xi8>, memref<72x16xi8>) outs(%c : memref<4x16xi32>) {
+  ^bb0(%in: i8, %in2: i8, %acc: i32):
+    %x32 = arith.extui %in : i8 to i32
+    %y32 = arith.extsi %in2 : i8 to i32
+    %m = arith.muli %x32, %y32 : i32
+    %s = arith.addi %acc, %m : i32
+    linalg.yield %s : i32
+  }
+  return %c, %p : memref<4x16xi32>, memref<2x2x3x3x8xi8>
+}
