@@ -221,26 +221,7 @@ bool KernelBuilder::plainFloat() const {
 }
 
 /// `e` at the loop position `at`.
-Value KernelBuilder::evaluate(AffineExpr e, ArrayRef<Value> at) {
-  if (auto d = dyn_cast<AffineDimExpr>(e))
-    return at[d.getPosition()];
-  if (auto k = dyn_cast<AffineConstantExpr>(e))
-    return index(k.getValue());
-  auto bin = cast<AffineBinaryOpExpr>(e);
-  Value l = evaluate(bin.getLHS(), at), r = evaluate(bin.getRHS(), at);
-  switch (e.getKind()) {
-  case AffineExprKind::Add:
-    return arith::AddIOp::create(b, loc, l, r);
-  case AffineExprKind::Mul:
-    return arith::MulIOp::create(b, loc, l, r);
-  case AffineExprKind::FloorDiv:
-    return arith::FloorDivSIOp::create(b, loc, l, r);
-  case AffineExprKind::CeilDiv:
-    return arith::CeilDivSIOp::create(b, loc, l, r);
-  default:
-    return arith::RemSIOp::create(b, loc, l, r);
-  }
-}
+Value KernelBuilder::evaluate(AffineExpr e, ArrayRef<Value> at) { return evaluateAffine(b, loc, e, at); }
 
 /// The indices of an operand with map `map` at the loop position `at`.
 SmallVector<Value> KernelBuilder::indices(AffineMap map, ArrayRef<Value> at) {

@@ -111,14 +111,13 @@ Value loadVector(OpBuilder &b, Location loc, VectorType type, Value mem, ValueRa
   return vector::MaskedLoadOp::create(b, loc, type, mem, idx, mask, zeros);
 }
 
-/// `e` at the loop position `at`, as index arithmetic.
-static Value evaluate(OpBuilder &b, Location loc, AffineExpr e, ArrayRef<Value> at) {
+Value evaluateAffine(OpBuilder &b, Location loc, AffineExpr e, ArrayRef<Value> at) {
   if (auto c = dyn_cast<AffineConstantExpr>(e))
     return arith::ConstantIndexOp::create(b, loc, c.getValue());
   if (auto d = dyn_cast<AffineDimExpr>(e))
     return at[d.getPosition()];
   auto bin = cast<AffineBinaryOpExpr>(e);
-  Value l = evaluate(b, loc, bin.getLHS(), at), r = evaluate(b, loc, bin.getRHS(), at);
+  Value l = evaluateAffine(b, loc, bin.getLHS(), at), r = evaluateAffine(b, loc, bin.getRHS(), at);
   switch (e.getKind()) {
   case AffineExprKind::Add:
     return arith::AddIOp::create(b, loc, l, r);
@@ -136,7 +135,7 @@ static Value evaluate(OpBuilder &b, Location loc, AffineExpr e, ArrayRef<Value> 
 SmallVector<Value> mapIndices(OpBuilder &b, Location loc, AffineMap map, ArrayRef<Value> at) {
   SmallVector<Value> idx;
   for (AffineExpr e : map.getResults())
-    idx.push_back(evaluate(b, loc, e, at));
+    idx.push_back(evaluateAffine(b, loc, e, at));
   return idx;
 }
 

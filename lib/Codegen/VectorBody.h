@@ -58,6 +58,9 @@ std::optional<StridedView> stridedView(mlir::Value mem);
 mlir::Value loadStridedVector(mlir::OpBuilder &b, mlir::Location loc, mlir::VectorType type,
                               const StridedView &view, mlir::ValueRange idx, int64_t count);
 
+/// `e` at the loop position `at` (a value per loop), as index arithmetic.
+mlir::Value evaluateAffine(mlir::OpBuilder &b, mlir::Location loc, mlir::AffineExpr e, llvm::ArrayRef<mlir::Value> at);
+
 /// The indices `map` reads at loop position `at` (a value per loop; the
 /// map's results affine expressions of the loops, no symbols).
 llvm::SmallVector<mlir::Value> mapIndices(mlir::OpBuilder &b, mlir::Location loc, mlir::AffineMap map,
