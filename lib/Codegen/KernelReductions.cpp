@@ -13,6 +13,7 @@
 #include "lib/Codegen/KernelBuilder.h"
 
 #include "VectorBody.h"
+#include "lib/Codegen/EntryBuffers.h"
 #include "lib/Codegen/PackWeights.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -22,6 +23,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
 using tern::Packing;
@@ -178,6 +181,38 @@ Operation *KernelBuilder::windowGather() const {
   auto t = cast<MemRefType>(patches.getType());
   if (!t.hasStaticShape() || !t.getLayout().isIdentity() || t.getShape().back() % vl != 0)
     return nullptr;
+  // The source read along its last dim by the gather's last loop alone
+  // (a tap's channels, loaded as vectors), with unit stride.
+  Value source = gather.getDpsInputOperand(0)->get();
+  AffineMap map = gather.getIndexingMapsArray()[0];
+  unsigned inner = map.getNumDims() - 1;
+  if (map.getNumResults() == 0 || map.getResults().back() != getAffineDimExpr(inner, map.getContext()) ||
+      llvm::any_of(map.getResults().drop_back(), [&](AffineExpr e) { return e.isFunctionOfDim(inner); }) ||
+      !tern::hasUnitInnerStride(source))
+    return nullptr;
+  // The source is read later than the gather read it (where the kernel
+  // widens A): nothing in between may write it.
+  auto base = [](Value v) {
+    while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+      v = view.getViewSource();
+    return v;
+  };
+  Value root = base(source);
+  Operation *contraction = *c.a.getUsers().begin();
+  if (contraction->getBlock() != gather->getBlock())
+    return nullptr;
+  for (Operation *op = gather->getNextNode(); op && op != contraction; op = op->getNextNode()) {
+    if (isMemoryEffectFree(op))
+      continue;
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects)
+      return nullptr;
+    SmallVector<MemoryEffects::EffectInstance> written;
+    effects.getEffects<MemoryEffects::Write>(written);
+    for (const MemoryEffects::EffectInstance &w : written)
+      if (!w.getValue() || base(w.getValue()) == root)
+        return nullptr;
+  }
   return gather;
 }
 

@@ -81,3 +81,75 @@ func.func @patches_kept(%x: memref<1x4x4x8xi8>) -> (memref<4x16xi32>, memref<2x2
   }
   return %c, %p : memref<4x16xi32>, memref<2x2x3x3x8xi8>
 }
+
+// -----
+
+// Must not: the gather reads its source across the channels (a transposed
+// copy, not a tap's contiguous run), or something writes the source
+// between the gather and the product (widening from it there would read
+// the new values).
+// CHECK-LABEL: func.func @patches_across
+// CHECK: linalg.generic
+// CHECK: vector.load %{{.+}} : memref<4x72xi8>, vector<8xi8>
+// CHECK-LABEL: func.func @patches_overwritten
+// CHECK: linalg.generic
+// CHECK: linalg.fill
+// CHECK: vector.load %{{.+}} : memref<4x72xi8>, vector<8xi8>
+memref.global "private" constant @w3 : memref<72x16xi8> = dense<3>
+func.func @patches_across(%x: memref<1x4x8x4xi8>) -> memref<4x16xi32> {
+  %zero = arith.constant 0 : i32
+  %p = memref.alloc() : memref<2x2x3x3x8xi8>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (0, d0 + d2, d4, d1 + d3)>,
+                                   affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x4x8x4xi8>) outs(%p : memref<2x2x3x3x8xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    linalg.yield %in : i8
+  }
+  %a = memref.collapse_shape %p [[0, 1], [2, 3, 4]] : memref<2x2x3x3x8xi8> into memref<4x72xi8>
+  %w = memref.get_global @w3 : memref<72x16xi8>
+  %c = memref.alloc() : memref<4x16xi32>
+  linalg.fill ins(%zero : i32) outs(%c : memref<4x16xi32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<4x72xi8>, memref<72x16xi8>) outs(%c : memref<4x16xi32>) {
+  ^bb0(%in: i8, %in2: i8, %acc: i32):
+    %x32 = arith.extui %in : i8 to i32
+    %y32 = arith.extsi %in2 : i8 to i32
+    %m = arith.muli %x32, %y32 : i32
+    %s = arith.addi %acc, %m : i32
+    linalg.yield %s : i32
+  }
+  return %c : memref<4x16xi32>
+}
+memref.global "private" constant @w4 : memref<72x16xi8> = dense<3>
+func.func @patches_overwritten(%x: memref<1x4x4x8xi8>) -> memref<4x16xi32> {
+  %zero = arith.constant 0 : i32
+  %seven = arith.constant 7 : i8
+  %p = memref.alloc() : memref<2x2x3x3x8xi8>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (0, d0 + d2, d1 + d3, d4)>,
+                                   affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x4x4x8xi8>) outs(%p : memref<2x2x3x3x8xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    linalg.yield %in : i8
+  }
+  linalg.fill ins(%seven : i8) outs(%x : memref<1x4x4x8xi8>)
+  %a = memref.collapse_shape %p [[0, 1], [2, 3, 4]] : memref<2x2x3x3x8xi8> into memref<4x72xi8>
+  %w = memref.get_global @w4 : memref<72x16xi8>
+  %c = memref.alloc() : memref<4x16xi32>
+  linalg.fill ins(%zero : i32) outs(%c : memref<4x16xi32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<4x72xi8>, memref<72x16xi8>) outs(%c : memref<4x16xi32>) {
+  ^bb0(%in: i8, %in2: i8, %acc: i32):
+    %x32 = arith.extui %in : i8 to i32
+    %y32 = arith.extsi %in2 : i8 to i32
+    %m = arith.muli %x32, %y32 : i32
+    %s = arith.addi %acc, %m : i32
+    linalg.yield %s : i32
+  }
+  return %c : memref<4x16xi32>
+}
