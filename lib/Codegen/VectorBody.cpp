@@ -178,11 +178,11 @@ SmallVector<Value> transposeRows(OpBuilder &b, Location loc, VectorType row, Arr
       zero = arith::ConstantOp::create(b, loc, row, b.getZeroAttr(row));
     return zero;
   };
-  SmallVector<Value> cols;
   auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) {
     return vector::ShuffleOp::create(b, loc, x, y, mask).getResult();
   };
-  if ((lanes != 8 || elem.getIntOrFloatBitWidth() != 32) && llvm::isPowerOf2_64(lanes)) {
+  assert(llvm::isPowerOf2_64(lanes) && "a tile's lanes are a power of two");
+  if (lanes != 8 || elem.getIntOrFloatBitWidth() != 32) {
     // log2(L) rounds of perfect shuffles: row 2i, 2i + 1 of the next round
     // interleave the low, the high halves of rows i and i + L/2 (each round
     // rotates the bits of (row, lane); after log2(L) the rows are the
@@ -207,17 +207,6 @@ SmallVector<Value> transposeRows(OpBuilder &b, Location loc, VectorType row, Arr
     }
     return cur;
   }
-  if (lanes != 8 || elem.getIntOrFloatBitWidth() != 32) {
-    auto tileType = VectorType::get({lanes, lanes}, elem);
-    Value tile = arith::ConstantOp::create(b, loc, tileType, b.getZeroAttr(tileType));
-    for (int64_t i = 0; i < (int64_t)rows.size(); ++i)
-      if (rows[i])
-        tile = vector::InsertOp::create(b, loc, rows[i], tile, ArrayRef<int64_t>{i});
-    Value t = vector::TransposeOp::create(b, loc, tile, ArrayRef<int64_t>{1, 0});
-    for (int64_t j = 0; j < lanes; ++j)
-      cols.push_back(vector::ExtractOp::create(b, loc, t, ArrayRef<int64_t>{j}));
-    return cols;
-  }
   // Interleave the low and the high pairs of lanes of rows 2i, 2i + 1; take
   // the low and the high 64-bit halves of each 128-bit lane of two of
   // those (columns c and c + 4 of four rows); join the low or the high
@@ -235,7 +224,7 @@ SmallVector<Value> transposeRows(OpBuilder &b, Location loc, VectorType row, Arr
       q[4 * h + 2 * j] = shuffle(u[4 * h + j], u[4 * h + 2 + j], quadLo);
       q[4 * h + 2 * j + 1] = shuffle(u[4 * h + j], u[4 * h + 2 + j], quadHi);
     }
-  cols.resize(8);
+  SmallVector<Value> cols(8);
   for (int64_t c = 0; c < 4; ++c) {
     cols[c] = shuffle(q[c], q[4 + c], halfLo);
     cols[c + 4] = shuffle(q[c], q[4 + c], halfHi);

@@ -75,7 +75,8 @@ mlir::Value loadVector(mlir::OpBuilder &b, mlir::Location loc, mlir::VectorType 
 /// lanes; rows past the end of a partial tile as null values, read as
 /// zeros). Eight rows of 8 32-bit lanes: three rounds of two-input
 /// shuffles of whole rows, each one AVX instruction (vunpcklps/vunpckhps,
-/// vshufps, vperm2f128: 24 in all); others a vector.transpose of the tile.
+/// vshufps, vperm2f128: 24 in all); others log2(L) rounds of perfect
+/// shuffles (interleaves of two rows' halves).
 /// (A tile built from rows and transposed whole would be folded by the
 /// canonicalizer into lanes moved one at a time, which LLVM's x86 backend
 /// assembles with a broadcast and a blend each.)

@@ -12,7 +12,7 @@
 // along the input's innermost dim; the L result vectors, a tile
 // [output inner][input inner], are transposed in registers
 // (transposeRows: 8 x 8 of 32 bits as 24 AVX shuffles of whole rows, others
-// a vector.transpose lowered to byte shuffles) and stored as L contiguous
+// as rounds of interleaves of whole rows) and stored as L contiguous
 // vectors of the output. Partial tiles at the edges are masked. Where that
 // transposes fewer tiles (a residual in the output's layout besides the
 // output itself), the inputs along p are transposed instead and the body
