@@ -105,16 +105,24 @@ void writeInReadersLayout(linalg::GenericOp t) {
   Location loc = p.getLoc();
   auto xt = cast<RankedTensorType>(x.getType());
   auto moved = cast<RankedTensorType>(t->getResult(0).getType()).clone(xt.getElementType());
-  auto copy = [&](Value from, RankedTensorType to, AffineMap map) {
+  // A dynamic dim (images counted at run time) of a copy is the source's,
+  // read from what the source was written into (no use of the source that
+  // would keep fusion from folding its producer into the copy): loop i
+  // reads source dim j where the permutation's result j is i.
+  auto copy = [&](Value from, Value sizedLikeFrom, RankedTensorType to, AffineMap map) {
+    SmallVector<Value> dynamic;
+    for (int64_t i = 0; i < to.getRank(); ++i)
+      if (to.isDynamicDim(i))
+        dynamic.push_back(
+            tensor::DimOp::create(b, loc, sizedLikeFrom, *map.getResultPosition(b.getAffineDimExpr(i))));
     return linalg::GenericOp::create(
-        b, loc, TypeRange{to}, ValueRange{from},
-        ValueRange{tensor::EmptyOp::create(b, loc, to.getShape(), to.getElementType())},
+        b, loc, TypeRange{to}, ValueRange{from}, ValueRange{tensor::EmptyOp::create(b, loc, to, dynamic)},
         SmallVector<AffineMap>{map, AffineMap::getMultiDimIdentityMap(to.getRank(), b.getContext())},
         SmallVector<utils::IteratorType>(to.getRank(), utils::IteratorType::parallel),
         [](OpBuilder &nb, Location l, ValueRange v) { linalg::YieldOp::create(nb, l, v[0]); });
   };
-  linalg::GenericOp there = copy(x, moved, perm);
-  linalg::GenericOp back = copy(there->getResult(0), xt, inversePermutation(perm));
+  linalg::GenericOp there = copy(x, p.getDpsInits()[0], moved, perm);
+  linalg::GenericOp back = copy(there->getResult(0), there.getDpsInits()[0], xt, inversePermutation(perm));
   back->setAttr(kRelayout, b.getUnitAttr());
   x.replaceAllUsesExcept(back->getResult(0), there);
 }

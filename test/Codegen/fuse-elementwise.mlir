@@ -195,3 +195,42 @@ func.func @relayout_old_layout_input(%nchw: tensor<4x2x3xi32>, %res: tensor<4x2x
   } -> tensor<4x2x3xi8>
   return %last, %sum : tensor<2x3x4xi8>, tensor<4x2x3xi8>
 }
+
+// The same with the images counted at run time: the copies take their
+// dynamic size from what they read.
+// CHECK-LABEL: func.func @write_in_readers_layout_dynamic
+// CHECK: %[[LAST:.+]] = linalg.generic {{.+}} ins(%arg0 : tensor<?x6x4xi32>) outs(%{{.+}} : tensor<?x2x3x4xi8>)
+// CHECK: arith.trunci
+// CHECK: %[[FLIPPED:.+]] = linalg.generic {{.+}} ins(%[[LAST]] : tensor<?x2x3x4xi8>) outs(%{{.+}} : tensor<?x2x3x4xi8>)
+// CHECK: arith.xori
+// CHECK: %[[SUM:.+]] = linalg.generic {{.+}} ins(%[[LAST]], %arg1 : tensor<?x2x3x4xi8>, tensor<?x4x2x3xi8>) outs(%{{.+}} : tensor<?x4x2x3xi8>)
+// CHECK: return %[[FLIPPED]], %[[SUM]]
+#tolast4 = affine_map<(n, h, w, c) -> (n, c, h, w)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#fromrows4 = affine_map<(n, c, h, w) -> (n, h * 3 + w, c)>
+func.func @write_in_readers_layout_dynamic(%acc: tensor<?x6x4xi32>, %res: tensor<?x4x2x3xi8>) -> (tensor<?x2x3x4xi8>, tensor<?x4x2x3xi8>) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %acc, %c0 : tensor<?x6x4xi32>
+  %e = tensor.empty(%n) : tensor<?x4x2x3xi8>
+  %q = linalg.generic {indexing_maps = [#fromrows4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%acc : tensor<?x6x4xi32>) outs(%e : tensor<?x4x2x3xi8>) {
+  ^bb0(%in: i32, %out: i8):
+    %t = arith.trunci %in : i32 to i8
+    linalg.yield %t : i8
+  } -> tensor<?x4x2x3xi8>
+  %el = tensor.empty(%n) : tensor<?x2x3x4xi8>
+  %flip = arith.constant -128 : i8
+  %last = linalg.generic {indexing_maps = [#tolast4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%q : tensor<?x4x2x3xi8>) outs(%el : tensor<?x2x3x4xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    %f = arith.xori %in, %flip : i8
+    linalg.yield %f : i8
+  } -> tensor<?x2x3x4xi8>
+  %sum = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%q, %res : tensor<?x4x2x3xi8>, tensor<?x4x2x3xi8>) outs(%e : tensor<?x4x2x3xi8>) {
+  ^bb0(%a: i8, %b: i8, %out: i8):
+    %s = arith.addi %a, %b : i8
+    linalg.yield %s : i8
+  } -> tensor<?x4x2x3xi8>
+  return %last, %sum : tensor<?x2x3x4xi8>, tensor<?x4x2x3xi8>
+}

@@ -118,11 +118,11 @@ func.func @conv_3x3(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x3x3xf32>) -> tensor
 
 // -----
 
-// Must not become a matmul: grouped (depthwise) convolutions and batches.
-// A depthwise one is all-parallel: one strided slice of the padded input
-// per tap (9 here, stride 2), each multiplied by its weight, no reduction
-// loops. A grouped convolution with 2 input channels per group keeps its
-// reduction.
+// Must not become a matmul: grouped (depthwise) convolutions. A depthwise
+// one is all-parallel: one strided slice of the padded input per tap (9
+// here, stride 2), each multiplied by its weight, no reduction loops. A
+// grouped convolution with 2 input channels per group keeps its reduction.
+// Two images: the pointwise contraction with an image loop (@conv_batched).
 // CHECK-LABEL: func.func @conv_depthwise
 // CHECK-NOT: linalg.matmul
 // CHECK: tensor.pad
@@ -130,7 +130,7 @@ func.func @conv_3x3(%x: tensor<1x8x4x4xf32>, %w: tensor<16x8x3x3xf32>) -> tensor
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
 // CHECK-COUNT-9: arith.mulf
 // CHECK: } -> tensor<1x8x2x2xf32>
-// CHECK: linalg.generic {{.*}}"reduction"
+// CHECK: linalg.generic {{.*}}ins(%{{.+}}, %{{.+}} : tensor<16x8xf32>, tensor<2x8x16xf32>) outs(%{{.+}} : tensor<2x16x16xf32>)
 // CHECK: linalg.generic {{.*}}"reduction"
 func.func @conv_depthwise(%x: tensor<1x8x4x4xf32>, %w: tensor<8x1x3x3xf32>, %y: tensor<2x8x4x4xf32>, %v: tensor<16x8x1x1xf32>,
                           %g: tensor<8x2x3x3xf32>) -> (tensor<1x8x2x2xf32>, tensor<2x16x4x4xf32>, tensor<1x8x4x4xf32>) {
@@ -193,4 +193,37 @@ func.func @conv_small_map(%x: tensor<1x8x7x7xf32>, %w: tensor<32x8x1x1xf32>) -> 
   %0 = tern.conv %x, %w {kernel_shape = array<i64: 1, 1>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64}
       : (tensor<1x8x7x7xf32>, tensor<32x8x1x1xf32>) -> tensor<1x32x7x7xf32>
   return %0 : tensor<1x32x7x7xf32>
+}
+
+// -----
+
+// Images counted at run time (or several) take the one-image forms with an
+// image loop first, never the generic convolution: a window read in place
+// (loops image, oh, ow, f, c, kh, kw), a pointwise convolution with the
+// filters as A and each image as B, a small map's transposed product, a
+// strided pointwise one on its subsample.
+// CHECK-LABEL: func.func @conv_batched
+// CHECK: %[[N:.+]] = tensor.dim %arg0, %c0
+// CHECK: tensor.pad %arg0 low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%{{.+}}, %arg1 : tensor<?x8x6x6xf32>, tensor<16x8x3x3xf32>) outs(%{{.+}} : tensor<?x4x4x16xf32>)
+// CHECK: linalg.generic {{.*}}ins(%{{.+}} : tensor<?x4x4x16xf32>) outs(%{{.+}} : tensor<?x16x4x4xf32>)
+// CHECK: tensor.collapse_shape %arg0 {{\[\[}}0], [1], [2, 3]] : tensor<?x8x4x4xf32> into tensor<?x8x16xf32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%{{.+}}, %{{.+}} : tensor<16x8xf32>, tensor<?x8x16xf32>) outs(%{{.+}} : tensor<?x16x16xf32>)
+// CHECK: tensor.expand_shape %{{.+}} {{\[\[}}0], [1], [2, 3]] output_shape [%{{.+}}, 16, 4, 4]
+// CHECK: linalg.generic {{.*}}ins(%{{.+}}, %{{.+}} : tensor<?x8x49xf32>, tensor<32x8xf32>) outs(%{{.+}} : tensor<?x49x32xf32>)
+// CHECK: linalg.generic {{.*}}ins(%{{.+}} : tensor<?x49x32xf32>) outs(%{{.+}} : tensor<?x32x49xf32>)
+// CHECK: tensor.extract_slice %arg0[0, 0, 0, 0] [%{{.+}}, 8, 2, 2] [1, 1, 2, 2]
+// CHECK: linalg.generic {{.*}}ins(%{{.+}}, %{{.+}} : tensor<16x8xf32>, tensor<?x8x4xf32>) outs(%{{.+}} : tensor<?x16x4xf32>)
+// CHECK-NOT: linalg.matmul
+func.func @conv_batched(%x: tensor<?x8x4x4xf32>, %w: tensor<16x8x3x3xf32>, %v: tensor<16x8x1x1xf32>, %y: tensor<?x8x7x7xf32>, %u: tensor<32x8x1x1xf32>, %b: tensor<16xf32>)
+    -> (tensor<?x16x4x4xf32>, tensor<?x16x4x4xf32>, tensor<?x32x7x7xf32>, tensor<?x16x2x2xf32>) {
+  %0 = tern.conv %x, %w, %b {kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64}
+      : (tensor<?x8x4x4xf32>, tensor<16x8x3x3xf32>, tensor<16xf32>) -> tensor<?x16x4x4xf32>
+  %1 = tern.conv %x, %v {kernel_shape = array<i64: 1, 1>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64}
+      : (tensor<?x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<?x16x4x4xf32>
+  %2 = tern.conv %y, %u {kernel_shape = array<i64: 1, 1>, strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64}
+      : (tensor<?x8x7x7xf32>, tensor<32x8x1x1xf32>) -> tensor<?x32x7x7xf32>
+  %3 = tern.conv %x, %v {kernel_shape = array<i64: 1, 1>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64}
+      : (tensor<?x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<?x16x2x2xf32>
+  return %0, %1, %2, %3 : tensor<?x16x4x4xf32>, tensor<?x16x4x4xf32>, tensor<?x32x7x7xf32>, tensor<?x16x2x2xf32>
 }

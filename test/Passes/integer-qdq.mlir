@@ -55,3 +55,26 @@ func.func @left_alone(%xf: tensor<1x2x6x6xf32>, %xq: tensor<1x2x6x6xi8>, %wq: te
        : (tensor<1x2x6x6xf32>, tensor<2x1x3x3xf32>) -> tensor<1x2x4x4xf32>
   return %a, %b, %c, %d : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// A batch known only at run time: the integer convolution all the same
+// (its lowering takes any number of images); a dynamic map size is left
+// in float.
+// CHECK-LABEL: func.func @dynamic_batch
+// CHECK: tern.conv_integer %arg0, {{.+}} -> tensor<?x2x4x4xi32>
+// CHECK: tern.conv %
+// CHECK-NOT: tern.conv_integer
+func.func @dynamic_batch(%xq: tensor<?x3x6x6xi8>, %yq: tensor<1x3x?x6xi8>) -> (tensor<?x2x4x4xf32>, tensor<1x2x?x4xf32>) {
+  %sx = tern.constant dense<0.5> : tensor<f32>
+  %x = tern.dequantize_linear %xq, %sx {axis = 1 : i64} : (tensor<?x3x6x6xi8>, tensor<f32>) -> tensor<?x3x6x6xf32>
+  %y = tern.dequantize_linear %yq, %sx {axis = 1 : i64} : (tensor<1x3x?x6xi8>, tensor<f32>) -> tensor<1x3x?x6xf32>
+  %wq = tern.constant dense<2> : tensor<2x3x3x3xi8>
+  %sw = tern.constant dense<[0.25, 0.125]> : tensor<2xf32>
+  %w = tern.dequantize_linear %wq, %sw {axis = 0 : i64} : (tensor<2x3x3x3xi8>, tensor<2xf32>) -> tensor<2x3x3x3xf32>
+  %a = tern.conv %x, %w {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>}
+       : (tensor<?x3x6x6xf32>, tensor<2x3x3x3xf32>) -> tensor<?x2x4x4xf32>
+  %b = tern.conv %y, %w {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>}
+       : (tensor<1x3x?x6xf32>, tensor<2x3x3x3xf32>) -> tensor<1x2x?x4xf32>
+  return %a, %b : tensor<?x2x4x4xf32>, tensor<1x2x?x4xf32>
+}

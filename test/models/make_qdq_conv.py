@@ -10,7 +10,9 @@ tern-integer-qdq and the 8-bit convolution lowering against ONNX Runtime:
   - a 3x3 convolution without a bias whose filters have zero points of 0,
     added to the dequantized input of the block (a residual).
 
-  make_qdq_conv.py OUT.onnx
+  make_qdq_conv.py OUT.onnx [--dynamic-batch]
+
+With --dynamic-batch the images are counted at run time (dim "N").
 """
 import sys
 
@@ -20,6 +22,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 rng = np.random.default_rng(3)
 C0, C1, C2, H = 3, 16, 24, 12
+N = "N" if "--dynamic-batch" in sys.argv[2:] else 1
 inits, nodes = [], []
 
 
@@ -61,8 +64,8 @@ z = qdq(z, 0.05, 0, "a2")
 r = qconv(z, C2, C2, 3, "c3", bias=False, zero_zp=True)
 nodes.append(helper.make_node("Add", [r, z], ["out"]))
 model = helper.make_model(
-    helper.make_graph(nodes, "qdq_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, C0, H, H])],
-                      [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, C2, H // 2, H // 2])], inits),
+    helper.make_graph(nodes, "qdq_conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [N, C0, H, H])],
+                      [helper.make_tensor_value_info("out", TensorProto.FLOAT, [N, C2, H // 2, H // 2])], inits),
     opset_imports=[helper.make_opsetid("", 17)])
 model.ir_version = 8
 onnx.checker.check_model(model)

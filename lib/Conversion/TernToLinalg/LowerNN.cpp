@@ -42,9 +42,13 @@ Value contract(OpBuilder &b, Location loc, Value a, Value bm, Value init, ArrayR
 }
 
 Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, AffineMap map) {
+  return readInto(b, loc, src, type, map, getAsIndexOpFoldResult(b.getContext(), type.getShape()));
+}
+
+Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, AffineMap map,
+               ArrayRef<OpFoldResult> dims) {
   int64_t rank = type.getRank();
-  return linalg::GenericOp::create(b, loc, TypeRange{type}, ValueRange{src},
-                                   ValueRange{tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType())},
+  return linalg::GenericOp::create(b, loc, TypeRange{type}, ValueRange{src}, ValueRange{emptyTensor(b, loc, type, dims)},
                                    SmallVector<AffineMap>{map, AffineMap::getMultiDimIdentityMap(rank, b.getContext())},
                                    SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
                                    [](OpBuilder &nb, Location l, ValueRange v) { linalg::YieldOp::create(nb, l, v[0]); })
@@ -356,12 +360,23 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
   if (failed(w))
     return failure();
   int64_t f = wtt.getDimSize(0), cg = wtt.getDimSize(1), fg = f / groups;
-  // One image, no groups: a matmul W[F, C*K] x patches[C*K, O], where the
+  // No groups: a matmul W[F, C*K] x patches[C*K, O] per image, where the
   // patches are the input itself for a pointwise convolution; a float one
-  // with a window reads its padded input in place, an integer one gathers
-  // the patches once (im2col).
-  bool asMatmul = groups == 1 && xt.getDimSize(0) == 1 && xt.hasStaticShape() && resultType.hasStaticShape();
+  // with a window reads its padded input in place, an integer one (one
+  // image) gathers the patches once (im2col). Several images, or a batch
+  // known only at run time, are one more loop of the same contraction (a
+  // batch dim of the kernel or more of its rows), never the generic
+  // convolution below, which runs a multiply-add at a time.
+  int64_t batchSize = xt.getDimSize(0);
+  bool batched = batchSize != 1;
+  auto staticFrom1 = [](RankedTensorType t) {
+    return llvm::none_of(t.getShape().drop_front(), ShapedType::isDynamic);
+  };
+  bool asMatmul = groups == 1 && staticFrom1(xt) && staticFrom1(resultType) && (!batched || isa<FloatType>(elem));
   if (asMatmul) {
+    OpFoldResult batchDim = dimsOf(rw, loc, x)[0];
+    SmallVector<OpFoldResult> resultDims = getAsIndexOpFoldResult(ctx, resultType.getShape());
+    resultDims[0] = batchDim;
     // A strided 1x1 convolution without pads reads every s-th position: a
     // pointwise one on that subsample (a strided slice, copied compact
     // once: C x H x W / s^2 elements), which runs on the matmul kernels'
@@ -370,8 +385,8 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
                      llvm::all_of(w->padBegin, [](int64_t p) { return p == 0; }) &&
                      llvm::all_of(w->padEnd, [](int64_t p) { return p == 0; });
     if (pointwise && llvm::any_of(w->strides, [](int64_t s) { return s != 1; })) {
-      SmallVector<int64_t> subShape{1, xt.getDimSize(1)};
-      SmallVector<OpFoldResult> offsets(n + 2, rw.getIndexAttr(0)), sizes{rw.getIndexAttr(1), rw.getIndexAttr(subShape[1])},
+      SmallVector<int64_t> subShape{batchSize, xt.getDimSize(1)};
+      SmallVector<OpFoldResult> offsets(n + 2, rw.getIndexAttr(0)), sizes{batchDim, rw.getIndexAttr(subShape[1])},
           strides(2, rw.getIndexAttr(1));
       for (int64_t i = 0; i < n; ++i) {
         subShape.push_back(resultType.getDimSize(i + 2));
@@ -381,10 +396,34 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
       x = tensor::ExtractSliceOp::create(rw, loc, RankedTensorType::get(subShape, xt.getElementType()), x, offsets,
                                          sizes, strides);
     }
-    int64_t c = xt.getDimSize(1), taps = 1, hw = resultType.getNumElements() / f;
+    int64_t c = xt.getDimSize(1), taps = 1, hw = 1;
     for (int64_t k : kernel)
       taps *= k;
+    for (int64_t i = 0; i < n; ++i)
+      hw *= resultType.getDimSize(i + 2);
     ReassociationIndices spatialDims = llvm::to_vector(llvm::seq<int64_t>(2, n + 2));
+    // Loop dims: the image first when there are several (`first` more).
+    int64_t first = batched ? 1 : 0;
+    auto d = [&](int64_t i) { return getAffineDimExpr(first + i, ctx); };
+    AffineExpr image = batched ? getAffineDimExpr(0, ctx) : getAffineConstantExpr(0, ctx);
+    auto withImage = [&](SmallVector<AffineExpr> e) {
+      if (batched)
+        e.insert(e.begin(), getAffineDimExpr(0, ctx));
+      return e;
+    };
+    auto withBatch = [&](ArrayRef<int64_t> shape) {
+      SmallVector<int64_t> s(shape);
+      if (batched)
+        s.insert(s.begin(), batchSize);
+      return s;
+    };
+    auto dimsFor = [&](RankedTensorType t) {
+      SmallVector<OpFoldResult> dims = getAsIndexOpFoldResult(ctx, t.getShape());
+      if (batched)
+        dims[0] = batchDim;
+      return dims;
+    };
+    auto parallel = utils::IteratorType::parallel, reduction = utils::IteratorType::reduction;
     // A float convolution with a window: out^T[o..., f] = sum over c, k of
     // padded[0, c, o*s + k*d] * w[f, c, k], read in place (no patches
     // copy): the matmul kernel reads the input one element at a time
@@ -392,10 +431,9 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
     // back to [1, F, o...] fuses with the activation after it.
     if (!pointwise && isa<FloatType>(elem)) {
       Value padded = padSpatial(rw, loc, x, w->padBegin, w->padEnd, {}, constantScalar(rw, loc, xt.getElementType(), 0));
-      // Loops: o_1..o_n, f, c, k_1..k_n.
-      int64_t loops = 2 * n + 2;
-      auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-      SmallVector<AffineExpr> xe{getAffineConstantExpr(0, ctx), d(n + 1)}, we{d(n), d(n + 1)}, oe;
+      // Loops: (image,) o_1..o_n, f, c, k_1..k_n.
+      int64_t loops = first + 2 * n + 2;
+      SmallVector<AffineExpr> xe{image, d(n + 1)}, we{d(n), d(n + 1)}, oe;
       SmallVector<int64_t> tShape;
       for (int64_t i = 0; i < n; ++i) {
         xe.push_back(d(i) * w->strides[i] + d(n + 2 + i) * w->dilations[i]);
@@ -405,29 +443,33 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
       }
       oe.push_back(d(n));
       tShape.push_back(f);
-      auto tType = RankedTensorType::get(tShape, elem);
-      Value init = conv.getBias()
-                       ? readInto(rw, loc, operands[2], tType, AffineMap::get(n + 1, 0, {d(n)}, ctx))
-                       : filledTensor(rw, loc, tType, getAsIndexOpFoldResult(ctx, tShape), constantScalar(rw, loc, elem, 0));
-      SmallVector<utils::IteratorType> iters(n + 1, utils::IteratorType::parallel);
-      iters.append(n + 1, utils::IteratorType::reduction);
+      auto tType = RankedTensorType::get(withBatch(tShape), elem);
+      Value init = conv.getBias() ? readInto(rw, loc, operands[2], tType,
+                                             AffineMap::get(first + n + 1, 0, {d(n)}, ctx), dimsFor(tType))
+                                  : filledTensor(rw, loc, tType, dimsFor(tType), constantScalar(rw, loc, elem, 0));
+      SmallVector<utils::IteratorType> iters(first + n + 1, parallel);
+      iters.append(n + 1, reduction);
       Value t = contract(rw, loc, padded, wt, init,
                          {AffineMap::get(loops, 0, xe, ctx), AffineMap::get(loops, 0, we, ctx),
-                          AffineMap::get(loops, 0, oe, ctx)},
+                          AffineMap::get(loops, 0, withImage(oe), ctx)},
                          iters);
-      // out[0, f, o...] = out^T[o..., f].
+      // out[i, f, o...] = out^T[i, o..., f].
       SmallVector<AffineExpr> back;
       for (int64_t i = 0; i < n; ++i)
-        back.push_back(d(2 + i));
-      back.push_back(d(1));
-      Value r = readInto(rw, loc, t, resultType, AffineMap::get(n + 2, 0, back, ctx));
-      rw.replaceOp(op, r);
+        back.push_back(getAffineDimExpr(2 + i, ctx));
+      back.push_back(getAffineDimExpr(1, ctx));
+      if (batched)
+        back.insert(back.begin(), getAffineDimExpr(0, ctx));
+      rw.replaceOp(op, readInto(rw, loc, t, resultType, AffineMap::get(n + 2, 0, back, ctx), resultDims));
       return success();
     }
     Value x2;
     if (pointwise) {
-      x2 = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get({c, hw}, xt.getElementType()), x,
-                                           SmallVector<ReassociationIndices>{{0, 1}, spatialDims});
+      SmallVector<ReassociationIndices> groups{{0, 1}, spatialDims};
+      if (batched)
+        groups = {{0}, {1}, spatialDims};
+      x2 = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get(withBatch({c, hw}), xt.getElementType()), x,
+                                           groups);
     } else {
       Value padded = padSpatial(rw, loc, x, w->padBegin, w->padEnd, {}, constantScalar(rw, loc, xt.getElementType(), 0));
       // patches[c, k..., o...] = padded[0, c, o*s + k*d].
@@ -436,7 +478,6 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
       for (int64_t i = 0; i < n; ++i)
         pShape.push_back(resultType.getDimSize(i + 2));
       auto pType = RankedTensorType::get(pShape, xt.getElementType());
-      auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
       SmallVector<AffineExpr> xe{getAffineConstantExpr(0, ctx), d(0)};
       for (int64_t i = 0; i < n; ++i)
         xe.push_back(d(1 + n + i) * w->strides[i] + d(1 + i) * w->dilations[i]);
@@ -449,40 +490,56 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
     ReassociationIndices inDims = llvm::to_vector(llvm::seq<int64_t>(1, n + 2));
     Value w2 = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get({f, c * taps}, wtt.getElementType()), wt,
                                                SmallVector<ReassociationIndices>{{0}, inDims});
+    // [(image,) F, HW] -> the result.
+    auto expand = [&](Value v) {
+      SmallVector<ReassociationIndices> groups{{0, 1}, spatialDims};
+      if (batched) {
+        groups = {{0}, {1}};
+        groups.push_back(llvm::to_vector(llvm::seq<int64_t>(2, n + 2)));
+      }
+      return tensor::ExpandShapeOp::create(rw, loc, resultType, v, groups, resultDims).getResult();
+    };
     // Small feature maps (7x7, 14x14) fill the matmul kernels' panels of
     // 32 output columns badly (49 columns run as 64): a float pointwise
     // convolution computes out^T[hw, f] = x^T x w^T instead, whose columns
     // are the filters (a multiple of 32), and transposes it back; the
     // transpose fuses with the activation after it.
-    int64_t panel = 32, padded = (hw + panel - 1) / panel * panel;
-    if (f % panel == 0 && (padded - hw) * 10 > hw && isa<FloatType>(elem)) {
-      auto tType = RankedTensorType::get({hw, f}, elem);
-      AffineExpr m = getAffineDimExpr(0, ctx), nn = getAffineDimExpr(1, ctx), k = getAffineDimExpr(2, ctx);
-      Value init = conv.getBias()
-                       ? readInto(rw, loc, operands[2], tType, AffineMap::get(2, 0, {nn}, ctx))
-                       : filledTensor(rw, loc, tType, getAsIndexOpFoldResult(ctx, tType.getShape()),
-                                      constantScalar(rw, loc, elem, 0));
+    int64_t panel = 32, paddedHW = (hw + panel - 1) / panel * panel;
+    if (f % panel == 0 && (paddedHW - hw) * 10 > hw && isa<FloatType>(elem)) {
+      // Loops: (image,) hw, f, c.
+      auto tType = RankedTensorType::get(withBatch({hw, f}), elem);
+      AffineExpr m = d(0), nn = d(1), k = d(2);
+      Value init = conv.getBias() ? readInto(rw, loc, operands[2], tType, AffineMap::get(first + 2, 0, {nn}, ctx),
+                                             dimsFor(tType))
+                                  : filledTensor(rw, loc, tType, dimsFor(tType), constantScalar(rw, loc, elem, 0));
       Value t = contract(rw, loc, x2, w2, init,
-                         {AffineMap::get(3, 0, {k, m}, ctx), AffineMap::get(3, 0, {nn, k}, ctx),
-                          AffineMap::get(3, 0, {m, nn}, ctx)},
-                         {utils::IteratorType::parallel, utils::IteratorType::parallel, utils::IteratorType::reduction});
-      Value back = readInto(rw, loc, t, RankedTensorType::get({f, hw}, elem), AffineMap::get(2, 0, {nn, m}, ctx));
-      rw.replaceOp(op, tensor::ExpandShapeOp::create(rw, loc, resultType, back,
-                                                     SmallVector<ReassociationIndices>{{0, 1}, spatialDims},
-                                                     getAsIndexOpFoldResult(ctx, resultType.getShape()))
-                           .getResult());
+                         {AffineMap::get(first + 3, 0, withImage({k, m}), ctx),
+                          AffineMap::get(first + 3, 0, {nn, k}, ctx),
+                          AffineMap::get(first + 3, 0, withImage({m, nn}), ctx)},
+                         batched ? SmallVector<utils::IteratorType>{parallel, parallel, parallel, reduction}
+                                 : SmallVector<utils::IteratorType>{parallel, parallel, reduction});
+      auto backType = RankedTensorType::get(withBatch({f, hw}), elem);
+      Value back = readInto(rw, loc, t, backType, AffineMap::get(first + 2, 0, withImage({d(1), d(0)}), ctx),
+                            dimsFor(backType));
+      rw.replaceOp(op, expand(back));
       return success();
     }
-    auto mType = RankedTensorType::get({f, hw}, elem);
-    Value acc = conv.getBias()
-                    ? readInto(rw, loc, operands[2], mType, AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx))
-                    : filledTensor(rw, loc, mType, getAsIndexOpFoldResult(ctx, mType.getShape()),
-                                   constantScalar(rw, loc, elem, 0));
-    Value m = linalg::MatmulOp::create(rw, loc, ValueRange{w2, x2}, ValueRange{acc}).getResult(0);
-    Value r = tensor::ExpandShapeOp::create(rw, loc, resultType, m,
-                                            SmallVector<ReassociationIndices>{{0, 1}, spatialDims},
-                                            getAsIndexOpFoldResult(ctx, resultType.getShape()));
-    rw.replaceOp(op, r);
+    auto mType = RankedTensorType::get(withBatch({f, hw}), elem);
+    Value acc = conv.getBias() ? readInto(rw, loc, operands[2], mType, AffineMap::get(first + 2, 0, {d(0)}, ctx),
+                                          dimsFor(mType))
+                               : filledTensor(rw, loc, mType, dimsFor(mType), constantScalar(rw, loc, elem, 0));
+    Value m;
+    if (batched) {
+      // Loops: image, f, hw, c; the input is the kernel's B, one image at
+      // a time (a batch dim), the filters its A.
+      m = contract(rw, loc, w2, x2, acc,
+                   {AffineMap::get(4, 0, {d(0), d(2)}, ctx), AffineMap::get(4, 0, {image, d(2), d(1)}, ctx),
+                    AffineMap::get(4, 0, {image, d(0), d(1)}, ctx)},
+                   {parallel, parallel, parallel, reduction});
+    } else {
+      m = linalg::MatmulOp::create(rw, loc, ValueRange{w2, x2}, ValueRange{acc}).getResult(0);
+    }
+    rw.replaceOp(op, expand(m));
     return success();
   }
   // Depthwise (one input channel per group) with a small window: every tap

@@ -507,9 +507,12 @@ std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x
                               Value w, Type wOrig, Value zw, Type zwOrig, RankedTensorType resultType) {
   auto xt = cast<RankedTensorType>(x.getType()), wt = cast<RankedTensorType>(w.getType());
   auto group = op->getAttrOfType<IntegerAttr>("group");
-  if ((group && group.getInt() != 1) || !xt.hasStaticShape() || xt.getDimSize(0) != 1 || !wt.hasStaticShape() ||
-      !resultType.hasStaticShape() || xt.getRank() < 3 || !xOrig.isInteger(8) || !wOrig.isInteger(8) ||
-      !w.getDefiningOp<arith::ConstantOp>())
+  // Any number of images (known or not), every other dim static.
+  auto staticFrom1 = [](RankedTensorType t) {
+    return t.getRank() >= 3 && llvm::none_of(t.getShape().drop_front(), ShapedType::isDynamic);
+  };
+  if ((group && group.getInt() != 1) || !staticFrom1(xt) || !wt.hasStaticShape() || !staticFrom1(resultType) ||
+      !xOrig.isInteger(8) || !wOrig.isInteger(8) || !w.getDefiningOp<arith::ConstantOp>())
     return std::nullopt;
   if (zx && cast<RankedTensorType>(zx.getType()).getNumElements() != 1)
     return std::nullopt;
@@ -520,14 +523,27 @@ std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x
   std::optional<std::vector<double>> filters = constantInts(w, wOrig);
   if (failed(win) || !filters)
     return std::nullopt;
-  int64_t taps = 1, hw = resultType.getNumElements() / f;
+  int64_t taps = 1, hw = 1;
   for (int64_t k : kernel)
     taps *= k;
+  for (int64_t i = 0; i < n; ++i)
+    hw *= resultType.getDimSize(i + 2);
+  // Several images: the positions of all of them are the product's rows
+  // (an image loop first where the maps below have none for one image).
+  int64_t batchSize = xt.getDimSize(0), first = batchSize != 1 ? 1 : 0;
+  int64_t rowCount = ShapedType::isDynamic(batchSize) ? ShapedType::kDynamic : batchSize * hw;
+  OpFoldResult batchDim = dimsOf(b, loc, x)[0];
+  auto sized = [&](RankedTensorType t) {
+    SmallVector<OpFoldResult> dims = getAsIndexOpFoldResult(ctx, t.getShape());
+    if (first)
+      dims[0] = batchDim;
+    return dims;
+  };
   bool flip = !isUnsigned(xOrig);
   auto i8 = b.getI8Type();
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-  // xl[0, s..., c] = x[0, c, s...] (^ 0x80).
-  SmallVector<int64_t> lShape{1};
+  // xl[i, s..., c] = x[i, c, s...] (^ 0x80).
+  SmallVector<int64_t> lShape{batchSize};
   SmallVector<AffineExpr> toNCHW{d(0), d(n + 1)};
   for (int64_t i = 0; i < n; ++i) {
     lShape.push_back(xt.getDimSize(2 + i));
@@ -536,7 +552,7 @@ std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x
   lShape.push_back(c);
   auto lType = RankedTensorType::get(lShape, i8);
   Value xl = linalg::GenericOp::create(
-                 b, loc, TypeRange{lType}, ValueRange{x}, ValueRange{tensor::EmptyOp::create(b, loc, lShape, i8)},
+                 b, loc, TypeRange{lType}, ValueRange{x}, ValueRange{emptyTensor(b, loc, lType, sized(lType))},
                  SmallVector<AffineMap>{AffineMap::get(n + 2, 0, toNCHW, ctx), AffineMap::getMultiDimIdentityMap(n + 2, ctx)},
                  SmallVector<utils::IteratorType>(n + 2, utils::IteratorType::parallel),
                  [&](OpBuilder &nb, Location l, ValueRange v) {
@@ -557,7 +573,7 @@ std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x
   }
   bool pointwise = true;
   SmallVector<OpFoldResult> lo{b.getIndexAttr(0)}, hi{b.getIndexAttr(0)};
-  SmallVector<int64_t> padShape{1};
+  SmallVector<int64_t> padShape{batchSize};
   for (int64_t i = 0; i < n; ++i) {
     pointwise &= kernel[i] == 1 && win->strides[i] == 1 && !win->padBegin[i] && !win->padEnd[i];
     lo.push_back(b.getIndexAttr(win->padBegin[i]));
@@ -567,30 +583,35 @@ std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x
   lo.push_back(b.getIndexAttr(0));
   hi.push_back(b.getIndexAttr(0));
   padShape.push_back(c);
+  // Dims of the output positions: (image,) o...
   SmallVector<int64_t> pShape;
+  if (first)
+    pShape.push_back(batchSize);
   for (int64_t i = 0; i < n; ++i)
     pShape.push_back(resultType.getDimSize(i + 2));
-  ReassociationIndices rows = llvm::to_vector(llvm::seq<int64_t>(0, n));
+  ReassociationIndices rows = llvm::to_vector(llvm::seq<int64_t>(0, first + n));
   Value a;
   if (pointwise) {
-    // [1, s..., c] -> [positions, c].
+    // [i, s..., c] -> [positions, c].
     SmallVector<ReassociationIndices> groups{llvm::to_vector(llvm::seq<int64_t>(0, n + 1)), {n + 1}};
-    a = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({hw, c}, i8), xl, groups);
+    a = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({rowCount, c}, i8), xl, groups);
   } else {
     Value padded = xl;
     if (llvm::any_of(llvm::concat<int64_t>(win->padBegin, win->padEnd), [](int64_t p) { return p != 0; }))
       padded = tensor::PadOp::create(b, loc, RankedTensorType::get(padShape, i8), xl, lo, hi, pad);
-    // patches[o..., k..., c] = padded[0, o*s + k*d, c].
-    SmallVector<AffineExpr> xe{getAffineConstantExpr(0, ctx)};
+    // patches[(i,) o..., k..., c] = padded[i, o*s + k*d, c].
+    auto pd = [&](int64_t i) { return getAffineDimExpr(first + i, ctx); };
+    SmallVector<AffineExpr> xe{first ? d(0) : getAffineConstantExpr(0, ctx)};
     for (int64_t i = 0; i < n; ++i)
-      xe.push_back(d(i) * win->strides[i] + d(n + i) * win->dilations[i]);
-    xe.push_back(d(2 * n));
+      xe.push_back(pd(i) * win->strides[i] + pd(n + i) * win->dilations[i]);
+    xe.push_back(pd(2 * n));
     SmallVector<int64_t> patchShape = pShape;
     patchShape.append(kernel);
     patchShape.push_back(c);
-    Value patches = readInto(b, loc, padded, RankedTensorType::get(patchShape, i8), AffineMap::get(2 * n + 1, 0, xe, ctx));
-    ReassociationIndices cols = llvm::to_vector(llvm::seq<int64_t>(n, 2 * n + 1));
-    a = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({hw, taps * c}, i8), patches,
+    auto patchType = RankedTensorType::get(patchShape, i8);
+    Value patches = readInto(b, loc, padded, patchType, AffineMap::get(first + 2 * n + 1, 0, xe, ctx), sized(patchType));
+    ReassociationIndices cols = llvm::to_vector(llvm::seq<int64_t>(first + n, first + 2 * n + 1));
+    a = tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({rowCount, taps * c}, i8), patches,
                                         SmallVector<ReassociationIndices>{rows, cols});
   }
   // Filters [F, c, taps] -> [F, taps, c], as bytes (byteMatmul reads them
@@ -603,22 +624,25 @@ std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x
   ArrayRef<char> wBytes(reinterpret_cast<const char *>(reordered.data()), reordered.size());
   Value wl = arith::ConstantOp::create(
       b, loc, cast<TypedAttr>(constantAttr(RankedTensorType::get({f, taps * c}, i8), wBytes, "filters")));
-  auto tType = RankedTensorType::get({hw, f}, b.getI32Type());
+  auto tType = RankedTensorType::get({rowCount, f}, b.getI32Type());
   std::optional<Value> t = byteMatmul(b, loc, a, xOrig, zx, zxOrig, wl, wOrig, zw, zwOrig, tType,
                                       /*bTransposed=*/true, /*aFlipped=*/true);
   if (!t)
     return std::nullopt;
-  // [positions, F] -> [o..., F] -> [1, F, o...].
+  // [positions, F] -> [(i,) o..., F] -> [i, F, o...].
   SmallVector<int64_t> oShape = pShape;
   oShape.push_back(f);
-  Value o = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get(oShape, b.getI32Type()), *t,
-                                          SmallVector<ReassociationIndices>{rows, {n}});
+  auto oType = RankedTensorType::get(oShape, b.getI32Type());
+  Value o = tensor::ExpandShapeOp::create(b, loc, oType, *t, SmallVector<ReassociationIndices>{rows, {first + n}},
+                                          sized(oType));
   SmallVector<AffineExpr> back;
+  if (first)
+    back.push_back(d(0));
   for (int64_t i = 0; i < n; ++i)
     back.push_back(d(2 + i));
   back.push_back(d(1));
-  return readInto(b, loc, o, RankedTensorType::get(resultType.getShape(), b.getI32Type()),
-                  AffineMap::get(n + 2, 0, back, ctx));
+  auto outType = RankedTensorType::get(resultType.getShape(), b.getI32Type());
+  return readInto(b, loc, o, outType, AffineMap::get(n + 2, 0, back, ctx), sized(outType));
 }
 
 LogicalResult lowerMatMulInteger(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {

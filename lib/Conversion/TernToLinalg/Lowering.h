@@ -120,6 +120,9 @@ Value contract(OpBuilder &b, Location loc, Value a, Value bm, Value init, ArrayR
 /// A static tensor of `type` whose element at each index is `src` read
 /// through `map`: a broadcast (a bias into an accumulator) or a transpose.
 Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, AffineMap map);
+/// The same for a `type` with dynamic dims, sized `dims`.
+Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, AffineMap map,
+               ArrayRef<OpFoldResult> dims);
 
 /// A convolution's or pool's window, auto_pad resolved.
 struct Window {
