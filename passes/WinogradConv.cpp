@@ -91,9 +91,12 @@ struct RewriteConv : OpRewritePattern<ConvOp> {
     auto xType = dyn_cast<RankedTensorType>(conv.getX().getType());
     auto wType = dyn_cast<RankedTensorType>(conv.getW().getType());
     auto yType = dyn_cast<RankedTensorType>(conv.getType());
-    if (!xType || !wType || !yType || !xType.hasStaticShape() || !yType.hasStaticShape() ||
-        !wType.hasStaticShape() || xType.getRank() != 4 || !xType.getElementType().isF32() ||
-        !wType.getElementType().isF32())
+    // Static but for the number of images (counted at run time).
+    auto staticFrom1 = [](RankedTensorType t) {
+      return llvm::none_of(t.getShape().drop_front(), ShapedType::isDynamic);
+    };
+    if (!xType || !wType || !yType || xType.getRank() != 4 || !staticFrom1(xType) || !staticFrom1(yType) ||
+        !wType.hasStaticShape() || !xType.getElementType().isF32() || !wType.getElementType().isF32())
       return rw.notifyMatchFailure(conv, "not a static 2-D f32 convolution");
     if (conv.getGroup() != 1 || wType.getDimSize(2) != 3 || wType.getDimSize(3) != 3)
       return rw.notifyMatchFailure(conv, "not 3x3 with one group");
@@ -108,7 +111,8 @@ struct RewriteConv : OpRewritePattern<ConvOp> {
       pads.assign(4, 1); // SAME_*: a total of 2 per dim, split evenly
     if (pads.size() != 4 || llvm::any_of(pads, [](int64_t p) { return p < 0; }))
       return rw.notifyMatchFailure(conv, "pads");
-    ConvShape s{xType.getDimSize(0), xType.getDimSize(1), wType.getDimSize(0), yType.getDimSize(2),
+    // The costs per image (both grow with the images alike).
+    ConvShape s{xType.isDynamicDim(0) ? 1 : xType.getDimSize(0), xType.getDimSize(1), wType.getDimSize(0), yType.getDimSize(2),
                 yType.getDimSize(3)};
     if (s.c % 8 || s.f % 8 || wType.getDimSize(1) != s.c)
       return rw.notifyMatchFailure(conv, "channels not multiples of 8");

@@ -75,14 +75,24 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
   }
   if (!int8Dot.empty())
     quantizeA(m, staticM);
-  if (!maddIntrinsic.empty() && c.aBits == 8 && staticM && c.batch.empty())
-    widenA(m, *staticM);
-  int64_t chunk = 0;
-  if (staticM && tasks > 0 && tasks < kMinTasks && *staticM >= 4 * rows) {
+  if (!maddIntrinsic.empty() && c.aBits == 8 && c.batch.empty())
+    widenA(m, staticM);
+  // Rows in chunks (a whole number of tiles each): computed at run time
+  // when their count is (images counted at run time).
+  Value chunk;
+  if (tasks > 0 && tasks < kMinTasks && (!staticM || *staticM >= 4 * rows)) {
     int64_t pieces = (kMinTasks + tasks - 1) / tasks;
-    chunk = ((*staticM + pieces - 1) / pieces + rows - 1) / rows * rows;
+    Value rowsV = index(rows);
+    if (staticM) {
+      int64_t size = ((*staticM + pieces - 1) / pieces + rows - 1) / rows * rows;
+      chunk = index(size);
+    } else {
+      Value perPiece = arith::CeilDivUIOp::create(b, loc, m, index(pieces));
+      chunk = arith::MulIOp::create(b, loc, arith::CeilDivUIOp::create(b, loc, perPiece, rowsV), rowsV);
+      chunk = arith::MaxUIOp::create(b, loc, chunk, rowsV);
+    }
     lbs.push_back(zero);
-    ubs.push_back(index((*staticM + chunk - 1) / chunk));
+    ubs.push_back(arith::CeilDivUIOp::create(b, loc, m, chunk));
     steps.push_back(one);
   }
   lbs.push_back(zero);
@@ -131,8 +141,8 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
       at[d] = iv;
     Value rowsFrom = zero, rowsTo = m;
     if (chunk) {
-      rowsFrom = arith::MulIOp::create(b, loc, ivs[c.batch.size()], index(chunk));
-      rowsTo = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, rowsFrom, index(chunk)), m);
+      rowsFrom = arith::MulIOp::create(b, loc, ivs[c.batch.size()], chunk);
+      rowsTo = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, rowsFrom, chunk), m);
     }
     panelIndex = ivs.back();
     auto panels = [&]() {

@@ -173,7 +173,7 @@ private:
   /// with one load instead of widening it per row and panel. A gathered
   /// from a window just before (an int8 convolution's patches) is read
   /// from the gather's source instead: the patches are never written.
-  void widenA(mlir::Value rows, int64_t staticRows);
+  void widenA(mlir::Value rows, std::optional<int64_t> staticRows);
   /// The copy that gathers A from a window, when widenA can read through it.
   mlir::Operation *windowGather() const;
 

@@ -158,8 +158,12 @@ Operation *KernelBuilder::windowGather() const {
   // A = collapse_shape(P) [positions..., taps..., c] -> [positions, k], P
   // written by a copy from a window (the generic's only op its yield of
   // the input) and read by nothing else; this contraction A's only reader.
+  // (Besides the contraction, A may be read for its size: memref.dim, a
+  // dynamic number of rows.)
   auto collapse = c.a.getDefiningOp<memref::CollapseShapeOp>();
-  if (!collapse || !c.a.hasOneUse() || collapse.getReassociationIndices().size() != 2)
+  auto dataUsers = llvm::make_filter_range(c.a.getUsers(), [](Operation *u) { return !isa<memref::DimOp>(u); });
+  if (!collapse || std::distance(dataUsers.begin(), dataUsers.end()) != 1 ||
+      collapse.getReassociationIndices().size() != 2)
     return nullptr;
   Value patches = collapse.getSrc();
   linalg::GenericOp gather;
@@ -179,7 +183,10 @@ Operation *KernelBuilder::windowGather() const {
       !gather->isBeforeInBlock(collapse))
     return nullptr;
   auto t = cast<MemRefType>(patches.getType());
-  if (!t.hasStaticShape() || !t.getLayout().isIdentity() || t.getShape().back() % vl != 0)
+  // Static but for the outermost dim (images counted at run time), which
+  // a row's position never divides by.
+  if (llvm::any_of(t.getShape().drop_front(), ShapedType::isDynamic) || !t.getLayout().isIdentity() ||
+      t.getShape().back() % vl != 0)
     return nullptr;
   // The source read along its last dim by the gather's last loop alone
   // (a tap's channels, loaded as vectors), with unit stride.
@@ -198,7 +205,7 @@ Operation *KernelBuilder::windowGather() const {
     return v;
   };
   Value root = base(source);
-  Operation *contraction = *c.a.getUsers().begin();
+  Operation *contraction = *dataUsers.begin();
   if (contraction->getBlock() != gather->getBlock())
     return nullptr;
   for (Operation *op = gather->getNextNode(); op && op != contraction; op = op->getNextNode()) {
@@ -220,20 +227,45 @@ void KernelBuilder::eraseFusedGather() {
   if (!fusedGather)
     return;
   Value patches = fusedGather->getOperand(1);
-  for (Operation *user : llvm::make_early_inc_range(patches.getUsers()))
-    if (user != fusedGather && user->use_empty() && isa<memref::CollapseShapeOp>(user))
-      user->erase();
-  if (llvm::all_of(patches.getUsers(), [&](Operation *u) { return u == fusedGather; }))
+  auto patchesType = cast<MemRefType>(patches.getType());
+  SmallVector<memref::CollapseShapeOp> collapses;
+  for (Operation *user : patches.getUsers())
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(user))
+      collapses.push_back(collapse);
+  for (memref::CollapseShapeOp collapse : collapses) {
+    SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
+    // What still asks A for its size (a dynamic number of rows) asks the
+    // patches' buffer instead: the product of the group's dims.
+    for (Operation *reader : llvm::make_early_inc_range(collapse.getResult().getUsers())) {
+      auto dim = dyn_cast<memref::DimOp>(reader);
+      std::optional<int64_t> which = dim ? dim.getConstantIndex() : std::nullopt;
+      if (!which)
+        continue;
+      OpBuilder at(dim);
+      Value size;
+      for (int64_t d : groups[*which]) {
+        Value part = patchesType.isDynamicDim(d)
+                         ? Value(memref::DimOp::create(at, dim.getLoc(), patches, d))
+                         : Value(arith::ConstantIndexOp::create(at, dim.getLoc(), patchesType.getDimSize(d)));
+        size = size ? Value(arith::MulIOp::create(at, dim.getLoc(), size, part)) : part;
+      }
+      dim.replaceAllUsesWith(size);
+      dim.erase();
+    }
+    if (collapse->use_empty())
+      collapse->erase();
+  }
+  if (llvm::all_of(patches.getUsers(), [&](Operation *u) { return u == fusedGather || isa<memref::DimOp>(u); }))
     fusedGather->erase();
   fusedGather = nullptr;
 }
 
-void KernelBuilder::widenA(Value rows, int64_t staticRows) {
+void KernelBuilder::widenA(Value rows, std::optional<int64_t> staticRows) {
   unsigned kd = c.ks[0];
   int64_t k = *getConstantIntValue(sizes[kd]), padded = (k + 1) / 2 * 2;
   Type i16 = b.getI16Type();
-  widened = memref::AllocOp::create(b, loc, MemRefType::get({staticRows, padded}, i16), ValueRange{},
-                                    b.getI64IntegerAttr(64));
+  widened = memref::AllocOp::create(b, loc, MemRefType::get({staticRows ? *staticRows : ShapedType::kDynamic, padded}, i16),
+                                    staticRows ? ValueRange{} : ValueRange{rows}, b.getI64IntegerAttr(64));
   auto bytes = VectorType::get({vl}, b.getI8Type()), words = VectorType::get({vl}, i16);
   auto widen = [&](Value x) {
     return c.aUnsigned ? Value(arith::ExtUIOp::create(b, loc, x.getType() == b.getI8Type() ? i16 : Type(words), x))

@@ -96,8 +96,7 @@ std::optional<Plan> match(linalg::GenericOp op, int64_t vectorBits) {
     return std::nullopt;
   OpOperand *out = op.getDpsInitOperand(0);
   auto outType = dyn_cast<MemRefType>(out->get().getType());
-  if (!outType || !outType.hasStaticShape() || !op.getMatchingIndexingMap(out).isIdentity() ||
-      !tern::hasUnitInnerStride(out->get()))
+  if (!outType || !op.getMatchingIndexingMap(out).isIdentity() || !tern::hasUnitInnerStride(out->get()))
     return std::nullopt;
   Plan plan;
   plan.inner = op.getNumLoops() - 1;
@@ -113,7 +112,9 @@ std::optional<Plan> match(linalg::GenericOp op, int64_t vectorBits) {
       break;
     }
   }
-  if (!p)
+  // Dims other than the tile's two may be dynamic (images counted at run
+  // time): they are the parallel loop around the tiles.
+  if (!p || outType.isDynamicDim(*p) || outType.isDynamicDim(plan.inner))
     return std::nullopt;
   plan.p = *p;
   int64_t bits = 8;
@@ -238,7 +239,9 @@ public:
       SmallVector<Value> lbs, ubs, steps;
       for (unsigned d : outer) {
         lbs.push_back(index(0));
-        ubs.push_back(index(shape[d]));
+        ubs.push_back(ShapedType::isDynamic(shape[d])
+                          ? Value(memref::DimOp::create(b, loc, op.getDpsInitOperand(0)->get(), d))
+                          : index(shape[d]));
         steps.push_back(index(1));
       }
       scf::ParallelOp::create(b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location, ValueRange ivs) {

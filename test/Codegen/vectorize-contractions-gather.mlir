@@ -153,3 +153,47 @@ func.func @patches_overwritten(%x: memref<1x4x4x8xi8>) -> memref<4x16xi32> {
   }
   return %c : memref<4x16xi32>
 }
+
+// -----
+
+// Images counted at run time: the patches [?, 2, 2, 3, 3, 8] (their rows
+// a dynamic count, also read for their size) still widened from the
+// gather's source into an A of as many rows, allocated at run time.
+// CHECK-LABEL: func.func @patches_dynamic
+// CHECK: %[[WA:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<?x72xi16>
+// CHECK: scf.for %[[TAP:.+]] = %c0 to %c9 step %c1
+// CHECK: vector.load %arg0[%{{.+}}, %{{.+}}, %{{.+}}, %c0] : memref<?x4x4x8xi8>, vector<8xi8>
+// CHECK: vector.store %{{.+}}, %[[WA]]
+// CHECK: llvm.x86.avx2.pmadd.wd
+// CHECK-NOT: linalg.generic
+memref.global "private" constant @w5 : memref<72x16xi8> = dense<3>
+func.func @patches_dynamic(%x: memref<?x4x4x8xi8>) -> memref<?x16xi32> {
+  %zero = arith.constant 0 : i32
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?x4x4x8xi8>
+  %p = memref.alloc(%n) : memref<?x2x2x3x3x8xi8>
+  linalg.generic {indexing_maps = [affine_map<(d5, d0, d1, d2, d3, d4) -> (d5, d0 + d2, d1 + d3, d4)>,
+                                   affine_map<(d5, d0, d1, d2, d3, d4) -> (d5, d0, d1, d2, d3, d4)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<?x4x4x8xi8>) outs(%p : memref<?x2x2x3x3x8xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    linalg.yield %in : i8
+  }
+  %a = memref.collapse_shape %p [[0, 1, 2], [3, 4, 5]] : memref<?x2x2x3x3x8xi8> into memref<?x72xi8>
+  %rows = memref.dim %a, %c0 : memref<?x72xi8>
+  %w = memref.get_global @w5 : memref<72x16xi8>
+  %c = memref.alloc(%rows) : memref<?x16xi32>
+  linalg.fill ins(%zero : i32) outs(%c : memref<?x16xi32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x72xi8>, memref<72x16xi8>) outs(%c : memref<?x16xi32>) {
+  ^bb0(%in: i8, %in2: i8, %acc: i32):
+    %x32 = arith.extui %in : i8 to i32
+    %y32 = arith.extsi %in2 : i8 to i32
+    %m = arith.muli %x32, %y32 : i32
+    %s = arith.addi %acc, %m : i32
+    linalg.yield %s : i32
+  }
+  return %c : memref<?x16xi32>
+}

@@ -157,3 +157,22 @@ func.func @left_alone(%a: memref<8x8xf32>, %b: memref<8x8xf32>, %d: memref<?x8xf
   }
   return
 }
+
+// -----
+
+// Images counted at run time: the dims outside the tile may be dynamic,
+// the parallel loop over them runs to the buffer's size.
+// CHECK-LABEL: func.func @dynamic_images
+// CHECK: %[[N:.+]] = memref.dim %arg1, %{{.+}} : memref<?x20x8xf32>
+// CHECK: scf.parallel (%{{.+}}) = (%{{.+}}) to (%[[N]])
+// CHECK: vector.shuffle
+// CHECK-NOT: linalg.generic
+func.func @dynamic_images(%c: memref<?x8x20xf32>, %out: memref<?x20x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(n, f, w) -> (n, w, f)>, affine_map<(n, f, w) -> (n, f, w)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%c : memref<?x8x20xf32>) outs(%out : memref<?x20x8xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  return
+}

@@ -94,11 +94,8 @@ using SliceFn = std::function<void(OpBuilder &, ValueRange ivs, SmallVectorImpl<
                                    SmallVectorImpl<OpFoldResult> &sizes)>;
 using TileBodyFn = std::function<Value(OpBuilder &, ValueRange ivs, Value slice)>;
 
-Value forallTiles(OpBuilder &b, Location loc, ArrayRef<int64_t> ubs, Value init, RankedTensorType sliceType,
+Value forallTiles(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> bounds, Value init, RankedTensorType sliceType,
                   const SliceFn &place, const TileBodyFn &body) {
-  SmallVector<OpFoldResult> bounds;
-  for (int64_t u : ubs)
-    bounds.push_back(b.getIndexAttr(u));
   auto forall = scf::ForallOp::create(b, loc, bounds, ValueRange{init}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(forall.getTerminator());
@@ -134,14 +131,30 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
   Value x = operands[0], u = operands[1], bias = operands.size() > 2 ? operands[2] : Value();
   auto xt = cast<RankedTensorType>(x.getType());
   auto rt = signlessTensor(op->getResult(0).getType());
-  if (!mats || !xt.hasStaticShape() || !rt.hasStaticShape() || !xt.getElementType().isF32())
+  // Any number of images (n dynamic: counted at run time), the rest static.
+  auto staticFrom1 = [](RankedTensorType t) {
+    return t.getRank() == 4 && llvm::none_of(t.getShape().drop_front(), ShapedType::isDynamic);
+  };
+  if (!mats || !staticFrom1(xt) || !staticFrom1(rt) || !xt.getElementType().isF32())
     return unsupported(op, "winograd_conv of dynamic shape or not f32");
   int64_t m = mats->m, a = mats->alpha;
   int64_t n = xt.getDimSize(0), c = xt.getDimSize(1), h = xt.getDimSize(2), w = xt.getDimSize(3);
   int64_t f = rt.getDimSize(1), ho = rt.getDimSize(2), wo = rt.getDimSize(3);
   if (c % kLanes || f % kLanes)
     return unsupported(op, "winograd_conv channels not a multiple of 8");
-  int64_t th = (ho + m - 1) / m, tw = (wo + m - 1) / m, tiles = n * th * tw, hp = m * th + 2, wp = m * tw + 2;
+  int64_t th = (ho + m - 1) / m, tw = (wo + m - 1) / m, hp = m * th + 2, wp = m * tw + 2;
+  int64_t tiles = ShapedType::isDynamic(n) ? ShapedType::kDynamic : n * th * tw;
+  OpFoldResult nDim = dimsOf(rw, loc, x)[0], tileCount = rw.getIndexAttr(tiles);
+  if (ShapedType::isDynamic(n))
+    tileCount = arith::MulIOp::create(rw, loc, getValueOrCreateConstantIndexOp(rw, loc, nDim),
+                                      arith::ConstantIndexOp::create(rw, loc, th * tw))
+                    .getResult();
+  auto withImages = [&](RankedTensorType t) {
+    SmallVector<OpFoldResult> dims = getAsIndexOpFoldResult(ctx, t.getShape());
+    dims[0] = nDim;
+    return dims;
+  };
+  SmallVector<OpFoldResult> tileBounds{nDim, rw.getIndexAttr(th), rw.getIndexAttr(tw)};
   ArrayRef<int64_t> pads = conv.getPads();
   Type f32 = rw.getF32Type();
   auto vec = VectorType::get({kLanes}, f32);
@@ -161,8 +174,8 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
   // 1. Channels last, then padded to whole tiles: the transposing read
   //    writes straight into the padded buffer's interior (see
   //    tern-decompose-pads), only the border is zeroed.
-  Value nhwc = readInto(rw, loc, x, RankedTensorType::get({n, h, w, c}, f32),
-                      AffineMap::get(4, 0, {d(0), d(3), d(1), d(2)}, ctx));
+  auto nhwcType = RankedTensorType::get({n, h, w, c}, f32);
+  Value nhwc = readInto(rw, loc, x, nhwcType, AffineMap::get(4, 0, {d(0), d(3), d(1), d(2)}, ctx), withImages(nhwcType));
   SmallVector<OpFoldResult> lo = getAsIndexOpFoldResult(ctx, {0, pads[0], pads[1], 0}),
                             hi = getAsIndexOpFoldResult(ctx, {0, hp - h - pads[0], wp - w - pads[1], 0});
   Value pt = tensor::PadOp::create(rw, loc, RankedTensorType::get({n, hp, wp, c}, f32), nhwc, lo, hi, zero);
@@ -170,7 +183,7 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
   // 2. v[xi * a + nu, t, c] = (B^T d_t B)[xi, nu].
   auto vType = RankedTensorType::get({a * a, tiles, c}, f32);
   Value v = forallTiles(
-      rw, loc, {n, th, tw}, tensor::EmptyOp::create(rw, loc, vType.getShape(), f32),
+      rw, loc, tileBounds, emptyTensor(rw, loc, vType, {rw.getIndexAttr(a * a), tileCount, rw.getIndexAttr(c)}),
       RankedTensorType::get({a * a, c}, f32),
       [&](OpBuilder &b, ValueRange ivs, SmallVectorImpl<OpFoldResult> &offsets, SmallVectorImpl<OpFoldResult> &sizes) {
         offsets.assign({b.getIndexAttr(0), tileIndex(b, ivs), b.getIndexAttr(0)});
@@ -198,7 +211,7 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
 
   // 3. p[e, t, f] = sum over c of v[e, t, c] * u[e, c, f].
   auto pType = RankedTensorType::get({a * a, tiles, f}, f32);
-  Value pInit = filledTensor(rw, loc, pType, getAsIndexOpFoldResult(ctx, pType.getShape()), zero);
+  Value pInit = filledTensor(rw, loc, pType, {rw.getIndexAttr(a * a), tileCount, rw.getIndexAttr(f)}, zero);
   Value p = contract(rw, loc, v, u, pInit,
                      {AffineMap::get(4, 0, {d(0), d(1), d(3)}, ctx), AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx),
                       AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)},
@@ -208,7 +221,7 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
   // 4. yt[n, m * i + r, m * j + s, f] = (A^T p_t A)[r, s] + bias[f].
   auto ytType = RankedTensorType::get({n, m * th, m * tw, f}, f32);
   Value yt = forallTiles(
-      rw, loc, {n, th, tw}, tensor::EmptyOp::create(rw, loc, ytType.getShape(), f32),
+      rw, loc, tileBounds, emptyTensor(rw, loc, ytType, withImages(ytType)),
       RankedTensorType::get({m, m, f}, f32),
       [&](OpBuilder &b, ValueRange ivs, SmallVectorImpl<OpFoldResult> &offsets, SmallVectorImpl<OpFoldResult> &sizes) {
         offsets.assign({ivs[0], mul(b, ivs[1], m), mul(b, ivs[2], m), b.getIndexAttr(0)});
@@ -241,9 +254,8 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
   // y[n, f, h, w] = yt[n, h, w, f] within the result.
   auto cropType = RankedTensorType::get({n, ho, wo, f}, f32);
   SmallVector<OpFoldResult> zeros(4, rw.getIndexAttr(0)), ones(4, rw.getIndexAttr(1));
-  Value cropped = tensor::ExtractSliceOp::create(rw, loc, cropType, yt, zeros,
-                                                 getAsIndexOpFoldResult(ctx, cropType.getShape()), ones);
-  rw.replaceOp(op, readInto(rw, loc, cropped, rt, AffineMap::get(4, 0, {d(0), d(2), d(3), d(1)}, ctx)));
+  Value cropped = tensor::ExtractSliceOp::create(rw, loc, cropType, yt, zeros, withImages(cropType), ones);
+  rw.replaceOp(op, readInto(rw, loc, cropped, rt, AffineMap::get(4, 0, {d(0), d(2), d(3), d(1)}, ctx), withImages(rt)));
   return success();
 }
 
