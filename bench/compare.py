@@ -2,7 +2,8 @@
 """tern against ONNX Runtime, side by side, in one run, on the same inputs.
 
 For each model and input shape: seeded inputs written once; the model
-compiled by ternc with those shapes pinned; then, for each thread count,
+compiled by ternc with those shapes pinned (with --unpinned: its dynamic
+dims left dynamic, as ternc compiles by default); then, for each thread count,
 ONNX Runtime (bench/ort-run.js) and tern (tern-run) each time the median of
 N runs after W warm-up runs (at least 500 after 50 for models ONNX Runtime
 runs in under a millisecond), taking turns for R rounds; each side's figure
@@ -16,6 +17,7 @@ tern compiles from the same model (pruned by --sparsity=2:4) also get a
 second table against tern's own dense run of that model and input.
 
   bench/compare.py --build build [--models digits-mlp,gpt2-124m] [--threads 1,2] [--runs 10] [--rounds 3]
+                   [--unpinned]
 """
 import argparse
 import json
@@ -97,6 +99,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3, help="turns of ONNX Runtime and tern (median of their medians)")
     ap.add_argument("--png", default="", help="also draw the table into this PNG file")
+    ap.add_argument("--unpinned", action="store_true",
+                    help="compile tern with the model's dynamic dims left dynamic (ternc's default) instead of "
+                         "pinned to the inputs' shapes")
     args = ap.parse_args()
     wanted = set(filter(None, args.models.split(",")))
     threads = [int(t) for t in args.threads.split(",")]
@@ -129,6 +134,8 @@ def main():
                 ternc_args = [a.replace("{calibration}", calibration) for a in ternc_args]
             feeds = ["--input=%s=%s" % (n, p) for n, p, _ in inputs]
             pins = ["--input-shape=%s=%s" % (n, "x".join(map(str, d)) if d else "scalar") for n, _, d in inputs]
+            if args.unpinned:
+                pins = []
             lib = os.path.join(case, "model.so")
             c = subprocess.run([os.path.join(args.build, "bin", "ternc"), model, "-o", lib] + pins + ternc_args,
                                capture_output=True, text=True)
