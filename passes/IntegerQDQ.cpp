@@ -51,8 +51,8 @@ struct IntegerQDQConv : OpRewritePattern<ConvOp> {
     auto type = dyn_cast<RankedTensorType>(conv.getType());
     // Any number of images; the other dims static (the integer kernels'
     // lowering needs them).
-    if (!dqx || !dqw || !type || !type.getElementType().isF32() || type.getRank() < 3 ||
-        llvm::any_of(type.getShape().drop_front(), ShapedType::isDynamic) || conv.getGroup() != 1)
+    if (!dqx || !dqw || !type || !type.getElementType().isF32() || type.getRank() < 3 || !staticPastFirstDim(type) ||
+        conv.getGroup() != 1)
       return rw.notifyMatchFailure(conv, "not a one-group float convolution of two DequantizeLinear");
     // Activations: 8-bit, one constant scale and one zero point.
     std::optional<double> sx = scalarConstant(dqx.getScale());

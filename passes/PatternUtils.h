@@ -108,6 +108,12 @@ inline std::optional<std::tuple<mlir::Value, mlir::Value, std::vector<float>>> e
   return std::make_tuple(dq.getInput(), dq.getZeroPoint(), std::move(perColumn));
 }
 
+/// Static but for the first dim: a batch of images, counted at run time or
+/// not, that convolutions and their lowerings take as one more loop.
+inline bool staticPastFirstDim(mlir::ShapedType t) {
+  return t.getRank() >= 1 && llvm::none_of(t.getShape().drop_front(), mlir::ShapedType::isDynamic);
+}
+
 } // namespace tern::patterns
 
 #endif // TERN_PASSES_PATTERNUTILS_H

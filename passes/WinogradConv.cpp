@@ -92,10 +92,7 @@ struct RewriteConv : OpRewritePattern<ConvOp> {
     auto wType = dyn_cast<RankedTensorType>(conv.getW().getType());
     auto yType = dyn_cast<RankedTensorType>(conv.getType());
     // Static but for the number of images (counted at run time).
-    auto staticFrom1 = [](RankedTensorType t) {
-      return llvm::none_of(t.getShape().drop_front(), ShapedType::isDynamic);
-    };
-    if (!xType || !wType || !yType || xType.getRank() != 4 || !staticFrom1(xType) || !staticFrom1(yType) ||
+    if (!xType || !wType || !yType || xType.getRank() != 4 || !staticPastFirstDim(xType) || !staticPastFirstDim(yType) ||
         !wType.hasStaticShape() || !xType.getElementType().isF32() || !wType.getElementType().isF32())
       return rw.notifyMatchFailure(conv, "not a static 2-D f32 convolution");
     if (conv.getGroup() != 1 || wType.getDimSize(2) != 3 || wType.getDimSize(3) != 3)

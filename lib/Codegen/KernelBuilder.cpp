@@ -82,11 +82,10 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
   Value chunk;
   if (tasks > 0 && tasks < kMinTasks && (!staticM || *staticM >= 4 * rows)) {
     int64_t pieces = (kMinTasks + tasks - 1) / tasks;
-    Value rowsV = index(rows);
     if (staticM) {
-      int64_t size = ((*staticM + pieces - 1) / pieces + rows - 1) / rows * rows;
-      chunk = index(size);
+      chunk = index(((*staticM + pieces - 1) / pieces + rows - 1) / rows * rows);
     } else {
+      Value rowsV = index(rows);
       Value perPiece = arith::CeilDivUIOp::create(b, loc, m, index(pieces));
       chunk = arith::MulIOp::create(b, loc, arith::CeilDivUIOp::create(b, loc, perPiece, rowsV), rowsV);
       chunk = arith::MaxUIOp::create(b, loc, chunk, rowsV);

@@ -138,6 +138,12 @@ Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<Op
   return tensor::EmptyOp::create(b, loc, type, dynamic);
 }
 
+SmallVector<OpFoldResult> sizesWithFirst(RankedTensorType type, OpFoldResult first) {
+  SmallVector<OpFoldResult> dims = getAsIndexOpFoldResult(type.getContext(), type.getShape());
+  dims[0] = first;
+  return dims;
+}
+
 Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<OpFoldResult> dims,
                    Value fill) {
   Value empty = emptyTensor(b, loc, type, dims);

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Conversion/TernToLinalg/Lowering.h"
+#include "passes/PatternUtils.h"
 #include "dialects/Tern/TernOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -369,14 +370,11 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
   // convolution below, which runs a multiply-add at a time.
   int64_t batchSize = xt.getDimSize(0);
   bool batched = batchSize != 1;
-  auto staticFrom1 = [](RankedTensorType t) {
-    return llvm::none_of(t.getShape().drop_front(), ShapedType::isDynamic);
-  };
-  bool asMatmul = groups == 1 && staticFrom1(xt) && staticFrom1(resultType) && (!batched || isa<FloatType>(elem));
+  bool asMatmul = groups == 1 && patterns::staticPastFirstDim(xt) && patterns::staticPastFirstDim(resultType) &&
+                  (!batched || isa<FloatType>(elem));
   if (asMatmul) {
     OpFoldResult batchDim = dimsOf(rw, loc, x)[0];
-    SmallVector<OpFoldResult> resultDims = getAsIndexOpFoldResult(ctx, resultType.getShape());
-    resultDims[0] = batchDim;
+    SmallVector<OpFoldResult> resultDims = sizesWithFirst(resultType, batchDim);
     // A strided 1x1 convolution without pads reads every s-th position: a
     // pointwise one on that subsample (a strided slice, copied compact
     // once: C x H x W / s^2 elements), which runs on the matmul kernels'
@@ -418,10 +416,7 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
       return s;
     };
     auto dimsFor = [&](RankedTensorType t) {
-      SmallVector<OpFoldResult> dims = getAsIndexOpFoldResult(ctx, t.getShape());
-      if (batched)
-        dims[0] = batchDim;
-      return dims;
+      return batched ? sizesWithFirst(t, batchDim) : getAsIndexOpFoldResult(ctx, t.getShape());
     };
     auto parallel = utils::IteratorType::parallel, reduction = utils::IteratorType::reduction;
     // A float convolution with a window: out^T[o..., f] = sum over c, k of

@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Conversion/TernToLinalg/Lowering.h"
+#include "passes/PatternUtils.h"
 #include "dialects/Tern/TernOps.h"
 #include "lib/Codegen/MatchContraction.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -508,11 +509,8 @@ std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x
   auto xt = cast<RankedTensorType>(x.getType()), wt = cast<RankedTensorType>(w.getType());
   auto group = op->getAttrOfType<IntegerAttr>("group");
   // Any number of images (known or not), every other dim static.
-  auto staticFrom1 = [](RankedTensorType t) {
-    return t.getRank() >= 3 && llvm::none_of(t.getShape().drop_front(), ShapedType::isDynamic);
-  };
-  if ((group && group.getInt() != 1) || !staticFrom1(xt) || !wt.hasStaticShape() || !staticFrom1(resultType) ||
-      !xOrig.isInteger(8) || !wOrig.isInteger(8) || !w.getDefiningOp<arith::ConstantOp>())
+  if ((group && group.getInt() != 1) || xt.getRank() < 3 || !patterns::staticPastFirstDim(xt) ||
+      !wt.hasStaticShape() || !patterns::staticPastFirstDim(resultType) || !xOrig.isInteger(8) || !wOrig.isInteger(8) || !w.getDefiningOp<arith::ConstantOp>())
     return std::nullopt;
   if (zx && cast<RankedTensorType>(zx.getType()).getNumElements() != 1)
     return std::nullopt;
@@ -534,10 +532,7 @@ std::optional<Value> byteConv(OpBuilder &b, Location loc, Operation *op, Value x
   int64_t rowCount = ShapedType::isDynamic(batchSize) ? ShapedType::kDynamic : batchSize * hw;
   OpFoldResult batchDim = dimsOf(b, loc, x)[0];
   auto sized = [&](RankedTensorType t) {
-    SmallVector<OpFoldResult> dims = getAsIndexOpFoldResult(ctx, t.getShape());
-    if (first)
-      dims[0] = batchDim;
-    return dims;
+    return first ? sizesWithFirst(t, batchDim) : getAsIndexOpFoldResult(ctx, t.getShape());
   };
   bool flip = !isUnsigned(xOrig);
   auto i8 = b.getI8Type();

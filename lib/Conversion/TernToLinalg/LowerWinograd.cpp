@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Conversion/TernToLinalg/Lowering.h"
+#include "passes/PatternUtils.h"
 #include "dialects/Tern/TernOps.h"
 #include "dialects/Tern/Winograd.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -132,10 +133,8 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
   auto xt = cast<RankedTensorType>(x.getType());
   auto rt = signlessTensor(op->getResult(0).getType());
   // Any number of images (n dynamic: counted at run time), the rest static.
-  auto staticFrom1 = [](RankedTensorType t) {
-    return t.getRank() == 4 && llvm::none_of(t.getShape().drop_front(), ShapedType::isDynamic);
-  };
-  if (!mats || !staticFrom1(xt) || !staticFrom1(rt) || !xt.getElementType().isF32())
+  if (!mats || xt.getRank() != 4 || !patterns::staticPastFirstDim(xt) || !patterns::staticPastFirstDim(rt) ||
+      !xt.getElementType().isF32())
     return unsupported(op, "winograd_conv of dynamic shape or not f32");
   int64_t m = mats->m, a = mats->alpha;
   int64_t n = xt.getDimSize(0), c = xt.getDimSize(1), h = xt.getDimSize(2), w = xt.getDimSize(3);
@@ -149,11 +148,7 @@ LogicalResult lowerWinogradConv(Operation *op, ValueRange operands, ConversionPa
     tileCount = arith::MulIOp::create(rw, loc, getValueOrCreateConstantIndexOp(rw, loc, nDim),
                                       arith::ConstantIndexOp::create(rw, loc, th * tw))
                     .getResult();
-  auto withImages = [&](RankedTensorType t) {
-    SmallVector<OpFoldResult> dims = getAsIndexOpFoldResult(ctx, t.getShape());
-    dims[0] = nDim;
-    return dims;
-  };
+  auto withImages = [&](RankedTensorType t) { return sizesWithFirst(t, nDim); };
   SmallVector<OpFoldResult> tileBounds{nDim, rw.getIndexAttr(th), rw.getIndexAttr(tw)};
   ArrayRef<int64_t> pads = conv.getPads();
   Type f32 = rw.getF32Type();

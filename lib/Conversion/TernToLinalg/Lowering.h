@@ -62,6 +62,9 @@ Value dimValue(OpBuilder &b, Location loc, Value tensor, int64_t dim);
 /// tensor.empty of `type` whose dynamic dims are `dims` (all dims given; the
 /// static ones are ignored).
 Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<OpFoldResult> dims);
+/// The sizes of `type`, static but for the first, `first` (a batch's
+/// images counted at run time).
+SmallVector<OpFoldResult> sizesWithFirst(RankedTensorType type, OpFoldResult first);
 /// tensor.empty filled with a value.
 Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<OpFoldResult> dims,
                    Value fill);
