@@ -116,7 +116,28 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
       total *= std::max<int64_t>(1, regionWork(loop.getRegion(), dynamic));
       if (best < 0 || bestCount < 2 || (!dynamic && total < minIterations))
         continue;
-      int64_t stride = *constantIndex(loop.getStep()[best]);
+      // A best dim whose size is known only at run time (a batch of
+      // images, usually 1) pairs with the dim with most iterations among
+      // the others that are static: the tasks share the pair's iterations
+      // counted as one (image x panels), so a single image still feeds
+      // every thread.
+      int64_t partner = -1, partnerCount = 0;
+      if (!constantIndex(loop.getUpperBound()[best]) && loop.getInitVals().empty())
+        for (unsigned d = 0; d < loops; ++d) {
+          auto lb = constantIndex(loop.getLowerBound()[d]), step = constantIndex(loop.getStep()[d]);
+          auto ub = constantIndex(loop.getUpperBound()[d]);
+          if (d == (unsigned)best || lb != 0 || !step || *step <= 0 || !ub)
+            continue;
+          int64_t count = (*ub + *step - 1) / *step;
+          // The innermost dim only with enough iterations for the threads
+          // on its own (a kernel's panels): a short one (a row of 4 that
+          // LLVM vectorizes across rows) would cut rows for little gain.
+          bool last = d + 1 == loops;
+          if (count >= 2 && count > partnerCount && (!last || count >= kEnoughTasks)) {
+            partnerCount = count;
+            partner = d;
+          }
+        }
       // Values the loop reads from outside; constants are re-created inside.
       llvm::SetVector<Value> captured;
       getUsedValuesDefinedAbove(loop.getRegion(), captured);
@@ -143,40 +164,113 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
       for (Value v : captured)
         if (auto c = v.getDefiningOp<arith::ConstantOp>())
           map.map(v, tb.clone(*c)->getResult(0));
-      SmallVector<Value> lbs, ubs, steps;
-      for (unsigned d = 0; d < loop.getNumLoops(); ++d) {
-        if (d != (unsigned)best) {
-          lbs.push_back(map.lookup(loop.getLowerBound()[d]));
-          ubs.push_back(map.lookup(loop.getUpperBound()[d]));
-        } else if (stride == 1) {
-          lbs.push_back(entry->getArgument(0));
-          ubs.push_back(entry->getArgument(1));
-        } else {
-          // Iterations [lo, hi) are values [lo * step, min(hi * step, ub)).
-          Value s = arith::ConstantIndexOp::create(tb, loop.getLoc(), stride);
-          lbs.push_back(arith::MulIOp::create(tb, loop.getLoc(), entry->getArgument(0), s));
-          Value hi = arith::MulIOp::create(tb, loop.getLoc(), entry->getArgument(1), s);
-          ubs.push_back(arith::MinSIOp::create(tb, loop.getLoc(), hi, map.lookup(loop.getUpperBound()[d])));
-        }
-        steps.push_back(map.lookup(loop.getStep()[d]));
-      }
-      auto inner = scf::ParallelOp::create(tb, loop.getLoc(), lbs, ubs, steps);
-      // Replace the new loop's empty body with a copy of the original one.
-      inner.getRegion().getBlocks().clear();
-      loop.getRegion().cloneInto(&inner.getRegion(), map);
+      if (partner >= 0)
+        outlinePair(tb, loop, map, entry, best, partner);
+      else
+        outlineDim(tb, loop, map, entry, best);
       func::ReturnOp::create(tb, loop.getLoc());
 
       b.setInsertionPoint(loop);
-      Value count = loop.getUpperBound()[best];
-      if (stride != 1)
-        count = arith::CeilDivSIOp::create(b, loop.getLoc(), count,
-                                           arith::ConstantIndexOp::create(b, loop.getLoc(), stride));
+      Value count = tripCountValue(b, loop, best);
+      if (partner >= 0)
+        count = arith::MulIOp::create(b, loop.getLoc(), count, tripCountValue(b, loop, partner));
       SmallVector<Value> callArgs{arith::ConstantIndexOp::create(b, loop.getLoc(), 0), count};
       callArgs.append(args);
       func::CallOp::create(b, loop.getLoc(), task, callArgs);
       loop.erase();
     }
     hoistStackAllocations(module);
+  }
+
+  /// The task's loop for dim `best` split: its iterations [lo, hi) of that
+  /// dim, the others whole.
+  static void outlineDim(OpBuilder &tb, scf::ParallelOp loop, IRMapping &map, Block *entry, unsigned best) {
+    int64_t stride = *constantIndex(loop.getStep()[best]);
+    SmallVector<Value> lbs, ubs, steps;
+    for (unsigned d = 0; d < loop.getNumLoops(); ++d) {
+      if (d != best) {
+        lbs.push_back(map.lookup(loop.getLowerBound()[d]));
+        ubs.push_back(map.lookup(loop.getUpperBound()[d]));
+      } else if (stride == 1) {
+        lbs.push_back(entry->getArgument(0));
+        ubs.push_back(entry->getArgument(1));
+      } else {
+        // Iterations [lo, hi) are values [lo * step, min(hi * step, ub)).
+        Value s = arith::ConstantIndexOp::create(tb, loop.getLoc(), stride);
+        lbs.push_back(arith::MulIOp::create(tb, loop.getLoc(), entry->getArgument(0), s));
+        Value hi = arith::MulIOp::create(tb, loop.getLoc(), entry->getArgument(1), s);
+        ubs.push_back(arith::MinSIOp::create(tb, loop.getLoc(), hi, map.lookup(loop.getUpperBound()[d])));
+      }
+      steps.push_back(map.lookup(loop.getStep()[d]));
+    }
+    auto inner = scf::ParallelOp::create(tb, loop.getLoc(), lbs, ubs, steps);
+    // Replace the new loop's empty body with a copy of the original one.
+    inner.getRegion().getBlocks().clear();
+    loop.getRegion().cloneInto(&inner.getRegion(), map);
+  }
+
+  /// Iterations of `loop`'s dim `d` (which starts at 0 with a positive
+  /// constant step), as a value built at `b`; `map` maps the bounds where
+  /// they were captured.
+  static Value tripCountValue(OpBuilder &b, scf::ParallelOp loop, unsigned d, const IRMapping *map = nullptr) {
+    Location loc = loop.getLoc();
+    Value ub = loop.getUpperBound()[d];
+    if (map)
+      ub = map->lookupOrDefault(ub);
+    int64_t step = *constantIndex(loop.getStep()[d]);
+    if (auto c = constantIndex(loop.getUpperBound()[d]))
+      return arith::ConstantIndexOp::create(b, loc, (*c + step - 1) / step);
+    if (step == 1)
+      return ub;
+    return arith::CeilDivSIOp::create(b, loc, ub, arith::ConstantIndexOp::create(b, loc, step));
+  }
+
+  /// The task's loop for a pair of dims `x` and `y` split as one: its
+  /// iterations [lo, hi) number the pair's in the order of the dims
+  /// (the outer one's iteration times the inner one's count plus the
+  /// inner one's), the other dims run whole.
+  static void outlinePair(OpBuilder &tb, scf::ParallelOp loop, IRMapping &map, Block *entry, unsigned x, unsigned y) {
+    Location loc = loop.getLoc();
+    unsigned outer = std::min(x, y), inner = std::max(x, y);
+    Value innerCount = tripCountValue(tb, loop, inner, &map);
+    SmallVector<Value> lbs, ubs, steps;
+    for (unsigned d = 0; d < loop.getNumLoops(); ++d) {
+      if (d == inner)
+        continue;
+      if (d == outer) {
+        lbs.push_back(entry->getArgument(0));
+        ubs.push_back(entry->getArgument(1));
+        steps.push_back(arith::ConstantIndexOp::create(tb, loc, 1));
+        continue;
+      }
+      lbs.push_back(map.lookup(loop.getLowerBound()[d]));
+      ubs.push_back(map.lookup(loop.getUpperBound()[d]));
+      steps.push_back(map.lookup(loop.getStep()[d]));
+    }
+    Block &body = loop.getRegion().front();
+    scf::ParallelOp::create(tb, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location l, ValueRange ivs) {
+      IRMapping bodyMap = map;
+      unsigned next = 0;
+      for (unsigned d = 0; d < loop.getNumLoops(); ++d) {
+        if (d == inner)
+          continue;
+        if (d != outer) {
+          bodyMap.map(body.getArgument(d), ivs[next++]);
+          continue;
+        }
+        Value linear = ivs[next++];
+        Value o = arith::DivUIOp::create(nb, l, linear, innerCount);
+        Value i = arith::RemUIOp::create(nb, l, linear, innerCount);
+        auto scaled = [&](Value iv, unsigned dim) -> Value {
+          int64_t step = *constantIndex(loop.getStep()[dim]);
+          return step == 1 ? iv : arith::MulIOp::create(nb, l, iv, arith::ConstantIndexOp::create(nb, l, step));
+        };
+        bodyMap.map(body.getArgument(outer), scaled(o, outer));
+        bodyMap.map(body.getArgument(inner), scaled(i, inner));
+      }
+      for (Operation &op : body.without_terminator())
+        nb.clone(op, bodyMap);
+    });
   }
 
   /// Stack allocations inside loops (an attention tile's scratch, made
