@@ -10,6 +10,9 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace tern {
 #define GEN_PASS_DEF_TERNTOLINALGPASS
@@ -31,6 +34,73 @@ struct TableLowering : ConversionPattern {
   }
   LowerFn fn;
 };
+
+/// tensor.dim of an expand_shape: the size it was given.
+struct DimOfExpandShape : OpRewritePattern<tensor::DimOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::DimOp dim, PatternRewriter &rw) const override {
+    auto expand = dim.getSource().getDefiningOp<tensor::ExpandShapeOp>();
+    std::optional<int64_t> i = dim.getConstantIndex();
+    if (!expand || !i)
+      return failure();
+    rw.replaceOp(dim, getValueOrCreateConstantIndexOp(rw, dim.getLoc(), expand.getMixedOutputShape()[*i]));
+    return success();
+  }
+};
+
+/// tensor.dim of a collapse_shape's dim that is one source dim: that one's.
+struct DimOfCollapseShape : OpRewritePattern<tensor::DimOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(tensor::DimOp dim, PatternRewriter &rw) const override {
+    auto collapse = dim.getSource().getDefiningOp<tensor::CollapseShapeOp>();
+    std::optional<int64_t> i = dim.getConstantIndex();
+    if (!collapse || !i || collapse.getReassociationIndices()[*i].size() != 1)
+      return failure();
+    rw.replaceOpWithNewOp<tensor::DimOp>(dim, collapse.getSrc(), collapse.getReassociationIndices()[*i][0]);
+    return success();
+  }
+};
+
+/// Every size known only at run time traced back to where it comes from
+/// (an input's dim, asked once at the top of the function): the lowerings ask each operand for its sizes, and a
+/// batch read from two operands of an Add (max(n, n) for broadcasting)
+/// or through a reshape would be two values that the later passes cannot
+/// tell equal. Unequal, they kept a convolution's result buffer beside its
+/// fused residual add's rather than adding in place (one more store per
+/// element, and a buffer malloc'd per run).
+void traceDimsToSources(ModuleOp module) {
+  RewritePatternSet patterns(module.getContext());
+  patterns.add<DimOfExpandShape, DimOfCollapseShape>(module.getContext());
+  memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+  tensor::DimOp::getCanonicalizationPatterns(patterns, module.getContext());
+  // Only the dims and what they become: the rest is the canonicalizer's.
+  SmallVector<Operation *> dims;
+  module.walk([&](tensor::DimOp d) { dims.push_back(d); });
+  GreedyRewriteConfig config;
+  config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
+  (void)applyOpPatternsGreedily(dims, std::move(patterns), config);
+  // One value per dim of an argument, asked at the top of its function.
+  module.walk([](func::FuncOp f) {
+    if (f.isExternal())
+      return;
+    Block &entry = f.getBody().front();
+    llvm::DenseMap<std::pair<Value, int64_t>, Value> first;
+    OpBuilder b = OpBuilder::atBlockBegin(&entry);
+    f.walk([&](tensor::DimOp dim) {
+      auto arg = dyn_cast<BlockArgument>(dim.getSource());
+      std::optional<int64_t> i = dim.getConstantIndex();
+      if (!arg || arg.getOwner() != &entry || !i)
+        return;
+      Value &at = first[{arg, *i}];
+      if (at == dim.getResult())
+        return;
+      if (!at)
+        at = tensor::DimOp::create(b, dim.getLoc(), arg, *i);
+      dim.getResult().replaceAllUsesWith(at);
+      dim.erase();
+    });
+  });
+}
 
 std::string nodeName(Location loc) {
   if (auto name = dyn_cast<NameLoc>(loc))
@@ -104,7 +174,8 @@ struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
     populateReturnOpTypeConversionPattern(patterns, converter);
     populateCallOpTypeConversionPattern(patterns, converter);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    traceDimsToSources(module);
   }
 };
 
