@@ -26,6 +26,31 @@ using namespace mlir;
 
 namespace {
 
+/// Size `d` of `v`: a constant, else the size its producer was made with
+/// (through destination-style ops to their inits, to a tensor.empty's
+/// operand), else a tensor.dim. The insert of the source must name sizes
+/// that exist before the source's producer (an image count at the top of
+/// the function, not a dim of the source asked after it), or empty-tensor
+/// elimination cannot make that producer write into the padded tensor
+/// (with a batch known at run time it copied every padded map once more).
+OpFoldResult sizeOf(OpBuilder &b, Location loc, Value v, int64_t d) {
+  auto type = cast<RankedTensorType>(v.getType());
+  if (!type.isDynamicDim(d))
+    return b.getIndexAttr(type.getDimSize(d));
+  for (Value at = v;;) {
+    if (auto empty = at.getDefiningOp<tensor::EmptyOp>())
+      return empty.getMixedSizes()[d];
+    auto result = dyn_cast<OpResult>(at);
+    auto dps = at.getDefiningOp<DestinationStyleOpInterface>();
+    if (!result || !dps || !dps.hasPureTensorSemantics() ||
+        cast<RankedTensorType>(dps.getDpsInitOperand(result.getResultNumber())->get().getType()).getShape() !=
+            type.getShape())
+      break;
+    at = dps.getDpsInitOperand(result.getResultNumber())->get();
+  }
+  return tensor::DimOp::create(b, loc, v, d).getResult();
+}
+
 /// pad(x) -> insert_slice(x, fills of the border slabs of empty). The
 /// border is cut by the first dim a point lies outside the interior in:
 /// for dim d, the slabs below and above the interior along d span the
@@ -41,7 +66,9 @@ struct DecomposePad : OpRewritePattern<tensor::PadOp> {
     auto type = pad.getResultType();
     int64_t rank = type.getRank();
     SmallVector<OpFoldResult> lo = pad.getMixedLowPad(), hi = pad.getMixedHighPad();
-    SmallVector<OpFoldResult> in = tensor::getMixedSizes(rw, loc, pad.getSource());
+    SmallVector<OpFoldResult> in;
+    for (int64_t d = 0; d < rank; ++d)
+      in.push_back(sizeOf(rw, loc, pad.getSource(), d));
     auto add = [&](OpFoldResult a, OpFoldResult b) -> OpFoldResult {
       std::optional<int64_t> ca = getConstantIntValue(a), cb = getConstantIntValue(b);
       if (ca && cb)
