@@ -135,6 +135,12 @@ def TernPlanMemoryPass : Pass<"tern-plan-memory", "mlir::ModuleOp"> {
     return becomes a `memref.view` of an arena argument (appended after the
     weights) at an offset chosen so that buffers live at the same time never
     overlap (greedy, largest first, 64-byte aligned). Dynamic-shaped
+    temporaries whose one dynamic dim is a multiple of an input's dim (a
+    batch known at run time) are placed the same way after the static ones,
+    by their bytes per unit of that dim, at offsets the run multiplies by it
+    (recorded as `tern.arena_scaled_size`, `tern.arena_scale_input` and
+    `tern.arena_scale_dim`: the runtime's arena holds the static bytes plus
+    the scaled ones times that input's dim); other dynamic-shaped
     temporaries are freed after their last use. Returned buffers are made
     fresh allocations the caller owns (copied when the result is an input, a
     constant, a view of the arena or returned twice). The arena size is
@@ -146,6 +152,10 @@ def TernPlanMemoryPass : Pass<"tern-plan-memory", "mlir::ModuleOp"> {
     to 256 KiB; others are an error); tern-outline-parallel-loops then
     allocates them once per task.
   }];
+  let options = [
+    Option<"scaleWithInputs", "scale-with-inputs", "bool", /*default=*/"true",
+           "Place buffers sized by an input's dim in the arena too (a runtime that sizes it per run)">
+  ];
   let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
 }
 

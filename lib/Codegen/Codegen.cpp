@@ -319,9 +319,22 @@ static void lowerTaskCalls(llvm::Module &m, llvm::Function *main) {
   }
 }
 
+ArenaPlan ArenaPlan::of(ModuleOp module) {
+  ArenaPlan plan;
+  auto get = [&](StringRef name, int64_t &to) {
+    if (auto a = module->getAttrOfType<IntegerAttr>(name))
+      to = a.getInt();
+  };
+  get("tern.arena_size", plan.bytes);
+  get("tern.arena_scaled_size", plan.scaledBytes);
+  get("tern.arena_scale_input", plan.scaleInput);
+  get("tern.arena_scale_dim", plan.scaleDim);
+  return plan;
+}
+
 std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext &ctx, llvm::TargetMachine &tm,
                                              const ModelInterface &iface, const std::vector<char> &weights,
-                                             int64_t arenaSize, const LibraryOptions &options) {
+                                             const ArenaPlan &arena, const LibraryOptions &options) {
   std::unique_ptr<llvm::Module> m = translateModuleToLLVMIR(module, ctx, options.modelName);
   if (!m)
     return nullptr;
@@ -418,12 +431,13 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext 
   llvm::Constant *deviceArch =
       options.gpuArch.empty() ? llvm::ConstantPointerNull::get(ptr) : cstr(options.gpuArch);
   auto *modelType =
-      llvm::StructType::get(ctx, {i64, ptr, i64, i64, ptr, ptr, ptr, i64, ptr, i64, ptr, ptr, i64, ptr});
+      llvm::StructType::get(ctx, {i64, ptr, i64, i64, ptr, ptr, ptr, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, i64});
   auto *desc = llvm::ConstantStruct::get(
       modelType, {i64c(TERN_ABI_VERSION), cstr(options.modelName), i64c(iface.inputs.size()), i64c(iface.outputs.size()),
                   tensors(iface.inputs, "tern.inputs"), tensors(iface.outputs, "tern.outputs"), weightsPtr,
-                  i64c(weights.size()), weightsFile, i64c(arenaSize), entry, cstr(targetDesc),
-                  i64c(options.gpuArch.empty() ? TERN_DEVICE_CPU : TERN_DEVICE_CUDA), deviceArch});
+                  i64c(weights.size()), weightsFile, i64c(arena.bytes), entry, cstr(targetDesc),
+                  i64c(options.gpuArch.empty() ? TERN_DEVICE_CPU : TERN_DEVICE_CUDA), deviceArch,
+                  i64c(arena.scaledBytes), i64c(arena.scaleInput), i64c(arena.scaleDim)});
   auto *g = new llvm::GlobalVariable(*m, modelType, true, llvm::GlobalValue::ExternalLinkage, desc, options.symbol);
   g->setVisibility(llvm::GlobalValue::DefaultVisibility);
   return m;

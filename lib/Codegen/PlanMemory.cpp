@@ -4,7 +4,12 @@
 // inside the ops), so a buffer's lifetime is the span of top-level ops from
 // its allocation to the last op that touches it or any view of it. Buffers
 // of static size are then packed into one arena: largest first, each at the
-// lowest 64-byte aligned offset free for its whole lifetime.
+// lowest 64-byte aligned offset free for its whole lifetime. Buffers whose
+// size is a static number of bytes times one input's dim (the images of a
+// batch known at run time) are packed the same way by their bytes per
+// unit, after the static ones: every offset and size times the same count
+// keeps them apart, and the runtime lends an arena of the static bytes
+// plus the scaled ones times that input's dim.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +19,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/MapVector.h"
 
 namespace tern {
 #define GEN_PASS_DEF_TERNPLANMEMORYPASS
@@ -28,7 +34,98 @@ struct Buffer {
   memref::AllocOp alloc;
   int64_t begin = 0, end = 0, bytes = 0, offset = -1;
   bool returned = false;
+  bool scaled = false; // bytes and offset per unit of the scaling dim
 };
+
+/// A size `coef` times an input's dim `index`.
+struct Linear {
+  BlockArgument input;
+  int64_t index = 0, coef = 1;
+};
+
+/// The size of `source`'s dim `index` as a constant times the size of an
+/// input's dim, or nothing: through allocations, reshapes and casts of
+/// buffers to the input itself.
+std::optional<Linear> linearDim(Value source, int64_t index, func::FuncOp main);
+
+/// `v` as a constant times the size of an input's dim (through
+/// multiplications by constants), or nothing.
+std::optional<Linear> linearInInputDim(Value v, func::FuncOp main) {
+  if (auto dim = v.getDefiningOp<memref::DimOp>()) {
+    std::optional<int64_t> index = dim.getConstantIndex();
+    return index ? linearDim(dim.getSource(), *index, main) : std::nullopt;
+  }
+  if (auto mul = v.getDefiningOp<arith::MulIOp>()) {
+    for (auto [x, c] : {std::pair(mul.getLhs(), mul.getRhs()), std::pair(mul.getRhs(), mul.getLhs())}) {
+      auto k = c.getDefiningOp<arith::ConstantIndexOp>();
+      if (!k || k.value() < 0)
+        continue;
+      if (std::optional<Linear> l = linearInInputDim(x, main)) {
+        l->coef *= k.value();
+        return l;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Linear> linearDim(Value source, int64_t index, func::FuncOp main) {
+  auto type = dyn_cast<MemRefType>(source.getType());
+  if (!type || index < 0 || index >= type.getRank() || !type.isDynamicDim(index))
+    return std::nullopt;
+  if (auto arg = dyn_cast<BlockArgument>(source)) {
+    // An input: not one of the byte buffers the codegen passes append
+    // after the inputs (the weights first).
+    if (arg.getOwner() != &main.getBody().front())
+      return std::nullopt;
+    for (unsigned i = 0; i <= arg.getArgNumber(); ++i)
+      if (auto name = main.getArgAttrOfType<StringAttr>(i, "tern.name");
+          name && llvm::is_contained({"__weights", "__arena", "__runtime"}, name.getValue()))
+        return std::nullopt;
+    return Linear{arg, index, 1};
+  }
+  Operation *def = source.getDefiningOp();
+  if (auto alloc = dyn_cast_or_null<memref::AllocOp>(def))
+    return linearInInputDim(alloc.getDynamicSizes()[type.getDynamicDimIndex(index)], main);
+  if (auto expand = dyn_cast_or_null<memref::ExpandShapeOp>(def)) {
+    OpFoldResult size = expand.getMixedOutputShape()[index];
+    auto v = dyn_cast<Value>(size);
+    return v ? linearInInputDim(v, main) : std::nullopt;
+  }
+  if (auto collapse = dyn_cast_or_null<memref::CollapseShapeOp>(def)) {
+    ReassociationIndices group = collapse.getReassociationIndices()[index];
+    return group.size() == 1 ? linearDim(collapse.getSrc(), group[0], main) : std::nullopt;
+  }
+  if (auto cast = dyn_cast_or_null<memref::CastOp>(def))
+    return linearDim(cast.getSource(), index, main);
+  return std::nullopt;
+}
+
+/// Places `buffers` (their `bytes` set) by liveness, largest first, at
+/// 64-byte aligned offsets; returns the bytes they span.
+int64_t place(SmallVector<Buffer *> &buffers) {
+  llvm::sort(buffers, [](Buffer *a, Buffer *b) { return a->bytes != b->bytes ? a->bytes > b->bytes : a->begin < b->begin; });
+  int64_t size = 0;
+  SmallVector<Buffer *> placed;
+  for (Buffer *buf : buffers) {
+    // Busy ranges of placed buffers whose lifetimes overlap, by offset.
+    SmallVector<std::pair<int64_t, int64_t>> busy;
+    for (Buffer *other : placed)
+      if (!(other->end < buf->begin || buf->end < other->begin))
+        busy.push_back({other->offset, other->offset + other->bytes});
+    llvm::sort(busy);
+    int64_t offset = 0;
+    for (auto [lo, hi] : busy) {
+      if (offset + buf->bytes <= lo)
+        break;
+      offset = std::max<int64_t>(offset, llvm::alignTo(hi, 64));
+    }
+    buf->offset = offset;
+    size = std::max(size, offset + buf->bytes);
+    placed.push_back(buf);
+  }
+  return size;
+}
 
 
 /// Allocations inside a top-level loop of `body` (an attention tile's
@@ -62,6 +159,7 @@ LogicalResult stackAllocateLoopTemporaries(Block &body) {
 }
 
 struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     FailureOr<func::FuncOp> entry = tern::entryFunction(module);
@@ -134,27 +232,58 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
         planned.push_back(&buf);
     for (Buffer *buf : planned)
       buf->bytes = std::max<int64_t>(tern::bufferBytes(buf->alloc.getType()), 1);
-    llvm::sort(planned, [](Buffer *a, Buffer *b) {
-      return a->bytes != b->bytes ? a->bytes > b->bytes : a->begin < b->begin;
-    });
-    int64_t arenaSize = 0;
-    SmallVector<Buffer *> placed;
-    for (Buffer *buf : planned) {
-      // Busy ranges of placed buffers whose lifetimes overlap, by offset.
-      SmallVector<std::pair<int64_t, int64_t>> busy;
-      for (Buffer *other : placed)
-        if (!(other->end < buf->begin || buf->end < other->begin))
-          busy.push_back({other->offset, other->offset + other->bytes});
-      llvm::sort(busy);
-      int64_t offset = 0;
-      for (auto [lo, hi] : busy) {
-        if (offset + buf->bytes <= lo)
-          break;
-        offset = std::max<int64_t>(offset, llvm::alignTo(hi, 64));
+    int64_t arenaSize = place(planned);
+
+    // Then those of one dynamic dim that is a multiple of an input's dim:
+    // by the dim with the most bytes per unit.
+    SmallVector<Buffer *> scaled;
+    memref::DimOp unit;
+    if (scaleWithInputs) {
+      llvm::MapVector<std::pair<Value, int64_t>, SmallVector<std::pair<Buffer *, int64_t>>> byDim;
+      for (Buffer &buf : buffers) {
+        MemRefType type = buf.alloc.getType();
+        if (buf.returned || type.hasStaticShape() || type.getNumDynamicDims() != 1 ||
+            !type.getLayout().isIdentity() || !type.getElementType().isIntOrFloat() ||
+            type.getElementTypeBitWidth() % 8 != 0)
+          continue;
+        std::optional<Linear> l = linearInInputDim(buf.alloc.getDynamicSizes()[0], main);
+        if (!l)
+          continue;
+        int64_t elems = 1;
+        for (int64_t d : type.getShape())
+          elems *= ShapedType::isDynamic(d) ? 1 : d;
+        int64_t bits = type.getElementTypeBitWidth();
+        byDim[{l->input, l->index}].push_back(
+            {&buf, std::max<int64_t>(1, elems * l->coef * (bits / 8))});
       }
-      buf->offset = offset;
-      arenaSize = std::max(arenaSize, offset + buf->bytes);
-      placed.push_back(buf);
+      int64_t best = 0;
+      for (auto &[key, list] : byDim) {
+        int64_t total = 0;
+        for (auto [buf, bytes] : list)
+          total += bytes;
+        if (total <= best)
+          continue;
+        best = total;
+        scaled.clear();
+        for (auto [buf, bytes] : list) {
+          buf->bytes = bytes;
+          scaled.push_back(buf);
+        }
+      }
+      for (Buffer *buf : scaled)
+        buf->scaled = true;
+    }
+    int64_t scaledBase = llvm::alignTo(arenaSize, 64), scaledSize = place(scaled);
+    Value scaledDim;
+    if (!scaled.empty()) {
+      // The count every scaled offset multiplies, at the top of @main.
+      std::optional<Linear> l = linearInInputDim(scaled.front()->alloc.getDynamicSizes()[0], main);
+      b.setInsertionPointToStart(&body);
+      Value c = arith::ConstantIndexOp::create(b, main.getLoc(), l->index);
+      scaledDim = memref::DimOp::create(b, main.getLoc(), l->input, c);
+      module->setAttr("tern.arena_scaled_size", b.getI64IntegerAttr(scaledSize));
+      module->setAttr("tern.arena_scale_input", b.getI64IntegerAttr(l->input.getArgNumber()));
+      module->setAttr("tern.arena_scale_dim", b.getI64IntegerAttr(l->index));
     }
 
     FailureOr<Value> arenaArg = tern::appendEntryBuffer(main, "__arena");
@@ -168,6 +297,14 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
       Value view = memref::ViewOp::create(b, buf->alloc.getLoc(), buf->alloc.getType(), arena, off, ValueRange{});
       buf->alloc.replaceAllUsesWith(view);
     }
+    for (Buffer *buf : scaled) {
+      b.setInsertionPoint(buf->alloc);
+      Location loc = buf->alloc.getLoc();
+      Value off = arith::MulIOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, buf->offset), scaledDim);
+      off = arith::AddIOp::create(b, loc, off, arith::ConstantIndexOp::create(b, loc, scaledBase));
+      Value view = memref::ViewOp::create(b, loc, buf->alloc.getType(), arena, off, buf->alloc.getDynamicSizes());
+      buf->alloc.replaceAllUsesWith(view);
+    }
     // Temporaries of dynamic size: freed after their last use.
     for (Buffer &buf : buffers) {
       if (buf.returned || buf.offset >= 0)
@@ -177,7 +314,7 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
         continue;
       memref::DeallocOp::create(b, buf.alloc.getLoc(), buf.alloc.getResult());
     }
-    for (Buffer *buf : planned)
+    for (Buffer *buf : llvm::concat<Buffer *>(planned, scaled))
       buf->alloc.erase();
     module->setAttr("tern.arena_size", b.getI64IntegerAttr(arenaSize));
   }

@@ -531,9 +531,7 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
   if (emit == Emit::Buffers)
     return print();
   std::vector<char> weights = tern::takeWeights(module);
-  int64_t arena = 0;
-  if (auto a = module->getAttrOfType<mlir::IntegerAttr>("tern.arena_size"))
-    arena = a.getInt();
+  tern::ArenaPlan arena = tern::ArenaPlan::of(module);
   // The interface is recorded; argument names mean nothing to LLVM.
   if (auto main = module.lookupSymbol<mlir::func::FuncOp>("main")) {
     main.removeArgAttrsAttr();
@@ -541,9 +539,14 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
   }
   if (failed(run(tern::LoweringStage::Buffers, tern::LoweringStage::LLVMDialect)))
     return 1;
-  if (opts.verbose)
-    errs() << formatv("ternc: lowered to the LLVM dialect at {0:f2} s (weights {1} bytes, arena {2} bytes)\n",
-                      seconds(), weights.size(), arena);
+  if (opts.verbose) {
+    errs() << formatv("ternc: lowered to the LLVM dialect at {0:f2} s (weights {1} bytes, arena {2} bytes",
+                      seconds(), weights.size(), arena.bytes);
+    if (arena.scaleInput >= 0)
+      errs() << formatv(" + {0} bytes per unit of input {1} dim {2}", arena.scaledBytes, arena.scaleInput,
+                        arena.scaleDim);
+    errs() << ")\n";
+  }
   if (emit == Emit::PTX) {
     std::unique_ptr<ToolOutputFile> out = mlir::openOutputFile(output, &error);
     if (!out)

@@ -77,6 +77,7 @@ const char *tern_dtype_name(tern_dtype t) {
 
 typedef struct arena_node {
   struct arena_node *next;
+  size_t capacity;
 } arena_node;
 
 struct tern_model {
@@ -138,6 +139,11 @@ static tern_status open_abi(const tern_abi_model *abi, void *library, const char
   if (abi->device != TERN_DEVICE_CPU && abi->device != TERN_DEVICE_CUDA)
     return fail("model '%s' is for device kind %lld, which this runtime does not know", abi->name,
                 (long long)abi->device);
+  if (abi->arena_scale_input >= 0 &&
+      (abi->device != TERN_DEVICE_CPU || abi->arena_scale_input >= abi->num_inputs ||
+       abi->arena_scale_dim < 0 || abi->arena_scale_dim >= abi->inputs[abi->arena_scale_input].rank))
+    return fail("model '%s' scales its working memory with input %lld dim %lld, which it does not have", abi->name,
+                (long long)abi->arena_scale_input, (long long)abi->arena_scale_dim);
   tern_model *m = calloc(1, sizeof *m);
   if (!m)
     return fail("out of memory");
@@ -322,29 +328,47 @@ static tern_status check_inputs(const tern_model *m, const tern_tensor *inputs, 
   return TERN_OK;
 }
 
-static void *take_arena(tern_model *m) {
-  if (m->abi->arena_size == 0)
+/* Bytes of arena a run on these inputs needs (checked inputs). */
+static size_t arena_bytes(const tern_abi_model *abi, const tern_tensor *inputs) {
+  size_t bytes = (size_t)abi->arena_size;
+  if (abi->arena_scale_input >= 0) {
+    int64_t units = inputs[abi->arena_scale_input].dims[abi->arena_scale_dim];
+    bytes = ((bytes + 63) & ~(size_t)63) + (size_t)abi->arena_scaled_size * (size_t)(units > 0 ? units : 0);
+  }
+  return bytes;
+}
+
+/* An arena of at least `bytes`: a free one of the model's when one is
+ * large enough (a smaller one is dropped), else a new one; its size in
+ * `capacity` (the run writes over the node's fields). */
+static void *take_arena(tern_model *m, size_t bytes, size_t *capacity) {
+  if (bytes == 0)
     return NULL;
   pthread_mutex_lock(&m->lock);
   arena_node *a = m->free_arenas;
   if (a)
     m->free_arenas = a->next;
   pthread_mutex_unlock(&m->lock);
-  if (a)
+  if (a && a->capacity >= bytes) {
+    *capacity = a->capacity;
     return a;
+  }
+  free(a);
   void *p = NULL;
-  size_t size = ((size_t)m->abi->arena_size + 63) & ~(size_t)63;
+  size_t size = (bytes + 63) & ~(size_t)63;
   if (size < sizeof(arena_node))
     size = sizeof(arena_node);
   if (posix_memalign(&p, 64, size) != 0)
     return NULL;
+  *capacity = size;
   return p;
 }
 
-static void give_arena(tern_model *m, void *p) {
+static void give_arena(tern_model *m, void *p, size_t capacity) {
   if (!p)
     return;
   arena_node *a = p;
+  a->capacity = capacity;
   pthread_mutex_lock(&m->lock);
   a->next = m->free_arenas;
   m->free_arenas = a;
@@ -403,11 +427,12 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
       return TERN_ERROR;
     }
   }
-  void *arena = m->cuda ? NULL : take_arena(m);
-  if (!m->cuda && abi->arena_size && !arena) {
+  size_t arena_size = m->cuda ? (size_t)abi->arena_size : arena_bytes(abi, inputs), arena_capacity = 0;
+  void *arena = m->cuda ? NULL : take_arena(m, arena_size, &arena_capacity);
+  if (!m->cuda && arena_size && !arena) {
     free(data);
     free(args);
-    return fail("cannot allocate %lld bytes of working memory", (long long)abi->arena_size);
+    return fail("cannot allocate %zu bytes of working memory", arena_size);
   }
 
   int64_t *s = args;
@@ -428,7 +453,7 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
   }
   const void *buffers[3] = {m->cuda ? tern_cuda_weights(m->cuda) : m->weights,
                             m->cuda ? tern_cuda_arena(m->cuda) : arena, &m->hooks};
-  int64_t sizes[3] = {abi->weights_size, abi->arena_size, (int64_t)sizeof m->hooks};
+  int64_t sizes[3] = {abi->weights_size, (int64_t)arena_size, (int64_t)sizeof m->hooks};
   for (int b = 0; b < 3; ++b) {
     *s++ = (int64_t)(intptr_t)buffers[b];
     *s++ = (int64_t)(intptr_t)buffers[b];
@@ -442,7 +467,7 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
   if (m->cuda)
     status = tern_cuda_leave(m->cuda, abi, results);
   else
-    give_arena(m, arena);
+    give_arena(m, arena, arena_capacity);
   free(data);
 
   /* Hand each output over: its buffer to the caller when it allocates

@@ -1,8 +1,10 @@
 /*===- runtime_test.c - the runtime's behaviour on good and bad input -----===
  *
- *   tern-runtime-test ADD2.so
+ *   tern-runtime-test ADD2.so CHAIN.so
  * where ADD2.so is test/Runtime/Inputs/add2.onnxtext compiled by ternc
- * (z = x + y, both float[batch, 4]). Built with AddressSanitizer and
+ * (z = x + y, both float[batch, 4]) and CHAIN.so matmul-chain.onnxtext
+ * (z = relu(x w) w, x float[batch, 4]: a temporary per image, in the arena
+ * the runtime sizes per run). Built with AddressSanitizer and
  * UndefinedBehaviorSanitizer: a wrong input must give an error status and a
  * message, never a crash or an out-of-bounds read.
  *===----------------------------------------------------------------------===*/
@@ -63,6 +65,59 @@ static void *worker(void *arg) {
   return NULL;
 }
 
+/* matmul-chain.onnxtext's weights and its result for row `x`. */
+static const float chain_w[16] = {1.0f, 0.5f, 0.0f, -1.0f, 2.0f, 1.0f, 0.25f, 0.0f,
+                                  -0.5f, 0.0f, 1.0f, 3.0f, 0.0f, -2.0f, 0.5f, 1.0f};
+static void chain_row(const float *x, float *z) {
+  float t[4];
+  for (int j = 0; j < 4; ++j) {
+    t[j] = 0;
+    for (int k = 0; k < 4; ++k)
+      t[j] += x[k] * chain_w[k * 4 + j];
+    t[j] = t[j] > 0 ? t[j] : 0;
+  }
+  for (int j = 0; j < 4; ++j) {
+    z[j] = 0;
+    for (int k = 0; k < 4; ++k)
+      z[j] += t[k] * chain_w[k * 4 + j];
+  }
+}
+
+/* Runs the chain on `batch` rows; the number of wrong outputs. */
+static int run_chain(tern_model *m, int64_t batch, int seed) {
+  float *x = malloc((size_t)(batch + 1) * 4 * sizeof(float));
+  float *z = malloc((size_t)(batch + 1) * 4 * sizeof(float));
+  int wrong = 0;
+  for (int64_t i = 0; i < batch * 4; ++i)
+    x[i] = (float)((i * 7 + seed) % 13) - 6.0f;
+  tern_tensor in = make(x, batch, 4), out = make(z, batch, 4);
+  if (tern_model_run(m, &in, 1, &out, 1) != TERN_OK) {
+    wrong = 1;
+  } else {
+    for (int64_t r = 0; r < batch; ++r) {
+      float want[4];
+      chain_row(x + r * 4, want);
+      for (int j = 0; j < 4; ++j) {
+        float d = z[r * 4 + j] - want[j];
+        wrong += d > 1e-4f || d < -1e-4f;
+      }
+    }
+  }
+  free(x);
+  free(z);
+  return wrong;
+}
+
+static tern_model *chain;
+
+static void *chain_worker(void *arg) {
+  long id = (long)arg;
+  for (int round = 0; round < 100; ++round)
+    if (run_chain(chain, 1 + (id * 37 + round * 11) % 50, round))
+      return (void *)1;
+  return NULL;
+}
+
 /* The pool's loops: each iteration of [lo, hi) runs exactly once. */
 struct coverage {
   int32_t *hits;
@@ -100,8 +155,8 @@ static void check_pool(int32_t threads, int loops) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: tern-runtime-test ADD2.so\n");
+  if (argc != 3) {
+    fprintf(stderr, "usage: tern-runtime-test ADD2.so CHAIN.so\n");
     return 2;
   }
   tern_model *none = NULL;
@@ -217,6 +272,24 @@ int main(int argc, char **argv) {
     wrong += bz[i] != (float)(3 * i);
   CHECK(wrong == 0);
   tern_model_close(model);
+
+  /* Working memory that scales with the batch: the arena grows for a larger
+   * batch, is reused for a smaller one, and runs from several threads with
+   * different batches each get their own. */
+  CHECK(tern_model_open(argv[2], NULL, &chain) == TERN_OK);
+  if (chain) {
+    static const int64_t batches[] = {1, 7, 3, 64, 0, 2, 300, 5};
+    for (size_t i = 0; i < sizeof batches / sizeof batches[0]; ++i)
+      CHECK(run_chain(chain, batches[i], (int)i) == 0);
+    for (long i = 0; i < 4; ++i)
+      pthread_create(&threads[i], NULL, chain_worker, (void *)i);
+    for (int i = 0; i < 4; ++i) {
+      void *r;
+      pthread_join(threads[i], &r);
+      CHECK(r == NULL);
+    }
+    tern_model_close(chain);
+  }
   if (failures)
     fprintf(stderr, "%d checks failed\n", failures);
   else

@@ -69,12 +69,21 @@ struct LibraryOptions {
 /// globals with `tern.weight_offset`) and erases those globals.
 std::vector<char> takeWeights(mlir::ModuleOp module);
 
+/// The working memory a run needs (tern-plan-memory's arena): `bytes`,
+/// then `scaledBytes` per unit of input `scaleInput`'s dim `scaleDim`
+/// (-1: none).
+struct ArenaPlan {
+  int64_t bytes = 0, scaledBytes = 0, scaleInput = -1, scaleDim = -1;
+  /// Read from the module attributes tern-plan-memory sets.
+  static ArenaPlan of(mlir::ModuleOp module);
+};
+
 /// Translates a module at the LLVM-dialect stage to LLVM IR for `tm`, adding
 /// the entry wrapper and the ABI descriptor; internal symbols get internal
 /// linkage. `weights` is embedded unless options.weightsFile is set.
 std::unique_ptr<llvm::Module> translateModel(mlir::ModuleOp module, llvm::LLVMContext &ctx,
                                              llvm::TargetMachine &tm, const ModelInterface &iface,
-                                             const std::vector<char> &weights, int64_t arenaSize,
+                                             const std::vector<char> &weights, const ArenaPlan &arena,
                                              const LibraryOptions &options);
 
 /// LLVM's default pipeline at -O<level>.

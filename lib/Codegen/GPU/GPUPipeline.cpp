@@ -55,7 +55,8 @@ void addGPUBufferization(mlir::OpPassManager &pm, const GPUTarget &gpu) {
   pm.addNestedPass<func::FuncOp>(
       createTernGPURowKernelsPass({gpu.emulate ? 1 : 32, !gpu.emulate && hasTensorCores(gpu.chip)}));
   pm.addPass(createTernExternalizeWeightsPass({/*allConstants=*/true}));
-  pm.addPass(createTernPlanMemoryPass());
+  // The device arena is allocated once, of the static size.
+  pm.addPass(createTernPlanMemoryPass({/*scaleWithInputs=*/false}));
   pm.addPass(createCanonicalizerPass());
 }
 

@@ -103,7 +103,9 @@ size_t tern_model_num_inputs(const tern_model *model);
 size_t tern_model_num_outputs(const tern_model *model);
 tern_status tern_model_input_info(const tern_model *model, size_t index, tern_tensor_info *info);
 tern_status tern_model_output_info(const tern_model *model, size_t index, tern_tensor_info *info);
-/* Working memory one run needs besides its outputs (the planned arena). */
+/* Working memory one run needs besides its outputs (the planned arena);
+ * a model compiled with a batch known only at run time needs more per
+ * image on top of it, lent per run and kept for the next. */
 size_t tern_model_arena_bytes(const tern_model *model);
 int32_t tern_model_num_threads(const tern_model *model);
 
