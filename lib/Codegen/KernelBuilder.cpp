@@ -121,11 +121,17 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
   // over a small map, positions as rows: x[k][m]) and read by more than one
   // panel: copied once into tiles of rows (packA), which the kernels then
   // read in order.
-  if (plainFloat() && !aInOrder && staticK && staticM && c.batch.empty() && c.ms.size() == 1 && !onePanel &&
-      rows > 1 && rows <= kPackedRowsWidth && aMap.getNumResults() == 2 &&
-      aMap.getResult(0) == b.getAffineDimExpr(c.ks[0]) && aMap.getResult(1) == b.getAffineDimExpr(c.ms[0]) &&
-      tern::hasUnitInnerStride(c.a)) {
-    packA(*staticM, *staticK, rows);
+  // Also with the images as a row dim of their own (a batch known at run
+  // time: x[image][k][m], the rows counted across them).
+  auto dimExpr = [&](unsigned d) { return b.getAffineDimExpr(d); };
+  std::optional<int64_t> inner = getConstantIntValue(sizes[c.ms.back()]);
+  bool onePlane = c.ms.size() == 1 && staticM && aMap.getNumResults() == 2 && aMap.getResult(0) == dimExpr(c.ks[0]) &&
+                  aMap.getResult(1) == dimExpr(c.ms[0]);
+  bool planes = c.ms.size() == 2 && inner && aMap.getNumResults() == 3 && aMap.getResult(0) == dimExpr(c.ms[0]) &&
+                aMap.getResult(1) == dimExpr(c.ks[0]) && aMap.getResult(2) == dimExpr(c.ms[1]);
+  if (plainFloat() && !aInOrder && staticK && (onePlane || planes) && c.batch.empty() && !onePanel && rows > 1 &&
+      rows <= kPackedRowsWidth && tern::hasUnitInnerStride(c.a)) {
+    packA(m, staticM, *inner, *staticK, rows);
     aInOrder = true;
   }
   if (plainFloat() && staticK && *staticK >= 3 * kc && staticM && *staticM >= 4 * rows && c.batch.empty() &&

@@ -183,7 +183,11 @@ private:
   /// of rows then reads one stream of 32 bytes per k, not a cache line per
   /// k (as x[k][m] is read) that later tiles of rows find evicted. Once,
   /// before the kernel's parallel loop, itself parallel over the tiles.
-  void packA(int64_t m, int64_t k, int64_t rows);
+  /// Rows over two dims (images counted at run time, then positions:
+  /// x[image][k][m]) are numbered across the images as the kernel counts
+  /// them, `m` the total (a value), `inner` the positions per image; a
+  /// tile that straddles two images is gathered a lane at a time.
+  void packA(mlir::Value m, std::optional<int64_t> staticM, int64_t inner, int64_t k, int64_t rows);
 
   /// The reduction of a block-dequantized B (nibbles, Packing::Nibbles4)
   /// with A quantized by quantizeA, rows `row0` + r for r < `rowCount`:

@@ -361,31 +361,78 @@ void KernelBuilder::widenA(Value rows, std::optional<int64_t> staticRows) {
   });
 }
 
-void KernelBuilder::packA(int64_t m, int64_t k, int64_t rows) {
-  int64_t width = kPackedRowsWidth, tiles = (m + rows - 1) / rows;
+void KernelBuilder::packA(Value m, std::optional<int64_t> staticM, int64_t inner, int64_t k, int64_t rows) {
+  int64_t width = kPackedRowsWidth;
   auto vf = VectorType::get({width}, b.getF32Type());
   packedRows = rows;
-  packedA = memref::AllocOp::create(b, loc, MemRefType::get({tiles, k, width}, b.getF32Type()), ValueRange{},
-                                    b.getI64IntegerAttr(64));
+  bool planes = c.ms.size() == 2;
+  Value tiles = staticM ? index((*staticM + rows - 1) / rows)
+                        : Value(arith::CeilDivUIOp::create(b, loc, m, index(rows)));
+  auto type = MemRefType::get({staticM ? (*staticM + rows - 1) / rows : ShapedType::kDynamic, k, width},
+                              b.getF32Type());
+  packedA = memref::AllocOp::create(b, loc, type, staticM ? ValueRange{} : ValueRange{tiles}, b.getI64IntegerAttr(64));
   scf::ParallelOp::create(
-      b, loc, ValueRange{index(0)}, ValueRange{index(tiles)}, ValueRange{index(1)},
+      b, loc, ValueRange{index(0)}, ValueRange{tiles}, ValueRange{index(1)},
       [&](OpBuilder &pb, Location, ValueRange ivs) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPoint(pb.getInsertionBlock(), pb.getInsertionPoint());
         // The tile's rows and the next ones up to the width (lanes past the
         // tile are never read), none past the last row.
-        Value m0 = arith::MulIOp::create(b, loc, ivs[0], index(rows));
-        Value lanes = arith::MinSIOp::create(b, loc, arith::SubIOp::create(b, loc, index(m), m0), index(width));
+        Value r0 = arith::MulIOp::create(b, loc, ivs[0], index(rows));
+        Value lanes = arith::MinSIOp::create(b, loc, arith::SubIOp::create(b, loc, m, r0), index(width));
         Value mask = vector::CreateMaskOp::create(b, loc, VectorType::get({width}, b.getI1Type()), lanes);
         Value pass = arith::ConstantOp::create(b, loc, vf, DenseElementsAttr::get(vf, b.getF32FloatAttr(0).getValue()));
-        scf::ForOp::create(b, loc, index(0), index(k), index(1), ValueRange{},
-                           [&](OpBuilder &lb, Location, Value kk, ValueRange) {
-                             OpBuilder::InsertionGuard g(b);
-                             b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
-                             Value x = vector::MaskedLoadOp::create(b, loc, vf, c.a, ValueRange{kk, m0}, mask, pass);
-                             vector::StoreOp::create(b, loc, x, packedA, ValueRange{ivs[0], kk, index(0)});
-                             scf::YieldOp::create(b, loc);
-                           });
+        // Rows over images: the tile's image and first position; whether
+        // its lanes stay in that image.
+        Value image, m0 = r0, within;
+        if (planes) {
+          image = arith::DivUIOp::create(b, loc, r0, index(inner));
+          m0 = arith::RemUIOp::create(b, loc, r0, index(inner));
+          within = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
+                                         arith::AddIOp::create(b, loc, m0, lanes), index(inner));
+        }
+        scf::ForOp::create(
+            b, loc, index(0), index(k), index(1), ValueRange{}, [&](OpBuilder &lb, Location, Value kk, ValueRange) {
+              OpBuilder::InsertionGuard g(b);
+              b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
+              auto contiguous = [&]() -> Value {
+                SmallVector<Value> at{kk, m0};
+                if (planes)
+                  at.insert(at.begin(), image);
+                return vector::MaskedLoadOp::create(b, loc, vf, c.a, at, mask, pass);
+              };
+              Value x;
+              if (!planes) {
+                x = contiguous();
+              } else {
+                // A tile across two images: each lane from its own (lanes
+                // past the last row repeat it).
+                auto split = scf::IfOp::create(
+                    b, loc, within,
+                    [&](OpBuilder &tb, Location) {
+                      OpBuilder::InsertionGuard ig(b);
+                      b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
+                      scf::YieldOp::create(b, loc, contiguous());
+                    },
+                    [&](OpBuilder &eb, Location) {
+                      OpBuilder::InsertionGuard ig(b);
+                      b.setInsertionPoint(eb.getInsertionBlock(), eb.getInsertionPoint());
+                      Value v = pass, last = arith::SubIOp::create(b, loc, m, index(1));
+                      for (int64_t l = 0; l < width; ++l) {
+                        Value r = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, r0, index(l)), last);
+                        Value e = memref::LoadOp::create(
+                            b, loc, c.a,
+                            ValueRange{arith::DivUIOp::create(b, loc, r, index(inner)), kk,
+                                       arith::RemUIOp::create(b, loc, r, index(inner))});
+                        v = vector::InsertOp::create(b, loc, e, v, l);
+                      }
+                      scf::YieldOp::create(b, loc, v);
+                    });
+                x = split.getResult(0);
+              }
+              vector::StoreOp::create(b, loc, x, packedA, ValueRange{ivs[0], kk, index(0)});
+              scf::YieldOp::create(b, loc);
+            });
       });
 }
 
