@@ -383,13 +383,18 @@ void KernelBuilder::packA(Value m, std::optional<int64_t> staticM, int64_t inner
         Value mask = vector::CreateMaskOp::create(b, loc, VectorType::get({width}, b.getI1Type()), lanes);
         Value pass = arith::ConstantOp::create(b, loc, vf, DenseElementsAttr::get(vf, b.getF32FloatAttr(0).getValue()));
         // Rows over images: the tile's image and first position; whether
-        // its lanes stay in that image.
+        // its rows stay in that image (then its load stops at the image's
+        // end).
         Value image, m0 = r0, within;
         if (planes) {
           image = arith::DivUIOp::create(b, loc, r0, index(inner));
           m0 = arith::RemUIOp::create(b, loc, r0, index(inner));
+          Value tileRows = arith::MinSIOp::create(b, loc, lanes, index(rows));
           within = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
-                                         arith::AddIOp::create(b, loc, m0, lanes), index(inner));
+                                         arith::AddIOp::create(b, loc, m0, tileRows), index(inner));
+          Value inImage = arith::SubIOp::create(b, loc, index(inner), m0);
+          mask = vector::CreateMaskOp::create(b, loc, VectorType::get({width}, b.getI1Type()),
+                                              arith::MinSIOp::create(b, loc, lanes, inImage).getResult());
         }
         scf::ForOp::create(
             b, loc, index(0), index(k), index(1), ValueRange{}, [&](OpBuilder &lb, Location, Value kk, ValueRange) {

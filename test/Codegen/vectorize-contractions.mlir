@@ -189,6 +189,45 @@ func.func @transposed_a(%a: memref<7x10xf32>, %b: memref<7x16xf32>, %c: memref<1
 
 // -----
 
+// The same with images counted at run time (x[image][k][m], the images a
+// row dim of their own): rows numbered across the images as the kernel
+// counts them, ceil(N x 10 / 4) tiles; a tile within one image is one
+// load per k masked at the image's end, a tile across two (rows 8..11 are
+// image 0's 8, 9 and image 1's 0, 1) is gathered a lane at a time.
+// CHECK-LABEL: func.func @transposed_a_images
+// CHECK: %[[N:.+]] = memref.dim %arg0, %c0
+// CHECK: %[[R:.+]] = arith.muli %[[N]], %c10
+// CHECK: %[[P:.+]] = memref.alloc(%[[TILES:.+]]) {alignment = 64 : i64} : memref<?x7x8xf32>
+// CHECK: scf.parallel (%[[T:.+]]) = (%c0) to (%[[TILES]])
+// CHECK: %[[W:.+]] = arith.cmpi sle
+// CHECK: scf.for %[[K:.+]] = %c0 to %c7
+// CHECK: scf.if %[[W]] -> (vector<8xf32>)
+// CHECK: vector.maskedload %arg0[%{{.+}}, %[[K]], %{{.+}}]
+// CHECK: } else {
+// CHECK-COUNT-8: memref.load %arg0[
+// CHECK: vector.store %{{.+}}, %[[P]][%[[T]], %[[K]], %c0]
+// CHECK: scf.parallel
+// CHECK-NOT: %arg0
+// CHECK: memref.load %[[P]]
+// CHECK-NOT: %arg0
+// CHECK: vector.fma
+// CHECK-NOT: %arg0
+// CHECK: return
+func.func @transposed_a_images(%a: memref<?x7x10xf32>, %b: memref<7x16xf32>, %c: memref<?x10x16xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, m, n, k) -> (i, k, m)>, affine_map<(i, m, n, k) -> (k, n)>,
+                                   affine_map<(i, m, n, k) -> (i, m, n)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<?x7x10xf32>, memref<7x16xf32>) outs(%c : memref<?x10x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A read transposed by one panel only (8 columns): read once anyway, not
 // packed.
 // CHECK-LABEL: func.func @transposed_a_one_panel
