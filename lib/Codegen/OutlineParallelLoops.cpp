@@ -129,11 +129,15 @@ struct OutlineParallelLoopsPass : tern::impl::TernOutlineParallelLoopsPassBase<O
           if (d == (unsigned)best || lb != 0 || !step || *step <= 0 || !ub)
             continue;
           int64_t count = (*ub + *step - 1) / *step;
-          // The innermost dim only with enough iterations for the threads
-          // on its own (a kernel's panels): a short one (a row of 4 that
-          // LLVM vectorizes across rows) would cut rows for little gain.
+          // The innermost dim only in a nest of two (a kernel's images x
+          // panels, each iteration a whole panel) and with enough
+          // iterations of its own. Elsewhere its iterations are an
+          // elementwise op's row, which must stay the innermost loop for
+          // LLVM to vectorize: a channels-last requantization paired with
+          // its channels ran 6-17x slower, not vectorized; a row of 4
+          // would be cut for little gain.
           bool last = d + 1 == loops;
-          if (count >= 2 && count > partnerCount && (!last || count >= kEnoughTasks)) {
+          if (count >= 2 && count > partnerCount && (!last || (loops == 2 && count >= kEnoughTasks))) {
             partnerCount = count;
             partner = d;
           }
