@@ -93,8 +93,23 @@ std::optional<Linear> linearDim(Value source, int64_t index, func::FuncOp main) 
     return v ? linearInInputDim(v, main) : std::nullopt;
   }
   if (auto collapse = dyn_cast_or_null<memref::CollapseShapeOp>(def)) {
-    ReassociationIndices group = collapse.getReassociationIndices()[index];
-    return group.size() == 1 ? linearDim(collapse.getSrc(), group[0], main) : std::nullopt;
+    // One dynamic dim in the group (the images of [N, H, W] as rows):
+    // that one's size times the others'.
+    auto srcType = cast<MemRefType>(collapse.getSrc().getType());
+    int64_t dynamic = -1, others = 1;
+    SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
+    for (int64_t d : groups[index]) {
+      if (!srcType.isDynamicDim(d))
+        others *= srcType.getDimSize(d);
+      else if (dynamic >= 0)
+        return std::nullopt;
+      else
+        dynamic = d;
+    }
+    std::optional<Linear> l = linearDim(collapse.getSrc(), dynamic, main);
+    if (l)
+      l->coef *= others;
+    return l;
   }
   if (auto cast = dyn_cast_or_null<memref::CastOp>(def))
     return linearDim(cast.getSource(), index, main);

@@ -7,8 +7,9 @@
 // floats per unit, at 0; %a, 4 floats, live at the same time, at 64), at
 // offsets the run multiplies by the dim. The runtime lends 64 + 80 x N
 // bytes. Malloc'd per run, they had cost a model compiled with a dynamic
-// batch page faults and cold caches on every run. (%b's size is traced
-// through %a's allocation to the input.)
+// batch page faults and cold caches on every run. (%t's size, 4 floats
+// per unit, is traced through a collapse of %a to the input; %b's through
+// %a's allocation; %t, done before %b, reuses %b's bytes.)
 // CHECK: module attributes {tern.arena_scale_dim = 0 : i64, tern.arena_scale_input = 1 : i64, tern.arena_scaled_size = 80 : i64, tern.arena_size = 16 : i64}
 // CHECK-LABEL: func.func @main(%arg0: memref<4xf32>, %arg1: memref<?x4xf32>, %arg2: memref<?xi8> {tern.name = "__arena"})
 // CHECK: %[[N:.+]] = memref.dim %arg1, %c0
@@ -17,6 +18,10 @@
 // CHECK: %[[OA2:.+]] = arith.addi %[[OA]], %c64
 // CHECK: %[[A:.+]] = memref.view %arg2[%[[OA2]]][%{{.+}}] : memref<?xi8> to memref<?x4xf32>
 // CHECK: linalg.copy ins(%arg1 : memref<?x4xf32>) outs(%[[A]] : memref<?x4xf32>)
+// CHECK: %[[OT:.+]] = arith.muli %c0{{.*}}, %[[N]]
+// CHECK: %[[OT2:.+]] = arith.addi %[[OT]], %c64
+// CHECK: %[[T:.+]] = memref.view %arg2[%[[OT2]]][%{{.+}}] : memref<?xi8> to memref<?xf32>
+// CHECK: linalg.copy ins(%{{.+}} : memref<?xf32>) outs(%[[T]] : memref<?xf32>)
 // CHECK: %[[OB:.+]] = arith.muli %c0{{.*}}, %[[N]]
 // CHECK: %[[OB2:.+]] = arith.addi %[[OB]], %c64
 // CHECK: memref.view %arg2[%[[OB2]]][%{{.+}}] : memref<?xi8> to memref<?x4xf32>
@@ -27,6 +32,7 @@
 // and freed around their uses.
 // OFF: module attributes {tern.arena_size = 16 : i64}
 // OFF: %[[A:.+]] = memref.alloc(%{{.+}}) : memref<?x4xf32>
+// OFF: memref.alloc(%{{.+}}) : memref<?xf32>
 // OFF: %[[B:.+]] = memref.alloc(%{{.+}}) : memref<?x4xf32>
 // OFF: memref.dealloc %[[A]]
 // OFF: memref.dealloc %[[B]]
@@ -38,6 +44,10 @@ func.func @main(%y: memref<4xf32>, %x: memref<?x4xf32>) -> memref<4xf32> {
   %n = memref.dim %x, %c0 : memref<?x4xf32>
   %a = memref.alloc(%n) : memref<?x4xf32>
   linalg.copy ins(%x : memref<?x4xf32>) outs(%a : memref<?x4xf32>)
+  %ac = memref.collapse_shape %a [[0, 1]] : memref<?x4xf32> into memref<?xf32>
+  %nc = memref.dim %ac, %c0 : memref<?xf32>
+  %t = memref.alloc(%nc) : memref<?xf32>
+  linalg.copy ins(%ac : memref<?xf32>) outs(%t : memref<?xf32>)
   %na = memref.dim %a, %c0 : memref<?x4xf32>
   %m = arith.muli %na, %c2 : index
   %b = memref.alloc(%m) : memref<?x4xf32>
