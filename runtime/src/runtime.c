@@ -333,7 +333,12 @@ static size_t arena_bytes(const tern_abi_model *abi, const tern_tensor *inputs) 
   size_t bytes = (size_t)abi->arena_size;
   if (abi->arena_scale_input >= 0) {
     int64_t units = inputs[abi->arena_scale_input].dims[abi->arena_scale_dim];
-    bytes = ((bytes + 63) & ~(size_t)63) + (size_t)abi->arena_scaled_size * (size_t)(units > 0 ? units : 0);
+    size_t base = (bytes + 63) & ~(size_t)63, per = (size_t)abi->arena_scaled_size;
+    size_t n = (size_t)(units > 0 ? units : 0);
+    /* Too large to address: the allocation fails with an error. */
+    if (per && n > (SIZE_MAX - base) / per)
+      return SIZE_MAX;
+    bytes = base + per * n;
   }
   return bytes;
 }
@@ -355,6 +360,8 @@ static void *take_arena(tern_model *m, size_t bytes, size_t *capacity) {
   }
   free(a);
   void *p = NULL;
+  if (bytes > SIZE_MAX - 63)
+    return NULL;
   size_t size = (bytes + 63) & ~(size_t)63;
   if (size < sizeof(arena_node))
     size = sizeof(arena_node);
