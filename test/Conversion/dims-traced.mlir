@@ -22,3 +22,30 @@ func.func @residual(%x: tensor<?x8x4x4xf32>, %v: tensor<16x8x1x1xf32>, %u: tenso
   %c = tern.add %a, %b : (tensor<?x16x4x4xf32>, tensor<?x16x4x4xf32>) -> tensor<?x16x4x4xf32>
   return %c : tensor<?x16x4x4xf32>
 }
+
+// Dims of two inputs with the same name are one value: the runtime checks
+// that they agree (bert's input_ids, attention_mask and token_type_ids
+// share [batch, sequence]).
+// CHECK-LABEL: func.func @same_name
+// CHECK: %[[N:.+]] = tensor.dim %arg0, %c0
+// CHECK-NOT: tensor.dim
+// CHECK-NOT: arith.maxui
+// CHECK: return
+func.func @same_name(%x: tensor<?x4xf32> {tern.dim_names = ["batch", ""]},
+                     %y: tensor<?x4xf32> {tern.dim_names = ["batch", ""]}) -> tensor<?x4xf32> {
+  %a = tern.relu %x : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  %b = tern.relu %y : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  %c = tern.add %a, %b : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  return %c : tensor<?x4xf32>
+}
+
+// Must not: dims of different names, or of no name, may differ (the add
+// broadcasts one against the other at run time).
+// CHECK-LABEL: func.func @other_names
+// CHECK-COUNT-2: tensor.dim
+// CHECK: arith.maxui
+func.func @other_names(%x: tensor<?x4xf32> {tern.dim_names = ["n", ""]},
+                       %y: tensor<?x4xf32> {tern.dim_names = ["m", ""]}) -> tensor<?x4xf32> {
+  %c = tern.add %x, %y : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  return %c : tensor<?x4xf32>
+}

@@ -13,6 +13,8 @@
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace tern {
 #define GEN_PASS_DEF_TERNTOLINALGPASS
@@ -79,11 +81,43 @@ void traceDimsToSources(ModuleOp module) {
   GreedyRewriteConfig config;
   config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
   (void)applyOpPatternsGreedily(dims, std::move(patterns), config);
-  // One value per dim of an argument, asked at the top of its function.
+  // One value per dim of an argument, asked at the top of its function;
+  // one per dim name across the inputs (the runtime checks that inputs'
+  // dims of the same name agree: bert's three [batch, sequence] inputs).
   module.walk([](func::FuncOp f) {
     if (f.isExternal())
       return;
     Block &entry = f.getBody().front();
+    // The (argument, dim) a name stands for: its first; none when a name
+    // appears twice in one input (not checked there).
+    llvm::StringMap<std::pair<unsigned, int64_t>> named;
+    llvm::StringSet<> unchecked;
+    for (unsigned a = 0; a < f.getNumArguments(); ++a) {
+      auto names = f.getArgAttrOfType<ArrayAttr>(a, "tern.dim_names");
+      llvm::StringSet<> seen;
+      for (auto [i, n] : llvm::enumerate(names ? names.getValue() : ArrayRef<Attribute>())) {
+        auto name = dyn_cast<StringAttr>(n);
+        if (!name || name.getValue().empty())
+          continue;
+        if (!seen.insert(name.getValue()).second)
+          unchecked.insert(name.getValue());
+        named.try_emplace(name.getValue(), a, static_cast<int64_t>(i));
+      }
+    }
+    auto canonical = [&](BlockArgument arg, int64_t i) -> std::pair<Value, int64_t> {
+      auto names = f.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "tern.dim_names");
+      auto type = dyn_cast<RankedTensorType>(arg.getType());
+      if (!names || i >= static_cast<int64_t>(names.size()) || !type || !type.isDynamicDim(i))
+        return {arg, i};
+      auto name = dyn_cast<StringAttr>(names[i]);
+      if (!name || name.getValue().empty() || unchecked.contains(name.getValue()))
+        return {arg, i};
+      auto [a, d] = named.lookup(name.getValue());
+      auto firstType = dyn_cast<RankedTensorType>(f.getArgument(a).getType());
+      if (!firstType || !firstType.isDynamicDim(d))
+        return {arg, i};
+      return {f.getArgument(a), d};
+    };
     llvm::DenseMap<std::pair<Value, int64_t>, Value> first;
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     f.walk([&](tensor::DimOp dim) {
@@ -91,11 +125,12 @@ void traceDimsToSources(ModuleOp module) {
       std::optional<int64_t> i = dim.getConstantIndex();
       if (!arg || arg.getOwner() != &entry || !i)
         return;
-      Value &at = first[{arg, *i}];
+      std::pair<Value, int64_t> key = canonical(arg, *i);
+      Value &at = first[key];
       if (at == dim.getResult())
         return;
       if (!at)
-        at = tensor::DimOp::create(b, dim.getLoc(), arg, *i);
+        at = tensor::DimOp::create(b, dim.getLoc(), key.first, key.second);
       dim.getResult().replaceAllUsesWith(at);
       dim.erase();
     });
