@@ -135,12 +135,13 @@ def TernPlanMemoryPass : Pass<"tern-plan-memory", "mlir::ModuleOp"> {
     return becomes a `memref.view` of an arena argument (appended after the
     weights) at an offset chosen so that buffers live at the same time never
     overlap (greedy, largest first, 64-byte aligned). Dynamic-shaped
-    temporaries whose one dynamic dim is a multiple of an input's dim (a
-    batch known at run time) are placed the same way after the static ones,
-    by their bytes per unit of that dim, at offsets the run multiplies by it
-    (recorded as `tern.arena_scaled_size`, `tern.arena_scale_input` and
-    `tern.arena_scale_dim`: the runtime's arena holds the static bytes plus
-    the scaled ones times that input's dim); other dynamic-shaped
+    temporaries whose size is a multiple of one or two inputs' dims (a
+    batch known at run time; a transformer's batch x sequence) are placed
+    the same way after the static ones, by their bytes per unit of that
+    product, at offsets the run multiplies by it (recorded as
+    `tern.arena_scaled_size` and `tern.arena_scaled_by`, the (input, dim)
+    pairs: the runtime's arena holds the static bytes plus the scaled ones
+    times the product of those dims); other dynamic-shaped
     temporaries are freed after their last use. Returned buffers are made
     fresh allocations the caller owns (copied when the result is an input, a
     constant, a view of the arena or returned twice). The arena size is

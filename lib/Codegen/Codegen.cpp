@@ -327,8 +327,9 @@ ArenaPlan ArenaPlan::of(ModuleOp module) {
   };
   get("tern.arena_size", plan.bytes);
   get("tern.arena_scaled_size", plan.scaledBytes);
-  get("tern.arena_scale_input", plan.scaleInput);
-  get("tern.arena_scale_dim", plan.scaleDim);
+  if (auto by = module->getAttrOfType<DenseI64ArrayAttr>("tern.arena_scaled_by"))
+    for (int64_t i = 0; i + 1 < by.size(); i += 2)
+      plan.scaledBy.push_back({by[i], by[i + 1]});
   return plan;
 }
 
@@ -431,13 +432,18 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext 
   llvm::Constant *deviceArch =
       options.gpuArch.empty() ? llvm::ConstantPointerNull::get(ptr) : cstr(options.gpuArch);
   auto *modelType =
-      llvm::StructType::get(ctx, {i64, ptr, i64, i64, ptr, ptr, ptr, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, i64});
+      llvm::StructType::get(ctx, {i64, ptr, i64, i64, ptr, ptr, ptr, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, i64,
+                                  i64, i64});
+  auto scaledBy = [&](size_t k, bool dim) {
+    return i64c(k < arena.scaledBy.size() ? (dim ? arena.scaledBy[k].second : arena.scaledBy[k].first) : -1);
+  };
   auto *desc = llvm::ConstantStruct::get(
       modelType, {i64c(TERN_ABI_VERSION), cstr(options.modelName), i64c(iface.inputs.size()), i64c(iface.outputs.size()),
                   tensors(iface.inputs, "tern.inputs"), tensors(iface.outputs, "tern.outputs"), weightsPtr,
                   i64c(weights.size()), weightsFile, i64c(arena.bytes), entry, cstr(targetDesc),
                   i64c(options.gpuArch.empty() ? TERN_DEVICE_CPU : TERN_DEVICE_CUDA), deviceArch,
-                  i64c(arena.scaledBytes), i64c(arena.scaleInput), i64c(arena.scaleDim)});
+                  i64c(arena.scaledBytes), scaledBy(0, false), scaledBy(0, true), scaledBy(1, false),
+                  scaledBy(1, true)});
   auto *g = new llvm::GlobalVariable(*m, modelType, true, llvm::GlobalValue::ExternalLinkage, desc, options.symbol);
   g->setVisibility(llvm::GlobalValue::DefaultVisibility);
   return m;

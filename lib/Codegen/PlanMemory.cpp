@@ -5,11 +5,12 @@
 // its allocation to the last op that touches it or any view of it. Buffers
 // of static size are then packed into one arena: largest first, each at the
 // lowest 64-byte aligned offset free for its whole lifetime. Buffers whose
-// size is a static number of bytes times one input's dim (the images of a
-// batch known at run time) are packed the same way by their bytes per
-// unit, after the static ones: every offset and size times the same count
-// keeps them apart, and the runtime lends an arena of the static bytes
-// plus the scaled ones times that input's dim.
+// size is a static number of bytes times one or two inputs' dims (the
+// images of a batch known at run time; a transformer's batch x sequence)
+// are packed the same way by their bytes per unit, after the static ones:
+// every offset and size times the same count keeps them apart, and the
+// runtime lends an arena of the static bytes plus the scaled ones times
+// that product of the inputs' dims.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,7 +20,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
-#include "llvm/ADT/MapVector.h"
+#include <map>
 
 namespace tern {
 #define GEN_PASS_DEF_TERNPLANMEMORYPASS
@@ -34,45 +35,52 @@ struct Buffer {
   memref::AllocOp alloc;
   int64_t begin = 0, end = 0, bytes = 0, offset = -1;
   bool returned = false;
-  bool scaled = false; // bytes and offset per unit of the scaling dim
 };
 
-/// A size `coef` times an input's dim `index`.
-struct Linear {
-  BlockArgument input;
-  int64_t index = 0, coef = 1;
+/// An input's dim: (argument number, index).
+using InputDim = std::pair<unsigned, int64_t>;
+
+/// A size: `coef` times the product of inputs' dims `dims` (sorted; a dim
+/// may repeat).
+struct Monomial {
+  SmallVector<InputDim, 2> dims;
+  int64_t coef = 1;
+  Monomial &operator*=(const Monomial &o) {
+    dims.append(o.dims.begin(), o.dims.end());
+    llvm::sort(dims);
+    coef *= o.coef;
+    return *this;
+  }
 };
 
-/// The size of `source`'s dim `index` as a constant times the size of an
-/// input's dim, or nothing: through allocations, reshapes and casts of
-/// buffers to the input itself.
-std::optional<Linear> linearDim(Value source, int64_t index, func::FuncOp main);
+/// The size of `source`'s dim `index` as a monomial in inputs' dims, or
+/// nothing: through allocations, reshapes and casts of buffers to the
+/// inputs themselves.
+std::optional<Monomial> dimMonomial(Value source, int64_t index, func::FuncOp main);
 
-/// `v` as a constant times the size of an input's dim (through
-/// multiplications by constants), or nothing.
-std::optional<Linear> linearInInputDim(Value v, func::FuncOp main) {
+/// `v` as a monomial in inputs' dims (through products), or nothing.
+std::optional<Monomial> monomialOf(Value v, func::FuncOp main) {
+  if (auto k = v.getDefiningOp<arith::ConstantIndexOp>())
+    return k.value() >= 0 ? std::optional<Monomial>(Monomial{{}, k.value()}) : std::nullopt;
   if (auto dim = v.getDefiningOp<memref::DimOp>()) {
     std::optional<int64_t> index = dim.getConstantIndex();
-    return index ? linearDim(dim.getSource(), *index, main) : std::nullopt;
+    return index ? dimMonomial(dim.getSource(), *index, main) : std::nullopt;
   }
   if (auto mul = v.getDefiningOp<arith::MulIOp>()) {
-    for (auto [x, c] : {std::pair(mul.getLhs(), mul.getRhs()), std::pair(mul.getRhs(), mul.getLhs())}) {
-      auto k = c.getDefiningOp<arith::ConstantIndexOp>();
-      if (!k || k.value() < 0)
-        continue;
-      if (std::optional<Linear> l = linearInInputDim(x, main)) {
-        l->coef *= k.value();
-        return l;
-      }
-    }
+    std::optional<Monomial> l = monomialOf(mul.getLhs(), main), r = monomialOf(mul.getRhs(), main);
+    if (!l || !r)
+      return std::nullopt;
+    return *l *= *r;
   }
   return std::nullopt;
 }
 
-std::optional<Linear> linearDim(Value source, int64_t index, func::FuncOp main) {
+std::optional<Monomial> dimMonomial(Value source, int64_t index, func::FuncOp main) {
   auto type = dyn_cast<MemRefType>(source.getType());
-  if (!type || index < 0 || index >= type.getRank() || !type.isDynamicDim(index))
+  if (!type || index < 0 || index >= type.getRank())
     return std::nullopt;
+  if (!type.isDynamicDim(index))
+    return Monomial{{}, type.getDimSize(index)};
   if (auto arg = dyn_cast<BlockArgument>(source)) {
     // An input: not one of the byte buffers the codegen passes append
     // after the inputs (the weights first).
@@ -82,44 +90,38 @@ std::optional<Linear> linearDim(Value source, int64_t index, func::FuncOp main) 
       if (auto name = main.getArgAttrOfType<StringAttr>(i, "tern.name");
           name && llvm::is_contained({"__weights", "__arena", "__runtime"}, name.getValue()))
         return std::nullopt;
-    return Linear{arg, index, 1};
+    return Monomial{{{arg.getArgNumber(), index}}, 1};
   }
   Operation *def = source.getDefiningOp();
   if (auto alloc = dyn_cast_or_null<memref::AllocOp>(def))
-    return linearInInputDim(alloc.getDynamicSizes()[type.getDynamicDimIndex(index)], main);
+    return monomialOf(alloc.getDynamicSizes()[type.getDynamicDimIndex(index)], main);
   if (auto expand = dyn_cast_or_null<memref::ExpandShapeOp>(def)) {
-    OpFoldResult size = expand.getMixedOutputShape()[index];
-    auto v = dyn_cast<Value>(size);
-    return v ? linearInInputDim(v, main) : std::nullopt;
+    auto v = dyn_cast<Value>(expand.getMixedOutputShape()[index]);
+    return v ? monomialOf(v, main) : std::nullopt;
   }
   if (auto collapse = dyn_cast_or_null<memref::CollapseShapeOp>(def)) {
-    // One dynamic dim in the group (the images of [N, H, W] as rows):
-    // that one's size times the others'.
-    auto srcType = cast<MemRefType>(collapse.getSrc().getType());
-    int64_t dynamic = -1, others = 1;
+    // The product of the group's sizes ([N, H, W] as rows).
     SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
+    Monomial m;
     for (int64_t d : groups[index]) {
-      if (!srcType.isDynamicDim(d))
-        others *= srcType.getDimSize(d);
-      else if (dynamic >= 0)
+      std::optional<Monomial> f = dimMonomial(collapse.getSrc(), d, main);
+      if (!f)
         return std::nullopt;
-      else
-        dynamic = d;
+      m *= *f;
     }
-    std::optional<Linear> l = linearDim(collapse.getSrc(), dynamic, main);
-    if (l)
-      l->coef *= others;
-    return l;
+    return m;
   }
   if (auto cast = dyn_cast_or_null<memref::CastOp>(def))
-    return linearDim(cast.getSource(), index, main);
+    return dimMonomial(cast.getSource(), index, main);
   return std::nullopt;
 }
 
 /// Places `buffers` (their `bytes` set) by liveness, largest first, at
 /// 64-byte aligned offsets; returns the bytes they span.
 int64_t place(SmallVector<Buffer *> &buffers) {
-  llvm::sort(buffers, [](Buffer *a, Buffer *b) { return a->bytes != b->bytes ? a->bytes > b->bytes : a->begin < b->begin; });
+  llvm::sort(buffers, [](Buffer *a, Buffer *b) {
+    return a->bytes != b->bytes ? a->bytes > b->bytes : a->begin < b->begin;
+  });
   int64_t size = 0;
   SmallVector<Buffer *> placed;
   for (Buffer *buf : buffers) {
@@ -249,56 +251,60 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
       buf->bytes = std::max<int64_t>(tern::bufferBytes(buf->alloc.getType()), 1);
     int64_t arenaSize = place(planned);
 
-    // Then those of one dynamic dim that is a multiple of an input's dim:
-    // by the dim with the most bytes per unit.
+    // Then those whose size is a multiple of one or two inputs' dims (the
+    // images; a transformer's batch x sequence): by the product with the
+    // most bytes per unit (bytes and offsets per unit of that product).
     SmallVector<Buffer *> scaled;
-    memref::DimOp unit;
+    SmallVector<InputDim, 2> unit;
     if (scaleWithInputs) {
-      llvm::MapVector<std::pair<Value, int64_t>, SmallVector<std::pair<Buffer *, int64_t>>> byDim;
+      std::map<SmallVector<InputDim, 2>, SmallVector<std::pair<Buffer *, int64_t>>> byUnit;
       for (Buffer &buf : buffers) {
         MemRefType type = buf.alloc.getType();
-        if (buf.returned || type.hasStaticShape() || type.getNumDynamicDims() != 1 ||
-            !type.getLayout().isIdentity() || !type.getElementType().isIntOrFloat() ||
-            type.getElementTypeBitWidth() % 8 != 0)
+        if (buf.returned || type.hasStaticShape() || !type.getLayout().isIdentity() ||
+            !type.getElementType().isIntOrFloat() || type.getElementTypeBitWidth() % 8 != 0)
           continue;
-        std::optional<Linear> l = linearInInputDim(buf.alloc.getDynamicSizes()[0], main);
-        if (!l)
+        std::optional<Monomial> size = Monomial{{}, type.getElementTypeBitWidth() / 8};
+        for (int64_t d = 0; d < type.getRank() && size; ++d) {
+          std::optional<Monomial> f = dimMonomial(buf.alloc.getResult(), d, main);
+          size = f ? std::optional<Monomial>(*size *= *f) : std::nullopt;
+        }
+        if (!size || size->dims.empty() || size->dims.size() > 2)
           continue;
-        int64_t elems = 1;
-        for (int64_t d : type.getShape())
-          elems *= ShapedType::isDynamic(d) ? 1 : d;
-        int64_t bits = type.getElementTypeBitWidth();
-        byDim[{l->input, l->index}].push_back(
-            {&buf, std::max<int64_t>(1, elems * l->coef * (bits / 8))});
+        byUnit[size->dims].push_back({&buf, std::max<int64_t>(1, size->coef)});
       }
       int64_t best = 0;
-      for (auto &[key, list] : byDim) {
+      for (auto &[dims, list] : byUnit) {
         int64_t total = 0;
         for (auto [buf, bytes] : list)
           total += bytes;
         if (total <= best)
           continue;
         best = total;
+        unit = dims;
         scaled.clear();
         for (auto [buf, bytes] : list) {
           buf->bytes = bytes;
           scaled.push_back(buf);
         }
       }
-      for (Buffer *buf : scaled)
-        buf->scaled = true;
     }
     int64_t scaledBase = llvm::alignTo(arenaSize, 64), scaledSize = place(scaled);
     Value scaledDim;
     if (!scaled.empty()) {
       // The count every scaled offset multiplies, at the top of @main.
-      std::optional<Linear> l = linearInInputDim(scaled.front()->alloc.getDynamicSizes()[0], main);
       b.setInsertionPointToStart(&body);
-      Value c = arith::ConstantIndexOp::create(b, main.getLoc(), l->index);
-      scaledDim = memref::DimOp::create(b, main.getLoc(), l->input, c);
+      for (auto [arg, index] : unit) {
+        Value c = arith::ConstantIndexOp::create(b, main.getLoc(), index);
+        Value d = memref::DimOp::create(b, main.getLoc(), main.getArgument(arg), c);
+        scaledDim = scaledDim ? Value(arith::MulIOp::create(b, main.getLoc(), scaledDim, d)) : d;
+      }
       module->setAttr("tern.arena_scaled_size", b.getI64IntegerAttr(scaledSize));
-      module->setAttr("tern.arena_scale_input", b.getI64IntegerAttr(l->input.getArgNumber()));
-      module->setAttr("tern.arena_scale_dim", b.getI64IntegerAttr(l->index));
+      SmallVector<int64_t> by;
+      for (auto [arg, index] : unit) {
+        by.push_back(arg);
+        by.push_back(index);
+      }
+      module->setAttr("tern.arena_scaled_by", b.getDenseI64ArrayAttr(by));
     }
 
     FailureOr<Value> arenaArg = tern::appendEntryBuffer(main, "__arena");

@@ -542,9 +542,9 @@ int compile(mlir::ModuleOp module, Emit emit, const TerncOptions &opts, const st
   if (opts.verbose) {
     errs() << formatv("ternc: lowered to the LLVM dialect at {0:f2} s (weights {1} bytes, arena {2} bytes",
                       seconds(), weights.size(), arena.bytes);
-    if (arena.scaleInput >= 0)
-      errs() << formatv(" + {0} bytes per unit of input {1} dim {2}", arena.scaledBytes, arena.scaleInput,
-                        arena.scaleDim);
+    for (auto [k, by] : llvm::enumerate(arena.scaledBy))
+      errs() << formatv(k ? " x input {0} dim {1}" : " + {2} bytes per unit of input {0} dim {1}", by.first,
+                        by.second, arena.scaledBytes);
     errs() << ")\n";
   }
   if (emit == Emit::PTX) {

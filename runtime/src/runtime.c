@@ -139,11 +139,14 @@ static tern_status open_abi(const tern_abi_model *abi, void *library, const char
   if (abi->device != TERN_DEVICE_CPU && abi->device != TERN_DEVICE_CUDA)
     return fail("model '%s' is for device kind %lld, which this runtime does not know", abi->name,
                 (long long)abi->device);
-  if (abi->arena_scale_input >= 0 &&
-      (abi->device != TERN_DEVICE_CPU || abi->arena_scale_input >= abi->num_inputs ||
-       abi->arena_scale_dim < 0 || abi->arena_scale_dim >= abi->inputs[abi->arena_scale_input].rank))
-    return fail("model '%s' scales its working memory with input %lld dim %lld, which it does not have", abi->name,
-                (long long)abi->arena_scale_input, (long long)abi->arena_scale_dim);
+  int64_t scale[2][2] = {{abi->arena_scale_input, abi->arena_scale_dim},
+                         {abi->arena_scale_input2, abi->arena_scale_dim2}};
+  for (int k = 0; k < 2; ++k)
+    if (scale[k][0] >= 0 &&
+        (abi->device != TERN_DEVICE_CPU || scale[k][0] >= abi->num_inputs || scale[k][1] < 0 ||
+         scale[k][1] >= abi->inputs[scale[k][0]].rank || (k == 1 && scale[0][0] < 0)))
+      return fail("model '%s' scales its working memory with input %lld dim %lld, which it does not have", abi->name,
+                  (long long)scale[k][0], (long long)scale[k][1]);
   tern_model *m = calloc(1, sizeof *m);
   if (!m)
     return fail("out of memory");
@@ -335,6 +338,13 @@ static size_t arena_bytes(const tern_abi_model *abi, const tern_tensor *inputs) 
     int64_t units = inputs[abi->arena_scale_input].dims[abi->arena_scale_dim];
     size_t base = (bytes + 63) & ~(size_t)63, per = (size_t)abi->arena_scaled_size;
     size_t n = (size_t)(units > 0 ? units : 0);
+    if (abi->arena_scale_input2 >= 0) {
+      int64_t more = inputs[abi->arena_scale_input2].dims[abi->arena_scale_dim2];
+      size_t m = (size_t)(more > 0 ? more : 0);
+      if (m && n > SIZE_MAX / m)
+        return SIZE_MAX;
+      n *= m;
+    }
     /* Too large to address: the allocation fails with an error. */
     if (per && n > (SIZE_MAX - base) / per)
       return SIZE_MAX;

@@ -1,10 +1,11 @@
 /*===- runtime_test.c - the runtime's behaviour on good and bad input -----===
  *
- *   tern-runtime-test ADD2.so CHAIN.so
+ *   tern-runtime-test ADD2.so CHAIN.so CHAIN_SEQ.so
  * where ADD2.so is test/Runtime/Inputs/add2.onnxtext compiled by ternc
  * (z = x + y, both float[batch, 4]) and CHAIN.so matmul-chain.onnxtext
  * (z = relu(x w) w, x float[batch, 4]: a temporary per image, in the arena
- * the runtime sizes per run). Built with AddressSanitizer and
+ * the runtime sizes per run), CHAIN_SEQ.so matmul-chain-seq.onnxtext (the
+ * same on x float[batch, seq, 4]: the arena scales with batch x seq). Built with AddressSanitizer and
  * UndefinedBehaviorSanitizer: a wrong input must give an error status and a
  * message, never a crash or an out-of-bounds read.
  *===----------------------------------------------------------------------===*/
@@ -83,18 +84,27 @@ static void chain_row(const float *x, float *z) {
   }
 }
 
-/* Runs the chain on `batch` rows; the number of wrong outputs. */
-static int run_chain(tern_model *m, int64_t batch, int seed) {
-  float *x = malloc((size_t)(batch + 1) * 4 * sizeof(float));
-  float *z = malloc((size_t)(batch + 1) * 4 * sizeof(float));
+/* Runs the chain on `batch` rows (x float[batch, 4]), or on batch x seq
+ * rows when `seq` is not negative (x float[batch, seq, 4]); the number of
+ * wrong outputs. */
+static int run_chain_seq(tern_model *m, int64_t batch, int64_t seq, int seed) {
+  int64_t rows = seq >= 0 ? batch * seq : batch;
+  float *x = malloc((size_t)(rows + 1) * 4 * sizeof(float));
+  float *z = malloc((size_t)(rows + 1) * 4 * sizeof(float));
   int wrong = 0;
-  for (int64_t i = 0; i < batch * 4; ++i)
+  for (int64_t i = 0; i < rows * 4; ++i)
     x[i] = (float)((i * 7 + seed) % 13) - 6.0f;
   tern_tensor in = make(x, batch, 4), out = make(z, batch, 4);
+  if (seq >= 0) {
+    tern_tensor t = {TERN_FLOAT, 3, {batch, seq, 4}, x, (size_t)(rows * 4) * sizeof(float), NULL};
+    tern_tensor u = {TERN_FLOAT, 3, {batch, seq, 4}, z, (size_t)(rows * 4) * sizeof(float), NULL};
+    in = t;
+    out = u;
+  }
   if (tern_model_run(m, &in, 1, &out, 1) != TERN_OK) {
     wrong = 1;
   } else {
-    for (int64_t r = 0; r < batch; ++r) {
+    for (int64_t r = 0; r < rows; ++r) {
       float want[4];
       chain_row(x + r * 4, want);
       for (int j = 0; j < 4; ++j) {
@@ -107,6 +117,8 @@ static int run_chain(tern_model *m, int64_t batch, int seed) {
   free(z);
   return wrong;
 }
+
+static int run_chain(tern_model *m, int64_t batch, int seed) { return run_chain_seq(m, batch, -1, seed); }
 
 static tern_model *chain;
 
@@ -155,8 +167,8 @@ static void check_pool(int32_t threads, int loops) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: tern-runtime-test ADD2.so CHAIN.so\n");
+  if (argc != 4) {
+    fprintf(stderr, "usage: tern-runtime-test ADD2.so CHAIN.so CHAIN_SEQ.so\n");
     return 2;
   }
   tern_model *none = NULL;
@@ -287,6 +299,19 @@ int main(int argc, char **argv) {
       void *r;
       pthread_join(threads[i], &r);
       CHECK(r == NULL);
+    }
+    tern_model_close(chain);
+  }
+  /* Scaling with two dims (batch x sequence). */
+  CHECK(tern_model_open(argv[3], NULL, &chain) == TERN_OK);
+  if (chain) {
+    static const int64_t shapes[][2] = {{1, 1}, {1, 128}, {3, 5}, {2, 200}, {0, 7}, {4, 0}, {1, 3}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; ++i) {
+      int wrong = run_chain_seq(chain, shapes[i][0], shapes[i][1], (int)i);
+      if (wrong)
+        fprintf(stderr, "chain on [%lld, %lld, 4]: %d wrong (%s)\n", (long long)shapes[i][0],
+                (long long)shapes[i][1], wrong, tern_last_error());
+      CHECK(wrong == 0);
     }
     tern_model_close(chain);
   }

@@ -10,7 +10,7 @@
 // batch page faults and cold caches on every run. (%t's size, 4 floats
 // per unit, is traced through a collapse of %a to the input; %b's through
 // %a's allocation; %t, done before %b, reuses %b's bytes.)
-// CHECK: module attributes {tern.arena_scale_dim = 0 : i64, tern.arena_scale_input = 1 : i64, tern.arena_scaled_size = 80 : i64, tern.arena_size = 16 : i64}
+// CHECK: module attributes {tern.arena_scaled_by = array<i64: 1, 0>, tern.arena_scaled_size = 80 : i64, tern.arena_size = 16 : i64}
 // CHECK-LABEL: func.func @main(%arg0: memref<4xf32>, %arg1: memref<?x4xf32>, %arg2: memref<?xi8> {tern.name = "__arena"})
 // CHECK: %[[N:.+]] = memref.dim %arg1, %c0
 // CHECK: memref.view %arg2[%c0{{.*}}][] : memref<?xi8> to memref<4xf32>

@@ -70,10 +70,11 @@ struct LibraryOptions {
 std::vector<char> takeWeights(mlir::ModuleOp module);
 
 /// The working memory a run needs (tern-plan-memory's arena): `bytes`,
-/// then `scaledBytes` per unit of input `scaleInput`'s dim `scaleDim`
-/// (-1: none).
+/// then `scaledBytes` per unit of the product of the inputs' dims
+/// `scaledBy` ((input, dim) pairs, at most two; none: nothing scales).
 struct ArenaPlan {
-  int64_t bytes = 0, scaledBytes = 0, scaleInput = -1, scaleDim = -1;
+  int64_t bytes = 0, scaledBytes = 0;
+  llvm::SmallVector<std::pair<int64_t, int64_t>, 2> scaledBy;
   /// Read from the module attributes tern-plan-memory sets.
   static ArenaPlan of(mlir::ModuleOp module);
 };

@@ -22,7 +22,7 @@
 
 #include <stdint.h>
 
-#define TERN_ABI_VERSION 4
+#define TERN_ABI_VERSION 5
 
 typedef struct tern_abi_tensor {
   const char *name;
@@ -76,13 +76,17 @@ typedef struct tern_abi_model {
   const char *target;       /* "triple cpu" it was compiled for */
   int64_t device;           /* TERN_DEVICE_CPU, or TERN_DEVICE_CUDA: the entry runs on device buffers */
   const char *device_arch;  /* the GPU it was compiled for ("sm_90"), or NULL */
-  /* Temporaries whose size scales with one input's dim (a batch known at
-   * run time): the arena holds arena_size bytes (rounded up to 64), then
-   * arena_scaled_size bytes per unit of inputs[arena_scale_input].dims
-   * [arena_scale_dim]. No such temporaries: arena_scale_input is -1. */
+  /* Temporaries whose size scales with one or two inputs' dims (a batch
+   * known at run time; a transformer's batch x sequence): the arena holds
+   * arena_size bytes (rounded up to 64), then arena_scaled_size bytes per
+   * unit of inputs[arena_scale_input].dims[arena_scale_dim] times, when
+   * arena_scale_input2 is not -1, inputs[arena_scale_input2].dims
+   * [arena_scale_dim2]. No such temporaries: arena_scale_input is -1. */
   int64_t arena_scaled_size;
   int64_t arena_scale_input;
   int64_t arena_scale_dim;
+  int64_t arena_scale_input2;
+  int64_t arena_scale_dim2;
 } tern_abi_model;
 
 #endif /* TERN_ABI_H */
