@@ -380,12 +380,11 @@ void KernelBuilder::packA(Value m, std::optional<int64_t> staticM, int64_t inner
         // tile are never read), none past the last row.
         Value r0 = arith::MulIOp::create(b, loc, ivs[0], index(rows));
         Value lanes = arith::MinSIOp::create(b, loc, arith::SubIOp::create(b, loc, m, r0), index(width));
-        Value mask = vector::CreateMaskOp::create(b, loc, VectorType::get({width}, b.getI1Type()), lanes);
         Value pass = arith::ConstantOp::create(b, loc, vf, DenseElementsAttr::get(vf, b.getF32FloatAttr(0).getValue()));
         // Rows over images: the tile's image and first position; whether
         // its rows stay in that image (then its load stops at the image's
         // end).
-        Value image, m0 = r0, within;
+        Value image, m0 = r0, within, loaded = lanes;
         if (planes) {
           image = arith::DivUIOp::create(b, loc, r0, index(inner));
           m0 = arith::RemUIOp::create(b, loc, r0, index(inner));
@@ -393,49 +392,56 @@ void KernelBuilder::packA(Value m, std::optional<int64_t> staticM, int64_t inner
           within = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
                                          arith::AddIOp::create(b, loc, m0, tileRows), index(inner));
           Value inImage = arith::SubIOp::create(b, loc, index(inner), m0);
-          mask = vector::CreateMaskOp::create(b, loc, VectorType::get({width}, b.getI1Type()),
-                                              arith::MinSIOp::create(b, loc, lanes, inImage).getResult());
+          loaded = arith::MinSIOp::create(b, loc, lanes, inImage);
         }
-        scf::ForOp::create(
-            b, loc, index(0), index(k), index(1), ValueRange{}, [&](OpBuilder &lb, Location, Value kk, ValueRange) {
-              OpBuilder::InsertionGuard g(b);
-              b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
-              auto contiguous = [&]() -> Value {
-                SmallVector<Value> at{kk, m0};
-                if (planes)
-                  at.insert(at.begin(), image);
-                return vector::MaskedLoadOp::create(b, loc, vf, c.a, at, mask, pass);
-              };
-              Value x;
-              if (!planes) {
-                x = contiguous();
-              } else {
-                // A tile across two images: each lane from its own (lanes
-                // past the last row repeat it).
-                auto split = scf::IfOp::create(
-                    b, loc, within,
-                    [&](OpBuilder &tb, Location) {
-                      OpBuilder::InsertionGuard ig(b);
-                      b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
-                      scf::YieldOp::create(b, loc, contiguous());
-                    },
-                    [&](OpBuilder &eb, Location) {
-                      OpBuilder::InsertionGuard ig(b);
-                      b.setInsertionPoint(eb.getInsertionBlock(), eb.getInsertionPoint());
-                      Value v = pass, last = arith::SubIOp::create(b, loc, m, index(1));
-                      for (int64_t l = 0; l < width; ++l) {
-                        Value r = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, r0, index(l)), last);
-                        Value e = memref::LoadOp::create(
-                            b, loc, c.a,
-                            ValueRange{arith::DivUIOp::create(b, loc, r, index(inner)), kk,
-                                       arith::RemUIOp::create(b, loc, r, index(inner))});
-                        v = vector::InsertOp::create(b, loc, e, v, l);
-                      }
-                      scf::YieldOp::create(b, loc, v);
-                    });
-                x = split.getResult(0);
+        Value mask = vector::CreateMaskOp::create(b, loc, VectorType::get({width}, b.getI1Type()), loaded);
+        // Packs each k's lanes as `lanesAt` gives them.
+        auto forK = [&](function_ref<Value(Value)> lanesAt) {
+          scf::ForOp::create(b, loc, index(0), index(k), index(1), ValueRange{},
+                             [&](OpBuilder &lb, Location, Value kk, ValueRange) {
+                               OpBuilder::InsertionGuard g(b);
+                               b.setInsertionPoint(lb.getInsertionBlock(), lb.getInsertionPoint());
+                               vector::StoreOp::create(b, loc, lanesAt(kk), packedA, ValueRange{ivs[0], kk, index(0)});
+                               scf::YieldOp::create(b, loc);
+                             });
+        };
+        auto contiguous = [&](Value kk) -> Value {
+          SmallVector<Value> at{kk, m0};
+          if (planes)
+            at.insert(at.begin(), image);
+          return vector::MaskedLoadOp::create(b, loc, vf, c.a, at, mask, pass);
+        };
+        if (!planes) {
+          forK(contiguous);
+          return;
+        }
+        // A tile across two images: each lane from its own (lanes past the
+        // last row repeat it), its image and position found once.
+        scf::IfOp::create(
+            b, loc, within,
+            [&](OpBuilder &tb, Location) {
+              OpBuilder::InsertionGuard ig(b);
+              b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
+              forK(contiguous);
+              scf::YieldOp::create(b, loc);
+            },
+            [&](OpBuilder &eb, Location) {
+              OpBuilder::InsertionGuard ig(b);
+              b.setInsertionPoint(eb.getInsertionBlock(), eb.getInsertionPoint());
+              Value last = arith::SubIOp::create(b, loc, m, index(1));
+              SmallVector<std::pair<Value, Value>> at;
+              for (int64_t l = 0; l < width; ++l) {
+                Value r = arith::MinUIOp::create(b, loc, arith::AddIOp::create(b, loc, r0, index(l)), last);
+                at.push_back({arith::DivUIOp::create(b, loc, r, index(inner)),
+                              arith::RemUIOp::create(b, loc, r, index(inner))});
               }
-              vector::StoreOp::create(b, loc, x, packedA, ValueRange{ivs[0], kk, index(0)});
+              forK([&](Value kk) {
+                Value v = pass;
+                for (auto [l, pos] : llvm::enumerate(at))
+                  v = vector::InsertOp::create(b, loc, memref::LoadOp::create(b, loc, c.a, ValueRange{pos.first, kk, pos.second}),
+                                               v, static_cast<int64_t>(l));
+                return v;
+              });
               scf::YieldOp::create(b, loc);
             });
       });

@@ -193,19 +193,24 @@ func.func @transposed_a(%a: memref<7x10xf32>, %b: memref<7x16xf32>, %c: memref<1
 // row dim of their own): rows numbered across the images as the kernel
 // counts them, ceil(N x 10 / 4) tiles; a tile within one image is one
 // load per k masked at the image's end, a tile across two (rows 8..11 are
-// image 0's 8, 9 and image 1's 0, 1) is gathered a lane at a time.
+// image 0's 8, 9 and image 1's 0, 1) is gathered a lane at a time, each
+// lane's image and position found once, not per k.
 // CHECK-LABEL: func.func @transposed_a_images
 // CHECK: %[[N:.+]] = memref.dim %arg0, %c0
 // CHECK: %[[R:.+]] = arith.muli %[[N]], %c10
 // CHECK: %[[P:.+]] = memref.alloc(%[[TILES:.+]]) {alignment = 64 : i64} : memref<?x7x8xf32>
 // CHECK: scf.parallel (%[[T:.+]]) = (%c0) to (%[[TILES]])
 // CHECK: %[[W:.+]] = arith.cmpi sle
+// CHECK: scf.if %[[W]] {
 // CHECK: scf.for %[[K:.+]] = %c0 to %c7
-// CHECK: scf.if %[[W]] -> (vector<8xf32>)
-// CHECK: vector.maskedload %arg0[%{{.+}}, %[[K]], %{{.+}}]
+// CHECK: %[[X:.+]] = vector.maskedload %arg0[%{{.+}}, %[[K]], %{{.+}}]
+// CHECK: vector.store %[[X]], %[[P]][%[[T]], %[[K]], %c0]
 // CHECK: } else {
-// CHECK-COUNT-8: memref.load %arg0[
-// CHECK: vector.store %{{.+}}, %[[P]][%[[T]], %[[K]], %c0]
+// CHECK-COUNT-8: arith.divui
+// CHECK: scf.for %[[K2:.+]] = %c0 to %c7
+// CHECK-NOT: arith.divui
+// CHECK-COUNT-8: memref.load %arg0[%{{.+}}, %[[K2]], %{{.+}}]
+// CHECK: vector.store %{{.+}}, %[[P]][%[[T]], %[[K2]], %c0]
 // CHECK: scf.parallel
 // CHECK-NOT: %arg0
 // CHECK: memref.load %[[P]]
