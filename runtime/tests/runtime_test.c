@@ -130,6 +130,21 @@ static void *chain_worker(void *arg) {
   return NULL;
 }
 
+/* Runs `fn` on four threads at once (each given its number); how many
+ * returned non-NULL. */
+static int in_four_threads(void *(*fn)(void *)) {
+  pthread_t threads[4];
+  for (long i = 0; i < 4; ++i)
+    pthread_create(&threads[i], NULL, fn, (void *)i);
+  int failed = 0;
+  for (int i = 0; i < 4; ++i) {
+    void *r;
+    pthread_join(threads[i], &r);
+    failed += r != NULL;
+  }
+  return failed;
+}
+
 /* The pool's loops: each iteration of [lo, hi) runs exactly once. */
 struct coverage {
   int32_t *hits;
@@ -244,14 +259,7 @@ int main(int argc, char **argv) {
   tern_tensor_release(&eout);
 
   /* Several threads at once. */
-  pthread_t threads[4];
-  for (long i = 0; i < 4; ++i)
-    pthread_create(&threads[i], NULL, worker, (void *)i);
-  for (int i = 0; i < 4; ++i) {
-    void *r;
-    pthread_join(threads[i], &r);
-    CHECK(r == NULL);
-  }
+  CHECK(in_four_threads(worker) == 0);
 
   tern_model_close(model);
   tern_model_close(NULL);
@@ -293,13 +301,7 @@ int main(int argc, char **argv) {
     static const int64_t batches[] = {1, 7, 3, 64, 0, 2, 300, 5};
     for (size_t i = 0; i < sizeof batches / sizeof batches[0]; ++i)
       CHECK(run_chain(chain, batches[i], (int)i) == 0);
-    for (long i = 0; i < 4; ++i)
-      pthread_create(&threads[i], NULL, chain_worker, (void *)i);
-    for (int i = 0; i < 4; ++i) {
-      void *r;
-      pthread_join(threads[i], &r);
-      CHECK(r == NULL);
-    }
+    CHECK(in_four_threads(chain_worker) == 0);
     tern_model_close(chain);
   }
   /* Scaling with two dims (batch x sequence). */
