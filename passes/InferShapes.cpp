@@ -2,6 +2,8 @@
 
 #include "passes/Passes.h"
 
+#include "dialects/Tern/SymbolicDims.h"
+
 #include "dialects/Tern/TernOps.h"
 
 #include "mlir/IR/Builders.h"
@@ -28,6 +30,28 @@ bool isRefinement(Type current, Type refined) {
   return true;
 }
 
+/// A Reshape whose shape operand is shape arithmetic on dims equal to the
+/// input's own (bert's `Concat(Shape(ids)[0:1], Shape(ids)[1:2], [-1, 64])`
+/// on a [batch, seq, 768] input) gets the constant operand [0, 0, -1, 64]
+/// instead: lowering then sizes the result from the input's dims, which
+/// trace to the function's inputs, not from values read at run time.
+void copyDimsInReshape(OpBuilder &builder, ReshapeOp reshape) {
+  if (getConstantInts(reshape.getShape()))
+    return;
+  std::optional<SmallVector<ShapeElement>> requested = getSymbolicShapeValues(reshape.getShape());
+  if (!requested)
+    return;
+  std::optional<SmallVector<int64_t>> shape =
+      reshapeAsCopies(reshape.getData(), *requested, reshape.getAllowzero());
+  if (!shape)
+    return;
+  auto type = RankedTensorType::get({(int64_t)shape->size()}, builder.getI64Type());
+  Value constant = ConstantOp::create(builder, reshape.getLoc(),
+                                      cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef<int64_t>(*shape))));
+  reshape.getShapeMutable().assign(constant);
+  reshape.setAllowzero(false);
+}
+
 struct InferShapesPass : tern::impl::TernInferShapesPassBase<InferShapesPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
@@ -52,6 +76,8 @@ struct InferShapesPass : tern::impl::TernInferShapesPassBase<InferShapesPass> {
         if (isRefinement(result.getType(), type))
           result.setType(type);
       builder.setInsertionPoint(op);
+      if (auto reshape = dyn_cast<ReshapeOp>(op))
+        copyDimsInReshape(builder, reshape);
       SmallVector<Value> folded;
       if (succeeded(builder.tryFold(op, folded)) && !folded.empty()) {
         op->replaceAllUsesWith(folded);

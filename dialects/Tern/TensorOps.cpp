@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Tern/TernOps.h"
+#include "dialects/Tern/SymbolicDims.h"
 
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SmallBitVector.h"
@@ -56,52 +57,63 @@ static std::tuple<int64_t, int64_t, int64_t> sliceRange(int64_t start, int64_t e
   return {start, step, count};
 }
 
-/// The elements of an integer tensor of rank <= 1, kDyn where unknown.
-static std::optional<SmallVector<int64_t>> getShapeValues(Value v, int depth = 0) {
+/// An element known to be `v`.
+static ShapeElement knownElement(int64_t v) { return ShapeElement{v, std::nullopt}; }
+
+static std::optional<SmallVector<ShapeElement>> knownElements(std::optional<SmallVector<int64_t>> values) {
+  if (!values)
+    return std::nullopt;
+  return llvm::map_to_vector(*values, knownElement);
+}
+
+static std::optional<SmallVector<ShapeElement>> symbolicShapeValues(Value v, int depth) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
   if (!type || type.getRank() > 1 || !type.getElementType().isInteger() || depth > 16)
     return std::nullopt;
   if (std::optional<SmallVector<int64_t>> c = getConstantInts(v))
-    return c;
+    return knownElements(c);
   Operation *def = v.getDefiningOp();
   if (!def)
     return std::nullopt;
-  return llvm::TypeSwitch<Operation *, std::optional<SmallVector<int64_t>>>(def)
-      .Case([&](ShapeOp op) -> std::optional<SmallVector<int64_t>> {
+  return llvm::TypeSwitch<Operation *, std::optional<SmallVector<ShapeElement>>>(def)
+      .Case([&](ShapeOp op) -> std::optional<SmallVector<ShapeElement>> {
         auto t = tensorType(op.getData());
         int64_t start = op.getStart(), end = op.getEnd();
         if (start < 0 || end > t.getRank() || start > end)
           return std::nullopt;
-        return SmallVector<int64_t>(t.getShape().slice(start, end - start));
+        SmallVector<ShapeElement> result;
+        for (int64_t i = start; i < end; ++i)
+          result.push_back(t.isDynamicDim(i) ? ShapeElement{kDyn, canonicalDim(op.getData(), i)}
+                                             : knownElement(t.getDimSize(i)));
+        return result;
       })
-      .Case([&](ConcatOp op) -> std::optional<SmallVector<int64_t>> {
-        SmallVector<int64_t> result;
+      .Case([&](ConcatOp op) -> std::optional<SmallVector<ShapeElement>> {
+        SmallVector<ShapeElement> result;
         for (Value in : op.getInputs()) {
-          std::optional<SmallVector<int64_t>> part = getShapeValues(in, depth + 1);
-          if (part) {
+          if (std::optional<SmallVector<ShapeElement>> part = symbolicShapeValues(in, depth + 1)) {
             result.append(*part);
             continue;
           }
           std::optional<int64_t> n = getStaticLength(in);
           if (!n)
             return std::nullopt;
-          result.append(*n, kDyn);
+          result.append(*n, ShapeElement{});
         }
         return result;
       })
       .Case<UnsqueezeOp, SqueezeOp, ReshapeOp>(
-          [&](auto op) { return getShapeValues(op->getOperand(0), depth + 1); })
-      .Case([&](CastOp op) -> std::optional<SmallVector<int64_t>> {
+          [&](auto op) { return symbolicShapeValues(op->getOperand(0), depth + 1); })
+      .Case([&](CastOp op) -> std::optional<SmallVector<ShapeElement>> {
         if (!tensorType(op.getInput()).getElementType().isInteger())
           return std::nullopt;
-        return getShapeValues(op.getInput(), depth + 1);
+        return symbolicShapeValues(op.getInput(), depth + 1);
       })
-      .Case([&](GatherOp op) -> std::optional<SmallVector<int64_t>> {
-        std::optional<SmallVector<int64_t>> data = getShapeValues(op.getData(), depth + 1);
+      .Case([&](GatherOp op) -> std::optional<SmallVector<ShapeElement>> {
+        std::optional<SmallVector<ShapeElement>> data = symbolicShapeValues(op.getData(), depth + 1);
         std::optional<SmallVector<int64_t>> idx = getConstantInts(op.getIndices());
         if (!data || !idx || tensorType(op.getData()).getRank() != 1)
           return std::nullopt;
-        SmallVector<int64_t> result;
+        SmallVector<ShapeElement> result;
         int64_t n = data->size();
         for (int64_t i : *idx) {
           if (i < -n || i >= n)
@@ -110,8 +122,8 @@ static std::optional<SmallVector<int64_t>> getShapeValues(Value v, int depth = 0
         }
         return result;
       })
-      .Case([&](SliceOp op) -> std::optional<SmallVector<int64_t>> {
-        std::optional<SmallVector<int64_t>> data = getShapeValues(op.getData(), depth + 1);
+      .Case([&](SliceOp op) -> std::optional<SmallVector<ShapeElement>> {
+        std::optional<SmallVector<ShapeElement>> data = symbolicShapeValues(op.getData(), depth + 1);
         auto starts = getConstantInts(op.getStarts()), ends = getConstantInts(op.getEnds()),
              steps = getConstantInts(op.getSteps());
         if (!data || !starts || !ends || !steps || starts->size() != 1 || ends->size() != 1 ||
@@ -119,12 +131,24 @@ static std::optional<SmallVector<int64_t>> getShapeValues(Value v, int depth = 0
           return std::nullopt;
         auto [start, step, count] =
             sliceRange((*starts)[0], (*ends)[0], (*steps)[0], data->size());
-        SmallVector<int64_t> result;
+        SmallVector<ShapeElement> result;
         for (int64_t k = 0; k < count; ++k)
           result.push_back((*data)[start + k * step]);
         return result;
       })
       .Default([](Operation *) { return std::nullopt; });
+}
+
+std::optional<SmallVector<ShapeElement>> tern::getSymbolicShapeValues(Value v) {
+  return symbolicShapeValues(v, 0);
+}
+
+/// The elements of an integer tensor of rank <= 1, kDyn where unknown.
+static std::optional<SmallVector<int64_t>> getShapeValues(Value v) {
+  std::optional<SmallVector<ShapeElement>> elements = symbolicShapeValues(v, 0);
+  if (!elements)
+    return std::nullopt;
+  return llvm::map_to_vector(*elements, [](const ShapeElement &e) { return e.value; });
 }
 
 /// Folds an op whose result is a shape value with every element known.
@@ -219,47 +243,19 @@ OpFoldResult SizeOp::fold(FoldAdaptor) {
 LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
   auto in = tensorType(adaptor.getData());
-  FailureOr<SmallVector<int64_t>> requested = shapeOperand(loc, adaptor.getShape());
-  if (failed(requested))
-    return failure();
+  auto shapeType = tensorType(adaptor.getShape());
+  if (shapeType.getRank() != 1)
+    return inferError(loc, "shape operand must be 1-D, got ") << shapeType;
+  std::optional<SmallVector<ShapeElement>> requested = getSymbolicShapeValues(adaptor.getShape());
+  if (!requested) {
+    if (shapeType.isDynamicDim(0))
+      return inferError(loc, "the length of the shape operand must be static to know the rank");
+    requested = SmallVector<ShapeElement>(shapeType.getDimSize(0));
+  }
   SmallVector<int64_t> shape;
-  int64_t inferIndex = -1;
-  for (auto [i, d] : llvm::enumerate(*requested)) {
-    if (d == 0 && !adaptor.getAllowzero()) {
-      if ((int64_t)i >= in.getRank())
-        return inferError(loc, "reshape dim ") << i << " is 0 (copy) but the input has rank "
-                                               << in.getRank();
-      shape.push_back(in.getDimSize(i));
-    } else if (d == -1) {
-      if (inferIndex >= 0)
-        return inferError(loc, "reshape shape has more than one -1");
-      inferIndex = i;
-      shape.push_back(kDyn);
-    } else if (d < -1) {
-      if (d != kDyn)
-        return inferError(loc, "reshape dim ") << i << " is " << d;
-      shape.push_back(kDyn);
-    } else {
-      shape.push_back(d);
-    }
-  }
-  int64_t total = product(in.getShape());
-  if (inferIndex >= 0) {
-    SmallVector<int64_t> others(shape);
-    others.erase(others.begin() + inferIndex);
-    int64_t known = product(others);
-    if (total != kDyn && known != kDyn) {
-      if (known == 0 || total % known != 0)
-        return inferError(loc, "cannot reshape ") << in << " into a shape with " << known
-                                                  << " elements per -1";
-      shape[inferIndex] = total / known;
-    }
-  } else {
-    int64_t known = product(shape);
-    if (total != kDyn && known != kDyn && total != known)
-      return inferError(loc, "cannot reshape ") << in << " (" << total << " elements) into "
-                                                << known << " elements";
-  }
+  std::string error;
+  if (failed(reshapeDims(adaptor.getData(), *requested, adaptor.getAllowzero(), shape, error)))
+    return inferError(loc, error);
   types.push_back(RankedTensorType::get(shape, in.getElementType()));
   return success();
 }

@@ -76,6 +76,13 @@ def Tern_InferTypes : InferTypeOpAdaptorBase<[{
   }
 }]>;
 
+// The result's shape is the numpy broadcast of the operands' shapes
+// (elementwise ops, Where): a result dim that is dynamic is each operand's
+// dynamic dim aligned with it, which lowering takes to be equal.
+def Tern_Broadcasts : NativeOpTrait<"Broadcasts"> {
+  let cppNamespace = "::tern::OpTrait";
+}
+
 class Tern_Op<string mnemonic, list<Trait> traits = []>
     : Op<Tern_Dialect, mnemonic, !listconcat(traits, [Pure, Tern_InferTypes])>;
 

@@ -25,7 +25,7 @@ class Tern_ElementwiseImpl<string rule> {
 class Tern_UnaryOp<string mnemonic, string onnx, string what,
                    Type operandType = Tern_NumericTensor,
                    dag attrs = (ins), list<Trait> traits = []>
-    : Tern_Op<mnemonic, traits> {
+    : Tern_Op<mnemonic, !listconcat(traits, [Tern_Broadcasts])> {
   let summary = "ONNX " # onnx # ": " # what;
   let description = "Applies ONNX `" # onnx # "` to each element; the result has the operand's type "
     # "(shape, dynamic dims and element type).\n\nExample:\n\n```mlir\n"
@@ -42,7 +42,7 @@ class Tern_BinaryOp<string mnemonic, string onnx, string what,
                     Type operandType = Tern_NumericTensor,
                     Type resultType = operandType, string rule = "SameAsOperands",
                     dag attrs = (ins), list<Trait> traits = []>
-    : Tern_Op<mnemonic, traits> {
+    : Tern_Op<mnemonic, !listconcat(traits, [Tern_Broadcasts])> {
   let summary = "ONNX " # onnx # ": " # what;
   let description = "Elementwise `" # onnx # "` with numpy broadcasting: shapes are aligned "
     # "at the right, a dim of 1 stretches, a dynamic dim stays dynamic unless the other side "
@@ -60,7 +60,7 @@ class Tern_CompareOp<string mnemonic, string onnx, string what,
     : Tern_BinaryOp<mnemonic, onnx, what, operandType, Tern_BoolTensor, "Bool">;
 
 class Tern_VariadicOp<string mnemonic, string onnx, string what>
-    : Tern_Op<mnemonic> {
+    : Tern_Op<mnemonic, [Tern_Broadcasts]> {
   let summary = "ONNX " # onnx # ": " # what;
   let description = "Elementwise `" # onnx # "` over one or more operands with numpy "
     # "broadcasting.\n\nExample:\n\n```mlir\n"
@@ -224,7 +224,7 @@ def Tern_MinOp : Tern_VariadicOp<"min", "Min", "elementwise minimum">;
 def Tern_SumOp : Tern_VariadicOp<"sum", "Sum", "elementwise sum">;
 def Tern_MeanOp : Tern_VariadicOp<"mean", "Mean", "elementwise mean">;
 
-def Tern_WhereOp : Tern_Op<"where"> {
+def Tern_WhereOp : Tern_Op<"where", [Tern_Broadcasts]> {
   let summary = "ONNX Where: picks x where the condition holds, else y, with broadcasting";
   let description = [{
     ```mlir

@@ -14,6 +14,13 @@
 
 #include "dialects/Tern/TernDialect.h.inc"
 
+namespace tern::OpTrait {
+/// The result's shape is the numpy broadcast of the operands' (elementwise
+/// ops, Where); see SymbolicDims.h.
+template <typename ConcreteType>
+class Broadcasts : public mlir::OpTrait::TraitBase<ConcreteType, Broadcasts> {};
+} // namespace tern::OpTrait
+
 #define GET_OP_CLASSES
 #include "dialects/Tern/TernMathOps.h.inc"
 #define GET_OP_CLASSES

@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include <map>
 
@@ -153,7 +154,7 @@ int64_t place(SmallVector<Buffer *> &buffers) {
 LogicalResult stackAllocateLoopTemporaries(Block &body) {
   constexpr int64_t kMaxStackBytes = 256 * 1024;
   for (Operation &top : body) {
-    if (top.getNumRegions() == 0)
+    if (top.getNumRegions() == 0 || isa<scf::IfOp>(top))
       continue;
     SmallVector<memref::AllocOp> allocs;
     top.walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
@@ -175,6 +176,63 @@ LogicalResult stackAllocateLoopTemporaries(Block &body) {
   return success();
 }
 
+/// A buffer allocated in one branch of a top-level scf.if and yielded
+/// there (a broadcast stretched at run time; the other branch yields the
+/// operand as it is) stays in its branch, allocated only when that branch
+/// runs, and is freed under the same condition after the if's result is
+/// last used. Fails on other allocations inside an if.
+LogicalResult freeBranchAllocations(Block &body) {
+  for (Operation &top : llvm::make_early_inc_range(body)) {
+    auto ifOp = dyn_cast<scf::IfOp>(&top);
+    if (!ifOp)
+      continue;
+    SmallVector<memref::AllocOp> allocs;
+    ifOp.walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
+    for (memref::AllocOp alloc : allocs) {
+      Region *branch = alloc->getParentRegion();
+      auto yield = dyn_cast<scf::YieldOp>(alloc->getBlock()->getTerminator());
+      // What the branch yields: the buffer, or a cast of it (to the other
+      // branch's layout).
+      OpOperand *yielded = nullptr;
+      SmallVector<Value> views{alloc.getResult()};
+      while (!views.empty() && !yielded) {
+        Value v = views.pop_back_val();
+        for (OpOperand &use : v.getUses()) {
+          if (use.getOwner() == yield)
+            yielded = &use;
+          else if (isa<ViewLikeOpInterface, memref::CastOp>(use.getOwner()))
+            llvm::append_range(views, use.getOwner()->getResults());
+        }
+      }
+      if (branch->getParentOp() != ifOp || !yielded)
+        return alloc.emitError("a temporary inside a branch must be what the branch yields");
+      Value result = ifOp.getResult(yielded->getOperandNumber());
+      // The result's last reader in the body (through views and casts).
+      Operation *last = ifOp;
+      SmallVector<Value> work{result};
+      while (!work.empty()) {
+        Value v = work.pop_back_val();
+        for (OpOperand &use : v.getUses()) {
+          Operation *user = body.findAncestorOpInBlock(*use.getOwner());
+          if (user && last->isBeforeInBlock(user))
+            last = user;
+          if (isa<ViewLikeOpInterface, memref::CastOp>(use.getOwner()))
+            llvm::append_range(work, use.getOwner()->getResults());
+        }
+      }
+      if (isa<func::ReturnOp>(last))
+        return alloc.emitError("a buffer allocated in a branch is returned");
+      OpBuilder b(last->getContext());
+      b.setInsertionPointAfter(last);
+      bool inThen = branch == &ifOp.getThenRegion();
+      auto freeIf = scf::IfOp::create(b, alloc.getLoc(), TypeRange{}, ifOp.getCondition(), /*withElseRegion=*/!inThen);
+      OpBuilder fb = inThen ? freeIf.getThenBodyBuilder() : freeIf.getElseBodyBuilder();
+      memref::DeallocOp::create(fb, alloc.getLoc(), result);
+    }
+  }
+  return success();
+}
+
 struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -187,7 +245,7 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
     OpBuilder b(ctx);
     Block &body = main.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
-    if (failed(stackAllocateLoopTemporaries(body)))
+    if (failed(freeBranchAllocations(body)) || failed(stackAllocateLoopTemporaries(body)))
       return signalPassFailure();
 
     // Results the caller owns: a fresh allocation per result.
@@ -237,6 +295,10 @@ struct PlanMemoryPass : tern::impl::TernPlanMemoryPassBase<PlanMemoryPass> {
           if (isa<ViewLikeOpInterface, memref::CastOp>(user))
             for (Value r : user->getResults())
               work.push_back(r);
+          // Yielded out of a branch (an operand a broadcast stretches at
+          // run time, as it is): it lives on as the branching op's result.
+          if (isa<scf::YieldOp>(user) && isa<scf::IfOp>(user->getParentOp()))
+            work.push_back(user->getParentOp()->getResult(use.getOperandNumber()));
         }
       }
       buffers.push_back(buf);

@@ -127,3 +127,43 @@ func.func @main(%x: memref<4x8xf32>) -> memref<4x8xf32> {
   linalg.copy ins(%a : memref<4x8xf32>) outs(%r : memref<4x8xf32>)
   return %r : memref<4x8xf32>
 }
+
+// -----
+
+// An operand a broadcast stretches at run time: the branch that copies it
+// allocates the copy (only when it runs), freed under the same condition
+// after the if's result is last read; the branch that yields a temporary
+// as it is keeps that temporary alive as long as the result: neither
+// later temporary may take its bytes while the second add reads them.
+// CHECK: module attributes {tern.arena_size = 384 : i64}
+// CHECK-LABEL: func.func @main(%arg0: memref<4x8xf32>, %arg1: i1
+// CHECK: %[[A:.+]] = memref.view %arg2[%c0{{.*}}][] : memref<?xi8> to memref<4x8xf32>
+// CHECK: %[[S:.+]] = scf.if %arg1
+// CHECK-NEXT: scf.yield %[[A]]
+// CHECK: %[[B:.+]] = memref.alloc()
+// CHECK: scf.yield %[[B]]
+// CHECK: %[[T:.+]] = memref.view %arg2[%c128][] : memref<?xi8> to memref<4x8xf32>
+// CHECK: linalg.add ins(%[[S]], %arg0
+// CHECK: %[[U:.+]] = memref.view %arg2[%c256][] : memref<?xi8> to memref<4x8xf32>
+// CHECK: linalg.add ins(%[[T]], %[[S]]
+// CHECK-NEXT: scf.if %arg1 {
+// CHECK-NEXT: } else {
+// CHECK-NEXT: memref.dealloc %[[S]]
+func.func @main(%x: memref<4x8xf32>, %c: i1) -> memref<4x8xf32> {
+  %a = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+  linalg.copy ins(%x : memref<4x8xf32>) outs(%a : memref<4x8xf32>)
+  %s = scf.if %c -> (memref<4x8xf32>) {
+    scf.yield %a : memref<4x8xf32>
+  } else {
+    %b = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+    linalg.copy ins(%a : memref<4x8xf32>) outs(%b : memref<4x8xf32>)
+    scf.yield %b : memref<4x8xf32>
+  }
+  %t = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+  linalg.add ins(%s, %x : memref<4x8xf32>, memref<4x8xf32>) outs(%t : memref<4x8xf32>)
+  %u = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+  linalg.add ins(%t, %s : memref<4x8xf32>, memref<4x8xf32>) outs(%u : memref<4x8xf32>)
+  %r = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+  linalg.copy ins(%u : memref<4x8xf32>) outs(%r : memref<4x8xf32>)
+  return %r : memref<4x8xf32>
+}

@@ -49,3 +49,25 @@ func.func @other_names(%x: tensor<?x4xf32> {tern.dim_names = ["n", ""]},
   %c = tern.add %x, %y : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
   return %c : tensor<?x4xf32>
 }
+
+// A reshape whose shape operand is constant copies and static dims (what
+// tern-infer-shapes makes of bert's head split and merge) collapses and
+// expands only the static tails: the copied dims stay the input's, no
+// shape is read back at run time, no reshape goes through a shape tensor.
+// CHECK-LABEL: func.func @copied_dims
+// CHECK-NOT: tensor.reshape
+// CHECK-NOT: tensor.extract
+// CHECK: %[[B:.+]] = tensor.dim %arg0, %c0
+// CHECK: %[[S:.+]] = tensor.dim %arg0, %c1
+// CHECK: tensor.expand_shape %arg0 {{\[\[}}0], [1], [2, 3]] output_shape [%[[B]], %[[S]], 12, 64]
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : tensor<?x?x12x64xf32> into tensor<?x?x768xf32>
+// CHECK-NOT: tensor.reshape
+// CHECK: return
+func.func @copied_dims(%x: tensor<?x?x768xf32>) -> tensor<?x?x768xf32> {
+  %split = tern.constant dense<[0, 0, -1, 64]> : tensor<4xi64>
+  %merge = tern.constant dense<[0, 0, 768]> : tensor<3xi64>
+  %h = tern.reshape %x, %split : (tensor<?x?x768xf32>, tensor<4xi64>) -> tensor<?x?x12x64xf32>
+  %r = tern.relu %h : (tensor<?x?x12x64xf32>) -> tensor<?x?x12x64xf32>
+  %m = tern.reshape %r, %merge : (tensor<?x?x12x64xf32>, tensor<3xi64>) -> tensor<?x?x768xf32>
+  return %m : tensor<?x?x768xf32>
+}

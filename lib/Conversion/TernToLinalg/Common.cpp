@@ -2,6 +2,8 @@
 
 #include "lib/Conversion/TernToLinalg/Lowering.h"
 #include "dialects/Tern/TernOps.h"
+#include "dialects/Tern/SymbolicDims.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -172,6 +174,71 @@ SmallVector<OpFoldResult> broadcastDims(OpBuilder &b, Location loc, ValueRange o
     dims.push_back(best ? OpFoldResult(best) : OpFoldResult(b.getIndexAttr(1)));
   }
   return dims;
+}
+
+Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value size) {
+  auto type = cast<RankedTensorType>(v.getType());
+  Value have = dimValue(b, loc, v, d);
+  // Sizes asked before the branch (what tern-to-linalg traces to inputs).
+  SmallVector<OpFoldResult> dims = dimsOf(b, loc, v);
+  dims[d] = size;
+  Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, have, size);
+  auto ifSame = scf::IfOp::create(b, loc, TypeRange{type}, same, /*withElseRegion=*/true);
+  OpBuilder then = ifSame.getThenBodyBuilder();
+  scf::YieldOp::create(then, loc, v);
+  // Else a copy reading index 0 along d (allocated in the branch, only
+  // when it runs; tern-plan-memory frees it).
+  OpBuilder other = ifSame.getElseBodyBuilder();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> read;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    read.push_back(i == d ? getAffineConstantExpr(0, ctx) : getAffineDimExpr(i, ctx));
+  SmallVector<AffineMap> maps = {AffineMap::get(type.getRank(), 0, read, ctx),
+                                 AffineMap::getMultiDimIdentityMap(type.getRank(), ctx)};
+  SmallVector<utils::IteratorType> iters(type.getRank(), utils::IteratorType::parallel);
+  auto copy = linalg::GenericOp::create(other, loc, TypeRange{type}, ValueRange{v},
+                                        ValueRange{emptyTensor(other, loc, type, dims)}, maps, iters,
+                                        [](OpBuilder &bb, Location l, ValueRange args) {
+                                          linalg::YieldOp::create(bb, l, args[0]);
+                                        });
+  scf::YieldOp::create(other, loc, copy.getResult(0));
+  return ifSame.getResult(0);
+}
+
+SmallVector<Value> broadcastAtRunTime(OpBuilder &b, Location loc, Operation *op, ValueRange operands,
+                                      RankedTensorType resultType, SmallVectorImpl<OpFoldResult> &dims) {
+  int64_t rank = resultType.getRank();
+  Value result = op->getResult(0);
+  auto aligned = [&](Value v, int64_t i) { return i - (rank - cast<RankedTensorType>(v.getType()).getRank()); };
+  // The result's dims: an operand's dim of the same symbol where there is
+  // one (a dim later passes trace to an input), else the largest.
+  SmallVector<OpFoldResult> largest = broadcastDims(b, loc, operands, resultType);
+  dims.assign(largest.begin(), largest.end());
+  for (int64_t i = 0; i < rank; ++i) {
+    if (!resultType.isDynamicDim(i))
+      continue;
+    DimSymbol want = canonicalDim(result, i);
+    for (auto [k, v] : llvm::enumerate(operands)) {
+      int64_t d = aligned(v, i);
+      if (d >= 0 && cast<RankedTensorType>(v.getType()).isDynamicDim(d) &&
+          canonicalDim(op->getOperand(k), d) == want) {
+        dims[i] = dimValue(b, loc, v, d);
+        break;
+      }
+    }
+  }
+  SmallVector<Value> safe(operands);
+  for (auto [k, v] : llvm::enumerate(safe)) {
+    auto type = cast<RankedTensorType>(v.getType());
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      int64_t i = d + (rank - type.getRank());
+      if (!type.isDynamicDim(d) || (resultType.isDynamicDim(i) &&
+                                    canonicalDim(op->getOperand(k), d) == canonicalDim(result, i)))
+        continue;
+      v = stretchAtRunTime(b, loc, v, d, getValueOrCreateConstantIndexOp(b, loc, dims[i]));
+    }
+  }
+  return safe;
 }
 
 AffineMap broadcastMap(MLIRContext *ctx, RankedTensorType operand, ArrayRef<int64_t> outShape) {

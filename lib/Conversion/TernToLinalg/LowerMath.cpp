@@ -40,8 +40,10 @@ void addElementwise(LoweringTable &t, StringRef name, OpScalarFn fn) {
     for (Value v : op->getOperands())
       info.in.push_back(elementTypeOf(v));
     auto resultType = signlessTensor(op->getResult(0).getType());
-    Value r = elementwise(rw, op->getLoc(), operands, resultType,
-                          [&](OpBuilder &b, Location loc, ValueRange args) { return fn(b, loc, args, info); });
+    SmallVector<OpFoldResult> dims;
+    SmallVector<Value> inputs = broadcastAtRunTime(rw, op->getLoc(), op, operands, resultType, dims);
+    Value r = elementwiseTo(rw, op->getLoc(), inputs, resultType, dims,
+                            [&](OpBuilder &b, Location loc, ValueRange args) { return fn(b, loc, args, info); });
     rw.replaceOp(op, r);
     return success();
   };

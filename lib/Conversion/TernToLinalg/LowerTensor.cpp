@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Conversion/TernToLinalg/Lowering.h"
+#include "dialects/Tern/SymbolicDims.h"
 #include "dialects/Tern/TernOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -98,8 +99,69 @@ LogicalResult lowerReshape(Operation *op, ValueRange operands, ConversionPattern
   auto resultType = signlessTensor(op->getResult(0).getType());
   auto inType = cast<RankedTensorType>(x.getType());
   SmallVector<OpFoldResult> dims;
+  std::optional<SmallVector<int64_t>> constant = getConstantInts(reshape.getShape());
   if (resultType.hasStaticShape()) {
     dims = getAsIndexOpFoldResult(rw.getContext(), resultType.getShape());
+  } else if (constant && (int64_t)constant->size() == resultType.getRank()) {
+    // Leading dims copied, the rest static on both sides ([b, s, 768] <->
+    // [b, s, 12, 64]): collapse and expand only the static tails, so the
+    // copied dims stay dims of the input (never a reshape through memory).
+    int64_t inRank = inType.getRank(), outRank = resultType.getRank(), p = 0;
+    while (p < std::min(inRank, outRank) && (*constant)[p] == 0 && !reshape.getAllowzero())
+      ++p;
+    auto staticFrom = [&](RankedTensorType t) {
+      return llvm::none_of(t.getShape().drop_front(p), ShapedType::isDynamic);
+    };
+    if (p > 0 && p < inRank && p < outRank && staticFrom(inType) && staticFrom(resultType)) {
+      Value v = x;
+      SmallVector<ReassociationIndices> groups;
+      for (int64_t i = 0; i < p; ++i)
+        groups.push_back({i});
+      if (inRank - p > 1) {
+        SmallVector<int64_t> shape(inType.getShape().take_front(p));
+        shape.push_back(ShapedType::getNumElements(inType.getShape().drop_front(p)));
+        groups.push_back(llvm::to_vector(llvm::seq<int64_t>(p, inRank)));
+        v = tensor::CollapseShapeOp::create(rw, loc, RankedTensorType::get(shape, inType.getElementType()), v,
+                                            groups);
+        groups.pop_back();
+      }
+      if (outRank - p > 1) {
+        SmallVector<OpFoldResult> outDims;
+        for (int64_t i = 0; i < outRank; ++i)
+          outDims.push_back(i < p && resultType.isDynamicDim(i) ? OpFoldResult(dimValue(rw, loc, x, i))
+                                                                : OpFoldResult(rw.getIndexAttr(resultType.getDimSize(i))));
+        groups.push_back(llvm::to_vector(llvm::seq<int64_t>(p, outRank)));
+        v = tensor::ExpandShapeOp::create(rw, loc, resultType, v, groups, outDims);
+      }
+      if (v.getType() == resultType) {
+        replaceWithResult(rw, op, v);
+        return success();
+      }
+    }
+    // A constant shape operand: copies and -1 are known here, so each dim
+    // is the input's dim, a constant or the rest, never a value read back
+    // from the shape at run time (later passes trace the input's dims).
+    Value total = idx(rw, loc, 1), known = idx(rw, loc, 1);
+    for (int64_t i = 0; i < inType.getRank(); ++i)
+      total = arith::MulIOp::create(rw, loc, total, dimValue(rw, loc, x, i));
+    for (int64_t i = 0; i < resultType.getRank(); ++i) {
+      int64_t v = (*constant)[i];
+      if (v == 0 && !reshape.getAllowzero() && i < inType.getRank())
+        dims.push_back(resultType.isDynamicDim(i) ? OpFoldResult(dimValue(rw, loc, x, i))
+                                                  : OpFoldResult(rw.getIndexAttr(resultType.getDimSize(i))));
+      else if (v == -1)
+        dims.push_back(OpFoldResult());
+      else
+        dims.push_back(rw.getIndexAttr(v));
+      if (v != -1)
+        known = arith::MulIOp::create(rw, loc, known, getValueOrCreateConstantIndexOp(rw, loc, dims.back()));
+    }
+    for (int64_t i = 0; i < resultType.getRank(); ++i)
+      if (!dims[i])
+        dims[i] = resultType.isDynamicDim(i)
+                      ? OpFoldResult(arith::DivUIOp::create(
+                            rw, loc, total, arith::MaxSIOp::create(rw, loc, known, idx(rw, loc, 1))))
+                      : OpFoldResult(rw.getIndexAttr(resultType.getDimSize(i)));
   } else {
     // The shape operand at run time: 0 copies the input dim (unless
     // allowzero), -1 takes what is left.
@@ -258,6 +320,15 @@ LogicalResult lowerExpand(Operation *op, ValueRange operands, ConversionPatternR
     if (xi >= 0)
       d = arith::MaxSIOp::create(rw, loc, d, dimValue(rw, loc, x, xi));
     dims.push_back(d);
+  }
+  // A dynamic dim of x is 1 (stretched) or the result's: known at run time,
+  // unless the symbolic dims prove it the result's.
+  for (int64_t xi = 0; xi < inType.getRank(); ++xi) {
+    int64_t i = xi + rank - inType.getRank();
+    if (!inType.isDynamicDim(xi) ||
+        (resultType.isDynamicDim(i) && canonicalDim(op->getOperand(0), xi) == canonicalDim(op->getResult(0), i)))
+      continue;
+    x = stretchAtRunTime(rw, loc, x, xi, getValueOrCreateConstantIndexOp(rw, loc, dims[i]));
   }
   replaceWithResult(rw, op, elementwiseTo(rw, loc, ValueRange{x}, resultType, dims,
                                 [](OpBuilder &, Location, ValueRange a) { return a[0]; }));

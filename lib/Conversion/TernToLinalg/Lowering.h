@@ -71,6 +71,18 @@ Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<O
 /// Result dims of numpy broadcasting the operands to `resultType`.
 SmallVector<OpFoldResult> broadcastDims(OpBuilder &b, Location loc, ValueRange operands,
                                         RankedTensorType resultType);
+/// The converted `operands` of the elementwise tern op `op` made safe to
+/// read with broadcastMap's identity maps, and the result's dims in `dims`.
+/// A dynamic operand dim is read as it is where tern's symbolic dims prove
+/// it equal to the result's; elsewhere (Add of [n, 4] and [m, 4]) it is
+/// checked at run time: equal, read as it is; else broadcast from index 0
+/// (a dim of 1), copied out first. A dim neither equal nor 1 (an invalid
+/// model) is read at index 0 too, inside the operand unless it is empty.
+SmallVector<Value> broadcastAtRunTime(OpBuilder &b, Location loc, Operation *op, ValueRange operands,
+                                      RankedTensorType resultType, SmallVectorImpl<OpFoldResult> &dims);
+/// `v` with its dynamic dim `d` stretched to `size` from index 0 unless it
+/// is `size` already (checked at run time; see broadcastAtRunTime).
+Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value size);
 /// The map reading an operand of rank `rank` broadcast into `outRank` loops:
 /// dims of static size 1 where the result's is not read index 0.
 AffineMap broadcastMap(MLIRContext *ctx, RankedTensorType operand, ArrayRef<int64_t> outShape);
