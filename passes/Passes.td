@@ -67,6 +67,11 @@ def TernToLinalgPass : Pass<"tern-to-linalg", "mlir::ModuleOp"> {
     } -> tensor<4xf32>
     ```
   }];
+  let options = [
+    Option<"broadcastAtRunTime", "broadcast-at-run-time", "bool", /*default=*/"true",
+           "Compare dynamic operand dims not proven equal to a broadcast's result at run time, "
+           "stretching a dim of 1 into a copy (off: take them to be equal; the GPU target)">,
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect", "::mlir::bufferization::BufferizationDialect",

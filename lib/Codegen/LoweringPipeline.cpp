@@ -44,7 +44,7 @@ void buildLoweringPipeline(mlir::OpPassManager &pm, const LoweringOptions &optio
   using namespace mlir;
   auto runs = [&](LoweringStage stage) { return options.from < stage && stage <= options.to; };
   if (runs(LoweringStage::Linalg)) {
-    pm.addPass(createTernToLinalgPass());
+    pm.addPass(createTernToLinalgPass({/*broadcastAtRunTime=*/!options.gpu}));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
   }

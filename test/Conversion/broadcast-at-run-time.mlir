@@ -1,4 +1,6 @@
 // RUN: tern-opt %s --split-input-file --tern-to-linalg --canonicalize | FileCheck %s
+// RUN: tern-opt %s --split-input-file --tern-to-linalg=broadcast-at-run-time=false --canonicalize \
+// RUN:   | FileCheck %s --check-prefix=OFF
 
 // Dims of different names may differ at run time, where either may be 1:
 // each operand is compared with the result's dim (the larger) and, where
@@ -16,6 +18,12 @@
 // CHECK: arith.cmpi eq, %[[M]], %[[MAX]]
 // CHECK: %[[Y:.+]] = scf.if
 // CHECK: linalg.generic {{.*}} ins(%[[X]], %[[Y]]
+// Off (the GPU target): the dims are taken to be equal, no branch.
+// OFF-LABEL: func.func @unproven
+// OFF-NOT: scf.if
+// OFF: arith.maxui
+// OFF-NOT: scf.if
+// OFF: linalg.generic {{.*}} ins(%arg0, %arg1
 func.func @unproven(%x: tensor<?x4xf32> {tern.dim_names = ["n", ""]},
                     %y: tensor<?x4xf32> {tern.dim_names = ["m", ""]}) -> tensor<?x4xf32> {
   %z = tern.add %x, %y : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>

@@ -206,7 +206,8 @@ Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value siz
 }
 
 SmallVector<Value> broadcastAtRunTime(OpBuilder &b, Location loc, Operation *op, ValueRange operands,
-                                      RankedTensorType resultType, SmallVectorImpl<OpFoldResult> &dims) {
+                                      RankedTensorType resultType, SmallVectorImpl<OpFoldResult> &dims,
+                                      const LowerOptions &options) {
   int64_t rank = resultType.getRank();
   Value result = op->getResult(0);
   auto aligned = [&](Value v, int64_t i) { return i - (rank - cast<RankedTensorType>(v.getType()).getRank()); };
@@ -228,6 +229,8 @@ SmallVector<Value> broadcastAtRunTime(OpBuilder &b, Location loc, Operation *op,
     }
   }
   SmallVector<Value> safe(operands);
+  if (!options.broadcastAtRunTime)
+    return safe;
   for (auto [k, v] : llvm::enumerate(safe)) {
     auto type = cast<RankedTensorType>(v.getType());
     for (int64_t d = 0; d < type.getRank(); ++d) {

@@ -34,14 +34,14 @@ Value cst(OpBuilder &b, Location loc, Value like, double v) {
 }
 
 /// Registers an elementwise op: operands broadcast, the formula per element.
-void addElementwise(LoweringTable &t, StringRef name, OpScalarFn fn) {
-  t[name] = [fn](Operation *op, ValueRange operands, ConversionPatternRewriter &rw) -> LogicalResult {
+void addElementwise(LoweringTable &t, const LowerOptions &options, StringRef name, OpScalarFn fn) {
+  t[name] = [fn, options](Operation *op, ValueRange operands, ConversionPatternRewriter &rw) -> LogicalResult {
     ScalarInfo info{op, {}, elementTypeOf(op->getResult(0))};
     for (Value v : op->getOperands())
       info.in.push_back(elementTypeOf(v));
     auto resultType = signlessTensor(op->getResult(0).getType());
     SmallVector<OpFoldResult> dims;
-    SmallVector<Value> inputs = broadcastAtRunTime(rw, op->getLoc(), op, operands, resultType, dims);
+    SmallVector<Value> inputs = broadcastAtRunTime(rw, op->getLoc(), op, operands, resultType, dims, options);
     Value r = elementwiseTo(rw, op->getLoc(), inputs, resultType, dims,
                             [&](OpBuilder &b, Location loc, ValueRange args) { return fn(b, loc, args, info); });
     rw.replaceOp(op, r);
@@ -121,112 +121,112 @@ template <typename MathOp> OpScalarFn unaryMath() {
   };
 }
 
-void populateElementwise(LoweringTable &t) {
+void populateElementwise(LoweringTable &t, const LowerOptions &options) {
   using S = const ScalarInfo &;
   using VR = ValueRange;
-  addElementwise(t, "tern.abs", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.abs", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     if (s.isFloat())
       return math::AbsFOp::create(b, loc, a[0]);
     if (s.isUnsignedInt())
       return a[0];
     return math::AbsIOp::create(b, loc, a[0]);
   });
-  addElementwise(t, "tern.neg", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.neg", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     if (s.isFloat())
       return arith::NegFOp::create(b, loc, a[0]);
     return arith::SubIOp::create(b, loc, cst(b, loc, a[0], 0), a[0]);
   });
-  addElementwise(t, "tern.sign", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.sign", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0], zero = cst(b, loc, x, 0);
     Value pos = cmp(b, loc, s, arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt, arith::CmpIPredicate::ugt, x, zero);
     Value neg = lessThan(b, loc, s, x, zero);
     Value r = select(b, loc, neg, cst(b, loc, x, -1), zero);
     return select(b, loc, pos, cst(b, loc, x, 1), r);
   });
-  addElementwise(t, "tern.relu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.relu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     return maxOf(b, loc, s, a[0], cst(b, loc, a[0], 0));
   });
-  addElementwise(t, "tern.sigmoid", [](OpBuilder &b, Location loc, VR a, S) { return sigmoid(b, loc, a[0]); });
-  addElementwise(t, "tern.tanh", unaryMath<math::TanhOp>());
-  addElementwise(t, "tern.sqrt", unaryMath<math::SqrtOp>());
-  addElementwise(t, "tern.exp", unaryMath<math::ExpOp>());
-  addElementwise(t, "tern.log", unaryMath<math::LogOp>());
-  addElementwise(t, "tern.erf", unaryMath<math::ErfOp>());
-  addElementwise(t, "tern.cos", unaryMath<math::CosOp>());
-  addElementwise(t, "tern.sin", unaryMath<math::SinOp>());
-  addElementwise(t, "tern.tan", unaryMath<math::TanOp>());
-  addElementwise(t, "tern.acos", unaryMath<math::AcosOp>());
-  addElementwise(t, "tern.asin", unaryMath<math::AsinOp>());
-  addElementwise(t, "tern.atan", unaryMath<math::AtanOp>());
-  addElementwise(t, "tern.cosh", unaryMath<math::CoshOp>());
-  addElementwise(t, "tern.sinh", unaryMath<math::SinhOp>());
-  addElementwise(t, "tern.acosh", unaryMath<math::AcoshOp>());
-  addElementwise(t, "tern.asinh", unaryMath<math::AsinhOp>());
-  addElementwise(t, "tern.atanh", unaryMath<math::AtanhOp>());
-  addElementwise(t, "tern.floor", unaryMath<math::FloorOp>());
-  addElementwise(t, "tern.ceil", unaryMath<math::CeilOp>());
-  addElementwise(t, "tern.round", unaryMath<math::RoundEvenOp>());
-  addElementwise(t, "tern.reciprocal", [](OpBuilder &b, Location loc, VR a, S) -> Value {
+  addElementwise(t, options, "tern.sigmoid", [](OpBuilder &b, Location loc, VR a, S) { return sigmoid(b, loc, a[0]); });
+  addElementwise(t, options, "tern.tanh", unaryMath<math::TanhOp>());
+  addElementwise(t, options, "tern.sqrt", unaryMath<math::SqrtOp>());
+  addElementwise(t, options, "tern.exp", unaryMath<math::ExpOp>());
+  addElementwise(t, options, "tern.log", unaryMath<math::LogOp>());
+  addElementwise(t, options, "tern.erf", unaryMath<math::ErfOp>());
+  addElementwise(t, options, "tern.cos", unaryMath<math::CosOp>());
+  addElementwise(t, options, "tern.sin", unaryMath<math::SinOp>());
+  addElementwise(t, options, "tern.tan", unaryMath<math::TanOp>());
+  addElementwise(t, options, "tern.acos", unaryMath<math::AcosOp>());
+  addElementwise(t, options, "tern.asin", unaryMath<math::AsinOp>());
+  addElementwise(t, options, "tern.atan", unaryMath<math::AtanOp>());
+  addElementwise(t, options, "tern.cosh", unaryMath<math::CoshOp>());
+  addElementwise(t, options, "tern.sinh", unaryMath<math::SinhOp>());
+  addElementwise(t, options, "tern.acosh", unaryMath<math::AcoshOp>());
+  addElementwise(t, options, "tern.asinh", unaryMath<math::AsinhOp>());
+  addElementwise(t, options, "tern.atanh", unaryMath<math::AtanhOp>());
+  addElementwise(t, options, "tern.floor", unaryMath<math::FloorOp>());
+  addElementwise(t, options, "tern.ceil", unaryMath<math::CeilOp>());
+  addElementwise(t, options, "tern.round", unaryMath<math::RoundEvenOp>());
+  addElementwise(t, options, "tern.reciprocal", [](OpBuilder &b, Location loc, VR a, S) -> Value {
     return arith::DivFOp::create(b, loc, cst(b, loc, a[0], 1), a[0]);
   });
-  addElementwise(t, "tern.softplus", [](OpBuilder &b, Location loc, VR a, S) { return softplus(b, loc, a[0]); });
-  addElementwise(t, "tern.softsign", [](OpBuilder &b, Location loc, VR a, S) -> Value {
+  addElementwise(t, options, "tern.softplus", [](OpBuilder &b, Location loc, VR a, S) { return softplus(b, loc, a[0]); });
+  addElementwise(t, options, "tern.softsign", [](OpBuilder &b, Location loc, VR a, S) -> Value {
     Value d = arith::AddFOp::create(b, loc, cst(b, loc, a[0], 1), math::AbsFOp::create(b, loc, a[0]));
     return arith::DivFOp::create(b, loc, a[0], d);
   });
-  addElementwise(t, "tern.hard_swish", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.hard_swish", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0];
     Value h = arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, x, cst(b, loc, x, 1.0 / 6)),
                                     cst(b, loc, x, 0.5));
     h = minOf(b, loc, s, maxOf(b, loc, s, h, cst(b, loc, x, 0)), cst(b, loc, x, 1));
     return arith::MulFOp::create(b, loc, x, h);
   });
-  addElementwise(t, "tern.mish", [](OpBuilder &b, Location loc, VR a, S) -> Value {
+  addElementwise(t, options, "tern.mish", [](OpBuilder &b, Location loc, VR a, S) -> Value {
     return arith::MulFOp::create(b, loc, a[0], math::TanhOp::create(b, loc, softplus(b, loc, a[0])));
   });
-  addElementwise(t, "tern.not", [](OpBuilder &b, Location loc, VR a, S) -> Value {
+  addElementwise(t, options, "tern.not", [](OpBuilder &b, Location loc, VR a, S) -> Value {
     return arith::XOrIOp::create(b, loc, a[0], cst(b, loc, a[0], 1));
   });
-  addElementwise(t, "tern.bitwise_not", [](OpBuilder &b, Location loc, VR a, S) -> Value {
+  addElementwise(t, options, "tern.bitwise_not", [](OpBuilder &b, Location loc, VR a, S) -> Value {
     return arith::XOrIOp::create(b, loc, a[0], cst(b, loc, a[0], -1));
   });
-  addElementwise(t, "tern.leaky_relu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.leaky_relu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0];
     Value neg = lessThan(b, loc, s, x, cst(b, loc, x, 0));
     return select(b, loc, neg, arith::MulFOp::create(b, loc, x, cst(b, loc, x, attrF(s.op, "alpha"))), x);
   });
-  addElementwise(t, "tern.elu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.elu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0];
     Value neg = lessThan(b, loc, s, x, cst(b, loc, x, 0));
     Value e = arith::MulFOp::create(b, loc, cst(b, loc, x, attrF(s.op, "alpha")),
                                     math::ExpM1Op::create(b, loc, x));
     return select(b, loc, neg, e, x);
   });
-  addElementwise(t, "tern.celu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.celu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0], alpha = cst(b, loc, x, attrF(s.op, "alpha")), zero = cst(b, loc, x, 0);
     Value e = arith::MulFOp::create(b, loc, alpha,
                                     math::ExpM1Op::create(b, loc, arith::DivFOp::create(b, loc, x, alpha)));
     return arith::AddFOp::create(b, loc, maxOf(b, loc, s, x, zero), minOf(b, loc, s, e, zero));
   });
-  addElementwise(t, "tern.selu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.selu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0];
     Value neg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, x, cst(b, loc, x, 0));
     Value e = arith::MulFOp::create(b, loc, cst(b, loc, x, attrF(s.op, "alpha")),
                                     math::ExpM1Op::create(b, loc, x));
     return arith::MulFOp::create(b, loc, cst(b, loc, x, attrF(s.op, "gamma")), select(b, loc, neg, e, x));
   });
-  addElementwise(t, "tern.hard_sigmoid", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.hard_sigmoid", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0];
     Value h = arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, x, cst(b, loc, x, attrF(s.op, "alpha"))),
                                     cst(b, loc, x, attrF(s.op, "beta")));
     return minOf(b, loc, s, maxOf(b, loc, s, h, cst(b, loc, x, 0)), cst(b, loc, x, 1));
   });
-  addElementwise(t, "tern.thresholded_relu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.thresholded_relu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0];
     Value gt = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, cst(b, loc, x, attrF(s.op, "alpha")));
     return select(b, loc, gt, x, cst(b, loc, x, 0));
   });
-  addElementwise(t, "tern.gelu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.gelu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0], half = cst(b, loc, x, 0.5), one = cst(b, loc, x, 1);
     Value inner;
     if (cast<StringAttr>(s.op->getAttr("approximate")).getValue() == "tanh") {
@@ -239,10 +239,10 @@ void populateElementwise(LoweringTable &t) {
     return arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, half, x),
                                  arith::AddFOp::create(b, loc, one, inner));
   });
-  addElementwise(t, "tern.is_nan", [](OpBuilder &b, Location loc, VR a, S) -> Value {
+  addElementwise(t, options, "tern.is_nan", [](OpBuilder &b, Location loc, VR a, S) -> Value {
     return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, a[0], a[0]);
   });
-  addElementwise(t, "tern.is_inf", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.is_inf", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0];
     auto f = cast<FloatType>(x.getType());
     Value pinf = arith::ConstantOp::create(b, loc, b.getFloatAttr(f, APFloat::getInf(f.getFloatSemantics())));
@@ -254,10 +254,10 @@ void populateElementwise(LoweringTable &t) {
       r = arith::OrIOp::create(b, loc, r, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x, ninf));
     return r;
   });
-  addElementwise(t, "tern.cast", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.cast", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     return convertScalar(b, loc, a[0], s.in[0], s.out);
   });
-  addElementwise(t, "tern.clip", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.clip", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     auto clip = cast<ClipOp>(s.op);
     Value x = a[0];
     unsigned next = 1;
@@ -271,14 +271,14 @@ void populateElementwise(LoweringTable &t) {
     }
     return x;
   });
-  addElementwise(t, "tern.where", [](OpBuilder &b, Location loc, VR a, S) { return select(b, loc, a[0], a[1], a[2]); });
+  addElementwise(t, options, "tern.where", [](OpBuilder &b, Location loc, VR a, S) { return select(b, loc, a[0], a[1], a[2]); });
 
   // Binary.
-  addElementwise(t, "tern.add", [](OpBuilder &b, Location loc, VR a, S) { return add(b, loc, a[0], a[1]); });
-  addElementwise(t, "tern.sub", [](OpBuilder &b, Location loc, VR a, S) { return sub(b, loc, a[0], a[1]); });
-  addElementwise(t, "tern.mul", [](OpBuilder &b, Location loc, VR a, S) { return mul(b, loc, a[0], a[1]); });
-  addElementwise(t, "tern.div", [](OpBuilder &b, Location loc, VR a, S s) { return div(b, loc, s, a[0], a[1]); });
-  addElementwise(t, "tern.pow", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.add", [](OpBuilder &b, Location loc, VR a, S) { return add(b, loc, a[0], a[1]); });
+  addElementwise(t, options, "tern.sub", [](OpBuilder &b, Location loc, VR a, S) { return sub(b, loc, a[0], a[1]); });
+  addElementwise(t, options, "tern.mul", [](OpBuilder &b, Location loc, VR a, S) { return mul(b, loc, a[0], a[1]); });
+  addElementwise(t, options, "tern.div", [](OpBuilder &b, Location loc, VR a, S s) { return div(b, loc, s, a[0], a[1]); });
+  addElementwise(t, options, "tern.pow", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0], y = a[1];
     if (isa<FloatType>(x.getType())) {
       y = convertScalar(b, loc, y, s.in[1], s.in[0]);
@@ -290,7 +290,7 @@ void populateElementwise(LoweringTable &t) {
     Value p = math::PowFOp::create(b, loc, xf, yf);
     return convertScalar(b, loc, p, f64, s.in[0]);
   });
-  addElementwise(t, "tern.mod", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.mod", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value x = a[0], y = a[1];
     bool fmod = cast<BoolAttr>(s.op->getAttr("fmod")).getValue();
     if (isa<FloatType>(x.getType())) {
@@ -317,11 +317,11 @@ void populateElementwise(LoweringTable &t) {
     Value fix = arith::AndIOp::create(b, loc, nz, arith::XOrIOp::create(b, loc, rNeg, yNeg));
     return select(b, loc, fix, arith::AddIOp::create(b, loc, r, safe), r);
   });
-  addElementwise(t, "tern.prelu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.prelu", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     Value neg = lessThan(b, loc, s, a[0], cst(b, loc, a[0], 0));
     return select(b, loc, neg, mul(b, loc, a[0], a[1]), a[0]);
   });
-  addElementwise(t, "tern.bit_shift", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
+  addElementwise(t, options, "tern.bit_shift", [](OpBuilder &b, Location loc, VR a, S s) -> Value {
     bool left = cast<StringAttr>(s.op->getAttr("direction")).getValue() == "LEFT";
     unsigned width = a[0].getType().getIntOrFloatBitWidth();
     Value tooFar = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, a[1], cst(b, loc, a[1], width));
@@ -332,43 +332,43 @@ void populateElementwise(LoweringTable &t) {
     using Op = decltype(tag);
     return [](OpBuilder &b, Location loc, VR a, S) -> Value { return Op::create(b, loc, a[0], a[1]); };
   };
-  addElementwise(t, "tern.and", bitwise(arith::AndIOp()));
-  addElementwise(t, "tern.or", bitwise(arith::OrIOp()));
-  addElementwise(t, "tern.xor", bitwise(arith::XOrIOp()));
-  addElementwise(t, "tern.bitwise_and", bitwise(arith::AndIOp()));
-  addElementwise(t, "tern.bitwise_or", bitwise(arith::OrIOp()));
-  addElementwise(t, "tern.bitwise_xor", bitwise(arith::XOrIOp()));
+  addElementwise(t, options, "tern.and", bitwise(arith::AndIOp()));
+  addElementwise(t, options, "tern.or", bitwise(arith::OrIOp()));
+  addElementwise(t, options, "tern.xor", bitwise(arith::XOrIOp()));
+  addElementwise(t, options, "tern.bitwise_and", bitwise(arith::AndIOp()));
+  addElementwise(t, options, "tern.bitwise_or", bitwise(arith::OrIOp()));
+  addElementwise(t, options, "tern.bitwise_xor", bitwise(arith::XOrIOp()));
   auto compare = [](arith::CmpFPredicate f, arith::CmpIPredicate si, arith::CmpIPredicate ui) {
     return [=](OpBuilder &b, Location loc, VR a, S s) { return cmp(b, loc, s, f, si, ui, a[0], a[1]); };
   };
   using FP = arith::CmpFPredicate;
   using IP = arith::CmpIPredicate;
-  addElementwise(t, "tern.equal", compare(FP::OEQ, IP::eq, IP::eq));
-  addElementwise(t, "tern.less", compare(FP::OLT, IP::slt, IP::ult));
-  addElementwise(t, "tern.less_or_equal", compare(FP::OLE, IP::sle, IP::ule));
-  addElementwise(t, "tern.greater", compare(FP::OGT, IP::sgt, IP::ugt));
-  addElementwise(t, "tern.greater_or_equal", compare(FP::OGE, IP::sge, IP::uge));
+  addElementwise(t, options, "tern.equal", compare(FP::OEQ, IP::eq, IP::eq));
+  addElementwise(t, options, "tern.less", compare(FP::OLT, IP::slt, IP::ult));
+  addElementwise(t, options, "tern.less_or_equal", compare(FP::OLE, IP::sle, IP::ule));
+  addElementwise(t, options, "tern.greater", compare(FP::OGT, IP::sgt, IP::ugt));
+  addElementwise(t, options, "tern.greater_or_equal", compare(FP::OGE, IP::sge, IP::uge));
 
   // Variadic.
-  addElementwise(t, "tern.max", [](OpBuilder &b, Location loc, VR a, S s) {
+  addElementwise(t, options, "tern.max", [](OpBuilder &b, Location loc, VR a, S s) {
     Value r = a[0];
     for (Value v : a.drop_front())
       r = maxOf(b, loc, s, r, v);
     return r;
   });
-  addElementwise(t, "tern.min", [](OpBuilder &b, Location loc, VR a, S s) {
+  addElementwise(t, options, "tern.min", [](OpBuilder &b, Location loc, VR a, S s) {
     Value r = a[0];
     for (Value v : a.drop_front())
       r = minOf(b, loc, s, r, v);
     return r;
   });
-  addElementwise(t, "tern.sum", [](OpBuilder &b, Location loc, VR a, S) {
+  addElementwise(t, options, "tern.sum", [](OpBuilder &b, Location loc, VR a, S) {
     Value r = a[0];
     for (Value v : a.drop_front())
       r = add(b, loc, r, v);
     return r;
   });
-  addElementwise(t, "tern.mean", [](OpBuilder &b, Location loc, VR a, S s) {
+  addElementwise(t, options, "tern.mean", [](OpBuilder &b, Location loc, VR a, S s) {
     Value r = a[0];
     for (Value v : a.drop_front())
       r = add(b, loc, r, v);
@@ -549,8 +549,8 @@ void addArgReduction(LoweringTable &t, StringRef name, bool isMax) {
 
 } // namespace
 
-void populateMathLowerings(LoweringTable &t) {
-  populateElementwise(t);
+void populateMathLowerings(LoweringTable &t, const LowerOptions &options) {
+  populateElementwise(t, options);
   addReduction(t, "tern.reduce_sum", Reduce::Sum);
   addReduction(t, "tern.reduce_mean", Reduce::Mean);
   addReduction(t, "tern.reduce_max", Reduce::Max);

@@ -300,7 +300,8 @@ LogicalResult lowerSplit(Operation *op, ValueRange operands, ConversionPatternRe
   return success();
 }
 
-LogicalResult lowerExpand(Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+LogicalResult lowerExpand(Operation *op, ValueRange operands, ConversionPatternRewriter &rw,
+                          const LowerOptions &options) {
   Location loc = op->getLoc();
   Value x = operands[0], shape = operands[1];
   auto resultType = signlessTensor(op->getResult(0).getType());
@@ -325,7 +326,7 @@ LogicalResult lowerExpand(Operation *op, ValueRange operands, ConversionPatternR
   // unless the symbolic dims prove it the result's.
   for (int64_t xi = 0; xi < inType.getRank(); ++xi) {
     int64_t i = xi + rank - inType.getRank();
-    if (!inType.isDynamicDim(xi) ||
+    if (!options.broadcastAtRunTime || !inType.isDynamicDim(xi) ||
         (resultType.isDynamicDim(i) && canonicalDim(op->getOperand(0), xi) == canonicalDim(op->getResult(0), i)))
       continue;
     x = stretchAtRunTime(rw, loc, x, xi, getValueOrCreateConstantIndexOp(rw, loc, dims[i]));
@@ -684,7 +685,7 @@ LogicalResult lowerTrilu(Operation *op, ValueRange operands, ConversionPatternRe
 
 } // namespace
 
-void populateTensorLowerings(LoweringTable &t) {
+void populateTensorLowerings(LoweringTable &t, const LowerOptions &options) {
   t["tern.constant"] = lowerConstant;
   t["tern.shape"] = lowerShape;
   t["tern.size"] = lowerSize;
@@ -695,7 +696,9 @@ void populateTensorLowerings(LoweringTable &t) {
   t["tern.transpose"] = lowerTranspose;
   t["tern.concat"] = lowerConcat;
   t["tern.split"] = lowerSplit;
-  t["tern.expand"] = lowerExpand;
+  t["tern.expand"] = [options](Operation *op, ValueRange operands, ConversionPatternRewriter &rw) {
+    return lowerExpand(op, operands, rw, options);
+  };
   t["tern.tile"] = lowerTile;
   t["tern.gather"] = lowerGather;
   t["tern.gather_elements"] = lowerGatherElements;

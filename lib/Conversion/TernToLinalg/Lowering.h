@@ -32,10 +32,19 @@ using LowerFn = std::function<LogicalResult(Operation *op, ValueRange operands,
                                             ConversionPatternRewriter &rw)>;
 using LoweringTable = llvm::StringMap<LowerFn>;
 
-void populateMathLowerings(LoweringTable &table);
+/// What the lowerings may emit besides linalg on tensors.
+struct LowerOptions {
+  /// Dynamic operand dims not proven equal to a broadcast's result are
+  /// compared at run time (a branch around a stretched copy); off for the
+  /// GPU target, whose host code cannot run the copy (there they are taken
+  /// to be equal, as before).
+  bool broadcastAtRunTime = true;
+};
+
+void populateMathLowerings(LoweringTable &table, const LowerOptions &options);
 void populateNNLowerings(LoweringTable &table);
 void populateNormalizationLowerings(LoweringTable &table);
-void populateTensorLowerings(LoweringTable &table);
+void populateTensorLowerings(LoweringTable &table, const LowerOptions &options);
 void populateQuantLowerings(LoweringTable &table);
 void populateAttentionLowerings(LoweringTable &table);
 void populateWinogradLowerings(LoweringTable &table);
@@ -79,7 +88,8 @@ SmallVector<OpFoldResult> broadcastDims(OpBuilder &b, Location loc, ValueRange o
 /// (a dim of 1), copied out first. A dim neither equal nor 1 (an invalid
 /// model) is read at index 0 too, inside the operand unless it is empty.
 SmallVector<Value> broadcastAtRunTime(OpBuilder &b, Location loc, Operation *op, ValueRange operands,
-                                      RankedTensorType resultType, SmallVectorImpl<OpFoldResult> &dims);
+                                      RankedTensorType resultType, SmallVectorImpl<OpFoldResult> &dims,
+                                      const LowerOptions &options);
 /// `v` with its dynamic dim `d` stretched to `size` from index 0 unless it
 /// is `size` already (checked at run time; see broadcastAtRunTime).
 Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value size);

@@ -144,14 +144,17 @@ std::string nodeName(Location loc) {
 }
 
 struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
     LoweringTable table;
-    populateMathLowerings(table);
+    LowerOptions options;
+    options.broadcastAtRunTime = broadcastAtRunTime;
+    populateMathLowerings(table, options);
     populateNNLowerings(table);
     populateNormalizationLowerings(table);
-    populateTensorLowerings(table);
+    populateTensorLowerings(table, options);
     populateQuantLowerings(table);
     populateAttentionLowerings(table);
     populateWinogradLowerings(table);
