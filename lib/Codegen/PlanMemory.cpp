@@ -176,37 +176,46 @@ LogicalResult stackAllocateLoopTemporaries(Block &body) {
   return success();
 }
 
-/// A buffer allocated in one branch of a top-level scf.if and yielded
-/// there (a broadcast stretched at run time; the other branch yields the
-/// operand as it is) stays in its branch, allocated only when that branch
-/// runs, and is freed under the same condition after the if's result is
-/// last used. Fails on other allocations inside an if.
+/// Whether `v` is a buffer allocated inside `within` on every path (an
+/// allocation, a cast of one, or an scf.if's result that each branch
+/// yields so); those allocations go into `allocs`. (A temporary of the
+/// function that a branch yields as it is, not.)
+bool freshOnEveryPath(Value v, Operation *within, llvm::DenseSet<Operation *> &allocs) {
+  Operation *def = v.getDefiningOp();
+  if (!def || !within->isProperAncestor(def))
+    return false;
+  if (auto alloc = dyn_cast<memref::AllocOp>(def)) {
+    allocs.insert(alloc);
+    return true;
+  }
+  if (auto cast = dyn_cast<memref::CastOp>(def))
+    return freshOnEveryPath(cast.getSource(), within, allocs);
+  if (auto ifOp = dyn_cast<scf::IfOp>(def)) {
+    unsigned i = cast<OpResult>(v).getResultNumber();
+    return ifOp.elseBlock() && freshOnEveryPath(ifOp.thenYield().getOperand(i), within, allocs) &&
+           freshOnEveryPath(ifOp.elseYield().getOperand(i), within, allocs);
+  }
+  return false;
+}
+
+/// Buffers allocated inside a top-level scf.if stay there, allocated only
+/// when their branch runs (a broadcast stretched at run time: one branch
+/// yields the operand as it is, the other a copy). One yielded on every
+/// path of a branch is freed, under the branch's condition, after the if's
+/// result is last read; one used only inside its block is freed at the
+/// block's end. Fails on others.
 LogicalResult freeBranchAllocations(Block &body) {
   for (Operation &top : llvm::make_early_inc_range(body)) {
     auto ifOp = dyn_cast<scf::IfOp>(&top);
     if (!ifOp)
       continue;
-    SmallVector<memref::AllocOp> allocs;
-    ifOp.walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
-    for (memref::AllocOp alloc : allocs) {
-      Region *branch = alloc->getParentRegion();
-      auto yield = dyn_cast<scf::YieldOp>(alloc->getBlock()->getTerminator());
-      // What the branch yields: the buffer, or a cast of it (to the other
-      // branch's layout).
-      OpOperand *yielded = nullptr;
-      SmallVector<Value> views{alloc.getResult()};
-      while (!views.empty() && !yielded) {
-        Value v = views.pop_back_val();
-        for (OpOperand &use : v.getUses()) {
-          if (use.getOwner() == yield)
-            yielded = &use;
-          else if (isa<ViewLikeOpInterface, memref::CastOp>(use.getOwner()))
-            llvm::append_range(views, use.getOwner()->getResults());
-        }
-      }
-      if (branch->getParentOp() != ifOp || !yielded)
-        return alloc.emitError("a temporary inside a branch must be what the branch yields");
-      Value result = ifOp.getResult(yielded->getOperandNumber());
+    llvm::DenseSet<Operation *> yielded;
+    for (unsigned i = 0; i < ifOp.getNumResults(); ++i) {
+      bool inThen = freshOnEveryPath(ifOp.thenYield().getOperand(i), ifOp, yielded);
+      bool inElse = ifOp.elseBlock() && freshOnEveryPath(ifOp.elseYield().getOperand(i), ifOp, yielded);
+      if (!inThen && !inElse)
+        continue;
+      Value result = ifOp.getResult(i);
       // The result's last reader in the body (through views and casts).
       Operation *last = ifOp;
       SmallVector<Value> work{result};
@@ -221,13 +230,41 @@ LogicalResult freeBranchAllocations(Block &body) {
         }
       }
       if (isa<func::ReturnOp>(last))
-        return alloc.emitError("a buffer allocated in a branch is returned");
+        return ifOp.emitError("a buffer allocated in a branch is returned");
       OpBuilder b(last->getContext());
       b.setInsertionPointAfter(last);
-      bool inThen = branch == &ifOp.getThenRegion();
-      auto freeIf = scf::IfOp::create(b, alloc.getLoc(), TypeRange{}, ifOp.getCondition(), /*withElseRegion=*/!inThen);
+      if (inThen && inElse) {
+        memref::DeallocOp::create(b, ifOp.getLoc(), result);
+        continue;
+      }
+      auto freeIf = scf::IfOp::create(b, ifOp.getLoc(), TypeRange{}, ifOp.getCondition(), /*withElseRegion=*/inElse);
       OpBuilder fb = inThen ? freeIf.getThenBodyBuilder() : freeIf.getElseBodyBuilder();
-      memref::DeallocOp::create(fb, alloc.getLoc(), result);
+      memref::DeallocOp::create(fb, ifOp.getLoc(), result);
+    }
+    SmallVector<memref::AllocOp> allocs;
+    ifOp.walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
+    for (memref::AllocOp alloc : allocs) {
+      if (yielded.contains(alloc))
+        continue;
+      // A temporary of its block: freed before the block yields, unless a
+      // view of it is yielded (or outlives the block another way).
+      Block *block = alloc->getBlock();
+      bool local = true;
+      SmallVector<Value> work{alloc.getResult()};
+      while (!work.empty() && local) {
+        Value v = work.pop_back_val();
+        for (OpOperand &use : v.getUses()) {
+          Operation *user = block->findAncestorOpInBlock(*use.getOwner());
+          if (!user || user == block->getTerminator())
+            local = false;
+          else if (isa<ViewLikeOpInterface, memref::CastOp>(use.getOwner()))
+            llvm::append_range(work, use.getOwner()->getResults());
+        }
+      }
+      if (!local)
+        return alloc.emitError("a temporary inside a branch must be what the branch yields or its own");
+      OpBuilder b(block->getTerminator());
+      memref::DeallocOp::create(b, alloc.getLoc(), alloc.getResult());
     }
   }
   return success();

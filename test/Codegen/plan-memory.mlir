@@ -167,3 +167,44 @@ func.func @main(%x: memref<4x8xf32>, %c: i1) -> memref<4x8xf32> {
   linalg.copy ins(%u : memref<4x8xf32>) outs(%r : memref<4x8xf32>)
   return %r : memref<4x8xf32>
 }
+
+// -----
+
+// A branch that yields a fresh buffer on every path of a nested if (an
+// empty operand stretched: left unwritten, else copied) is freed once,
+// under the outer condition; a temporary used only inside a branch is
+// freed before the branch yields.
+// CHECK-LABEL: func.func @main(%arg0: memref<?xf32>, %arg1: i1, %arg2: i1, %arg3: index
+// CHECK: %[[S:.+]] = scf.if %arg1
+// CHECK: } else {
+// CHECK: scf.if %arg2
+// CHECK: memref.alloc
+// CHECK: } else {
+// CHECK: %[[T:.+]] = memref.alloc
+// CHECK: %[[C:.+]] = memref.alloc
+// CHECK: memref.dealloc %[[T]]
+// CHECK-NEXT: scf.yield %[[C]]
+// CHECK: linalg.copy ins(%[[S]]
+// CHECK-NEXT: scf.if %arg1 {
+// CHECK-NEXT: } else {
+// CHECK-NEXT: memref.dealloc %[[S]]
+func.func @main(%x: memref<?xf32>, %c: i1, %e: i1, %n: index) -> memref<?xf32> {
+  %s = scf.if %c -> (memref<?xf32>) {
+    scf.yield %x : memref<?xf32>
+  } else {
+    %i = scf.if %e -> (memref<?xf32>) {
+      %a = memref.alloc(%n) {alignment = 64 : i64} : memref<?xf32>
+      scf.yield %a : memref<?xf32>
+    } else {
+      %t = memref.alloc(%n) {alignment = 64 : i64} : memref<?xf32>
+      linalg.copy ins(%x : memref<?xf32>) outs(%t : memref<?xf32>)
+      %b = memref.alloc(%n) {alignment = 64 : i64} : memref<?xf32>
+      linalg.copy ins(%t : memref<?xf32>) outs(%b : memref<?xf32>)
+      scf.yield %b : memref<?xf32>
+    }
+    scf.yield %i : memref<?xf32>
+  }
+  %r = memref.alloc(%n) {alignment = 64 : i64} : memref<?xf32>
+  linalg.copy ins(%s : memref<?xf32>) outs(%r : memref<?xf32>)
+  return %r : memref<?xf32>
+}

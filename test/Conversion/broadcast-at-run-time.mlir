@@ -4,8 +4,8 @@
 
 // Dims of different names may differ at run time, where either may be 1:
 // each operand is compared with the result's dim (the larger) and, where
-// it differs, stretched from index 0 into a copy; the add reads both as
-// they are then.
+// it differs, stretched from index 0 into a copy (none read from an empty
+// operand); the add reads both as they are then.
 // CHECK-LABEL: func.func @unproven
 // CHECK-DAG: %[[N:.+]] = tensor.dim %arg0, %c0
 // CHECK-DAG: %[[M:.+]] = tensor.dim %arg1, %c0
@@ -13,6 +13,9 @@
 // CHECK: %[[SAME:.+]] = arith.cmpi eq, %[[N]], %[[MAX]]
 // CHECK: %[[X:.+]] = scf.if %[[SAME]]
 // CHECK: scf.yield %arg0
+// CHECK: } else {
+// CHECK: %[[EMPTY:.+]] = arith.cmpi eq, %[[N]], %c0
+// CHECK: scf.if %[[EMPTY]]
 // CHECK: } else {
 // CHECK: linalg.generic {indexing_maps = [#[[ROW0:.+]], #{{.+}}]{{.*}} ins(%arg0
 // CHECK: arith.cmpi eq, %[[M]], %[[MAX]]
@@ -68,6 +71,8 @@ func.func @static_result(%x: tensor<?x4xf32>, %y: tensor<3x4xf32>) -> tensor<3x4
 // (and stretched); the sum's dims are the ids' (no max of the two).
 // CHECK-LABEL: func.func @capped
 // CHECK-NOT: arith.maxui
+// CHECK: scf.if
+// CHECK: } else {
 // CHECK: scf.if
 // CHECK-NOT: scf.if
 // CHECK-NOT: arith.maxui

@@ -186,9 +186,17 @@ Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value siz
   auto ifSame = scf::IfOp::create(b, loc, TypeRange{type}, same, /*withElseRegion=*/true);
   OpBuilder then = ifSame.getThenBodyBuilder();
   scf::YieldOp::create(then, loc, v);
-  // Else a copy reading index 0 along d (allocated in the branch, only
-  // when it runs; tern-plan-memory frees it).
+  // Else a copy reading index 0 along d, allocated in the branch (only
+  // when it runs; tern-plan-memory frees it). An empty operand has no
+  // index 0: then the copy is left unwritten (only an invalid model gets
+  // there), never read outside the operand.
   OpBuilder other = ifSame.getElseBodyBuilder();
+  Value isEmpty = arith::CmpIOp::create(other, loc, arith::CmpIPredicate::eq, have,
+                                        arith::ConstantIndexOp::create(other, loc, 0));
+  auto ifEmpty = scf::IfOp::create(other, loc, TypeRange{type}, isEmpty, /*withElseRegion=*/true);
+  OpBuilder none = ifEmpty.getThenBodyBuilder();
+  scf::YieldOp::create(none, loc, emptyTensor(none, loc, type, dims));
+  OpBuilder some = ifEmpty.getElseBodyBuilder();
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineExpr> read;
   for (int64_t i = 0; i < type.getRank(); ++i)
@@ -196,12 +204,13 @@ Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value siz
   SmallVector<AffineMap> maps = {AffineMap::get(type.getRank(), 0, read, ctx),
                                  AffineMap::getMultiDimIdentityMap(type.getRank(), ctx)};
   SmallVector<utils::IteratorType> iters(type.getRank(), utils::IteratorType::parallel);
-  auto copy = linalg::GenericOp::create(other, loc, TypeRange{type}, ValueRange{v},
-                                        ValueRange{emptyTensor(other, loc, type, dims)}, maps, iters,
+  auto copy = linalg::GenericOp::create(some, loc, TypeRange{type}, ValueRange{v},
+                                        ValueRange{emptyTensor(some, loc, type, dims)}, maps, iters,
                                         [](OpBuilder &bb, Location l, ValueRange args) {
                                           linalg::YieldOp::create(bb, l, args[0]);
                                         });
-  scf::YieldOp::create(other, loc, copy.getResult(0));
+  scf::YieldOp::create(some, loc, copy.getResult(0));
+  scf::YieldOp::create(other, loc, ifEmpty.getResult(0));
   return ifSame.getResult(0);
 }
 

@@ -86,7 +86,7 @@ SmallVector<OpFoldResult> broadcastDims(OpBuilder &b, Location loc, ValueRange o
 /// it equal to the result's; elsewhere (Add of [n, 4] and [m, 4]) it is
 /// checked at run time: equal, read as it is; else broadcast from index 0
 /// (a dim of 1), copied out first. A dim neither equal nor 1 (an invalid
-/// model) is read at index 0 too, inside the operand unless it is empty.
+/// model) is read at index 0 too; an empty one not at all.
 SmallVector<Value> broadcastAtRunTime(OpBuilder &b, Location loc, Operation *op, ValueRange operands,
                                       RankedTensorType resultType, SmallVectorImpl<OpFoldResult> &dims,
                                       const LowerOptions &options);
