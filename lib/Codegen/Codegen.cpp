@@ -319,6 +319,39 @@ static void lowerTaskCalls(llvm::Module &m, llvm::Function *main) {
   }
 }
 
+/// Each call of `__tern_fail(check, got, want)` (a run-time check that
+/// failed, from tern-to-linalg) becomes a call of the runtime's check_failed hook
+/// with this run's state. Only @main calls it.
+static bool lowerFailCalls(llvm::Module &m, llvm::Function *main, std::string &error) {
+  llvm::Function *decl = m.getFunction("__tern_fail");
+  if (!decl)
+    return true;
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::PointerType *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::Argument *hooks = main->getArg(main->arg_size() - 4);
+  auto *failType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i64, i64, i64}, false);
+  SmallVector<llvm::CallInst *> calls;
+  for (llvm::User *user : decl->users()) {
+    auto *call = dyn_cast<llvm::CallInst>(user);
+    if (!call || call->getFunction() != main) {
+      error = "a run-time check outside the model's entry function";
+      return false;
+    }
+    calls.push_back(call);
+  }
+  for (llvm::CallInst *call : calls) {
+    llvm::IRBuilder<> b(call);
+    // tern_abi_hooks: parallel_for, pool, gpu, gpu_state, check_failed, check_state.
+    llvm::Value *fail = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), hooks, 32));
+    llvm::Value *state = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), hooks, 40));
+    b.CreateCall(failType, fail, {state, call->getArgOperand(0), call->getArgOperand(1), call->getArgOperand(2)});
+    call->eraseFromParent();
+  }
+  decl->eraseFromParent();
+  return true;
+}
+
 ArenaPlan ArenaPlan::of(ModuleOp module) {
   ArenaPlan plan;
   auto get = [&](StringRef name, int64_t &to) {
@@ -346,6 +379,10 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext 
     return nullptr;
 
   lowerTaskCalls(*m, main);
+  if (std::string error; !lowerFailCalls(*m, main, error)) {
+    module.emitError(error);
+    return nullptr;
+  }
   if (!options.gpuArch.empty()) {
     std::string error;
     if (!lowerGPURuntimeCalls(*m, main, error)) {
@@ -433,7 +470,18 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext 
       options.gpuArch.empty() ? llvm::ConstantPointerNull::get(ptr) : cstr(options.gpuArch);
   auto *modelType =
       llvm::StructType::get(ctx, {i64, ptr, i64, i64, ptr, ptr, ptr, i64, ptr, i64, ptr, ptr, i64, ptr, i64, i64, i64,
-                                  i64, i64});
+                                  i64, i64, i64, ptr});
+  // What each run-time check tests (tern-to-linalg's `tern.checks`).
+  std::vector<llvm::Constant *> checks;
+  if (auto list = module->getAttrOfType<ArrayAttr>("tern.checks"))
+    for (Attribute a : list)
+      checks.push_back(cstr(cast<StringAttr>(a).getValue()));
+  llvm::Constant *checkTable = llvm::ConstantPointerNull::get(ptr);
+  if (!checks.empty()) {
+    auto *init = llvm::ConstantArray::get(llvm::ArrayType::get(ptr, checks.size()), checks);
+    checkTable = new llvm::GlobalVariable(*m, init->getType(), true, llvm::GlobalValue::PrivateLinkage, init,
+                                          "tern.checks");
+  }
   auto scaledBy = [&](size_t k, bool dim) {
     return i64c(k < arena.scaledBy.size() ? (dim ? arena.scaledBy[k].second : arena.scaledBy[k].first) : -1);
   };
@@ -443,7 +491,7 @@ std::unique_ptr<llvm::Module> translateModel(ModuleOp module, llvm::LLVMContext 
                   i64c(weights.size()), weightsFile, i64c(arena.bytes), entry, cstr(targetDesc),
                   i64c(options.gpuArch.empty() ? TERN_DEVICE_CPU : TERN_DEVICE_CUDA), deviceArch,
                   i64c(arena.scaledBytes), scaledBy(0, false), scaledBy(0, true), scaledBy(1, false),
-                  scaledBy(1, true)});
+                  scaledBy(1, true), i64c(checks.size()), checkTable});
   auto *g = new llvm::GlobalVariable(*m, modelType, true, llvm::GlobalValue::ExternalLinkage, desc, options.symbol);
   g->setVisibility(llvm::GlobalValue::DefaultVisibility);
   return m;

@@ -131,6 +131,22 @@ static tern_status map_weights(tern_model *m, const char *dir) {
   return TERN_OK;
 }
 
+/* A run's first failed check (tern_abi_hooks.check_failed). */
+typedef struct {
+  int failed;
+  int64_t check, got, want;
+} run_failure;
+
+static void record_failure(void *state, int64_t check, int64_t got, int64_t want) {
+  run_failure *f = state;
+  if (f->failed)
+    return;
+  f->failed = 1;
+  f->check = check;
+  f->got = got;
+  f->want = want;
+}
+
 static tern_status open_abi(const tern_abi_model *abi, void *library, const char *weights_dir,
                             const tern_options *options, tern_model **out) {
   if (abi->abi_version != TERN_ABI_VERSION)
@@ -147,6 +163,8 @@ static tern_status open_abi(const tern_abi_model *abi, void *library, const char
          scale[k][1] >= abi->inputs[scale[k][0]].rank || (k == 1 && scale[0][0] < 0)))
       return fail("model '%s' scales its working memory with input %lld dim %lld, which it does not have", abi->name,
                   (long long)scale[k][0], (long long)scale[k][1]);
+  if (abi->num_checks < 0 || (abi->num_checks > 0 && !abi->checks))
+    return fail("model '%s' has a malformed table of run-time checks", abi->name);
   tern_model *m = calloc(1, sizeof *m);
   if (!m)
     return fail("out of memory");
@@ -161,6 +179,7 @@ static tern_status open_abi(const tern_abi_model *abi, void *library, const char
   m->num_threads = tern_pool_threads(m->pool);
   m->hooks.parallel_for = tern_pool_parallel_for;
   m->hooks.pool = m->pool;
+  m->hooks.check_failed = record_failure;
   pthread_mutex_init(&m->lock, NULL);
   if (map_weights(m, weights_dir) != TERN_OK ||
       (abi->device == TERN_DEVICE_CUDA && tern_cuda_open(abi, m->weights, &m->cuda) != TERN_OK)) {
@@ -468,9 +487,13 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
     }
     s += t->rank;
   }
+  /* The hooks with this run's failure record (runs may overlap). */
+  run_failure failure = {0};
+  tern_abi_hooks hooks = m->hooks;
+  hooks.check_state = &failure;
   const void *buffers[3] = {m->cuda ? tern_cuda_weights(m->cuda) : m->weights,
-                            m->cuda ? tern_cuda_arena(m->cuda) : arena, &m->hooks};
-  int64_t sizes[3] = {abi->weights_size, (int64_t)arena_size, (int64_t)sizeof m->hooks};
+                            m->cuda ? tern_cuda_arena(m->cuda) : arena, &hooks};
+  int64_t sizes[3] = {abi->weights_size, (int64_t)arena_size, (int64_t)sizeof hooks};
   for (int b = 0; b < 3; ++b) {
     *s++ = (int64_t)(intptr_t)buffers[b];
     *s++ = (int64_t)(intptr_t)buffers[b];
@@ -485,6 +508,11 @@ tern_status tern_model_run(tern_model *m, const tern_tensor *inputs, size_t num_
     status = tern_cuda_leave(m->cuda, abi, results);
   else
     give_arena(m, arena, arena_capacity);
+  if (failure.failed && status == TERN_OK)
+    status = fail("%s is %lld where %lld is needed: the shapes do not broadcast",
+                  failure.check >= 0 && failure.check < abi->num_checks ? abi->checks[failure.check]
+                                                                        : "a run-time check",
+                  (long long)failure.got, (long long)failure.want);
   free(data);
 
   /* Hand each output over: its buffer to the caller when it allocates

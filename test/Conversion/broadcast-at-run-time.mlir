@@ -5,7 +5,10 @@
 // Dims of different names may differ at run time, where either may be 1:
 // each operand is compared with the result's dim (the larger) and, where
 // it differs, stretched from index 0 into a copy (none read from an empty
-// operand); the add reads both as they are then.
+// operand; a dim neither the result's nor 1 calls the runtime's check_failed
+// hook, check 0 of the module's table); the add reads both as they are then.
+// CHECK: module attributes {tern.checks = ["(tern.add): operand 0 dim 0", "(tern.add): operand 1 dim 0"]}
+// CHECK: func.func private @__tern_fail(i64, i64, i64)
 // CHECK-LABEL: func.func @unproven
 // CHECK-DAG: %[[N:.+]] = tensor.dim %arg0, %c0
 // CHECK-DAG: %[[M:.+]] = tensor.dim %arg1, %c0
@@ -14,6 +17,9 @@
 // CHECK: %[[X:.+]] = scf.if %[[SAME]]
 // CHECK: scf.yield %arg0
 // CHECK: } else {
+// CHECK: %[[BAD:.+]] = arith.cmpi ne, %[[N]], %c1
+// CHECK: scf.if %[[BAD]] {
+// CHECK: func.call @__tern_fail(%c0_i64,
 // CHECK: %[[EMPTY:.+]] = arith.cmpi eq, %[[N]], %c0
 // CHECK: scf.if %[[EMPTY]]
 // CHECK: } else {
@@ -73,6 +79,8 @@ func.func @static_result(%x: tensor<?x4xf32>, %y: tensor<3x4xf32>) -> tensor<3x4
 // CHECK-NOT: arith.maxui
 // CHECK: scf.if
 // CHECK: } else {
+// CHECK: scf.if
+// CHECK: call @__tern_fail
 // CHECK: scf.if
 // CHECK-NOT: scf.if
 // CHECK-NOT: arith.maxui

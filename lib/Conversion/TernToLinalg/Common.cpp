@@ -4,6 +4,8 @@
 #include "dialects/Tern/TernOps.h"
 #include "dialects/Tern/SymbolicDims.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -176,7 +178,25 @@ SmallVector<OpFoldResult> broadcastDims(OpBuilder &b, Location loc, ValueRange o
   return dims;
 }
 
-Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value size) {
+/// Registers a run-time check of `op`'s operand `operand`, dim `d`: its
+/// index in the module's `tern.checks` (the library's table of what each
+/// check tests, for the runtime's error).
+static int64_t addCheck(Operation *op, int64_t operand, int64_t d) {
+  auto module = op->getParentOfType<ModuleOp>();
+  SmallVector<Attribute> checks;
+  if (auto list = module->getAttrOfType<ArrayAttr>("tern.checks"))
+    checks.assign(list.begin(), list.end());
+  std::string what;
+  llvm::raw_string_ostream os(what);
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    os << "node '" << name.getName().str() << "' ";
+  os << "(" << op->getName() << "): operand " << operand << " dim " << d;
+  checks.push_back(StringAttr::get(op->getContext(), what));
+  module->setAttr("tern.checks", ArrayAttr::get(op->getContext(), checks));
+  return checks.size() - 1;
+}
+
+Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value size, Operation *op, int64_t operand) {
   auto type = cast<RankedTensorType>(v.getType());
   Value have = dimValue(b, loc, v, d);
   // Sizes asked before the branch (what tern-to-linalg traces to inputs).
@@ -191,11 +211,31 @@ Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value siz
   // index 0: then the copy is left unwritten (only an invalid model gets
   // there), never read outside the operand.
   OpBuilder other = ifSame.getElseBodyBuilder();
+  // Neither the result's nor 1: the shapes do not broadcast (an invalid
+  // model); the runtime's check_failed hook turns the run into an error.
+  Value one = arith::ConstantIndexOp::create(other, loc, 1);
+  Value mismatch = arith::CmpIOp::create(other, loc, arith::CmpIPredicate::ne, have, one);
+  auto ifMismatch = scf::IfOp::create(other, loc, TypeRange{}, mismatch, /*withElseRegion=*/false);
+  {
+    OpBuilder fb = ifMismatch.getThenBodyBuilder();
+    Value check = arith::ConstantIntOp::create(fb, loc, fb.getI64Type(), addCheck(op, operand, d));
+    func::CallOp::create(fb, loc, "__tern_fail", TypeRange{},
+                         ValueRange{check, toI64(fb, loc, have), toI64(fb, loc, size)});
+  }
   Value isEmpty = arith::CmpIOp::create(other, loc, arith::CmpIPredicate::eq, have,
                                         arith::ConstantIndexOp::create(other, loc, 0));
   auto ifEmpty = scf::IfOp::create(other, loc, TypeRange{type}, isEmpty, /*withElseRegion=*/true);
+  // Buffers of the branch: alloc_tensor, which CSE does not trade for an
+  // equal tensor.empty outside (a buffer live elsewhere).
+  auto fresh = [&](OpBuilder &fb) -> Value {
+    SmallVector<Value> dynamic;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      if (type.isDynamicDim(i))
+        dynamic.push_back(getValueOrCreateConstantIndexOp(fb, loc, dims[i]));
+    return bufferization::AllocTensorOp::create(fb, loc, type, dynamic);
+  };
   OpBuilder none = ifEmpty.getThenBodyBuilder();
-  scf::YieldOp::create(none, loc, emptyTensor(none, loc, type, dims));
+  scf::YieldOp::create(none, loc, fresh(none));
   OpBuilder some = ifEmpty.getElseBodyBuilder();
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineExpr> read;
@@ -204,8 +244,7 @@ Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value siz
   SmallVector<AffineMap> maps = {AffineMap::get(type.getRank(), 0, read, ctx),
                                  AffineMap::getMultiDimIdentityMap(type.getRank(), ctx)};
   SmallVector<utils::IteratorType> iters(type.getRank(), utils::IteratorType::parallel);
-  auto copy = linalg::GenericOp::create(some, loc, TypeRange{type}, ValueRange{v},
-                                        ValueRange{emptyTensor(some, loc, type, dims)}, maps, iters,
+  auto copy = linalg::GenericOp::create(some, loc, TypeRange{type}, ValueRange{v}, ValueRange{fresh(some)}, maps, iters,
                                         [](OpBuilder &bb, Location l, ValueRange args) {
                                           linalg::YieldOp::create(bb, l, args[0]);
                                         });
@@ -247,7 +286,7 @@ SmallVector<Value> broadcastAtRunTime(OpBuilder &b, Location loc, Operation *op,
       if (!type.isDynamicDim(d) || (resultType.isDynamicDim(i) &&
                                     canonicalDim(op->getOperand(k), d) == canonicalDim(result, i)))
         continue;
-      v = stretchAtRunTime(b, loc, v, d, getValueOrCreateConstantIndexOp(b, loc, dims[i]));
+      v = stretchAtRunTime(b, loc, v, d, getValueOrCreateConstantIndexOp(b, loc, dims[i]), op, k);
     }
   }
   return safe;

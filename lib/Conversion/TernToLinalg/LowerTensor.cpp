@@ -329,7 +329,7 @@ LogicalResult lowerExpand(Operation *op, ValueRange operands, ConversionPatternR
     if (!options.broadcastAtRunTime || !inType.isDynamicDim(xi) ||
         (resultType.isDynamicDim(i) && canonicalDim(op->getOperand(0), xi) == canonicalDim(op->getResult(0), i)))
       continue;
-    x = stretchAtRunTime(rw, loc, x, xi, getValueOrCreateConstantIndexOp(rw, loc, dims[i]));
+    x = stretchAtRunTime(rw, loc, x, xi, getValueOrCreateConstantIndexOp(rw, loc, dims[i]), op, 0);
   }
   replaceWithResult(rw, op, elementwiseTo(rw, loc, ValueRange{x}, resultType, dims,
                                 [](OpBuilder &, Location, ValueRange a) { return a[0]; }));

@@ -86,13 +86,16 @@ SmallVector<OpFoldResult> broadcastDims(OpBuilder &b, Location loc, ValueRange o
 /// it equal to the result's; elsewhere (Add of [n, 4] and [m, 4]) it is
 /// checked at run time: equal, read as it is; else broadcast from index 0
 /// (a dim of 1), copied out first. A dim neither equal nor 1 (an invalid
-/// model) is read at index 0 too; an empty one not at all.
+/// model) fails the run with an error naming the node (the run goes on,
+/// reading index 0 of that operand, none of an empty one).
 SmallVector<Value> broadcastAtRunTime(OpBuilder &b, Location loc, Operation *op, ValueRange operands,
                                       RankedTensorType resultType, SmallVectorImpl<OpFoldResult> &dims,
                                       const LowerOptions &options);
-/// `v` with its dynamic dim `d` stretched to `size` from index 0 unless it
-/// is `size` already (checked at run time; see broadcastAtRunTime).
-Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value size);
+/// `v` (operand `operand` of `op`) with its dynamic dim `d` stretched to
+/// `size` from index 0 unless it is `size` already (checked at run time; a
+/// dim neither `size` nor 1 calls the runtime's check_failed hook: see
+/// broadcastAtRunTime).
+Value stretchAtRunTime(OpBuilder &b, Location loc, Value v, int64_t d, Value size, Operation *op, int64_t operand);
 /// The map reading an operand of rank `rank` broadcast into `outRank` loops:
 /// dims of static size 1 where the result's is not read index 0.
 AffineMap broadcastMap(MLIRContext *ctx, RankedTensorType operand, ArrayRef<int64_t> outShape);

@@ -148,6 +148,15 @@ struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    // The runtime's fail hook, which checks at run time call (an undefined
+    // function the library's code generation points at the hook).
+    func::FuncOp failDecl;
+    if (broadcastAtRunTime && !module.lookupSymbol("__tern_fail")) {
+      OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+      auto i64 = b.getI64Type();
+      failDecl = func::FuncOp::create(b, module.getLoc(), "__tern_fail", b.getFunctionType({i64, i64, i64}, {}));
+      failDecl.setPrivate();
+    }
     LoweringTable table;
     LowerOptions options;
     options.broadcastAtRunTime = broadcastAtRunTime;
@@ -213,6 +222,8 @@ struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
     populateCallOpTypeConversionPattern(patterns, converter);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
+    if (failDecl && failDecl.symbolKnownUseEmpty(module))
+      failDecl.erase();
     traceDimsToSources(module);
   }
 };

@@ -22,7 +22,7 @@
 
 #include <stdint.h>
 
-#define TERN_ABI_VERSION 5
+#define TERN_ABI_VERSION 6
 
 typedef struct tern_abi_tensor {
   const char *name;
@@ -41,6 +41,12 @@ typedef struct tern_abi_hooks {
   void *pool;
   const struct tern_abi_gpu *gpu; /* a GPU model's device layer (NULL for CPU models) */
   void *gpu_state;                /* its first argument */
+  /* A check of generated code failed at run time: the model's check
+   * `check` (its checks[check] says where) found a dim of `got` where it
+   * needs `want` (a broadcast whose dims do not match). The run goes on
+   * without reading outside any buffer; its results are discarded. */
+  void (*check_failed)(void *state, int64_t check, int64_t got, int64_t want);
+  void *check_state; /* its first argument, one per run */
 } tern_abi_hooks;
 
 /* What a GPU model's host code calls (runtime/src/cuda.c). Every buffer
@@ -87,6 +93,10 @@ typedef struct tern_abi_model {
   int64_t arena_scale_dim;
   int64_t arena_scale_input2;
   int64_t arena_scale_dim2;
+  /* What each of the model's run-time checks tests, for the error a failed
+   * one becomes ("node 'Add_3' (tern.add): operand 1, dim 0"). */
+  int64_t num_checks;
+  const char *const *checks;
 } tern_abi_model;
 
 #endif /* TERN_ABI_H */
