@@ -642,7 +642,8 @@ LogicalResult GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Lo
   auto data = tensorType(adaptor.getData()), idx = tensorType(adaptor.getIndices());
   if (data.getRank() != idx.getRank())
     return inferError(loc, "gather_elements data and indices must have the same rank");
-  if (adaptor.getAxis() < 0 || adaptor.getAxis() >= data.getRank())
+  int64_t axis = static_cast<int64_t>(adaptor.getAxis());
+  if (axis < 0 || axis >= data.getRank())
     return inferError(loc, "gather_elements axis is out of range");
   types.push_back(idx.clone(data.getElementType()));
   return success();
@@ -827,9 +828,9 @@ OpFoldResult RangeOp::fold(FoldAdaptor adaptor) {
 LogicalResult CumSumOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {
   auto in = tensorType(adaptor.getInput());
-  if (adaptor.getAxis() < 0 || adaptor.getAxis() >= std::max<int64_t>(in.getRank(), 1))
-    return inferError(loc, "cumsum axis ") << adaptor.getAxis() << " is out of range for rank "
-                                           << in.getRank();
+  int64_t axis = static_cast<int64_t>(adaptor.getAxis());
+  if (axis < 0 || axis >= std::max<int64_t>(in.getRank(), 1))
+    return inferError(loc, "cumsum axis ") << axis << " is out of range for rank " << in.getRank();
   types.push_back(in);
   return success();
 }
