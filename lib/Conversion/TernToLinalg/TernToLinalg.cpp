@@ -148,8 +148,9 @@ struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    // The runtime's fail hook, which checks at run time call (an undefined
-    // function the library's code generation points at the hook).
+    // What a failed run-time check calls: declared here, never defined;
+    // code generation turns each call into one of the runtime's
+    // check_failed hook (removed again when no lowering made a check).
     func::FuncOp failDecl;
     if (broadcastAtRunTime && !module.lookupSymbol("__tern_fail")) {
       OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
