@@ -71,3 +71,20 @@ func.func @copied_dims(%x: tensor<?x?x768xf32>) -> tensor<?x?x768xf32> {
   %m = tern.reshape %r, %merge : (tensor<?x?x12x64xf32>, tensor<3xi64>) -> tensor<?x?x768xf32>
   return %m : tensor<?x?x768xf32>
 }
+
+// A -1 in a constant shape is the product of the input's dims it stands
+// for ([b, s, 768] -> [-1, 768] is b x s, a size tern-plan-memory scales
+// the arena with), not a division of the total read back at run time.
+// CHECK-LABEL: func.func @flattened
+// CHECK-DAG: %[[B:.+]] = tensor.dim %arg0, %c0
+// CHECK-DAG: %[[S:.+]] = tensor.dim %arg0, %c1
+// CHECK-NOT: arith.divui
+// CHECK: %[[BS:.+]] = arith.muli {{%[a-z_0-9]+}}, {{%[a-z_0-9]+}} : index
+// CHECK-NOT: arith.divui
+// CHECK: tensor.empty(%[[BS]]) : tensor<?x768xf32>
+func.func @flattened(%x: tensor<?x?x768xf32>) -> tensor<?x768xf32> {
+  %flat = tern.constant dense<[-1, 768]> : tensor<2xi64>
+  %f = tern.reshape %x, %flat : (tensor<?x?x768xf32>, tensor<2xi64>) -> tensor<?x768xf32>
+  %r = tern.relu %f : (tensor<?x768xf32>) -> tensor<?x768xf32>
+  return %r : tensor<?x768xf32>
+}

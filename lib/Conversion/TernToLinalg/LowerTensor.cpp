@@ -156,12 +156,37 @@ LogicalResult lowerReshape(Operation *op, ValueRange operands, ConversionPattern
       if (v != -1)
         known = arith::MulIOp::create(rw, loc, known, getValueOrCreateConstantIndexOp(rw, loc, dims.back()));
     }
+    // The -1 as a product where it is one: the input's dynamic dims not
+    // copied (a copy cancels its own) times the static ratio ([b, s, 768]
+    // -> [-1, 768] is b x s, a size tern-plan-memory scales with), else
+    // what is left after a division.
+    Value rest;
+    int64_t inStatic = 1, knownStatic = 1;
+    for (int64_t i = 0; i < inType.getRank(); ++i)
+      if (!inType.isDynamicDim(i))
+        inStatic *= inType.getDimSize(i);
+    for (int64_t i = 0; i < resultType.getRank(); ++i) {
+      int64_t v = (*constant)[i];
+      bool copy = v == 0 && !reshape.getAllowzero() && i < inType.getRank();
+      if (copy && !inType.isDynamicDim(i))
+        knownStatic *= inType.getDimSize(i);
+      else if (!copy && v != -1)
+        knownStatic *= v;
+    }
+    if (knownStatic > 0 && inStatic % knownStatic == 0) {
+      rest = idx(rw, loc, inStatic / knownStatic);
+      for (int64_t i = 0; i < inType.getRank(); ++i) {
+        bool copied = i < resultType.getRank() && (*constant)[i] == 0 && !reshape.getAllowzero();
+        if (inType.isDynamicDim(i) && !copied)
+          rest = arith::MulIOp::create(rw, loc, dimValue(rw, loc, x, i), rest);
+      }
+    } else {
+      rest = arith::DivUIOp::create(rw, loc, total, arith::MaxSIOp::create(rw, loc, known, idx(rw, loc, 1)));
+    }
     for (int64_t i = 0; i < resultType.getRank(); ++i)
       if (!dims[i])
-        dims[i] = resultType.isDynamicDim(i)
-                      ? OpFoldResult(arith::DivUIOp::create(
-                            rw, loc, total, arith::MaxSIOp::create(rw, loc, known, idx(rw, loc, 1))))
-                      : OpFoldResult(rw.getIndexAttr(resultType.getDimSize(i)));
+        dims[i] = resultType.isDynamicDim(i) ? OpFoldResult(rest)
+                                             : OpFoldResult(rw.getIndexAttr(resultType.getDimSize(i)));
   } else {
     // The shape operand at run time: 0 copies the input dim (unless
     // allowzero), -1 takes what is left.
