@@ -3,7 +3,6 @@
 #include "passes/Passes.h"
 
 #include "dialects/Tern/SymbolicDims.h"
-
 #include "dialects/Tern/TernOps.h"
 
 #include "mlir/IR/Builders.h"

@@ -261,11 +261,13 @@ SmallVector<Value> broadcastAtRunTime(OpBuilder &b, Location loc, Operation *op,
   auto aligned = [&](Value v, int64_t i) { return i - (rank - cast<RankedTensorType>(v.getType()).getRank()); };
   // The result's dims: an operand's dim of the same symbol where there is
   // one (a dim later passes trace to an input), else the largest.
-  SmallVector<OpFoldResult> largest = broadcastDims(b, loc, operands, resultType);
-  dims.assign(largest.begin(), largest.end());
+  dims.assign(rank, OpFoldResult());
+  bool unmatched = false;
   for (int64_t i = 0; i < rank; ++i) {
-    if (!resultType.isDynamicDim(i))
+    if (!resultType.isDynamicDim(i)) {
+      dims[i] = b.getIndexAttr(resultType.getDimSize(i));
       continue;
+    }
     DimSymbol want = canonicalDim(result, i);
     for (auto [k, v] : llvm::enumerate(operands)) {
       int64_t d = aligned(v, i);
@@ -275,6 +277,13 @@ SmallVector<Value> broadcastAtRunTime(OpBuilder &b, Location loc, Operation *op,
         break;
       }
     }
+    unmatched |= !dims[i];
+  }
+  if (unmatched) {
+    SmallVector<OpFoldResult> largest = broadcastDims(b, loc, operands, resultType);
+    for (int64_t i = 0; i < rank; ++i)
+      if (!dims[i])
+        dims[i] = largest[i];
   }
   SmallVector<Value> safe(operands);
   if (!options.broadcastAtRunTime)

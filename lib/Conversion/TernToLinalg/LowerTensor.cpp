@@ -141,46 +141,44 @@ LogicalResult lowerReshape(Operation *op, ValueRange operands, ConversionPattern
     // A constant shape operand: copies and -1 are known here, so each dim
     // is the input's dim, a constant or the rest, never a value read back
     // from the shape at run time (later passes trace the input's dims).
-    Value total = idx(rw, loc, 1), known = idx(rw, loc, 1);
-    for (int64_t i = 0; i < inType.getRank(); ++i)
-      total = arith::MulIOp::create(rw, loc, total, dimValue(rw, loc, x, i));
-    for (int64_t i = 0; i < resultType.getRank(); ++i) {
-      int64_t v = (*constant)[i];
-      if (v == 0 && !reshape.getAllowzero() && i < inType.getRank())
-        dims.push_back(resultType.isDynamicDim(i) ? OpFoldResult(dimValue(rw, loc, x, i))
-                                                  : OpFoldResult(rw.getIndexAttr(resultType.getDimSize(i))));
-      else if (v == -1)
-        dims.push_back(OpFoldResult());
-      else
-        dims.push_back(rw.getIndexAttr(v));
-      if (v != -1)
-        known = arith::MulIOp::create(rw, loc, known, getValueOrCreateConstantIndexOp(rw, loc, dims.back()));
-    }
-    // The -1 as a product where it is one: the input's dynamic dims not
-    // copied (a copy cancels its own) times the static ratio ([b, s, 768]
-    // -> [-1, 768] is b x s, a size tern-plan-memory scales with), else
-    // what is left after a division.
-    Value rest;
     int64_t inStatic = 1, knownStatic = 1;
     for (int64_t i = 0; i < inType.getRank(); ++i)
       if (!inType.isDynamicDim(i))
         inStatic *= inType.getDimSize(i);
+    auto copied = [&](int64_t i) {
+      return i < inType.getRank() && i < resultType.getRank() && (*constant)[i] == 0 && !reshape.getAllowzero();
+    };
     for (int64_t i = 0; i < resultType.getRank(); ++i) {
       int64_t v = (*constant)[i];
-      bool copy = v == 0 && !reshape.getAllowzero() && i < inType.getRank();
-      if (copy && !inType.isDynamicDim(i))
-        knownStatic *= inType.getDimSize(i);
-      else if (!copy && v != -1)
+      if (copied(i)) {
+        dims.push_back(resultType.isDynamicDim(i) ? OpFoldResult(dimValue(rw, loc, x, i))
+                                                  : OpFoldResult(rw.getIndexAttr(resultType.getDimSize(i))));
+        if (!inType.isDynamicDim(i))
+          knownStatic *= inType.getDimSize(i);
+      } else if (v == -1) {
+        dims.push_back(OpFoldResult());
+      } else {
+        dims.push_back(rw.getIndexAttr(v));
         knownStatic *= v;
+      }
     }
+    // The -1 as a product where it is one: the input's dynamic dims not
+    // copied (a copy cancels its own) times the static ratio ([b, s, 768]
+    // -> [-1, 768] is b x s, a size tern-plan-memory scales with); else
+    // the input's size divided by the other dims.
+    Value rest;
     if (knownStatic > 0 && inStatic % knownStatic == 0) {
       rest = idx(rw, loc, inStatic / knownStatic);
-      for (int64_t i = 0; i < inType.getRank(); ++i) {
-        bool copied = i < resultType.getRank() && (*constant)[i] == 0 && !reshape.getAllowzero();
-        if (inType.isDynamicDim(i) && !copied)
+      for (int64_t i = 0; i < inType.getRank(); ++i)
+        if (inType.isDynamicDim(i) && !copied(i))
           rest = arith::MulIOp::create(rw, loc, dimValue(rw, loc, x, i), rest);
-      }
     } else {
+      Value total = idx(rw, loc, 1), known = idx(rw, loc, 1);
+      for (int64_t i = 0; i < inType.getRank(); ++i)
+        total = arith::MulIOp::create(rw, loc, total, dimValue(rw, loc, x, i));
+      for (OpFoldResult d : dims)
+        if (d)
+          known = arith::MulIOp::create(rw, loc, known, getValueOrCreateConstantIndexOp(rw, loc, d));
       rest = arith::DivUIOp::create(rw, loc, total, arith::MaxSIOp::create(rw, loc, known, idx(rw, loc, 1)));
     }
     for (int64_t i = 0; i < resultType.getRank(); ++i)

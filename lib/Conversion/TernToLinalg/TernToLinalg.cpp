@@ -1,6 +1,7 @@
 //===- TernToLinalg.cpp - the tern-to-linalg conversion pass -------------===//
 
 #include "lib/Conversion/TernToLinalg/Lowering.h"
+#include "dialects/Tern/SymbolicDims.h"
 #include "dialects/Tern/TernOps.h"
 #include "passes/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -13,8 +14,6 @@
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-#include "llvm/ADT/StringMap.h"
-#include "llvm/ADT/StringSet.h"
 
 namespace tern {
 #define GEN_PASS_DEF_TERNTOLINALGPASS
@@ -88,36 +87,6 @@ void traceDimsToSources(ModuleOp module) {
     if (f.isExternal())
       return;
     Block &entry = f.getBody().front();
-    // The (argument, dim) a name stands for: its first; none when a name
-    // appears twice in one input (not checked there).
-    llvm::StringMap<std::pair<unsigned, int64_t>> named;
-    llvm::StringSet<> unchecked;
-    for (unsigned a = 0; a < f.getNumArguments(); ++a) {
-      auto names = f.getArgAttrOfType<ArrayAttr>(a, "tern.dim_names");
-      llvm::StringSet<> seen;
-      for (auto [i, n] : llvm::enumerate(names ? names.getValue() : ArrayRef<Attribute>())) {
-        auto name = dyn_cast<StringAttr>(n);
-        if (!name || name.getValue().empty())
-          continue;
-        if (!seen.insert(name.getValue()).second)
-          unchecked.insert(name.getValue());
-        named.try_emplace(name.getValue(), a, static_cast<int64_t>(i));
-      }
-    }
-    auto canonical = [&](BlockArgument arg, int64_t i) -> std::pair<Value, int64_t> {
-      auto names = f.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "tern.dim_names");
-      auto type = dyn_cast<RankedTensorType>(arg.getType());
-      if (!names || i >= static_cast<int64_t>(names.size()) || !type || !type.isDynamicDim(i))
-        return {arg, i};
-      auto name = dyn_cast<StringAttr>(names[i]);
-      if (!name || name.getValue().empty() || unchecked.contains(name.getValue()))
-        return {arg, i};
-      auto [a, d] = named.lookup(name.getValue());
-      auto firstType = dyn_cast<RankedTensorType>(f.getArgument(a).getType());
-      if (!firstType || !firstType.isDynamicDim(d))
-        return {arg, i};
-      return {f.getArgument(a), d};
-    };
     llvm::DenseMap<std::pair<Value, int64_t>, Value> first;
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     f.walk([&](tensor::DimOp dim) {
@@ -125,7 +94,9 @@ void traceDimsToSources(ModuleOp module) {
       std::optional<int64_t> i = dim.getConstantIndex();
       if (!arg || arg.getOwner() != &entry || !i)
         return;
-      std::pair<Value, int64_t> key = canonical(arg, *i);
+      // The first input's dim of this dim's name (tern::canonicalDim).
+      DimSymbol symbol = canonicalDim(arg, *i);
+      std::pair<Value, int64_t> key = {symbol.value, symbol.dim};
       Value &at = first[key];
       if (at == dim.getResult())
         return;
