@@ -32,6 +32,11 @@ struct GraphPipelineOptions {
   /// online softmax per query tile, suits CPU threads; the GPU target runs
   /// the unfused products and softmax, whose loops spread over every score.
   bool fuseAttention = true;
+  /// Fuse pointwise convolutions into the depthwise ones they feed
+  /// (tern-fuse-pointwise-depthwise, with `fuse`): its lowering, bands of
+  /// rows each a thread's, suits CPU caches; the GPU target runs the two
+  /// convolutions apart.
+  bool fusePointwiseDepthwise = true;
   /// Quantization of constant matmul weights (tern-quantize-weights; 0:
   /// none, 4: int4 weight-only in groups of `groupSize` along k, 8: int8
   /// weights with dynamic int8 activations), except the ops named (node

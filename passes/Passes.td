@@ -817,6 +817,26 @@ def TernFuseAttentionPass : Pass<"tern-fuse-attention", "mlir::func::FuncOp"> {
   let dependentDialects = ["::tern::TernDialect"];
 }
 
+def TernFusePointwiseDepthwisePass : Pass<"tern-fuse-pointwise-depthwise", "mlir::func::FuncOp"> {
+  let summary = "Fuses a pointwise convolution into the depthwise convolution it feeds, computed in row bands";
+  let description = [{
+    `conv(x, w_e)` (1x1, stride 1, no pads), an optional Relu or Clip with
+    constant bounds, then a depthwise `conv(., w) {group = E}` (window up
+    to 7 x 7) and its optional Relu or Clip (an inverted-residual block's
+    first two convolutions) become `tern.pointwise_depthwise_conv`, whose
+    lowering computes a band of output rows and a group of channels of
+    both at a time, so the expanded [N, E, H, W] tensor never goes to
+    memory whole. Only where that tensor has at least `min-expanded-bytes`;
+    chains whose intermediates are read elsewhere, or whose channel or
+    spatial dims are dynamic, are left.
+  }];
+  let options = [
+    Option<"minExpandedBytes", "min-expanded-bytes", "int64_t", /*default=*/"524288",
+           "Fuse only where the expanded tensor has at least this many bytes">,
+  ];
+  let dependentDialects = ["::tern::TernDialect"];
+}
+
 def TernFuseNormalizationPass : Pass<"tern-fuse-normalization", "mlir::func::FuncOp"> {
   let summary = "Turns written-out RMSNorm and LayerNorm chains into tern.normalization";
   let description = [{

@@ -54,6 +54,8 @@ void buildGraphOptimization(mlir::OpPassManager &pm, const GraphPipelineOptions 
     pm.addNestedPass<mlir::func::FuncOp>(createTernFuseNormalizationPass());
     if (options.fuseAttention)
       pm.addNestedPass<mlir::func::FuncOp>(createTernFuseAttentionPass());
+    if (options.fusePointwiseDepthwise)
+      pm.addNestedPass<mlir::func::FuncOp>(createTernFusePointwiseDepthwisePass());
   }
   if (options.winograd != 0)
     pm.addNestedPass<mlir::func::FuncOp>(createTernWinogradConvPass({std::max<int64_t>(options.winograd, 0)}));

@@ -189,3 +189,36 @@ LogicalResult WinogradConvOp::inferReturnTypes(MLIRContext *, std::optional<Loca
   types.push_back(RankedTensorType::get(shape, x.getElementType()));
   return success();
 }
+
+LogicalResult PointwiseDepthwiseConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  auto x = tensorType(adaptor.getX()), we = tensorType(adaptor.getExpandW()), w = tensorType(adaptor.getW());
+  if (x.getRank() != 4 || we.getRank() != 4 || w.getRank() != 4)
+    return inferError(loc, "pointwise_depthwise_conv expects x [N, C, H, W] and 4-D weights");
+  if (!we.hasStaticShape() || !w.hasStaticShape())
+    return inferError(loc, "pointwise_depthwise_conv weights must have static shapes");
+  int64_t e = we.getDimSize(0);
+  if (we.getDimSize(2) != 1 || we.getDimSize(3) != 1 || (!x.isDynamicDim(1) && x.getDimSize(1) != we.getDimSize(1)))
+    return inferError(loc, "expand_w must be [E, C, 1, 1] for x's C channels, got ") << we;
+  if (w.getDimSize(0) != e || w.getDimSize(1) != 1)
+    return inferError(loc, "w must be [E, 1, KH, KW] with E = ") << e << ", got " << w;
+  if (failed(checkEpilogueOperands(loc, adaptor.getExpandBias(), Value(), e, {})))
+    return failure();
+  auto expanded = RankedTensorType::get({x.getDimSize(0), e, x.getDimSize(2), x.getDimSize(3)}, x.getElementType());
+  SmallVector<Type> inferred;
+  if (failed(inferWindowOp(loc, expanded, e, adaptor.getKernelShape(), adaptor.getStrides(), adaptor.getPads(),
+                           adaptor.getDilations(), false, adaptor.getAutoPad(), x.getElementType(), inferred)))
+    return failure();
+  auto result = cast<RankedTensorType>(inferred.front());
+  if (failed(checkEpilogueOperands(loc, adaptor.getBias(), Value(), e, result.getShape())))
+    return failure();
+  types.push_back(result);
+  return success();
+}
+
+LogicalResult PointwiseDepthwiseConvOp::verify() {
+  for (StringRef a : {getExpandActivation(), getActivation()})
+    if (a != "none" && a != "relu" && a != "clip")
+      return emitOpError("activation '") << a << "' is not none, relu or clip";
+  return success();
+}

@@ -175,7 +175,8 @@ private:
             })
         // Windows over [N, C, spatial...]: the batch is the input's.
         .Case<ConvOp, ConvTransposeOp, MaxPoolOp, AveragePoolOp, GlobalAveragePoolOp, GlobalMaxPoolOp,
-              FusedConvOp, WinogradConvOp, QLinearConvOp, ConvIntegerOp>([&](Operation *op) {
+              FusedConvOp, WinogradConvOp, PointwiseDepthwiseConvOp, QLinearConvOp, ConvIntegerOp>(
+            [&](Operation *op) {
           return d == 0 ? follow(v, d, pair(op->getOperand(0), 0)) : DimSymbol{v, d};
         })
         .Case([&](MatMulOp op) {

@@ -147,4 +147,38 @@ def Tern_WinogradConvOp : Tern_Op<"winograd_conv"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Tern_PointwiseDepthwiseConvOp : Tern_Op<"pointwise_depthwise_conv", [AttrSizedOperandSegments]> {
+  let summary = "a pointwise convolution and the depthwise one it feeds, computed in row bands";
+  let description = [{
+    y = act(dwconv(act_e(conv1x1(x, w_e) + b_e), w) + b): a pointwise
+    convolution (`w_e` [E, C, 1, 1], stride 1, no pads) expanding x
+    [N, C, H, W] to E channels, its activation (`expand_activation`: none,
+    relu or clip between `expand_clip_min` and `expand_clip_max`), then a
+    depthwise convolution (`w` [E, 1, KH, KW], group E) with its window
+    attributes, bias and activation: an inverted-residual block's first
+    two convolutions. The lowering computes both a band of output rows
+    and a group of channels at a time, so the expanded tensor
+    [N, E, H, W] is never stored whole (see LowerPointwiseDepthwise.cpp).
+
+    ```mlir
+    %y = tern.pointwise_depthwise_conv %x, %we, %be, %w, %b {expand_activation = "clip",
+           activation = "clip", kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>,
+           pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>}
+         : (tensor<1x16x112x112xf32>, tensor<96x16x1x1xf32>, tensor<96xf32>, tensor<96x1x3x3xf32>,
+            tensor<96xf32>) -> tensor<1x96x56x56xf32>
+    ```
+  }];
+  let arguments = !con((ins Tern_FloatTensor:$x, Tern_FloatTensor:$expand_w, Optional<Tern_FloatTensor>:$expand_bias,
+                        Tern_FloatTensor:$w, Optional<Tern_FloatTensor>:$bias,
+                        DefaultValuedStrAttr<StrAttr, "none">:$expand_activation,
+                        DefaultValuedAttr<F32Attr, "0.0f">:$expand_clip_min,
+                        DefaultValuedAttr<F32Attr, "6.0f">:$expand_clip_max),
+                       Tern_WindowAttrs, Tern_EpilogueAttrs);
+  let results = (outs Tern_FloatTensor:$output);
+  let assemblyFormat = [{
+    $x `,` $expand_w (`expand_bias` $expand_bias^)? `,` $w (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // TERN_FUSED_OPS_TD

@@ -330,6 +330,7 @@ int tern::terncMain(int argc, char **argv) {
     graph.int16Activations = x86 && opts.int8WeightCompute != "f32";
     // tern.attention's lowering gives a GPU one thread per query tile.
     graph.fuseAttention = opts.target != "nvptx";
+    graph.fusePointwiseDepthwise = opts.target != "nvptx";
     StringRef winograd = opts.winograd;
     if (winograd == "auto" || winograd == "off" || winograd == "2" || winograd == "4") {
       graph.winograd = winograd == "auto" ? -1 : winograd == "off" ? 0 : winograd == "2" ? 2 : 4;

@@ -97,3 +97,23 @@ func.func @winograd_pads(%x: tensor<1x8x6x6xf32>, %u: tensor<16x8x8xf32>) -> ten
   %0 = tern.winograd_conv %x, %u {tile = 2 : i64, pads = array<i64: -1, 1, 1, 1>} : (tensor<1x8x6x6xf32>, tensor<16x8x8xf32>) -> tensor<1x8x4x6xf32>
   return %0 : tensor<1x8x4x6xf32>
 }
+
+// -----
+
+// Tests that pointwise_depthwise_conv's activations are none, relu or clip.
+func.func @pointwise_depthwise_activation(%x: tensor<1x4x8x8xf32>, %we: tensor<8x4x1x1xf32>, %w: tensor<8x1x3x3xf32>) -> tensor<1x8x8x8xf32> {
+  // expected-error @+1 {{activation 'gelu_erf' is not none, relu or clip}}
+  %0 = tern.pointwise_depthwise_conv %x, %we, %w {activation = "gelu_erf", dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xf32>, tensor<8x4x1x1xf32>, tensor<8x1x3x3xf32>) -> tensor<1x8x8x8xf32>
+  return %0 : tensor<1x8x8x8xf32>
+}
+
+// -----
+
+// Tests that pointwise_depthwise_conv's depthwise weights have one channel
+// per expanded channel.
+func.func @pointwise_depthwise_weights(%x: tensor<1x4x8x8xf32>, %we: tensor<8x4x1x1xf32>, %w: tensor<8x2x3x3xf32>) -> tensor<1x8x8x8xf32> {
+  // expected-error @+2 {{w must be [E, 1, KH, KW] with E = 8, got tensor<8x2x3x3xf32>}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tern.pointwise_depthwise_conv %x, %we, %w {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xf32>, tensor<8x4x1x1xf32>, tensor<8x2x3x3xf32>) -> tensor<1x8x8x8xf32>
+  return %0 : tensor<1x8x8x8xf32>
+}

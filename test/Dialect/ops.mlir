@@ -46,3 +46,12 @@ func.func @winograd(%x: tensor<2x8x13x11xf32>, %u: tensor<16x8x24xf32>, %b: tens
       : (tensor<2x8x13x11xf32>, tensor<16x8x24xf32>, tensor<24xf32>) -> tensor<2x24x13x11xf32>
   return %y : tensor<2x24x13x11xf32>
 }
+
+// CHECK-LABEL: func.func @pointwise_depthwise_conv
+// CHECK: tern.pointwise_depthwise_conv %arg0, %arg1 expand_bias %arg2, %arg3 {activation = "relu", dilations = array<i64: 1, 1>, expand_activation = "clip", expand_clip_max = 4.000000e+00 : f32, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<?x4x9x9xf32>, tensor<8x4x1x1xf32>, tensor<8xf32>, tensor<8x1x3x3xf32>) -> tensor<?x8x5x5xf32>
+func.func @pointwise_depthwise_conv(%x: tensor<?x4x9x9xf32>, %we: tensor<8x4x1x1xf32>, %be: tensor<8xf32>, %w: tensor<8x1x3x3xf32>) -> tensor<?x8x5x5xf32> {
+  %y = tern.pointwise_depthwise_conv %x, %we expand_bias %be, %w {activation = "relu", expand_activation = "clip", expand_clip_max = 4.0 : f32,
+         dilations = array<i64: 1, 1>, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
+       : (tensor<?x4x9x9xf32>, tensor<8x4x1x1xf32>, tensor<8xf32>, tensor<8x1x3x3xf32>) -> tensor<?x8x5x5xf32>
+  return %y : tensor<?x8x5x5xf32>
+}

@@ -2,7 +2,7 @@
 //
 // Each tern op lowers to linalg/tensor/arith/math on tensors. The lowerings
 // live in one file per op category (LowerMath, LowerNN, LowerNormalization, LowerTensor,
-// LowerQuant, LowerAttention, LowerWinograd) and register themselves in a table keyed by op name; the pass
+// LowerQuant, LowerAttention, LowerWinograd, LowerPointwiseDepthwise) and register themselves in a table keyed by op name; the pass
 // (TernToLinalg.cpp) turns the table into conversion patterns.
 //
 // Types: unsigned integer tensors (ui8...) become signless (i8...) because
@@ -48,6 +48,7 @@ void populateTensorLowerings(LoweringTable &table, const LowerOptions &options);
 void populateQuantLowerings(LoweringTable &table);
 void populateAttentionLowerings(LoweringTable &table);
 void populateWinogradLowerings(LoweringTable &table);
+void populatePointwiseDepthwiseLowerings(LoweringTable &table);
 
 //===-- types ------------------------------------------------------------===//
 

@@ -139,6 +139,7 @@ struct TernToLinalgPass : tern::impl::TernToLinalgPassBase<TernToLinalgPass> {
     populateQuantLowerings(table);
     populateAttentionLowerings(table);
     populateWinogradLowerings(table);
+    populatePointwiseDepthwiseLowerings(table);
 
     // Report every op without a lowering at once, by ONNX node.
     bool missing = false;
