@@ -575,7 +575,9 @@ def TernVectorizeContractionsPass : Pass<"tern-vectorize-contractions", "mlir::M
     Option<"sdot", "sdot", "bool", /*default=*/"false",
            "The target has AArch64's sdot but not usdot (FEAT_DotProd without FEAT_I8MM; vector-bits 128): "
            "u8 x s8 byte matmuls run on s8 x s8 dot products, A shifted by -128 and 128 times B's column sums "
-           "added back">
+           "added back">,
+    Option<"copyPanels", "copy-panels", "bool", /*default=*/"true",
+           "Copy each panel of a float B read in place (activations) into a stack buffer before its tiles of rows">
   ];
   let dependentDialects = ["::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",

@@ -137,6 +137,10 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
   if (plainFloat() && staticK && *staticK >= 3 * kc && staticM && *staticM >= 4 * rows && c.batch.empty() &&
       kc >= 16 && (!packedB || !aInOrder))
     kBlock = kc;
+  // A panel copied once for at least 8 tiles of rows (blocks of k read B
+  // a block at a time instead).
+  copyPanels = copyPanels && plainFloat() && !packedB && c.ks.size() == 1 && staticK && !kBlock && staticM &&
+               *staticM >= 8 * rows && !onePanel && !chunk && *staticK * vl * vectors * 4 <= kCopiedPanelBytes;
   auto parallel = [&]() {
   scf::ParallelOp::create(b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location, ValueRange ivs) {
     OpBuilder::InsertionGuard guard(b);
@@ -155,6 +159,8 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
       at[c.n] = j0;
       // n a whole number of panels: no partial one to branch to.
       if (staticN && *staticN % (vl * vectors) == 0) {
+        if (copyPanels)
+          copyPanel(at, {});
         panel(at, rowsFrom, rowsTo, rows, {});
         return;
       }
@@ -165,6 +171,8 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
           [&](OpBuilder &tb, Location) {
             OpBuilder::InsertionGuard g(b);
             b.setInsertionPoint(tb.getInsertionBlock(), tb.getInsertionPoint());
+            if (copyPanels)
+              copyPanel(at, {});
             panel(at, rowsFrom, rowsTo, rows, {});
             scf::YieldOp::create(b, loc);
           },
@@ -191,7 +199,10 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
               lanes = arith::MaxSIOp::create(b, loc, arith::MinSIOp::create(b, loc, lanes, index(vl)), zero);
               masks.push_back(vector::CreateMaskOp::create(b, loc, VectorType::get({vl}, b.getI1Type()), lanes));
             }
+            if (copyPanels)
+              copyPanel(at, masks);
             panel(at, rowsFrom, rowsTo, rows, masks);
+            panelB = Value();
             vectors = panelVectors;
             scf::YieldOp::create(b, loc);
           });
@@ -233,6 +244,26 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
 bool KernelBuilder::plainFloat() const {
   return isa<FloatType>(vecType.getElementType()) && !nibbles && !sparseValues && !rowIndices && !c.dequant &&
          int8Dot.empty() && dotIntrinsic.empty() && maddIntrinsic.empty();
+}
+
+void KernelBuilder::copyPanel(ArrayRef<Value> at, ArrayRef<Value> masks) {
+  unsigned d = c.ks[0];
+  int64_t k = *getConstantIntValue(sizes[d]);
+  panelB = memref::AllocaOp::create(b, loc, MemRefType::get({k, vl * vectors}, vecType.getElementType()),
+                                    b.getI64IntegerAttr(64));
+  scf::ForOp::create(b, loc, index(0), index(k), index(1), ValueRange{},
+                     [&](OpBuilder &nb, Location, Value kk, ValueRange) {
+                       OpBuilder::InsertionGuard g(b);
+                       b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+                       SmallVector<Value> pos(at);
+                       pos[d] = kk;
+                       for (int64_t v = 0; v < vectors; ++v) {
+                         pos[c.n] = v == 0 ? at[c.n] : Value(arith::AddIOp::create(b, loc, at[c.n], index(v * vl)));
+                         Value x = loadVector(c.b, indices(c.bMap, pos), masks, v);
+                         vector::StoreOp::create(b, loc, x, panelB, ValueRange{kk, index(v * vl)});
+                       }
+                       scf::YieldOp::create(b, loc);
+                     });
 }
 
 /// `e` at the loop position `at`.

@@ -60,6 +60,13 @@ public:
   /// the per-tile dequantization otherwise.
   void setDequantizePanels(bool ifMany) { dequantizePanels = ifMany ? PanelDequant::IfMany : PanelDequant::Always; }
 
+  /// A float B read where it lies (activations: a pointwise convolution's
+  /// input, each k a plane apart) is copied panel by panel into a stack
+  /// buffer of k x panel width before the panel's tiles of rows read it,
+  /// where enough tiles share a panel (see build): its k rows then lie in
+  /// consecutive lines of a few pages, not one page each.
+  void setCopyPanels() { copyPanels = true; }
+
   /// B is 2:4 sparse, packed as `values` and `positions`
   /// (WeightPacker::packSparse24); `permute` is the LLVM intrinsic of the
   /// lane permute (a vector of f32, indices of i32).
@@ -301,6 +308,9 @@ private:
   std::string int8DotWiden; ///< int8Dot is pmaddubsw, its pairs summed by this pmaddwd
   enum class PanelDequant { Never, Always, IfMany };
   PanelDequant dequantizePanels = PanelDequant::Never;
+  bool copyPanels = false;
+  /// B's panel at `at` (masked on the last panel) into `panelB`.
+  void copyPanel(llvm::ArrayRef<mlir::Value> at, llvm::ArrayRef<mlir::Value> masks);
   mlir::Value panelB;                                  ///< the current panel's dequantized weights (dequantizePanel)
   mlir::Value quantized, quantizedScale, quantizedSum; ///< quantizeA's buffers
   mlir::Value widened;                                ///< widenA's buffer
@@ -308,6 +318,7 @@ private:
   mlir::Value packedA;                                 ///< packA's buffer
   int64_t packedRows = 0;                              ///< rows per tile of packedA
   static constexpr int64_t kPackedRowsWidth = 8;       ///< packedA's tile width (floats)
+  static constexpr int64_t kCopiedPanelBytes = 32 * 1024; ///< the most of B's panel copyPanel copies (L1)
   /// Accumulators that keep the FMA units busy: two FMAs a cycle, each
   /// waiting 4 cycles on the last (x86's and Neoverse's latency).
   static constexpr int64_t kLatencyAccumulators = 8;

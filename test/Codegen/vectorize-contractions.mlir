@@ -785,3 +785,38 @@ func.func @row_chunks(%a: memref<64x5xf32>, %b: memref<5x8xf32>, %c: memref<64x8
   linalg.matmul ins(%a8, %b : memref<8x5xf32>, memref<5x8xf32>) outs(%c8 : memref<8x8xf32>)
   return
 }
+
+// -----
+
+// B read where it lies (activations: each k a row of its own, far apart in
+// a pointwise convolution) against 16 tiles of rows: each panel of B is
+// copied once into a stack buffer [k][panel] (the last panel's 4 columns
+// into one of their own), which the tiles then read, so that its k rows
+// lie in a few pages instead of one each. Fewer than 8 tiles (M = 16) read
+// B in place.
+// CHECK-LABEL: func.func @copied_panels
+// CHECK: scf.parallel
+// CHECK: scf.if
+// CHECK: %[[P:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16x8xf32>
+// CHECK: scf.for %[[K:.+]] = %c0 to %c16
+// CHECK: %[[X:.+]] = vector.load %arg1[%[[K]], %{{.+}}] : memref<16x100xf32>, vector<4xf32>
+// CHECK: vector.store %[[X]], %[[P]][%[[K]], %c0]
+// CHECK: vector.store %{{.+}}, %[[P]][%[[K]], %c4]
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: vector.load %[[P]]
+// CHECK-NOT: vector.load %arg1
+// CHECK: } else {
+// CHECK: %[[Q:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16x4xf32>
+// CHECK: vector.load %[[Q]]
+// CHECK-LABEL: func.func @few_tiles
+// CHECK-NOT: memref.alloca
+// CHECK: vector.load %arg1
+func.func @copied_panels(%a: memref<64x16xf32>, %b: memref<16x100xf32>, %c: memref<64x100xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x16xf32>, memref<16x100xf32>) outs(%c : memref<64x100xf32>)
+  return
+}
+func.func @few_tiles(%a: memref<16x16xf32>, %b: memref<16x100xf32>, %c: memref<16x100xf32>) {
+  linalg.matmul ins(%a, %b : memref<16x16xf32>, memref<16x100xf32>) outs(%c : memref<16x100xf32>)
+  return
+}
