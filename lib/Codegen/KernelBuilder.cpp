@@ -138,9 +138,24 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
       kc >= 16 && (!packedB || !aInOrder))
     kBlock = kc;
   // A panel copied once for at least 8 tiles of rows (blocks of k read B
-  // a block at a time instead).
+  // a block at a time instead), where its k rows span more than the L1 TLB
+  // covers (an attention tile's q^T, rows 512 bytes apart, is read in
+  // place).
+  auto spansPages = [&]() {
+    auto type = cast<MemRefType>(c.b.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(type.getStridesAndOffset(strides, offset)))
+      return true;
+    for (auto [i, e] : llvm::enumerate(c.bMap.getResults()))
+      if (e == b.getAffineDimExpr(c.ks[0]))
+        return ShapedType::isDynamic(strides[i]) ||
+               strides[i] * *staticK * type.getElementTypeBitWidth() / 8 > kCopiedSpanBytes;
+    return false;
+  };
   copyPanels = copyPanels && plainFloat() && !packedB && c.ks.size() == 1 && staticK && !kBlock && staticM &&
-               *staticM >= 8 * rows && !onePanel && !chunk && *staticK * vl * vectors * 4 <= kCopiedPanelBytes;
+               *staticM >= 8 * rows && !onePanel && !chunk && *staticK * vl * vectors * 4 <= kCopiedPanelBytes &&
+               spansPages();
   auto parallel = [&]() {
   scf::ParallelOp::create(b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location, ValueRange ivs) {
     OpBuilder::InsertionGuard guard(b);

@@ -319,6 +319,8 @@ private:
   int64_t packedRows = 0;                              ///< rows per tile of packedA
   static constexpr int64_t kPackedRowsWidth = 8;       ///< packedA's tile width (floats)
   static constexpr int64_t kCopiedPanelBytes = 32 * 1024; ///< the most of B's panel copyPanel copies (L1)
+  /// B's k rows spanning more bytes than this are copied (64 pages: the L1 TLB).
+  static constexpr int64_t kCopiedSpanBytes = 256 * 1024;
   /// Accumulators that keep the FMA units busy: two FMAs a cycle, each
   /// waiting 4 cycles on the last (x86's and Neoverse's latency).
   static constexpr int64_t kLatencyAccumulators = 8;

@@ -19,11 +19,11 @@
 // masked loads; a transposed constant B (Gemm's transB, convolution filters
 // [F, C, KH, KW] with k = (c, kh, kw)) is packed the same.
 // Any other B must run along n with unit stride; read by at least 8 tiles
-// of rows (a pointwise convolution's input against its filters), each
-// panel of it is copied once into a stack buffer that the tiles read
-// (copy-panels): a 1x1 convolution's k rows are planes apart, a page each,
-// more than the L1 TLB holds (resnet50's 64 -> 256 over 56 x 56 ran 25%
-// faster).
+// of rows (a pointwise convolution's input against its filters) with its
+// k rows spanning more than 256 KB, each panel of it is copied once into a
+// stack buffer that the tiles read (copy-panels): a 1x1 convolution's k
+// rows are planes apart, more pages than the L1 TLB holds (resnet50's 64
+// -> 256 over 56 x 56 ran 25% faster).
 //
 // Integer contractions: i32 C from i32 operands (integer multiply-adds), or
 // from bytes widened in the body (out += ext(a) * ext(b), the 8-bit matmuls

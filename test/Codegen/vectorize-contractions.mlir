@@ -789,17 +789,18 @@ func.func @row_chunks(%a: memref<64x5xf32>, %b: memref<5x8xf32>, %c: memref<64x8
 // -----
 
 // B read where it lies (activations: each k a row of its own, far apart in
-// a pointwise convolution) against 16 tiles of rows: each panel of B is
-// copied once into a stack buffer [k][panel] (the last panel's 4 columns
-// into one of their own), which the tiles then read, so that its k rows
-// lie in a few pages instead of one each. Fewer than 8 tiles (M = 16) read
-// B in place.
+// a pointwise convolution: here 32 KB, 512 KB over the 16 k) against 16
+// tiles of rows: each panel of B is copied once into a stack buffer
+// [k][panel] (the last panel's 4 columns into one of their own), which the
+// tiles then read, so that its k rows lie in a few pages instead of one
+// each. Fewer than 8 tiles (M = 16), or k rows close together (400 bytes
+// apart), read B in place.
 // CHECK-LABEL: func.func @copied_panels
 // CHECK: scf.parallel
 // CHECK: scf.if
 // CHECK: %[[P:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16x8xf32>
 // CHECK: scf.for %[[K:.+]] = %c0 to %c16
-// CHECK: %[[X:.+]] = vector.load %arg1[%[[K]], %{{.+}}] : memref<16x100xf32>, vector<4xf32>
+// CHECK: %[[X:.+]] = vector.load %arg1[%[[K]], %{{.+}}] : memref<16x100xf32, strided<[8192, 1]>>, vector<4xf32>
 // CHECK: vector.store %[[X]], %[[P]][%[[K]], %c0]
 // CHECK: vector.store %{{.+}}, %[[P]][%[[K]], %c4]
 // CHECK: scf.for
@@ -812,11 +813,18 @@ func.func @row_chunks(%a: memref<64x5xf32>, %b: memref<5x8xf32>, %c: memref<64x8
 // CHECK-LABEL: func.func @few_tiles
 // CHECK-NOT: memref.alloca
 // CHECK: vector.load %arg1
-func.func @copied_panels(%a: memref<64x16xf32>, %b: memref<16x100xf32>, %c: memref<64x100xf32>) {
-  linalg.matmul ins(%a, %b : memref<64x16xf32>, memref<16x100xf32>) outs(%c : memref<64x100xf32>)
+// CHECK-LABEL: func.func @rows_close
+// CHECK-NOT: memref.alloca
+// CHECK: vector.load %arg1
+func.func @copied_panels(%a: memref<64x16xf32>, %b: memref<16x100xf32, strided<[8192, 1]>>, %c: memref<64x100xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x16xf32>, memref<16x100xf32, strided<[8192, 1]>>) outs(%c : memref<64x100xf32>)
   return
 }
-func.func @few_tiles(%a: memref<16x16xf32>, %b: memref<16x100xf32>, %c: memref<16x100xf32>) {
-  linalg.matmul ins(%a, %b : memref<16x16xf32>, memref<16x100xf32>) outs(%c : memref<16x100xf32>)
+func.func @few_tiles(%a: memref<16x16xf32>, %b: memref<16x100xf32, strided<[8192, 1]>>, %c: memref<16x100xf32>) {
+  linalg.matmul ins(%a, %b : memref<16x16xf32>, memref<16x100xf32, strided<[8192, 1]>>) outs(%c : memref<16x100xf32>)
+  return
+}
+func.func @rows_close(%a: memref<64x16xf32>, %b: memref<16x100xf32>, %c: memref<64x100xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x16xf32>, memref<16x100xf32>) outs(%c : memref<64x100xf32>)
   return
 }
