@@ -162,6 +162,15 @@ tern_pool *tern_pool_create(int32_t threads) {
   }
   memset(p->slots, 0, (size_t)p->threads * sizeof(slot_t));
   if (p->threads > 1) {
+    /* A task keeps its tiles' temporaries on its stack (up to 256 KB each:
+     * an attention tile's scores, a band of an expanded map): the workers
+     * get TERN_TASK_STACK bytes whatever the platform's default (musl's is
+     * 128 KB). */
+    pthread_attr_t attr;
+    int have_attr = pthread_attr_init(&attr) == 0;
+    size_t size = 0;
+    if (have_attr && (pthread_attr_getstacksize(&attr, &size) != 0 || size < TERN_TASK_STACK))
+      pthread_attr_setstacksize(&attr, TERN_TASK_STACK);
     p->workers = calloc((size_t)p->threads - 1, sizeof(pthread_t));
     for (int32_t i = 1; p->workers && i < p->threads; ++i) {
       void **arg = malloc(2 * sizeof(void *));
@@ -171,7 +180,7 @@ tern_pool *tern_pool_create(int32_t threads) {
       }
       arg[0] = p;
       arg[1] = (void *)(intptr_t)i;
-      if (pthread_create(&p->workers[i - 1], NULL, worker, arg) != 0) {
+      if (pthread_create(&p->workers[i - 1], have_attr ? &attr : NULL, worker, arg) != 0) {
         free(arg);
         p->threads = i;
         break;
@@ -179,6 +188,8 @@ tern_pool *tern_pool_create(int32_t threads) {
     }
     if (!p->workers)
       p->threads = 1;
+    if (have_attr)
+      pthread_attr_destroy(&attr);
   }
   return p;
 }

@@ -14,6 +14,11 @@
 
 #include <stdint.h>
 
+/* The stack each worker gets at least: a task keeps its tiles' temporaries
+ * there (the compiler allows 256 KB per buffer, a few per task). The thread
+ * that calls tern_model_run runs tasks too and needs as much. */
+#define TERN_TASK_STACK ((size_t)4 << 20)
+
 typedef void (*tern_task_fn)(void *ctx, int64_t lo, int64_t hi);
 typedef struct tern_pool tern_pool;
 

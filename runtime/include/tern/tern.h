@@ -109,7 +109,10 @@ tern_status tern_model_output_info(const tern_model *model, size_t index, tern_t
 size_t tern_model_arena_bytes(const tern_model *model);
 int32_t tern_model_num_threads(const tern_model *model);
 
-/* Runs the model: inputs in the model's order. */
+/* Runs the model: inputs in the model's order. The calling thread runs a
+ * share of the work and needs about 1 MB of stack for it (tiles keep their
+ * temporaries there; glibc's default 8 MB is plenty); the model's own
+ * threads get 4 MB. */
 tern_status tern_model_run(tern_model *model, const tern_tensor *inputs, size_t num_inputs,
                            tern_tensor *outputs, size_t num_outputs);
 
