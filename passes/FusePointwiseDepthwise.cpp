@@ -100,13 +100,14 @@ struct FuseChain : OpRewritePattern<ConvOp> {
     Value input = depthwise.getX();
     Activation expandActivation;
     Operation *expandAct = nullptr;
-    if (Operation *def = input.getDefiningOp(); def && def->getNumOperands() >= 1 && activationOf(def)) {
-      if (!input.hasOneUse())
-        return failure();
-      expandActivation = *activationOf(def);
-      expandAct = def;
-      input = def->getOperand(0);
-    }
+    if (Operation *def = input.getDefiningOp())
+      if (std::optional<Activation> a = activationOf(def)) {
+        if (!input.hasOneUse())
+          return failure();
+        expandActivation = *a;
+        expandAct = def;
+        input = def->getOperand(0);
+      }
     auto expand = input.getDefiningOp<ConvOp>();
     if (!expand || !input.hasOneUse() || !isStatic2d(expand) || expand.getGroup() != 1 ||
         expand.getAutoPad() != "NOTSET" || !allOnes(expand.getKernelShape()) ||

@@ -154,7 +154,7 @@ void KernelBuilder::build(ArrayRef<Value> sizes, int64_t rows) {
     return false;
   };
   copyPanels = copyPanels && plainFloat() && !packedB && c.ks.size() == 1 && staticK && !kBlock && staticM &&
-               *staticM >= 8 * rows && !onePanel && !chunk && *staticK * vl * vectors * 4 <= kCopiedPanelBytes &&
+               *staticM >= 8 * rows && !onePanel && !chunk && *staticK * vl * vectors * vecType.getElementTypeBitWidth() / 8 <= kCopiedPanelBytes &&
                spansPages();
   auto parallel = [&]() {
   scf::ParallelOp::create(b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location, ValueRange ivs) {

@@ -9,8 +9,11 @@
 // column 112). The expansion is a matmul [24, 16] x [16, 17 x 112] whose
 // clip writes L's interior; the depthwise convolution reads 9 strided taps
 // of L and writes the band's [24, 8, 56] of the result.
+// The clips are tern.clip's: v < 0 ? 0 : v, then 6 < v ? 6 : v.
 // CHECK-LABEL: func.func @bands
 // CHECK-DAG: %[[C95:.+]] = arith.constant 95 : index
+// CHECK-DAG: %[[SIX:.+]] = arith.constant 6.000000e+00 : f32
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
 // CHECK: %[[W2:.+]] = tensor.collapse_shape %arg1 {{\[\[}}0], [1, 2, 3]] : tensor<96x16x1x1xf32> into tensor<96x16xf32>
 // CHECK: scf.forall (%[[I:.+]]) in (28) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<1x96x56x56xf32>)
 // CHECK-DAG: %[[B:.+]] = arith.divui %[[I]], %c4
@@ -30,11 +33,17 @@
 // CHECK: tensor.extract_slice %[[W2]][%[[CH0]], 0] [24, 16]
 // CHECK: linalg.matmul ins(%{{.+}}, %{{.+}} : tensor<24x16xf32>, tensor<16x1904xf32>) outs(%{{.+}} : tensor<24x1904xf32>)
 // CHECK: tensor.extract_slice %{{.+}}[0, %[[ROW]], 1] [24, 17, 112] [1, 1, 1]
-// CHECK: arith.maximumf
-// CHECK: arith.minimumf
+// CHECK: linalg.generic
+// CHECK: %[[LT:.+]] = arith.cmpf olt, %{{.+}}, %[[ZERO]]
+// CHECK: %[[LO:.+]] = arith.select %[[LT]], %[[ZERO]], %{{.+}}
+// CHECK: %[[GT:.+]] = arith.cmpf olt, %[[SIX]], %[[LO]]
+// CHECK: arith.select %[[GT]], %[[SIX]], %[[LO]]
 // CHECK: tensor.insert_slice %{{.+}}[0, %[[ROW]], 1] [24, 17, 112]
 // CHECK-COUNT-9: tensor.extract_slice %{{.+}} [24, 8, 56] [1, 2, 2] : tensor<24x18x113xf32> to tensor<24x8x56xf32>
 // CHECK: linalg.generic
+// CHECK-COUNT-9: arith.mulf
+// CHECK: arith.cmpf olt, %{{.+}}, %[[ZERO]]
+// CHECK: arith.cmpf olt, %[[SIX]]
 // CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][0, %[[CH0]], %[[O0]], 0] [1, 24, 8, 56]
 func.func @bands(%x: tensor<1x16x112x112xf32>, %we: tensor<96x16x1x1xf32>, %be: tensor<96xf32>, %w: tensor<96x1x3x3xf32>, %b: tensor<96xf32>) -> tensor<1x96x56x56xf32> {
   %y = tern.pointwise_depthwise_conv %x, %we expand_bias %be, %w bias %b {activation = "clip", dilations = array<i64: 1, 1>, expand_activation = "clip", kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x16x112x112xf32>, tensor<96x16x1x1xf32>, tensor<96xf32>, tensor<96x1x3x3xf32>, tensor<96xf32>) -> tensor<1x96x56x56xf32>

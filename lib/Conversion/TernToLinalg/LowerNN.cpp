@@ -56,6 +56,42 @@ Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, Aff
       .getResult(0);
 }
 
+Value depthwiseTaps(OpBuilder &b, Location loc, ArrayRef<Value> taps, ArrayRef<AffineMap> tapMaps,
+                    ArrayRef<SmallVector<int64_t>> tapOffsets, Value w, Value bias, unsigned channel,
+                    RankedTensorType outType, ArrayRef<OpFoldResult> outDims,
+                    function_ref<Value(OpBuilder &, Location, Value)> finish) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = outType.getRank();
+  AffineExpr c = getAffineDimExpr(channel, ctx);
+  SmallVector<Value> ins;
+  SmallVector<AffineMap> maps;
+  if (bias) {
+    ins.push_back(bias);
+    maps.push_back(AffineMap::get(rank, 0, {c}, ctx));
+  }
+  for (auto [tap, map, k] : llvm::zip(taps, tapMaps, tapOffsets)) {
+    SmallVector<AffineExpr> we{c, getAffineConstantExpr(0, ctx)};
+    for (int64_t i : k)
+      we.push_back(getAffineConstantExpr(i, ctx));
+    ins.push_back(tap);
+    maps.push_back(map);
+    ins.push_back(w);
+    maps.push_back(AffineMap::get(rank, 0, we, ctx));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  Type elem = outType.getElementType();
+  return linalg::GenericOp::create(b, loc, TypeRange{outType}, ins, ValueRange{emptyTensor(b, loc, outType, outDims)},
+                                   maps, SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                                   [&](OpBuilder &nb, Location l, ValueRange v) {
+                                     int64_t first = bias ? 1 : 0;
+                                     Value acc = bias ? v[0] : constantScalar(nb, l, elem, 0);
+                                     for (size_t t = 0; t < taps.size(); ++t)
+                                       acc = addS(nb, l, acc, mulS(nb, l, v[first + 2 * t], v[first + 2 * t + 1]));
+                                     linalg::YieldOp::create(nb, l, finish ? finish(nb, l, acc) : acc);
+                                   })
+      .getResult(0);
+}
+
 namespace {
 
 //===-- matmul -----------------------------------------------------------===//
@@ -552,38 +588,15 @@ LogicalResult lowerConv(Operation *op, ValueRange operands, ConversionPatternRew
     SmallVector<OpFoldResult> outDims{dimsOf(rw, loc, x)[0], rw.getIndexAttr(f)};
     for (int64_t i = 0; i < n; ++i)
       outDims.push_back(outSize(rw, loc, resultType, i + 2, padded, *w, i));
-    SmallVector<Value> ins;
-    SmallVector<AffineMap> maps;
-    if (conv.getBias()) {
-      ins.push_back(operands[2]);
-      maps.push_back(AffineMap::get(2 + n, 0, {d(1)}, ctx));
-    }
     SmallVector<SmallVector<int64_t>> tapOffsets;
     SmallVector<Value> slices = windowTaps(rw, loc, padded, resultType.getShape(), outDims, *w, &tapOffsets);
-    for (auto [slice, k] : llvm::zip(slices, tapOffsets)) {
-      SmallVector<AffineExpr> xe{d(0), fg == 1 ? d(1) : d(1).floorDiv(fg)}, we{d(1), getAffineConstantExpr(0, ctx)};
-      for (int64_t i = 0; i < n; ++i) {
-        xe.push_back(d(2 + i));
-        we.push_back(getAffineConstantExpr(k[i], ctx));
-      }
-      ins.push_back(slice);
-      maps.push_back(AffineMap::get(2 + n, 0, xe, ctx));
-      ins.push_back(wt);
-      maps.push_back(AffineMap::get(2 + n, 0, we, ctx));
-    }
-    maps.push_back(AffineMap::getMultiDimIdentityMap(2 + n, ctx));
-    bool bias = static_cast<bool>(conv.getBias());
-    Value out = linalg::GenericOp::create(
-                    rw, loc, TypeRange{resultType}, ins, ValueRange{emptyTensor(rw, loc, resultType, outDims)}, maps,
-                    SmallVector<utils::IteratorType>(2 + n, utils::IteratorType::parallel),
-                    [&](OpBuilder &b, Location l, ValueRange v) {
-                      int64_t first = bias ? 1 : 0;
-                      Value acc = bias ? v[0] : constantScalar(b, l, elem, 0);
-                      for (int64_t t = 0; t < taps; ++t)
-                        acc = addS(b, l, acc, mulS(b, l, v[first + 2 * t], v[first + 2 * t + 1]));
-                      linalg::YieldOp::create(b, l, acc);
-                    })
-                    .getResult(0);
+    // Tap slices [N, C, O...] read at (n, f / fg, o...).
+    SmallVector<AffineExpr> xe{d(0), fg == 1 ? d(1) : d(1).floorDiv(fg)};
+    for (int64_t i = 0; i < n; ++i)
+      xe.push_back(d(2 + i));
+    SmallVector<AffineMap> tapMaps(slices.size(), AffineMap::get(2 + n, 0, xe, ctx));
+    Value out = depthwiseTaps(rw, loc, slices, tapMaps, tapOffsets, wt, conv.getBias() ? operands[2] : Value(),
+                              /*channel=*/1, resultType, outDims);
     rw.replaceOp(op, out);
     return success();
   }

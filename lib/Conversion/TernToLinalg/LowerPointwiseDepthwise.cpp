@@ -12,9 +12,9 @@
 //   2. runs the expansion on the input rows the band's taps read, a matmul
 //      w_e[group] [G, C] x x[rows] [C, rows * W] (the matmul kernels, with
 //      the activation fused into their stores into L's interior),
-//   3. runs the depthwise convolution on L (one all-parallel op with an
-//      input per tap, as LowerNN.cpp lowers a depthwise convolution) into
-//      the result's band of rows.
+//   3. runs the depthwise convolution on L (depthwiseTaps: one
+//      all-parallel op with an input per tap, as LowerNN.cpp lowers a
+//      depthwise convolution) into the result's band of rows.
 //
 // The expanded tensor [N, E, H, W] is never stored whole: unfused it is
 // written to memory and read back (mobilenetv2's first expansion,
@@ -43,17 +43,23 @@
 namespace tern::lowering {
 namespace {
 
-/// act(v): none, relu (max with 0) or clip.
+/// act(v) with tern.relu's and tern.clip's semantics (lowered alike in
+/// LowerMath.cpp): relu a maximumf with 0; clip v < lo ? lo : v, then
+/// hi < v ? hi : v (an infinite bound skipped).
 Value activate(OpBuilder &b, Location loc, Value v, StringRef activation, float lo, float hi) {
   Type f = v.getType();
   auto bound = [&](float x) { return arith::ConstantOp::create(b, loc, b.getFloatAttr(f, x)); };
   if (activation == "relu")
     return arith::MaximumFOp::create(b, loc, v, bound(0.0f));
   if (activation == "clip") {
-    if (!std::isinf(lo))
-      v = arith::MaximumFOp::create(b, loc, v, bound(lo));
-    if (!std::isinf(hi))
-      v = arith::MinimumFOp::create(b, loc, v, bound(hi));
+    if (!std::isinf(lo)) {
+      Value c = bound(lo);
+      v = arith::SelectOp::create(b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, v, c), c, v);
+    }
+    if (!std::isinf(hi)) {
+      Value c = bound(hi);
+      v = arith::SelectOp::create(b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, c, v), c, v);
+    }
   }
   return v;
 }
@@ -183,9 +189,7 @@ LogicalResult lowerPointwiseDepthwise(Operation *op, ValueRange operands, Conver
   l = tensor::InsertSliceOp::create(rw, loc, activated, l, interiorAt, attrs({g, rc, width}), attrs({1, 1, 1}));
 
   // 3. The depthwise convolution of the band: an input per tap, a strided
-  // slice of L, and its weight.
-  SmallVector<Value> ins;
-  SmallVector<AffineMap> maps;
+  // slice of L, and the group's weights.
   auto channelSlice = [&](Value v, ArrayRef<int64_t> shape) {
     SmallVector<OpFoldResult> offsets(shape.size(), attr(0));
     offsets[0] = channel0;
@@ -193,40 +197,23 @@ LogicalResult lowerPointwiseDepthwise(Operation *op, ValueRange operands, Conver
                                           SmallVector<OpFoldResult>(shape.size(), attr(1)))
         .getResult();
   };
-  if (bias) {
-    ins.push_back(channelSlice(bias, {g}));
-    maps.push_back(AffineMap::get(3, 0, {d(0)}, ctx));
-  }
-  Value wSlice = channelSlice(w, {g, 1, kh, kw});
+  SmallVector<Value> taps;
+  SmallVector<SmallVector<int64_t>> tapOffsets;
   for (int64_t i = 0; i < kh; ++i)
     for (int64_t j = 0; j < kw; ++j) {
-      ins.push_back(tensor::ExtractSliceOp::create(rw, loc, tensor({g, r, ow}), l,
-                                                   attrs({0, plan.marginTop + dh * i, dw * j}), attrs({g, r, ow}),
-                                                   attrs({1, sh, sw})));
-      maps.push_back(id3);
-      ins.push_back(wSlice);
-      maps.push_back(AffineMap::get(3, 0,
-                                    {d(0), getAffineConstantExpr(0, ctx), getAffineConstantExpr(i, ctx),
-                                     getAffineConstantExpr(j, ctx)},
-                                    ctx));
+      taps.push_back(tensor::ExtractSliceOp::create(rw, loc, tensor({g, r, ow}), l,
+                                                    attrs({0, plan.marginTop + dh * i, dw * j}), attrs({g, r, ow}),
+                                                    attrs({1, sh, sw})));
+      tapOffsets.push_back({i, j});
     }
-  maps.push_back(id3);
   StringRef activation = fused.getActivation();
   float lo = fused.getClipMin().convertToFloat(), hi = fused.getClipMax().convertToFloat();
-  bool hasBias = static_cast<bool>(bias);
-  Value band = linalg::GenericOp::create(
-                   rw, loc, TypeRange{tensor({g, r, ow})}, ins,
-                   ValueRange{tensor::EmptyOp::create(rw, loc, ArrayRef<int64_t>{g, r, ow}, f)}, maps,
-                   SmallVector<utils::IteratorType>(3, par),
-                   [&](OpBuilder &b, Location bl, ValueRange v) {
-                     int64_t at = hasBias ? 1 : 0;
-                     Value sum = hasBias ? v[0] : Value(arith::ConstantOp::create(b, bl, b.getFloatAttr(f, 0.0)));
-                     for (int64_t t = 0; t < kh * kw; ++t)
-                       sum = arith::AddFOp::create(b, bl, sum,
-                                                   arith::MulFOp::create(b, bl, v[at + 2 * t], v[at + 2 * t + 1]));
-                     linalg::YieldOp::create(b, bl, activate(b, bl, sum, activation, lo, hi));
-                   })
-                   .getResult(0);
+  Value band = depthwiseTaps(rw, loc, taps, SmallVector<AffineMap>(taps.size(), id3), tapOffsets,
+                             channelSlice(w, {g, 1, kh, kw}), bias ? channelSlice(bias, {g}) : Value(),
+                             /*channel=*/0, tensor({g, r, ow}), attrs({g, r, ow}),
+                             [&](OpBuilder &b, Location bl, Value sum) {
+                               return activate(b, bl, sum, activation, lo, hi);
+                             });
   rw.setInsertionPointToStart(forall.getTerminator().getBody());
   tensor::ParallelInsertSliceOp::create(rw, loc, band, forall.getRegionIterArgs()[0],
                                         SmallVector<OpFoldResult>{image, channel0, out0, attr(0)},

@@ -153,6 +153,16 @@ Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, Aff
 Value readInto(OpBuilder &b, Location loc, Value src, RankedTensorType type, AffineMap map,
                ArrayRef<OpFoldResult> dims);
 
+/// A depthwise convolution as one all-parallel op over `outType`'s loops,
+/// no reduction loops: bias[c] plus the sum over taps t of taps[t] (read
+/// through tapMaps[t]) times w[c, 0, tapOffsets[t]...], c the loop
+/// `channel`; `finish` (an activation) applies to the sum. The bias is
+/// optional and 1-D.
+Value depthwiseTaps(OpBuilder &b, Location loc, ArrayRef<Value> taps, ArrayRef<AffineMap> tapMaps,
+                    ArrayRef<SmallVector<int64_t>> tapOffsets, Value w, Value bias, unsigned channel,
+                    RankedTensorType outType, ArrayRef<OpFoldResult> outDims,
+                    function_ref<Value(OpBuilder &, Location, Value)> finish = nullptr);
+
 /// A convolution's or pool's window, auto_pad resolved.
 struct Window {
   SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd;
